@@ -1,0 +1,75 @@
+"""mentor-lti: the application factory."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, Response
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from lti_tool.courses.blueprint import bp as courses_bp
+from lti_tool.errors import register_error_handlers
+from lti_tool.extensions import csrf, db, engine_options, migrate
+from lti_tool.lti.blueprint import bp as lti_bp
+from lti_tool.resources import resource_path
+from lti_tool.runtime import Runtime
+from lti_tool.settings import load_settings
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors *"
+)
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app from layered settings; `overrides` (tests, commands) win over every other layer."""
+    settings = load_settings(overrides)
+    app = Flask(__name__, template_folder=str(resource_path("templates")), instance_path=str(settings.instance_path))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.sqlalchemy_url,
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.sqlalchemy_url),
+        SESSION_COOKIE_NAME="mentor_lti_session",
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        SESSION_COOKIE_SAMESITE=settings.cookie_samesite,
+        SESSION_COOKIE_PARTITIONED=settings.cookie_partitioned and settings.cookie_secure,
+        SESSION_COOKIE_HTTPONLY=True,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=False,
+        MAX_CONTENT_LENGTH=4 * 1024 * 1024,
+    )
+    logging.getLogger("lti_tool").setLevel(settings.log_level)
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=settings.trusted_proxies,
+            x_proto=settings.trusted_proxies,
+            x_host=settings.trusted_proxies,
+            x_port=settings.trusted_proxies,
+            x_prefix=settings.trusted_proxies,
+        )
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(resource_path("migrations")))
+    csrf.init_app(app)
+    app.extensions["mentor_lti"] = Runtime.build(settings)
+
+    app.register_blueprint(lti_bp)
+    app.register_blueprint(courses_bp)
+    register_error_handlers(app)
+
+    @app.context_processor
+    def tool_identity() -> dict[str, str]:
+        return {"tool_name": settings.tool_name}
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        return response
+
+    return app

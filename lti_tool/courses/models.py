@@ -1,0 +1,84 @@
+"""People, courses, resource links and course memberships, as the LMS describes them in launches."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lti_tool.extensions import UTCDateTime, db, utcnow
+from lti_tool.lti.models import Deployment
+
+
+class User(db.Model):  # type: ignore[name-defined,misc]
+    """A person, keyed by the platform issuer and their LTI `sub` (stable across the issuer's client ids)."""
+
+    __tablename__ = "lti_user"
+    __table_args__ = (UniqueConstraint("issuer", "sub"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    sub: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(300))
+    given_name: Mapped[str | None] = mapped_column(String(200))
+    family_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    locale: Mapped[str | None] = mapped_column(String(35))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def display_name(self) -> str:
+        full = " ".join(part for part in (self.given_name, self.family_name) if part)
+        return self.name or full or "Participant"
+
+
+class Course(db.Model):  # type: ignore[name-defined,misc]
+    """An LMS context (course) within one deployment; all program data hangs off it."""
+
+    __tablename__ = "course"
+    __table_args__ = (UniqueConstraint("deployment_id", "context_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"), index=True)
+    context_id: Mapped[str] = mapped_column(String(255))
+    title: Mapped[str | None] = mapped_column(String(500))
+    label: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    deployment: Mapped[Deployment] = relationship()
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.label or "Untitled course"
+
+
+class ResourceLink(db.Model):  # type: ignore[name-defined,misc]
+    """A placement of the tool in a course (a link, a module item, a course navigation entry)."""
+
+    __tablename__ = "resource_link"
+    __table_args__ = (UniqueConstraint("course_id", "resource_link_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"), index=True)
+    resource_link_id: Mapped[str] = mapped_column(String(255))
+    title: Mapped[str | None] = mapped_column(String(500))
+
+
+class Membership(db.Model):  # type: ignore[name-defined,misc]
+    """A user's place in a course with the LTI roles of their latest launch."""
+
+    __tablename__ = "membership"
+    __table_args__ = (UniqueConstraint("user_id", "course_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("lti_user.id", ondelete="CASCADE"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"), index=True)
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    course_role: Mapped[str] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_launch_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship()
+    course: Mapped[Course] = relationship()

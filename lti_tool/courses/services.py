@@ -1,0 +1,79 @@
+"""Records what a validated launch says about people and courses, and answers who may see what."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from lti_tool.courses.models import Course, Membership, ResourceLink, User
+from lti_tool.extensions import db, utcnow
+from lti_tool.lti.claims import LaunchClaims
+from lti_tool.lti.roles import course_role
+
+
+def record_launch(claims: LaunchClaims) -> Membership:
+    """Create or update the user, course, resource link and membership a launch describes. The caller commits."""
+    user = db.session.execute(
+        select(User).where(User.issuer == claims.issuer, User.sub == claims.sub)
+    ).scalar_one_or_none()
+    if user is None:
+        user = User(issuer=claims.issuer, sub=claims.sub)
+        db.session.add(user)
+    # The LMS is the source of truth for names: a launch that omits them (privacy settings) keeps what we had.
+    for attribute in ("name", "given_name", "family_name", "email", "locale"):
+        value = getattr(claims, attribute)
+        if value:
+            setattr(user, attribute, value)
+
+    course = db.session.execute(
+        select(Course).where(Course.deployment_id == claims.deployment_pk, Course.context_id == claims.context_id)
+    ).scalar_one_or_none()
+    if course is None:
+        course = Course(deployment_id=claims.deployment_pk, context_id=claims.context_id)
+        db.session.add(course)
+    course.title = claims.context_title or course.title
+    course.label = claims.context_label or course.label
+    db.session.flush()
+
+    if claims.resource_link_id:
+        link = db.session.execute(
+            select(ResourceLink).where(
+                ResourceLink.course_id == course.id, ResourceLink.resource_link_id == claims.resource_link_id
+            )
+        ).scalar_one_or_none()
+        if link is None:
+            link = ResourceLink(course_id=course.id, resource_link_id=claims.resource_link_id)
+            db.session.add(link)
+        link.title = claims.resource_link_title or link.title
+
+    membership = db.session.execute(
+        select(Membership).where(Membership.user_id == user.id, Membership.course_id == course.id)
+    ).scalar_one_or_none()
+    if membership is None:
+        membership = Membership(user=user, course=course)
+        db.session.add(membership)
+    membership.roles = list(claims.roles)
+    membership.course_role = course_role(claims.roles).value
+    membership.active = True
+    membership.last_launch_at = utcnow()
+    db.session.flush()
+    return membership
+
+
+def membership_for(membership_ids: list[int], course_id: int) -> Membership | None:
+    """The membership, among those this browser launched into, that gives access to `course_id`."""
+    if not membership_ids:
+        return None
+    return db.session.execute(
+        select(Membership).where(
+            Membership.id.in_(membership_ids), Membership.course_id == course_id, Membership.active.is_(True)
+        )
+    ).scalar_one_or_none()
+
+
+def course_roster_counts(course_id: int) -> dict[str, int]:
+    rows = db.session.execute(
+        select(Membership.course_role, func.count(Membership.id))
+        .where(Membership.course_id == course_id, Membership.active.is_(True))
+        .group_by(Membership.course_role)
+    ).all()
+    return {role: count for role, count in rows}

@@ -1,0 +1,74 @@
+"""Domain exceptions and the one place that maps them to HTTP answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Request, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from lti_tool.extensions import db
+
+
+class MentorLtiError(Exception):
+    """Base class: an error the tool explains to the person who met it."""
+
+    status = 400
+    title = "Something went wrong"
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class LaunchError(MentorLtiError):
+    """An LTI login or launch was refused: `code` names the failed check, `hint` tells an admin what to check."""
+
+    title = "This LTI launch could not be accepted"
+
+    def __init__(self, code: str, message: str, *, hint: str = "", status: int = 400, **extra: Any) -> None:
+        super().__init__(message, hint=hint)
+        self.code = code
+        self.status = status
+        self.extra = extra
+
+
+class NotAuthorised(MentorLtiError):
+    """The request has no launch session for this course, or the role does not allow it."""
+
+    status = 403
+    title = "You do not have access to this page"
+
+
+class RegistrationError(MentorLtiError):
+    """A platform registration is invalid or conflicts with an existing one."""
+
+
+def _wants_json(req: Request) -> bool:
+    best = req.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and req.accept_mimetypes[best] > req.accept_mimetypes["text/html"]
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(MentorLtiError)
+    def domain_error(error: MentorLtiError) -> tuple[Any, int]:
+        db.session.rollback()
+        code = getattr(error, "code", type(error).__name__)
+        if _wants_json(request):
+            return jsonify(error=code, message=error.message, hint=error.hint), error.status
+        return render_template("errors/problem.html", error=error, code=code), error.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[Any, int]:
+        status = error.code or 500
+        if _wants_json(request):
+            return jsonify(error=error.name, message=error.description), status
+        return render_template("errors/http.html", error=error), status
+
+    @app.errorhandler(500)
+    def internal_error(error: Exception) -> tuple[Any, int]:
+        db.session.rollback()
+        if _wants_json(request):
+            return jsonify(error="Internal Server Error"), 500
+        return render_template("errors/http.html", error=None), 500

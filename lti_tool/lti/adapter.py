@@ -1,0 +1,354 @@
+"""The only module that imports pylti1p3: OIDC login, launch validation and our database-backed tool config.
+
+pylti1p3 builds the login redirect, holds registrations and runs the LTI message validators. It does not check
+`aud`/`azp`, never consumes a nonce, accepts a replayed state by id_token hash, and cannot refetch a rotated
+platform key, so `ToolMessageLaunch.validate` runs our own ordered checks and uses the library for the rest.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Response
+from joserfc import jwt
+from joserfc.errors import BadSignatureError, ExpiredTokenError, JoseError, MissingClaimError
+from pylti1p3.contrib.flask.message_launch import FlaskMessageLaunch
+from pylti1p3.contrib.flask.oidc_login import FlaskOIDCLogin
+from pylti1p3.contrib.flask.request import FlaskRequest
+from pylti1p3.deployment import Deployment as LtiDeployment
+from pylti1p3.exception import LtiException
+from pylti1p3.launch_data_storage.base import LaunchDataStorage
+from pylti1p3.registration import Registration
+from pylti1p3.tool_config.abstract import ToolConfAbstract
+
+from lti_tool.errors import LaunchError
+from lti_tool.lti import registrations
+from lti_tool.lti.claims import LTI, LaunchClaims
+from lti_tool.lti.jwks import PlatformKeyCache
+from lti_tool.lti.keys import KeyStore
+from lti_tool.lti.models import Platform
+from lti_tool.lti.state import LaunchStateStore
+from lti_tool.settings import Settings
+
+SUPPORTED_MESSAGE_TYPES = frozenset({"LtiResourceLinkRequest"})
+LOGIN_PARAMS = ("iss", "login_hint", "target_link_uri", "lti_message_hint", "lti_deployment_id", "client_id")
+
+_REGISTRATION_HINT = (
+    "Register the platform with `mentor-lti platform add` (issuer, client id, deployment id and the platform's "
+    "auth, token and JWKS URLs), or check that the LMS sends the issuer and client id it was registered with."
+)
+
+
+class DatabaseToolConf(ToolConfAbstract[FlaskRequest]):
+    """pylti1p3's view of our `platform` and `deployment` tables; every issuer may have many client ids."""
+
+    def __init__(self, keys: KeyStore) -> None:
+        super().__init__()
+        self._keys = keys
+        self.platforms_by_client: dict[tuple[str, str], Platform] = {}
+
+    def check_iss_has_one_client(self, iss: str) -> bool:
+        return False
+
+    def check_iss_has_many_clients(self, iss: str) -> bool:
+        return True
+
+    def find_registration_by_issuer(  # type: ignore[override]
+        self, iss: str, *args: Any, **kwargs: Any
+    ) -> Registration | None:
+        return self.find_registration_by_params(iss, None)
+
+    def find_registration_by_params(  # type: ignore[override]
+        self, iss: str, client_id: str | None, *args: Any, **kwargs: Any
+    ) -> Registration | None:
+        platform = registrations.find_platform(iss, client_id)
+        if platform is None:
+            return None
+        self.platforms_by_client[(iss, platform.client_id)] = platform
+        signing = self._keys.signing_key()
+        registration = (
+            Registration()
+            .set_issuer(platform.issuer)
+            .set_client_id(platform.client_id)
+            .set_key_set_url(platform.key_set_url)
+            .set_auth_login_url(platform.auth_login_url)
+            .set_auth_token_url(platform.auth_token_url)
+            .set_tool_private_key(signing.private_pem)
+        )
+        if platform.auth_audience:
+            registration.set_auth_audience(platform.auth_audience)
+        return registration
+
+    def find_deployment(self, iss: str, deployment_id: str) -> LtiDeployment | None:
+        return None
+
+    def find_deployment_by_params(
+        self, iss: str, deployment_id: str, client_id: str, *args: Any, **kwargs: Any
+    ) -> LtiDeployment | None:
+        platform = registrations.find_platform(iss, client_id)
+        if platform is None or registrations.find_deployment(platform, deployment_id) is None:
+            return None
+        return LtiDeployment().set_deployment_id(deployment_id)
+
+
+class _StoreStorage(LaunchDataStorage[Any]):
+    """pylti1p3 launch storage over our shared state store (database or Redis)."""
+
+    def __init__(self, store: LaunchStateStore, default_ttl: int) -> None:
+        super().__init__()
+        self._store = store
+        self._default_ttl = default_ttl
+
+    def get_session_cookie_name(self) -> str | None:
+        # The browser is bound by the OIDC state cookie; a second session-id cookie would only add a way to fail.
+        return None
+
+    def can_set_keys_expiration(self) -> bool:
+        return True
+
+    def get_value(self, key: str) -> Any:
+        return self._store.get(self._prepare_key(key))
+
+    def set_value(self, key: str, value: Any, exp: int | None = None) -> None:
+        self._store.put(self._prepare_key(key), value, exp or self._default_ttl)
+
+    def check_value(self, key: str) -> bool:
+        return self.get_value(key) is not None
+
+    def take_value(self, key: str) -> Any:
+        return self._store.take(self._prepare_key(key))
+
+
+def start_login(*, keys: KeyStore, store: LaunchStateStore, settings: Settings, launch_url: str) -> Response:
+    """Answer an OIDC third-party login initiation with the redirect to the platform's auth endpoint."""
+    request = FlaskRequest()
+    params = {name: request.get_param(name) for name in LOGIN_PARAMS}
+    if not params["iss"] or not params["login_hint"]:
+        missing = " and ".join(name for name in ("iss", "login_hint") if not params[name])
+        raise LaunchError(
+            "login_incomplete",
+            f"The LMS started a login without {missing}.",
+            hint="The tool's login URL must be called by the LMS as an LTI 1.3 login initiation.",
+        )
+    if registrations.find_platform(params["iss"], params["client_id"]) is None:
+        raise LaunchError(
+            "unknown_registration",
+            f"No registration for issuer {params['iss']!r} with client id {params['client_id']!r}.",
+            hint=_REGISTRATION_HINT,
+        )
+    storage = _StoreStorage(store, settings.launch_state_ttl_seconds)
+    login = FlaskOIDCLogin(request, DatabaseToolConf(keys), launch_data_storage=storage)
+    login.set_launch_data_storage(storage).set_launch_data_lifetime(settings.launch_state_ttl_seconds)
+    # Kept with the state so a launch whose cookie was blocked can offer to start again in a new window.
+    login.pass_params_to_launch({k: v for k, v in params.items() if v})
+    try:
+        return login.get_redirect_object(launch_url).do_redirect()  # type: ignore[no-any-return]
+    except LtiException as error:
+        raise LaunchError("login_rejected", str(error), hint=_REGISTRATION_HINT) from error
+
+
+class ToolMessageLaunch(FlaskMessageLaunch):
+    """A launch validated by our ordered checks; each failure raises a LaunchError naming the check."""
+
+    def __init__(self, *, keys: KeyStore, store: LaunchStateStore, settings: Settings) -> None:
+        self._storage = _StoreStorage(store, settings.launch_data_ttl_seconds)
+        self._tool_conf = DatabaseToolConf(keys)
+        super().__init__(FlaskRequest(), self._tool_conf, launch_data_storage=self._storage)
+        self.set_launch_data_lifetime(settings.launch_data_ttl_seconds)
+        self._settings = settings
+        self._key_cache = PlatformKeyCache(
+            store,
+            ttl=settings.jwks_cache_ttl_seconds,
+            min_refetch=settings.jwks_min_refetch_seconds,
+            timeout=settings.platform_http_timeout_seconds,
+        )
+
+    def validate(self) -> ToolMessageLaunch:
+        self._validated = True
+        try:
+            self._check_state()
+            self._decode_unverified()
+            self._platform = self._check_registration()
+            self._check_signature_and_claims(self._platform)
+            self._deployment_pk = self._check_deployment(self._platform)
+            self._check_message()
+            self._consume_nonce()
+            self._session_service.save_launch_data(self._launch_id, self._jwt["body"])
+        except Exception:
+            self._validated = False
+            raise
+        return self
+
+    def accept(self) -> LaunchClaims:
+        """Validate the launch and return what it says; raises LaunchError naming the failed check."""
+        self.validate()
+        return LaunchClaims.from_body(
+            dict(self._jwt["body"]),
+            launch_id=self._launch_id,
+            platform_id=self._platform.id,
+            deployment_pk=self._deployment_pk,
+        )
+
+    def _check_state(self) -> None:
+        state = self._get_request_param("state")
+        if not state:
+            raise LaunchError("missing_state", "The launch has no OIDC `state` parameter.", hint=_LOGIN_FLOW_HINT)
+        cookie = self._cookie_service.get_cookie(state)
+        if cookie is None:
+            login_params = self._storage.get_value(self._session_service._get_key(state))
+            raise LaunchError(
+                "cookies_blocked",
+                "Your browser did not send back the tool's cookie, so this launch cannot be tied to your login.",
+                hint="Browsers that block third-party cookies (Safari, some Chrome settings) do this inside an LMS "
+                "frame. Open the tool in a new window; it works there.",
+                login_params=login_params or {},
+            )
+        if cookie != state:
+            raise LaunchError("state_mismatch", "The launch's `state` does not match this browser's login.")
+
+    def _decode_unverified(self) -> None:
+        try:
+            self.validate_jwt_format()
+        except LtiException as error:
+            raise LaunchError("malformed_token", f"The id_token is not a readable JWT: {error}.") from error
+        body = self._jwt["body"]
+        if not isinstance(body, dict):
+            raise LaunchError("malformed_token", "The id_token body is not a JSON object.")
+
+    def _check_registration(self) -> Platform:
+        body = self._jwt["body"]
+        issuer = body.get("iss")
+        if not isinstance(issuer, str) or not issuer:
+            raise LaunchError("missing_claim", "The id_token has no `iss` (issuer) claim.")
+        audiences = _audiences(body.get("aud"))
+        if not audiences:
+            raise LaunchError("missing_claim", "The id_token has no `aud` (audience) claim.")
+        client_id = body.get("azp") if len(audiences) > 1 else audiences[0]
+        if not isinstance(client_id, str) or not client_id:
+            raise LaunchError(
+                "wrong_audience",
+                "The id_token has several audiences but no `azp` naming this tool's client id.",
+            )
+        registration = self._tool_conf.find_registration_by_params(issuer, client_id)
+        if registration is None:
+            if not registrations.issuer_is_registered(issuer):
+                raise LaunchError(
+                    "unknown_issuer",
+                    f"The issuer {issuer!r} is not registered with this tool.",
+                    hint=_REGISTRATION_HINT,
+                )
+            raise LaunchError(
+                "wrong_audience",
+                f"The id_token is addressed to client id {client_id!r}, which is not registered for {issuer!r}.",
+                hint=_REGISTRATION_HINT,
+            )
+        self._registration = registration
+        return self._tool_conf.platforms_by_client[(issuer, client_id)]
+
+    def _check_signature_and_claims(self, platform: Platform) -> None:
+        header = self._jwt.get("header", {})
+        if header.get("alg") != "RS256":
+            raise LaunchError(
+                "unsupported_alg",
+                f"The id_token is signed with {header.get('alg')!r}; LTI 1.3 requires RS256.",
+                hint="A token with `alg: none` or a symmetric algorithm is never accepted.",
+            )
+        kid = header.get("kid")
+        if not kid:
+            raise LaunchError("missing_kid", "The id_token header names no `kid`, so its key cannot be found.")
+        key_set = self._key_cache.key_set_for(platform.key_set_url, kid)
+        try:
+            token = jwt.decode(self._get_id_token(), key_set, algorithms=["RS256"])
+        except BadSignatureError as error:
+            raise LaunchError(
+                "bad_signature",
+                "The id_token's signature does not match the platform's published keys.",
+                hint=f"Check that the registered JWKS URL ({platform.key_set_url}) belongs to this platform.",
+            ) from error
+        except (JoseError, ValueError) as error:
+            raise LaunchError(
+                "unknown_key",
+                f"The platform's key set has no usable key with kid {kid!r} ({error}).",
+                hint=f"Check the registered JWKS URL ({platform.key_set_url}).",
+            ) from error
+        skew = self._settings.clock_skew_seconds
+        registry = jwt.JWTClaimsRegistry(
+            leeway=skew,
+            iss={"essential": True, "value": platform.issuer},
+            exp={"essential": True},
+            iat={"essential": True},
+            nonce={"essential": True},
+        )
+        try:
+            registry.validate(token.claims)
+        except ExpiredTokenError as error:
+            raise LaunchError(
+                "expired", "The id_token has expired.", hint="Check that the LMS server's clock is correct."
+            ) from error
+        except MissingClaimError as error:
+            raise LaunchError("missing_claim", f"The id_token lacks a required claim: {error}.") from error
+        except JoseError as error:
+            raise LaunchError("invalid_claim", f"The id_token has an invalid claim: {error}.") from error
+        if token.claims["iat"] > time.time() + skew:
+            raise LaunchError("invalid_claim", "The id_token was issued in the future (`iat`).")
+        azp = token.claims.get("azp")
+        if azp is not None and azp != platform.client_id:
+            raise LaunchError("wrong_audience", f"The id_token's `azp` {azp!r} is not this tool's client id.")
+
+    def _check_deployment(self, platform: Platform) -> int:
+        deployment_id = self._jwt["body"].get(LTI + "deployment_id")
+        if not isinstance(deployment_id, str) or not deployment_id:
+            raise LaunchError("missing_claim", "The id_token has no deployment_id claim.")
+        deployment = registrations.find_deployment(platform, deployment_id)
+        if deployment is None:
+            raise LaunchError(
+                "unknown_deployment",
+                f"Deployment {deployment_id!r} is not registered for platform {platform.name!r}.",
+                hint=f"Add it with `mentor-lti platform add --name {platform.name} ... --deployment-id "
+                f"{deployment_id}` (the other values as registered).",
+            )
+        return deployment.id
+
+    def _check_message(self) -> None:
+        body = self._jwt["body"]
+        message_type = body.get(LTI + "message_type")
+        if message_type not in SUPPORTED_MESSAGE_TYPES:
+            raise LaunchError(
+                "unsupported_message_type",
+                f"The message type {message_type!r} is not supported by this tool.",
+                hint="Place the tool as a resource link (course navigation, module item or assignment).",
+            )
+        if body.get(LTI + "version") != "1.3.0":
+            raise LaunchError("bad_version", f"LTI version {body.get(LTI + 'version')!r} is not 1.3.0.")
+        try:
+            self.validate_message()
+        except LtiException as error:
+            raise LaunchError("missing_claim", f"The launch message is incomplete: {error}.") from error
+        context = body.get(LTI + "context")
+        if not isinstance(context, dict) or not context.get("id"):
+            raise LaunchError(
+                "missing_context",
+                "The launch carries no course (context) claim.",
+                hint="Add the tool inside a course; it keeps each course's program separate.",
+            )
+
+    def _consume_nonce(self) -> None:
+        nonce = self._jwt["body"].get("nonce")
+        if self._storage.take_value(self._session_service._get_key("nonce", nonce)) is None:
+            raise LaunchError(
+                "replayed",
+                "This launch has already been used, or it was not started by this tool's login.",
+                hint="Each LTI launch can be used once. Launch the tool again from the LMS.",
+            )
+
+
+_LOGIN_FLOW_HINT = "The LMS must POST the id_token and state to the tool's launch URL after the OIDC login."
+
+
+def _audiences(aud: Any) -> list[str]:
+    if isinstance(aud, str):
+        return [aud]
+    if isinstance(aud, list):
+        return [a for a in aud if isinstance(a, str)]
+    return []

@@ -1,0 +1,63 @@
+"""The parts of a validated LTI launch the tool keeps, as plain data (no pylti1p3, no Flask)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+LTI = "https://purl.imsglobal.org/spec/lti/claim/"
+
+
+@dataclass(frozen=True)
+class LaunchClaims:
+    """A launch after every check passed: who, where, in which role, from which platform and deployment."""
+
+    launch_id: str
+    platform_id: int
+    deployment_pk: int
+    issuer: str
+    deployment_id: str
+    message_type: str
+    sub: str
+    roles: list[str]
+    context_id: str
+    context_title: str | None
+    context_label: str | None
+    resource_link_id: str | None
+    resource_link_title: str | None
+    name: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    email: str | None = None
+    locale: str | None = None
+    product_family: str | None = None
+    custom: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any], *, launch_id: str, platform_id: int, deployment_pk: int) -> LaunchClaims:
+        context = body.get(LTI + "context") or {}
+        link = body.get(LTI + "resource_link") or {}
+        platform = body.get(LTI + "tool_platform") or {}
+        launch_presentation = body.get(LTI + "launch_presentation") or {}
+        return cls(
+            launch_id=launch_id,
+            platform_id=platform_id,
+            deployment_pk=deployment_pk,
+            issuer=body["iss"],
+            deployment_id=body[LTI + "deployment_id"],
+            message_type=body[LTI + "message_type"],
+            sub=body["sub"],
+            roles=list(body.get(LTI + "roles") or []),
+            context_id=context["id"],
+            context_title=context.get("title"),
+            context_label=context.get("label"),
+            resource_link_id=link.get("id"),
+            resource_link_title=link.get("title"),
+            name=body.get("name"),
+            given_name=body.get("given_name"),
+            family_name=body.get("family_name"),
+            email=body.get("email"),
+            locale=body.get("locale") or launch_presentation.get("locale"),
+            product_family=platform.get("product_family_code"),
+            custom={str(k): str(v) for k, v in (body.get(LTI + "custom") or {}).items()},
+        )

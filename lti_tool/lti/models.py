@@ -1,0 +1,54 @@
+"""Platform registrations (issuer, client, deployments) and the shared LTI launch state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lti_tool.extensions import UTCDateTime, db, utcnow
+
+
+class Platform(db.Model):  # type: ignore[name-defined,misc]
+    """One LMS registration: an issuer and one of its client ids (Canvas has many per issuer)."""
+
+    __tablename__ = "platform"
+    __table_args__ = (UniqueConstraint("issuer", "client_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    client_id: Mapped[str] = mapped_column(String(500))
+    auth_login_url: Mapped[str] = mapped_column(String(1000))
+    auth_token_url: Mapped[str] = mapped_column(String(1000))
+    key_set_url: Mapped[str] = mapped_column(String(1000))
+    auth_audience: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    deployments: Mapped[list[Deployment]] = relationship(
+        back_populates="platform", cascade="all, delete-orphan", order_by="Deployment.id"
+    )
+
+
+class Deployment(db.Model):  # type: ignore[name-defined,misc]
+    """A deployment of the tool within a platform registration (a Moodle tool type, a Canvas installation)."""
+
+    __tablename__ = "deployment"
+    __table_args__ = (UniqueConstraint("platform_id", "deployment_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"), index=True)
+    deployment_id: Mapped[str] = mapped_column(String(500))
+
+    platform: Mapped[Platform] = relationship(back_populates="deployments")
+
+
+class LaunchState(db.Model):  # type: ignore[name-defined,misc]
+    """Short-lived LTI state (OIDC state, nonces, launch data, platform key sets) shared by every worker."""
+
+    __tablename__ = "lti_launch_state"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -1,0 +1,126 @@
+"""Platform registrations: add, list, remove, and find the one a login or launch belongs to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from sqlalchemy import func, select
+
+from lti_tool.courses.models import Course
+from lti_tool.errors import RegistrationError
+from lti_tool.extensions import db
+from lti_tool.lti.models import Deployment, Platform
+
+
+@dataclass(frozen=True)
+class PlatformSpec:
+    """What an administrator (or the sandbox, or dynamic registration) provides to register a platform."""
+
+    name: str
+    issuer: str
+    client_id: str
+    deployment_ids: tuple[str, ...]
+    auth_login_url: str
+    auth_token_url: str
+    key_set_url: str
+    auth_audience: str | None = None
+
+
+def register_platform(spec: PlatformSpec) -> Platform:
+    """Add a registration, or add deployments to an existing (issuer, client_id) registration.
+
+    The caller commits. Re-registering the same platform with the same endpoints is accepted (idempotent), so
+    the sandbox can register itself on every start; different endpoints for a known client are refused.
+    """
+    _validate(spec)
+    platform = find_platform(spec.issuer, spec.client_id)
+    if platform is None:
+        if db.session.execute(select(Platform.id).where(Platform.name == spec.name)).first():
+            raise RegistrationError(f"A platform named {spec.name!r} is already registered with another client.")
+        platform = Platform(
+            name=spec.name,
+            issuer=spec.issuer,
+            client_id=spec.client_id,
+            auth_login_url=spec.auth_login_url,
+            auth_token_url=spec.auth_token_url,
+            key_set_url=spec.key_set_url,
+            auth_audience=spec.auth_audience,
+        )
+        db.session.add(platform)
+    elif (platform.auth_login_url, platform.auth_token_url, platform.key_set_url) != (
+        spec.auth_login_url,
+        spec.auth_token_url,
+        spec.key_set_url,
+    ):
+        raise RegistrationError(
+            f"Issuer {spec.issuer} with client_id {spec.client_id} is already registered with other endpoints.",
+            hint="Remove it first with `mentor-lti platform remove` if the platform really changed.",
+        )
+    known = {d.deployment_id for d in platform.deployments}
+    for deployment_id in spec.deployment_ids:
+        if deployment_id not in known:
+            platform.deployments.append(Deployment(deployment_id=deployment_id))
+    db.session.flush()
+    return platform
+
+
+def _validate(spec: PlatformSpec) -> None:
+    problems = []
+    if not spec.name.strip():
+        problems.append("name is empty")
+    if not spec.client_id.strip():
+        problems.append("client id is empty")
+    if not spec.deployment_ids or any(not d.strip() for d in spec.deployment_ids):
+        problems.append("at least one non-empty deployment id is required")
+    for label, url in (
+        ("issuer", spec.issuer),
+        ("auth URL", spec.auth_login_url),
+        ("token URL", spec.auth_token_url),
+        ("JWKS URL", spec.key_set_url),
+    ):
+        parsed = urlparse(url)
+        if parsed.scheme not in ("https", "http") or not parsed.netloc:
+            problems.append(f"{label} {url!r} is not an http(s) URL")
+    if problems:
+        raise RegistrationError("Invalid platform registration: " + "; ".join(problems) + ".")
+
+
+def find_platform(issuer: str, client_id: str | None) -> Platform | None:
+    """The registration for (issuer, client_id); with no client_id, the issuer's only registration if it has one."""
+    query = select(Platform).where(Platform.issuer == issuer)
+    if client_id:
+        return db.session.execute(query.where(Platform.client_id == client_id)).scalar_one_or_none()
+    candidates = db.session.execute(query).scalars().all()
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def issuer_is_registered(issuer: str) -> bool:
+    return db.session.execute(select(Platform.id).where(Platform.issuer == issuer).limit(1)).first() is not None
+
+
+def find_deployment(platform: Platform, deployment_id: str) -> Deployment | None:
+    return db.session.execute(
+        select(Deployment).where(Deployment.platform_id == platform.id, Deployment.deployment_id == deployment_id)
+    ).scalar_one_or_none()
+
+
+def list_platforms() -> list[Platform]:
+    return list(db.session.execute(select(Platform).order_by(Platform.name)).scalars())
+
+
+def remove_platform(name: str) -> None:
+    platform = db.session.execute(select(Platform).where(Platform.name == name)).scalar_one_or_none()
+    if platform is None:
+        raise RegistrationError(f"No platform named {name!r}.", hint="Run `mentor-lti platform list`.")
+    deployment_ids = [d.id for d in platform.deployments]
+    courses = db.session.execute(
+        select(func.count(Course.id)).where(Course.deployment_id.in_(deployment_ids))
+    ).scalar_one()
+    if courses:
+        # Course history (programs, sessions, assessments) must never disappear with a registration.
+        raise RegistrationError(
+            f"Platform {name!r} has {courses} course(s) with data in the tool; it cannot be removed.",
+            hint="Add the platform's new registration alongside it instead.",
+        )
+    db.session.delete(platform)

@@ -1,0 +1,49 @@
+"""LTI 1.3 endpoints: OIDC login initiation, the launch (redirect URI) and the tool's JWKS."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response, jsonify, redirect, session, url_for
+
+from lti_tool.courses.services import record_launch
+from lti_tool.extensions import db
+from lti_tool.lti.adapter import ToolMessageLaunch, start_login
+from lti_tool.runtime import runtime
+
+log = logging.getLogger(__name__)
+MAX_REMEMBERED_COURSES = 20
+
+
+def login() -> Response:
+    rt = runtime()
+    rt.state.purge_expired()
+    response = start_login(
+        keys=rt.keys, store=rt.state, settings=rt.settings, launch_url=url_for("lti.launch", _external=True)
+    )
+    db.session.commit()
+    return response
+
+
+def launch() -> Response:
+    rt = runtime()
+    claims = ToolMessageLaunch(keys=rt.keys, store=rt.state, settings=rt.settings).accept()
+    membership = record_launch(claims)
+    db.session.commit()
+    remembered = [m for m in session.get("memberships", []) if m != membership.id]
+    session["memberships"] = [*remembered, membership.id][-MAX_REMEMBERED_COURSES:]
+    session.permanent = True
+    # Identifiers only: no names or emails in logs.
+    log.info(
+        "launch accepted: platform=%s course=%s role=%s",
+        claims.platform_id,
+        membership.course_id,
+        membership.course_role,
+    )
+    return redirect(url_for("courses.home", course_id=membership.course_id), code=303)  # type: ignore[return-value]
+
+
+def jwks() -> Response:
+    response = jsonify(runtime().keys.jwks())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response

@@ -1,0 +1,28 @@
+"""The per-app objects views and commands share: validated settings, the tool's keys and the launch-state store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from lti_tool.lti.keys import KeyStore
+from lti_tool.lti.state import DatabaseStateStore, LaunchStateStore, RedisStateStore
+from lti_tool.settings import Settings
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    keys: KeyStore
+    state: LaunchStateStore
+
+    @classmethod
+    def build(cls, settings: Settings) -> Runtime:
+        state: LaunchStateStore = RedisStateStore(settings.redis_url) if settings.redis_url else DatabaseStateStore()
+        return cls(settings=settings, keys=KeyStore(settings.instance_path), state=state)
+
+
+def runtime() -> Runtime:
+    value: Runtime = current_app.extensions["mentor_lti"]
+    return value

@@ -1,0 +1,105 @@
+"""Typed settings: config/default.toml, then <instance>/config.toml, then MENTOR_LTI_* variables, then overrides."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from lti_tool.resources import resource_path
+
+ENV_PREFIX = "MENTOR_LTI_"
+
+
+class Settings(BaseSettings):
+    """Every setting the tool reads; documented in the README's Configuration section."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", validate_default=True)
+
+    instance_path: Path = Path("instance")
+    tool_name: str = "Mentor"
+    database_url: str = ""
+    redis_url: str = ""
+    secret_key: str = ""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    cookie_secure: bool = True
+    cookie_samesite: Literal["None", "Lax", "Strict"] = "None"
+    cookie_partitioned: bool = True
+    trusted_proxies: int = Field(default=0, ge=0, le=5)
+
+    launch_state_ttl_seconds: int = Field(default=600, ge=30)
+    launch_data_ttl_seconds: int = Field(default=86400, ge=60)
+    jwks_cache_ttl_seconds: int = Field(default=3600, ge=0)
+    jwks_min_refetch_seconds: int = Field(default=5, ge=0)
+    clock_skew_seconds: int = Field(default=60, ge=0, le=600)
+    platform_http_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    sandbox_enabled: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("database_url must be a sqlite:// or postgresql+psycopg:// URL")
+        return value
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.instance_path / 'mentor-lti.sqlite3'}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Earlier sources win: explicit overrides (tests, CLI), then the environment, then the TOML files.
+        instance = _instance_path(init_settings())
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=instance / "config.toml"),
+            TomlConfigSettingsSource(settings_cls, toml_file=resource_path("config") / "default.toml"),
+        )
+
+
+def _instance_path(overrides: dict[str, Any]) -> Path:
+    return Path(overrides.get("instance_path") or os.environ.get(f"{ENV_PREFIX}INSTANCE_PATH") or "instance")
+
+
+def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
+    """Validate every layer once; create the instance folder and its secret key on first start."""
+    settings = Settings(**(overrides or {}))
+    instance = settings.instance_path.resolve()
+    instance.mkdir(parents=True, exist_ok=True)
+    updates: dict[str, Any] = {"instance_path": instance}
+    if not settings.secret_key:
+        updates["secret_key"] = _instance_secret(instance)
+    return settings.model_copy(update=updates)
+
+
+def _instance_secret(instance: Path) -> str:
+    path = instance / "secret_key"
+    if not path.exists():
+        # O_EXCL: when two processes start at once, one writes and the other reads its key.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
