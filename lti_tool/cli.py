@@ -93,7 +93,8 @@ def keys_rotate() -> None:
     )
 
 
-@keys.command("retire")
+# Key ids are base64url thumbprints and may begin with "-": never read one as an option.
+@keys.command("retire", context_settings={"ignore_unknown_options": True})
 @click.argument("kid")
 @with_appcontext
 def keys_retire(kid: str) -> None:

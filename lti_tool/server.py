@@ -37,7 +37,9 @@ def run_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:
             "graceful_timeout": 10,
             "accesslog": "-",
             # No query strings in access logs: login hints and launch parameters identify people.
-            "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms',
+            "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms pid=%(p)s',
             "preload_app": False,
+            # One shared control socket in $HOME would collide between instances on one machine.
+            "control_socket_disable": True,
         }
     ).run()

@@ -23,7 +23,7 @@ def course_member(*, staff: bool = False) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, course_id: int, **kwargs: Any) -> Any:
-            membership = membership_for(list(session.get("memberships", [])), course_id)
+            membership = membership_for(session.get("courses", {}).get(str(course_id)), course_id)
             if membership is None:
                 raise NotAuthorised("This page belongs to a course you have not opened the tool from.", hint=_RELAUNCH)
             if staff and membership.course_role not in ("instructor", "teaching_assistant"):

@@ -59,13 +59,13 @@ def record_launch(claims: LaunchClaims) -> Membership:
     return membership
 
 
-def membership_for(membership_ids: list[int], course_id: int) -> Membership | None:
-    """The membership, among those this browser launched into, that gives access to `course_id`."""
-    if not membership_ids:
+def membership_for(membership_id: int | None, course_id: int) -> Membership | None:
+    """The active membership this browser launched with, if it belongs to `course_id`."""
+    if membership_id is None:
         return None
     return db.session.execute(
         select(Membership).where(
-            Membership.id.in_(membership_ids), Membership.course_id == course_id, Membership.active.is_(True)
+            Membership.id == membership_id, Membership.course_id == course_id, Membership.active.is_(True)
         )
     ).scalar_one_or_none()
 

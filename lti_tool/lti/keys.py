@@ -43,12 +43,18 @@ class KeyStore:
     def __init__(self, instance_path: Path) -> None:
         self.path = instance_path / KEY_FILE
         self._lock = threading.Lock()
+        self._cache: tuple[tuple[int, int], list[ToolKey]] | None = None
 
     def keys(self) -> list[ToolKey]:
         with self._lock:
             if not self.path.exists():
                 self._write([_new_key()])
-            return [_load(entry) for entry in json.loads(self.path.read_text())["keys"]]
+            # Parsing a private key costs ~50 ms; reparse only when the file changed (a rotation in any process).
+            stat = self.path.stat()
+            version = (stat.st_mtime_ns, stat.st_size)
+            if self._cache is None or self._cache[0] != version:
+                self._cache = (version, [_load(entry) for entry in json.loads(self.path.read_text())["keys"]])
+            return list(self._cache[1])
 
     def signing_key(self) -> ToolKey:
         return self.keys()[-1]

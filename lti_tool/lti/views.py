@@ -30,8 +30,11 @@ def launch() -> Response:
     claims = ToolMessageLaunch(keys=rt.keys, store=rt.state, settings=rt.settings).accept()
     membership = record_launch(claims)
     db.session.commit()
-    remembered = [m for m in session.get("memberships", []) if m != membership.id]
-    session["memberships"] = [*remembered, membership.id][-MAX_REMEMBERED_COURSES:]
+    # One membership per course: a later launch into the same course (another person on this browser, an
+    # instructor's student view) replaces the earlier one. Oldest courses are forgotten first.
+    courses = {k: v for k, v in session.get("courses", {}).items() if k != str(membership.course_id)}
+    courses[str(membership.course_id)] = membership.id
+    session["courses"] = dict(list(courses.items())[-MAX_REMEMBERED_COURSES:])
     session.permanent = True
     # Identifiers only: no names or emails in logs.
     log.info(

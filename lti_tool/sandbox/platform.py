@@ -94,11 +94,15 @@ class PlatformKeys:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
+        self._cache: tuple[int, list[RSAKey]] | None = None
 
     def _load(self) -> list[RSAKey]:
         if not self.path.exists():
             self._save([_new_key()])
-        return [RSAKey.import_key(k) for k in json.loads(self.path.read_text())["keys"]]
+        version = self.path.stat().st_mtime_ns
+        if self._cache is None or self._cache[0] != version:
+            self._cache = (version, [RSAKey.import_key(k) for k in json.loads(self.path.read_text())["keys"]])
+        return list(self._cache[1])
 
     def _save(self, keys: list[RSAKey]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

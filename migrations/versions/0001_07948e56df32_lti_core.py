@@ -6,11 +6,10 @@ Create Date: 2026-11-26 04:06:37.116609
 
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import lti_tool.extensions
-
 
 # revision identifiers, used by Alembic.
 revision = "07948e56df32"
