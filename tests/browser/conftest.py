@@ -1,0 +1,70 @@
+"""Real-browser fixtures: Debian's Chromium driven by Playwright, one browser per test module, one context per test.
+
+On a failed test the page is saved as a screenshot under test-artifacts/ (git-ignored) and the path is printed
+in the failure report."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # we run as root
+    "--disable-gpu",
+    # No network but the loopback here: keep Chromium from phoning home.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+VIEWPORT = {"width": 1024, "height": 800}
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: the browser tests need Debian's Chromium. "
+            "Run `make test` (it installs it), or `apt-get install -y chromium`. "
+            "Never `playwright install`: it downloads a browser, which this network does not allow.",
+            pytrace=False,
+        )
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(chromium: Browser) -> Iterator[Page]:
+    context = chromium.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = yield
+    page = getattr(item, "funcargs", {}).get("page")
+    if report.when == "call" and report.failed and isinstance(page, Page) and not page.is_closed():
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / (re.sub(r"[^\w.-]+", "_", item.nodeid.split("::", 1)[-1]) + ".png")
+        try:
+            page.screenshot(path=str(path), full_page=True)
+            report.sections.append(("browser screenshot", f"saved to {path}"))
+        except Exception as error:  # a screenshot must not hide the real failure
+            report.sections.append(("browser screenshot", f"could not be taken: {error}"))
+    return report

@@ -1,0 +1,54 @@
+"""Production cookies cross the LMS iframe (SameSite=None; Secure; Partitioned) behind a TLS-terminating proxy."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from tests.conftest import tool_environment
+from tests.lti_browser import LtiBrowser
+
+PROXY_HEADERS = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "mentor.example.edu", "X-Forwarded-For": "10.0.0.9"}
+
+
+def _cookie_attributes(set_cookie: str) -> set[str]:
+    return {part.strip().split("=")[0].lower() for part in set_cookie.split(";")[1:]}
+
+
+def test_cookies_are_cross_site_and_partitioned_behind_a_trusted_proxy(tool_settings: dict[str, Any]) -> None:
+    production = {**tool_settings, "cookie_secure": True, "cookie_samesite": "None", "cookie_partitioned": True}
+    with tool_environment({**production, "trusted_proxies": 1}) as env:
+        client = LtiBrowser(env.tool_url, env.sandbox.platform)
+        params = env.sandbox.platform.login_initiation_params("ment-101", "learner-01")
+        login = client.http.get(f"{env.tool_url}/lti/login", params=params, headers=PROXY_HEADERS)
+        assert login.status_code == 302
+        # The redirect_uri the tool sends to the platform is its public https URL, from the proxy headers.
+        assert "redirect_uri=https%3A%2F%2Fmentor.example.edu%2Flti%2Flaunch" in login.headers["location"]
+        state_cookie = login.headers["set-cookie"]
+        assert {"secure", "samesite", "partitioned", "httponly"} <= _cookie_attributes(state_cookie)
+        assert "SameSite=None" in state_cookie
+
+        auth = dict(parse_qsl(urlsplit(login.headers["location"]).query))
+        course = env.sandbox.platform.course("ment-101")
+        body = env.sandbox.platform.id_token_claims(course, course.person("learner-01"), nonce=auth["nonce"])
+        # httpx, like a browser, keeps Secure cookies off plain http: send the state cookie as the proxy would.
+        cookie = f"lti1p3-{auth['state']}={auth['state']}"
+        launch = client.http.post(
+            f"{env.tool_url}/lti/launch",
+            data={"id_token": env.sandbox.platform.sign(body), "state": auth["state"]},
+            headers={**PROXY_HEADERS, "Cookie": cookie},
+        )
+        assert launch.status_code == 303, launch.text
+        session_cookie = next(c for c in launch.headers.get_list("set-cookie") if c.startswith("mentor_lti_session="))
+        assert {"secure", "samesite", "partitioned", "httponly"} <= _cookie_attributes(session_cookie)
+        assert "SameSite=None" in session_cookie
+        client.close()
+
+
+def test_proxy_headers_are_ignored_unless_trusted(tool_settings: dict[str, Any]) -> None:
+    with tool_environment(tool_settings) as env:
+        client = LtiBrowser(env.tool_url, env.sandbox.platform)
+        params = env.sandbox.platform.login_initiation_params("ment-101", "learner-01")
+        login = client.http.get(f"{env.tool_url}/lti/login", params=params, headers=PROXY_HEADERS)
+        assert "mentor.example.edu" not in login.headers["location"]
+        client.close()
