@@ -11,6 +11,7 @@ from lti_tool.errors import MentorLtiError
 from lti_tool.extensions import db
 from lti_tool.lti import registrations
 from lti_tool.runtime import runtime
+from lti_tool.statements import commands as statement_commands
 
 
 def _fail(error: MentorLtiError) -> click.ClickException:
@@ -18,6 +19,8 @@ def _fail(error: MentorLtiError) -> click.ClickException:
 
 
 main = FlaskGroup(create_app=create_app, help="mentor-lti: an LTI 1.3 mentorship tool for Canvas and Moodle.")
+main.add_command(statement_commands.lrs)
+main.add_command(statement_commands.xapi)
 
 
 @main.command()

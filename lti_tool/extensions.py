@@ -9,6 +9,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
 
 
@@ -28,6 +29,12 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
+
+
+def upsert(model: Any) -> Any:
+    """INSERT ... ON CONFLICT for the session's database (SQLite and PostgreSQL share the syntax, not the class)."""
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(model)
 
 
 def engine_options(url: str) -> dict[str, Any]:

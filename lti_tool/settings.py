@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -16,6 +16,7 @@ from pydantic_settings import (
 )
 
 from lti_tool.resources import resource_path
+from xapi.vocabulary import DEFAULT_BASE
 
 ENV_PREFIX = "MENTOR_LTI_"
 
@@ -46,12 +47,31 @@ class Settings(BaseSettings):
 
     sandbox_enabled: bool = False
 
+    public_base_url: str = ""
+    lrs_endpoint: str = ""
+    lrs_username: str = ""
+    lrs_password: SecretStr = SecretStr("")
+    xapi_base_iri: str = DEFAULT_BASE
+    xapi_actor_include_name: bool = False
+    xapi_actor_use_email: bool = False
+    xapi_batch_size: int = Field(default=100, ge=1, le=1000)
+    xapi_poll_interval_seconds: float = Field(default=0.5, gt=0, le=60)
+    xapi_claim_lease_seconds: int = Field(default=60, ge=1)
+    xapi_retry_cap_seconds: float = Field(default=300.0, ge=1)
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
         if value and not value.startswith(("sqlite", "postgresql")):
             raise ValueError("database_url must be a sqlite:// or postgresql+psycopg:// URL")
         return value
+
+    @field_validator("public_base_url", "lrs_endpoint", "xapi_base_iri")
+    @classmethod
+    def _http_url_or_empty(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
 
     @property
     def sqlalchemy_url(self) -> str:

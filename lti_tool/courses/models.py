@@ -45,6 +45,9 @@ class Course(db.Model):  # type: ignore[name-defined,misc]
     context_id: Mapped[str] = mapped_column(String(255))
     title: Mapped[str | None] = mapped_column(String(500))
     label: Mapped[str | None] = mapped_column(String(200))
+    # From the latest launch: later events (matches, sessions) need them for their statements' context.
+    lms_product: Mapped[str | None] = mapped_column(String(100))
+    locale: Mapped[str | None] = mapped_column(String(35))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     deployment: Mapped[Deployment] = relationship()

@@ -32,6 +32,8 @@ def record_launch(claims: LaunchClaims) -> Membership:
         db.session.add(course)
     course.title = claims.context_title or course.title
     course.label = claims.context_label or course.label
+    course.lms_product = claims.lms_product or course.lms_product
+    course.locale = claims.locale or course.locale
     db.session.flush()
 
     if claims.resource_link_id:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
+_KNOWN_PRODUCTS = {"canvas": "Canvas", "moodle": "Moodle", "mentor-lti-sandbox": "Sandbox LMS"}
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class LaunchClaims:
     family_name: str | None = None
     email: str | None = None
     locale: str | None = None
-    product_family: str | None = None
+    lms_product: str | None = None
     custom: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -58,6 +59,15 @@ class LaunchClaims:
             family_name=body.get("family_name"),
             email=body.get("email"),
             locale=body.get("locale") or launch_presentation.get("locale"),
-            product_family=platform.get("product_family_code"),
+            lms_product=_lms_product(platform),
             custom={str(k): str(v) for k, v in (body.get(LTI + "custom") or {}).items()},
         )
+
+
+def _lms_product(tool_platform: dict[str, Any]) -> str | None:
+    """The LMS product, as statements' `context.platform` names it ("Canvas", "Moodle")."""
+    code = tool_platform.get("product_family_code")
+    if isinstance(code, str) and code:
+        return _KNOWN_PRODUCTS.get(code.lower(), code)
+    name = tool_platform.get("name")
+    return name if isinstance(name, str) and name else None

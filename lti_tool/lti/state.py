@@ -8,9 +8,8 @@ from typing import Any, Protocol
 
 import redis
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from lti_tool.extensions import db, utcnow
+from lti_tool.extensions import db, upsert, utcnow
 from lti_tool.lti.models import LaunchState
 
 
@@ -41,9 +40,8 @@ class DatabaseStateStore:
             "value": json.dumps(value),
             "expires_at": utcnow() + timedelta(seconds=ttl_seconds),
         }
-        dialect = sqlite if db.engine.dialect.name == "sqlite" else postgresql
         # An upsert: two workers refreshing the same platform key set must not collide on the primary key.
-        statement = dialect.insert(LaunchState).values(**values)
+        statement = upsert(LaunchState).values(**values)
         statement = statement.on_conflict_do_update(
             index_elements=[LaunchState.key],
             set_={"value": values["value"], "expires_at": values["expires_at"]},

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response, jsonify, redirect, session, url_for
+from flask import Response, jsonify, redirect, request, session, url_for
 
 from lti_tool.courses.services import record_launch
 from lti_tool.extensions import db
 from lti_tool.lti.adapter import ToolMessageLaunch, start_login
 from lti_tool.runtime import runtime
+from lti_tool.statements.events import record_lti_launch
 
 log = logging.getLogger(__name__)
 MAX_REMEMBERED_COURSES = 20
@@ -29,6 +30,7 @@ def launch() -> Response:
     rt = runtime()
     claims = ToolMessageLaunch(keys=rt.keys, store=rt.state, settings=rt.settings).accept()
     membership = record_launch(claims)
+    record_lti_launch(claims, membership, settings=rt.settings, tool_base=request.url_root)
     db.session.commit()
     # One membership per course: a later launch into the same course (another person on this browser, an
     # instructor's student view) replaces the earlier one. Oldest courses are forgotten first.

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.lrs import RalphLrs, run_ralph
+from lti_tool.devlrs import RalphLrs, run_ralph
 from xapi.profile import load_profile
 
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.lrs import RalphLrs, free_port
+from lti_tool.devlrs import RalphLrs, free_port
 from xapi.client import XAPI_VERSION, LrsClient, backoff_delay, same_statement
 from xapi.exceptions import LrsAuthError, LrsProtocolError, LrsUnavailable
 from xapi.models import Statement

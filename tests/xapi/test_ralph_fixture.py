@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.lrs import RalphLrs, RalphStartError, run_ralph
+from lti_tool.devlrs import RalphLrs, RalphStartError, run_ralph
 
 
 def test_lrs_fixture_answers_on_loopback_with_its_credentials(lrs: RalphLrs) -> None:

@@ -1,7 +1,12 @@
-"""Start a real Ralph LRS in a subprocess on a free local port, for tests (and the demo) to deliver to."""
+"""A local Ralph LRS (development, demo and tests): started in a subprocess on a free local port.
+
+`python -m lti_tool.devlrs --port N --data-dir D --auth-file F` is the server process itself. Ralph is the
+`lrs` extra (`pip install mentor-lti[lrs]`); it is imported only here, never by the tool.
+"""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -15,10 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-import bcrypt
 import httpx
 
-SERVER_SCRIPT = Path(__file__).resolve().parent / "ralph_server.py"
 START_TIMEOUT = 30.0
 
 
@@ -34,6 +37,8 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def write_auth_file(path: Path, username: str, password: str) -> None:
     """Ralph's credentials file: what `ralph auth ... -w` writes, without the CLI's import cost."""
+    import bcrypt  # Ralph's own dependency
+
     # The lowest bcrypt cost: these are throwaway test credentials, and Ralph checks them on each request.
     hashed = bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds=4)).decode("ascii")
     entry = {
@@ -87,10 +92,11 @@ class RalphLrs:
         # Settings from the developer's shell must not leak into the test LRS.
         env = {key: value for key, value in os.environ.items() if not key.startswith("RALPH_")}
         self._log = self.log_file.open("ab")
-        self._process = subprocess.Popen(
+        self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, fixed arguments
             [
                 sys.executable,
-                str(SERVER_SCRIPT),
+                "-m",
+                "lti_tool.devlrs",
                 "--host",
                 self.host,
                 "--port",
@@ -161,3 +167,49 @@ def run_ralph(
         yield lrs
     finally:
         lrs.stop()
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--data-dir", type=Path, required=True, help="where the fs backend keeps statements")
+    parser.add_argument("--auth-file", type=Path, required=True, help="Ralph's JSON credentials file")
+    parser.add_argument("--log-level", default="warning")
+    return parser.parse_args(argv)
+
+
+def configure_environment(data_dir: Path, auth_file: Path) -> None:
+    # Ralph reads its settings once, when ralph.conf is first imported, so the environment must be
+    # complete before any ralph import below.
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.update(
+        {
+            "RALPH_APP_DIR": str(data_dir),
+            "RALPH_RUNSERVER_BACKEND": "fs",
+            "RALPH_AUTH_FILE": str(auth_file),
+            "RALPH_HISTORY_FILE": str(data_dir / "history.json"),
+            "RALPH_BACKENDS__LRS__FS__DEFAULT_DIRECTORY_PATH": str(data_dir),
+            "RALPH_BACKENDS__DATA__FS__DEFAULT_DIRECTORY_PATH": str(data_dir),
+        }
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    configure_environment(args.data_dir.resolve(), args.auth_file.resolve())
+
+    import uvicorn
+    from ralph.backends.data.base import BaseOperationType
+    from ralph.backends.data.fs import FSDataBackend
+
+    # ralph-malph 5.1.0's fs backend writes in CREATE mode, which refuses an existing file: every
+    # POST after the first would answer 500. APPEND is what an LRS store needs.
+    FSDataBackend.default_operation_type = BaseOperationType.APPEND
+
+    # `ralph runserver` binds 0.0.0.0 and reloads; uvicorn directly keeps us on the host we were given.
+    uvicorn.run("ralph.api:app", host=args.host, port=args.port, log_level=args.log_level, reload=False)
+
+
+if __name__ == "__main__":
+    main()
