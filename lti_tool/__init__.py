@@ -16,6 +16,7 @@ from lti_tool.lti.blueprint import bp as lti_bp
 from lti_tool.resources import resource_path
 from lti_tool.runtime import Runtime
 from lti_tool.settings import load_settings
+from lti_tool.statements.blueprint import bp as statements_bp
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
@@ -59,6 +60,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(lti_bp)
     app.register_blueprint(courses_bp)
+    app.register_blueprint(statements_bp)
     register_error_handlers(app)
 
     @app.context_processor
