@@ -13,6 +13,9 @@ from lti_tool.courses.blueprint import bp as courses_bp
 from lti_tool.errors import register_error_handlers
 from lti_tool.extensions import csrf, db, engine_options, migrate
 from lti_tool.lti.blueprint import bp as lti_bp
+from lti_tool.matching.blueprint import bp as matching_bp
+from lti_tool.profiles.blueprint import bp as profiles_bp
+from lti_tool.programs.blueprint import bp as programs_bp
 from lti_tool.resources import resource_path
 from lti_tool.runtime import Runtime
 from lti_tool.settings import load_settings
@@ -61,6 +64,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(lti_bp)
     app.register_blueprint(courses_bp)
     app.register_blueprint(statements_bp)
+    app.register_blueprint(programs_bp)
+    app.register_blueprint(profiles_bp)
+    app.register_blueprint(matching_bp)
     register_error_handlers(app)
 
     @app.context_processor

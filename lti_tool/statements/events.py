@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
+
 from lti_tool.courses.models import Course, Membership
 from lti_tool.extensions import utcnow
 from lti_tool.lti.claims import LaunchClaims
+from lti_tool.programs.models import Participant
 from lti_tool.settings import Settings
 from lti_tool.statements.models import StatementOutbox
 from lti_tool.statements.outbox import emit
 from xapi import events
-from xapi.builders import build_lti_launch, event_statement_id, opaque_ref
+from xapi.builders import build_lti_launch, build_profile_completed, event_statement_id, opaque_ref
 from xapi.vocabulary import Vocabulary
 
 
@@ -34,6 +37,34 @@ def course_ref(course: Course) -> str:
     return opaque_ref(deployment.platform.issuer, deployment.deployment_id, course.context_id)
 
 
+def course_statement_context(settings: Settings, *, tool_base: str, course: Course) -> events.StatementContext:
+    """The context of statements about a course outside a launch (profiles, matches, sessions...)."""
+    deployment = course.deployment
+    launch = events.LaunchInfo(
+        issuer=deployment.platform.issuer,
+        deployment_id=deployment.deployment_id,
+        context_id=course.context_id,
+        platform=course.lms_product,
+        locale=course.locale,
+    )
+    return statement_context(settings, tool_base=tool_base, course=course, launch=launch)
+
+
+def enrolment(participant: Participant) -> events.Enrolment:
+    """A participant's enrolment: its registration ties all their statements in the program together."""
+    program = participant.program
+    course = program.course
+    ref = opaque_ref(course_ref(course), "program", str(program.id))
+    return events.Enrolment(
+        program=events.Program(ref=ref, title=program.title), registration=uuid.UUID(participant.registration)
+    )
+
+
+def actor(membership: Membership) -> events.ActorIdentity:
+    user = membership.user
+    return events.ActorIdentity(issuer=user.issuer, sub=user.sub, name=user.display_name, email=user.email)
+
+
 def record_lti_launch(
     claims: LaunchClaims, membership: Membership, *, settings: Settings, tool_base: str
 ) -> StatementOutbox:
@@ -55,3 +86,23 @@ def record_lti_launch(
         timestamp=utcnow(),
     )
     return emit(statement, event="lti-launch", platform_id=claims.platform_id, course_id=membership.course_id)
+
+
+def record_profile_completed(participant: Participant, *, settings: Settings, tool_base: str) -> StatementOutbox:
+    """`completed` the mentoring profile: once per enrolment, when the profile first becomes complete.
+
+    The role extension holds one value: someone who signed up for both sides is recorded as a mentee, the side
+    the program is run for (their wish to mentor stays on the profile, and matches record who mentors whom).
+    """
+    program = participant.program
+    course = program.course
+    role = events.MentoringRole.MENTEE if participant.wants_to_be_mentored else events.MentoringRole.MENTOR
+    statement = build_profile_completed(
+        course_statement_context(settings, tool_base=tool_base, course=course),
+        enrolment(participant),
+        actor=actor(participant.membership),
+        role=role,
+        statement_id=event_statement_id(f"profile-completed:{participant.registration}"),
+        timestamp=participant.completed_at or utcnow(),
+    )
+    return emit(statement, event="profile-completed", platform_id=course.deployment.platform_id, course_id=course.id)

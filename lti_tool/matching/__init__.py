@@ -1,0 +1,1 @@
+"""Mentor matching: the pure engine and the instructor workflow around it."""

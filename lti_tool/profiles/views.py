@@ -1,0 +1,81 @@
+"""A participant's own pages: their mentorship home (profile status, published matches) and the profile form."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import IntegrityError
+
+from lti_tool.courses.access import course_member, current_membership
+from lti_tool.errors import NotAuthorised
+from lti_tool.extensions import db
+from lti_tool.profiles import services
+from lti_tool.profiles.forms import build_profile_form
+from lti_tool.programs.services import allowed_roles, participant_for, program_for_course
+from lti_tool.runtime import runtime
+
+
+@course_member()
+def home(course_id: int) -> str:
+    membership = current_membership()
+    program = program_for_course(course_id)
+    if program is None:
+        return render_template("profiles/home.html", membership=membership, course=membership.course, program=None)
+    participant = participant_for(program, membership)
+    return render_template(
+        "profiles/home.html",
+        membership=membership,
+        course=membership.course,
+        program=program,
+        has_role=any(allowed_roles(program, membership)),
+        participant=participant,
+        status=services.profile_status(participant, program),
+        missing=services.missing_parts(participant, program) if participant else [],
+        matches=services.published_matches(participant, program) if participant else [],
+    )
+
+
+@course_member()
+def edit(course_id: int) -> ResponseReturnValue:
+    membership = current_membership()
+    program = program_for_course(course_id)
+    if program is None:
+        return redirect(url_for("profiles.home", course_id=course_id), 303)
+    if not any(allowed_roles(program, membership)):
+        raise NotAuthorised(
+            "This mentorship program has no participant role for you.",
+            hint="Ask the course's instructor if you should take part as a mentor or a mentee.",
+        )
+    participant = participant_for(program, membership)
+    form = build_profile_form(program, membership, participant, fill=request.method == "GET")
+    if form.validate_on_submit():
+        data = form.to_input()
+        settings, tool_base = runtime().settings, request.url_root
+        try:
+            saved = services.save_profile(program, membership, data, settings=settings, tool_base=tool_base)
+            db.session.commit()
+        except IntegrityError:
+            # A double submission created the profile first: apply this one on top of it (it will not emit again).
+            db.session.rollback()
+            saved = services.save_profile(program, membership, data, settings=settings, tool_base=tool_base)
+            db.session.commit()
+        flash(
+            "Your profile is complete. You will see your match here once your instructor publishes matches."
+            if saved.completed_now
+            else "Your profile is saved.",
+            "success",
+        )
+        return redirect(url_for("profiles.home", course_id=course_id), 303)
+    return render_template(
+        "profiles/edit.html",
+        membership=membership,
+        course=membership.course,
+        program=program,
+        participant=participant,
+        form=form,
+        days=services.DAYS,
+        block_starts=services.BLOCK_STARTS,
+        block_hours=services.BLOCK_HOURS,
+        native_names={code: own for code, _, own in services.LANGUAGES},
+        guess_timezone=participant is None and not form.is_submitted(),
+    ), (422 if form.is_submitted() else 200)

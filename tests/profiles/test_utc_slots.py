@@ -1,0 +1,68 @@
+"""Weekly availability in a person's time zone, as the UTC hours matching compares (a pure function)."""
+
+from __future__ import annotations
+
+import pytest
+
+from lti_tool.profiles.services import ALL_SLOTS, utc_hour_slots
+
+
+def test_utc_is_the_same_hours() -> None:
+    assert utc_hour_slots(["tue-18"], "UTC") == {"tue-18", "tue-19", "tue-20"}
+
+
+def test_east_of_utc_moves_earlier() -> None:
+    # The reference week is in January: Paris is on winter time (UTC+01:00).
+    assert utc_hour_slots(["mon-06"], "Europe/Paris") == {"mon-05", "mon-06", "mon-07"}
+
+
+def test_far_east_wraps_back_to_the_previous_day_and_week() -> None:
+    assert utc_hour_slots(["mon-06"], "Asia/Tokyo") == {"sun-21", "sun-22", "sun-23"}
+    # Southern summer in January: Auckland is UTC+13:00.
+    assert utc_hour_slots(["mon-06"], "Pacific/Auckland") == {"sun-17", "sun-18", "sun-19"}
+
+
+def test_west_of_utc_moves_later_and_wraps_into_the_next_week() -> None:
+    assert utc_hour_slots(["mon-06"], "America/Los_Angeles") == {"mon-14", "mon-15", "mon-16"}
+    assert utc_hour_slots(["sun-21"], "America/New_York") == {"mon-02", "mon-03", "mon-04"}
+
+
+def test_half_hour_zone_keeps_only_whole_free_hours() -> None:
+    # Kolkata is UTC+05:30: 06:00-09:00 local is 00:30-03:30 UTC, fully covering 01:00-03:00 only.
+    assert utc_hour_slots(["mon-06"], "Asia/Kolkata") == {"mon-01", "mon-02"}
+    # Adjacent blocks join before rounding: 06:00-12:00 local is 00:30-06:30 UTC.
+    assert utc_hour_slots(["mon-06", "mon-09"], "Asia/Kolkata") == {f"mon-{h:02d}" for h in range(1, 6)}
+    # West of UTC too: St John's is UTC-03:30, so 06:00-09:00 local is 09:30-12:30 UTC.
+    assert utc_hour_slots(["mon-06"], "America/St_Johns") == {"mon-10", "mon-11"}
+
+
+def test_quarter_hour_zones() -> None:
+    assert utc_hour_slots(["mon-06"], "Asia/Kathmandu") == {"mon-01", "mon-02"}  # UTC+05:45
+    assert utc_hour_slots(["mon-06"], "Pacific/Chatham") == {"sun-17", "sun-18"}  # UTC+13:45 in January
+
+
+def test_blocks_running_to_midnight_join_the_next_day() -> None:
+    # Late Sunday in Tokyo (UTC+09:00) is Sunday midday in UTC.
+    assert utc_hour_slots(["sun-21"], "Asia/Tokyo") == {"sun-12", "sun-13", "sun-14"}
+
+
+def test_whole_week() -> None:
+    assert len(utc_hour_slots(ALL_SLOTS, "UTC")) == 7 * 18
+    assert len(utc_hour_slots(ALL_SLOTS, "Asia/Kolkata")) == 7 * 17  # 00:30-18:30 UTC each day
+
+
+def test_empty_and_repeated_slots() -> None:
+    assert utc_hour_slots([], "Europe/Paris") == set()
+    assert utc_hour_slots(["fri-12", "fri-12"], "UTC") == utc_hour_slots(["fri-12"], "UTC")
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus_Mons", "", "localtime", "Factory"])
+def test_unknown_time_zone_is_refused(zone: str) -> None:
+    with pytest.raises(ValueError, match="time zone"):
+        utc_hour_slots(["mon-06"], zone)
+
+
+@pytest.mark.parametrize("slot", ["mon-07", "monday-06", "mon-24", "", "xyz-06"])
+def test_unknown_slot_is_refused(slot: str) -> None:
+    with pytest.raises(ValueError, match="slot"):
+        utc_hour_slots([slot], "UTC")

@@ -1,0 +1,135 @@
+"""Instructors edit the program's settings: valid ones are saved, invalid ones are explained and change nothing."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from lti_tool.programs.models import DEFAULT_RULES, DEFAULT_WEIGHTS
+from tests.lti_browser import LtiBrowser, heading
+from tests.programs.helpers import field_error, post_form, program_state, text_of
+
+GOOD: dict[str, Any] = {
+    "model": "group",
+    "mentor_eligibility": "staff",
+    "mentee_eligibility": "opt-in",
+    "default_capacity": "4",
+    "starts_on": "2026-02-02",
+    "ends_on": "2026-05-29",
+    "checkin_every_days": "7",
+    "agreement_text": "We meet every week.\r\nWe keep what is said between us.",
+    "weight_goal_gain": "0.5",
+    "weight_complementarity": "0.25",
+    "weight_availability": "0.25",
+    "weight_diversity": "0",
+    "weight_preferences": "0",
+    "rule_same_language": "y",
+    "rule_different_department": "y",
+    "self_match": "y",
+}
+
+
+def _save(browser: LtiBrowser, course: int, data: dict[str, Any]) -> Any:
+    path = f"/courses/{course}/program/settings"
+    return post_form(browser, path, path, data)
+
+
+def test_settings_page_shows_the_current_settings(instructor: LtiBrowser, course: int) -> None:
+    page = instructor.get(f"/courses/{course}/program/settings")
+    assert page.status_code == 200
+    assert heading(page) == "Program settings"
+    assert 'checked id="model-0"' in page.text
+    assert "One-on-one: 1 is typical" in page.text
+    # Each default weight's share of their sum, next to its input.
+    text = text_of(page)
+    for share in ("45%", "15%", "20%", "10%"):
+        assert share in text
+    assert 'src="/static/program-settings.js"' in page.text
+
+
+def test_instructor_saves_valid_settings(app: Flask, instructor: LtiBrowser, course: int) -> None:
+    response = _save(instructor, course, GOOD)
+    assert response.status_code == 303
+    overview = instructor.get(response.headers["location"])
+    assert "Settings saved." in overview.text
+    assert "Group mentoring" in text_of(overview)
+    state = program_state(app, course)
+    assert state is not None
+    assert (state["model"], state["mentor_eligibility"], state["mentee_eligibility"]) == ("group", "staff", "opt-in")
+    assert (state["default_capacity"], state["checkin_every_days"]) == (4, 7)
+    assert (state["starts_on"], state["ends_on"]) == (date(2026, 2, 2), date(2026, 5, 29))
+    assert state["agreement_text"] == "We meet every week.\nWe keep what is said between us."
+    assert state["weights"] == {
+        "goal_gain": 0.5,
+        "complementarity": 0.25,
+        "availability": 0.25,
+        "diversity": 0.0,
+        "preferences": 0.0,
+    }
+    assert set(state["weights"]) == set(DEFAULT_WEIGHTS)
+    assert state["rules"] == {
+        "same_language": True,
+        "shared_slot": False,
+        "different_department": True,
+        "never_repair_declined": False,
+    }
+    assert set(state["rules"]) == set(DEFAULT_RULES)
+    assert (state["self_match"], state["require_reciprocity"]) == (True, False)
+    # The page shows the saved values back, with the new shares.
+    page = instructor.get(f"/courses/{course}/program/settings")
+    assert 'value="2026-05-29"' in page.text
+    assert "50%" in text_of(page)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"default_capacity": "0"}, "default_capacity", "from 1 to 50"),
+        ({"default_capacity": "51"}, "default_capacity", "from 1 to 50"),
+        ({"default_capacity": "lots"}, "default_capacity", "Not a valid integer"),
+        ({"model": "group", "default_capacity": "1"}, "default_capacity", "at least 2"),
+        ({"starts_on": "2026-05-01", "ends_on": "2026-05-01"}, "ends_on", "after the start date"),
+        ({"ends_on": "2026-13-45"}, "ends_on", "Not a valid date"),
+        ({"checkin_every_days": "91"}, "checkin_every_days", "from 1 to 90"),
+        ({"agreement_text": "x" * 5001}, "agreement_text", "At most 5000 characters"),
+        ({"weight_goal_gain": "1.5"}, "weight_goal_gain", "from 0 to 1"),
+        ({"weight_diversity": "-0.1"}, "weight_diversity", "from 0 to 1"),
+        ({f"weight_{key}": "0" for key in DEFAULT_WEIGHTS}, "weights", "At least one weight must be above 0"),
+        ({"mentor_eligibility": "everyone"}, "mentor_eligibility", "Not a valid choice"),
+    ],
+)
+def test_invalid_settings_are_explained_next_to_the_field_and_change_nothing(
+    app: Flask, instructor: LtiBrowser, course: int, changes: dict[str, str], field: str, message: str
+) -> None:
+    before = program_state(app, course)
+    response = _save(instructor, course, {**GOOD, **changes})
+    assert response.status_code == 400
+    assert message in field_error(response, field)
+    assert "Please correct" in response.text
+    assert program_state(app, course) == before
+    # What was typed stays in the form, so nothing has to be entered again.
+    if "agreement_text" not in changes:
+        assert "We keep what is said between us." in response.text
+
+
+def test_every_error_of_a_submission_is_shown_at_once(instructor: LtiBrowser, course: int) -> None:
+    response = _save(
+        instructor,
+        course,
+        {**GOOD, "model": "group", "default_capacity": "1", "ends_on": "2026-01-01", "checkin_every_days": "0"},
+    )
+    assert "at least 2" in field_error(response, "default_capacity")
+    assert "after the start date" in field_error(response, "ends_on")
+    assert "from 1 to 90" in field_error(response, "checkin_every_days")
+
+
+def test_agreement_text_is_shown_escaped(instructor: LtiBrowser, course: int) -> None:
+    attack = "<script>alert('agreement')</script>"
+    assert _save(instructor, course, {**GOOD, "agreement_text": attack}).status_code == 303
+    for path in (f"/courses/{course}/program", f"/courses/{course}/program/settings"):
+        page = instructor.get(path)
+        assert attack not in page.text
+        assert "&lt;script&gt;alert(&#39;agreement&#39;)&lt;/script&gt;" in page.text
