@@ -1,6 +1,6 @@
 """Delivers the outbox to the LRS in batches: claimed under a lease, sent outside any transaction, then settled.
 
-Any number of workers may run. A batch is claimed with one atomic UPDATE (row locks with SKIP LOCKED on
+Any number of workers may run. A batch is claimed in one short transaction (row locks with SKIP LOCKED on
 PostgreSQL; SQLite serialises writers), so no two workers send the same rows. A worker killed mid-batch leaves
 its rows claimed until the lease ends; another worker then sends them again, which the LRS treats as already
 delivered because statement ids and bytes never change.
@@ -83,11 +83,17 @@ def _claim(token: str, limit: int, lease_seconds: int) -> list[Claimed]:
     )
     candidates = select(StatementOutbox.id).where(due).order_by(StatementOutbox.id).limit(limit)
     if db.engine.dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
-    # `due` is repeated outside the subquery: PostgreSQL rechecks it on a row another worker just claimed.
+        # Lock the batch in a statement of its own. Inside the UPDATE's IN (...), PostgreSQL may rescan the
+        # subquery once per row (nested loop semi join); each rescan skips the rows this UPDATE already claimed
+        # and finds `limit` more, so one worker would claim every due row whatever the batch size.
+        locked = db.session.execute(candidates.with_for_update(skip_locked=True)).scalars().all()
+        batch = StatementOutbox.id.in_(locked)
+    else:
+        batch = StatementOutbox.id.in_(candidates.scalar_subquery())
+    # `due` is checked again by the UPDATE: PostgreSQL rechecks it on a row another worker just claimed.
     db.session.execute(
         update(StatementOutbox)
-        .where(StatementOutbox.id.in_(candidates.scalar_subquery()), due)
+        .where(batch, due)
         .values(
             state=OutboxState.DELIVERING.value,
             claim_token=token,

@@ -114,11 +114,22 @@ def list_lrs() -> list[tuple[LrsEndpoint, str | None]]:
 
 
 def resume(endpoint: str | None = None) -> int:
-    """Lift authentication pauses (of one endpoint, or all); answers how many were lifted."""
+    """Lift authentication pauses (of one endpoint, or all); answers how many were lifted.
+
+    Pending statements become due now: those that waited for an LRS or for the pause to end were put off until
+    a later recheck, and an administrator who just fixed the configuration expects the next flush to send them.
+    """
     query = update(LrsStatus).where(LrsStatus.paused_reason.is_not(None))
     if endpoint:
         query = query.where(LrsStatus.endpoint == endpoint)
-    return db.session.execute(query.values(paused_reason=None)).rowcount  # type: ignore[attr-defined, no-any-return]
+    lifted: int = db.session.execute(query.values(paused_reason=None)).rowcount  # type: ignore[attr-defined]
+    now = utcnow()
+    db.session.execute(
+        update(StatementOutbox)
+        .where(StatementOutbox.state == OutboxState.PENDING.value, StatementOutbox.next_attempt_at > now)
+        .values(next_attempt_at=now)
+    )
+    return lifted
 
 
 def state_counts(course_id: int | None = None) -> dict[str, int]:
