@@ -10,6 +10,7 @@ from lti_tool.database import upgrade_database
 from lti_tool.errors import MentorLtiError
 from lti_tool.extensions import db
 from lti_tool.lti import registrations
+from lti_tool.matching.commands import match as match_command
 from lti_tool.runtime import runtime
 from lti_tool.statements import commands as statement_commands
 
@@ -21,6 +22,7 @@ def _fail(error: MentorLtiError) -> click.ClickException:
 main = FlaskGroup(create_app=create_app, help="mentor-lti: an LTI 1.3 mentorship tool for Canvas and Moodle.")
 main.add_command(statement_commands.lrs)
 main.add_command(statement_commands.xapi)
+main.add_command(match_command)
 
 
 @main.command()

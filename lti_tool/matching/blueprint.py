@@ -2,4 +2,17 @@
 
 from flask import Blueprint
 
+from lti_tool.matching import views
+
 bp = Blueprint("matching", __name__, url_prefix="/courses/<int:course_id>/program/matching")
+bp.add_url_rule("", view_func=views.review, endpoint="review")
+bp.add_url_rule("/run", view_func=views.run_matching, methods=["POST"])
+bp.add_url_rule("/publish", view_func=views.publish, methods=["POST"])
+bp.add_url_rule("/manual", view_func=views.manual, methods=["POST"])
+bp.add_url_rule("/swap", view_func=views.swap, methods=["POST"])
+bp.add_url_rule("/<int:match_id>/lock", view_func=views.lock, methods=["POST"])
+bp.add_url_rule("/<int:match_id>/remove", view_func=views.remove, methods=["POST"])
+bp.add_url_rule("/<int:match_id>/reassign", view_func=views.reassign, methods=["POST"])
+bp.add_url_rule("/requests/<int:request_id>", view_func=views.resolve, methods=["POST"])
+bp.add_url_rule("/<int:match_id>/rematch-request", view_func=views.request_rematch, methods=["POST"])
+bp.add_url_rule("/choose", view_func=views.choose, methods=["GET", "POST"])

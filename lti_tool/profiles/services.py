@@ -305,6 +305,7 @@ class MatchView:
     skill_name: str | None
     other_department: str | None = None
     other_bio: str = ""
+    other_email: str | None = None  # as the LMS shared it: how the pair gets in touch
     reasons: list[str] = field(default_factory=list)
     contributions: list[ContributionBar] = field(default_factory=list)
 
@@ -335,6 +336,7 @@ def published_matches(participant: Participant, program: Program) -> list[MatchV
                 skill_name=skill_names.get(match.skill_key or "", match.skill_key),
                 other_department=other.department,
                 other_bio=other.bio or "",
+                other_email=other.membership.user.email,
                 reasons=reasons,
                 contributions=bars,
             )

@@ -7,12 +7,19 @@ import uuid
 from lti_tool.courses.models import Course, Membership
 from lti_tool.extensions import utcnow
 from lti_tool.lti.claims import LaunchClaims
-from lti_tool.programs.models import Participant
+from lti_tool.programs.models import Match, Participant, RematchRequest
 from lti_tool.settings import Settings
 from lti_tool.statements.models import StatementOutbox
 from lti_tool.statements.outbox import emit
 from xapi import events
-from xapi.builders import build_lti_launch, build_profile_completed, event_statement_id, opaque_ref
+from xapi.builders import (
+    build_lti_launch,
+    build_match_published,
+    build_profile_completed,
+    build_rematch_requested,
+    event_statement_id,
+    opaque_ref,
+)
 from xapi.vocabulary import Vocabulary
 
 
@@ -106,3 +113,53 @@ def record_profile_completed(participant: Participant, *, settings: Settings, to
         timestamp=participant.completed_at or utcnow(),
     )
     return emit(statement, event="profile-completed", platform_id=course.deployment.platform_id, course_id=course.id)
+
+
+def match_ref(match: Match) -> str:
+    return opaque_ref(course_ref(match.program.course), "match", str(match.id))
+
+
+def record_match_published(match: Match, *, settings: Settings, tool_base: str) -> StatementOutbox:
+    """`matched`: a mentee and their mentor were paired (by the engine, the instructor or the mentee)."""
+    program = match.program
+    ctx = course_statement_context(settings, tool_base=tool_base, course=program.course)
+    teaches = match.explanation.get("teaches") if isinstance(match.explanation, dict) else None
+    statement = build_match_published(
+        ctx,
+        enrolment(match.mentee),
+        mentee=actor(match.mentee.membership),
+        mentor=actor(match.mentor.membership),
+        match_ref=match_ref(match),
+        statement_id=event_statement_id(f"match-published:{match.mentee.registration}:{match.id}"),
+        timestamp=utcnow(),
+        mentoring_model=program.model,
+        skills=tuple(sorted(teaches)) if isinstance(teaches, dict) else (),
+    )
+    return emit(
+        statement,
+        event="match-published",
+        platform_id=program.course.deployment.platform_id,
+        course_id=program.course_id,
+    )
+
+
+def record_rematch_requested(request: RematchRequest, *, settings: Settings, tool_base: str) -> StatementOutbox:
+    """A participant asked to leave their match. The free-text reason stays in the tool: it may name people."""
+    match = request.match
+    program = match.program
+    ctx = course_statement_context(settings, tool_base=tool_base, course=program.course)
+    statement = build_rematch_requested(
+        ctx,
+        enrolment(request.requested_by),
+        actor=actor(request.requested_by.membership),
+        mentor=actor(match.mentor.membership),
+        match_ref=match_ref(match),
+        statement_id=event_statement_id(f"rematch-requested:{request.requested_by.registration}:{request.id}"),
+        timestamp=utcnow(),
+    )
+    return emit(
+        statement,
+        event="rematch-requested",
+        platform_id=program.course.deployment.platform_id,
+        course_id=program.course_id,
+    )

@@ -1,0 +1,361 @@
+"""The cohort file format of `mentor-lti match` (config/matching-input.schema.json and
+config/matching-output.schema.json): reading with errors that name the field, writing the result."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lti_tool.matching.engine import (
+    CRITERIA,
+    Cohort,
+    MatchingInputError,
+    MatchResult,
+    MentoringModel,
+    Pair,
+    Person,
+    Problem,
+    Program,
+    Rules,
+    Skill,
+    Weights,
+    validate,
+)
+
+MAX_PROBLEMS = 20  # a file with a systematic mistake would otherwise print one line per person
+TOP_LEVEL = {
+    "$schema",
+    "model",
+    "seed",
+    "skills",
+    "weights",
+    "rules",
+    "default_capacity",
+    "mentors",
+    "mentees",
+    "participants",
+}
+PERSON_FIELDS = {
+    "id",
+    "name",
+    "skills",
+    "goals",
+    "languages",
+    "availability",
+    "department",
+    "capacity",
+    "preferences",
+}
+RULE_SWITCHES = (
+    "same_language",
+    "shared_slot",
+    "different_department",
+    "never_repair_declined",
+    "require_reciprocity",
+    "maximize_matched",
+)
+RULE_FIELDS = {*RULE_SWITCHES, "min_score", "declined_pairs", "fixed_pairs"}
+
+
+@dataclass(frozen=True)
+class CohortFile:
+    program: Program
+    cohort: Cohort
+    seed: int | None  # the file's seed, if it gives one
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+class _Reader:
+    """Walks the parsed JSON, collecting a Problem (with its path) for everything out of place."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def fail(self, path: str, message: str) -> None:
+        self.problems.append(Problem(path, message))
+
+    def fields(self, value: object, path: str, allowed: set[str]) -> dict[str, Any] | None:
+        if not isinstance(value, dict):
+            self.fail(path, f"expected an object, got {_kind(value)}")
+            return None
+        for key in value:
+            if key not in allowed:
+                hint = _closest(key, allowed)
+                self.fail(f"{path}.{key}" if path else key, f"unknown field{hint}")
+        return value
+
+    def string(self, value: object, path: str, *, required: bool = True) -> str | None:
+        if isinstance(value, str) and (value or not required):
+            return value
+        self.fail(
+            path, "expected a non-empty string" if isinstance(value, str) else f"expected a string, got {_kind(value)}"
+        )
+        return None
+
+    def strings(self, value: object, path: str) -> list[str]:
+        if not isinstance(value, list):
+            self.fail(path, f"expected a list of strings, got {_kind(value)}")
+            return []
+        found = [self.string(item, f"{path}[{index}]") for index, item in enumerate(value)]
+        return [item for item in found if item is not None]
+
+    def integer(self, value: object, path: str, *, minimum: int = 0) -> int | None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            else:
+                self.fail(
+                    path,
+                    f"expected a whole number, got {value!r}"
+                    if isinstance(value, float)
+                    else f"expected a whole number, got {_kind(value)}",
+                )
+                return None
+        if value < minimum:
+            self.fail(path, f"{value} is below {minimum}")
+            return None
+        return value
+
+    def number(self, value: object, path: str) -> float | None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.fail(path, f"expected a number, got {_kind(value)}")
+            return None
+        return float(value)
+
+    def boolean(self, value: object, path: str) -> bool | None:
+        if not isinstance(value, bool):
+            self.fail(path, f"expected true or false, got {_kind(value)}")
+            return None
+        return value
+
+
+def _closest(word: str, choices: set[str]) -> str:
+    close = difflib.get_close_matches(word, sorted(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _skills(reader: _Reader, value: object) -> tuple[Skill, ...]:
+    if not isinstance(value, list):
+        reader.fail("skills", f"expected a list of skill keys or {{key, name}} objects, got {_kind(value)}")
+        return ()
+    skills: list[Skill] = []
+    for index, item in enumerate(value):
+        path = f"skills[{index}]"
+        if isinstance(item, str):
+            if reader.string(item, path) is not None:
+                skills.append(Skill(item))
+            continue
+        entry = reader.fields(item, path, {"key", "name"})
+        if entry is None:
+            continue
+        key = reader.string(entry.get("key"), f"{path}.key")
+        name = reader.string(entry.get("name", ""), f"{path}.name", required=False)
+        if key is not None:
+            skills.append(Skill(key, name or ""))
+    return tuple(skills)
+
+
+def _weights(reader: _Reader, value: object) -> Weights:
+    entry = reader.fields(value, "weights", set(CRITERIA))
+    if entry is None:
+        return Weights()
+    numbers = {name: reader.number(entry[name], f"weights.{name}") for name in CRITERIA if name in entry}
+    return Weights.from_mapping({name: number for name, number in numbers.items() if number is not None})
+
+
+def _pairs(reader: _Reader, value: object, path: str) -> tuple[Pair, ...]:
+    if not isinstance(value, list):
+        reader.fail(path, f"expected a list of {{mentor, mentee}} objects, got {_kind(value)}")
+        return ()
+    pairs: list[Pair] = []
+    for index, item in enumerate(value):
+        entry = reader.fields(item, f"{path}[{index}]", {"mentor", "mentee"})
+        if entry is None:
+            continue
+        mentor = reader.string(entry.get("mentor"), f"{path}[{index}].mentor")
+        mentee = reader.string(entry.get("mentee"), f"{path}[{index}].mentee")
+        if mentor is not None and mentee is not None:
+            pairs.append(Pair(mentor=mentor, mentee=mentee))
+    return tuple(pairs)
+
+
+def _rules(reader: _Reader, value: object) -> Rules:
+    entry = reader.fields(value, "rules", RULE_FIELDS)
+    if entry is None:
+        return Rules()
+    settings: dict[str, Any] = {}
+    for name in RULE_SWITCHES:
+        if name in entry:
+            switch = reader.boolean(entry[name], f"rules.{name}")
+            if switch is not None:
+                settings[name] = switch
+    if "min_score" in entry:
+        minimum = reader.number(entry["min_score"], "rules.min_score")
+        if minimum is not None:
+            settings["min_score"] = minimum
+    for name in ("declined_pairs", "fixed_pairs"):
+        if name in entry:
+            settings[name] = _pairs(reader, entry[name], f"rules.{name}")
+    return Rules(**settings)
+
+
+def _person(reader: _Reader, value: object, path: str) -> Person | None:
+    entry = reader.fields(value, path, PERSON_FIELDS)
+    if entry is None:
+        return None
+    person_id = reader.string(entry.get("id"), f"{path}.id")
+    skills: dict[str, int] = {}
+    raw_skills = entry.get("skills", {})
+    if isinstance(raw_skills, dict):
+        for key, level in raw_skills.items():
+            if isinstance(level, bool) or not isinstance(level, int):
+                reader.fail(f"{path}.skills.{key}", f"level {level!r} is not a whole number from 0 to 5")
+            else:
+                skills[key] = level
+    else:
+        reader.fail(f"{path}.skills", f"expected an object of skill: level, got {_kind(raw_skills)}")
+    department = entry.get("department")
+    capacity = entry.get("capacity")
+    name = entry.get("name")
+    return Person(
+        id=person_id or "",
+        skills=skills,
+        goals=tuple(reader.strings(entry.get("goals", []), f"{path}.goals")),
+        languages=frozenset(reader.strings(entry.get("languages", []), f"{path}.languages")),
+        availability=frozenset(reader.strings(entry.get("availability", []), f"{path}.availability")),
+        department=None if department is None else reader.string(department, f"{path}.department"),
+        capacity=None if capacity is None else reader.integer(capacity, f"{path}.capacity"),
+        preferences=frozenset(reader.strings(entry.get("preferences", []), f"{path}.preferences")),
+        name=None if name is None else reader.string(name, f"{path}.name"),
+    )
+
+
+def _people(reader: _Reader, document: Mapping[str, Any], key: str) -> tuple[Person, ...]:
+    value = document.get(key, [])
+    if not isinstance(value, list):
+        reader.fail(key, f"expected a list of people, got {_kind(value)}")
+        return ()
+    people: list[Person] = []
+    for index, item in enumerate(value):
+        found = _person(reader, item, f"{key}[{index}]")
+        if found is not None:
+            people.append(found)
+        if len(reader.problems) > MAX_PROBLEMS:
+            break
+    return tuple(people)
+
+
+def read_document(document: object, *, model: MentoringModel | None = None) -> CohortFile:
+    """A parsed cohort file as the engine's Program and Cohort. `model` overrides the file's."""
+    reader = _Reader()
+    top = reader.fields(document, "", TOP_LEVEL)
+    if top is None:
+        raise MatchingInputError(reader.problems)
+    if model is None:
+        raw_model = top.get("model", MentoringModel.ONE_ON_ONE.value)
+        try:
+            model = MentoringModel(raw_model)
+        except ValueError:
+            names = ", ".join(m.value for m in MentoringModel)
+            reader.fail("model", f"{raw_model!r} is not one of {names}")
+            model = MentoringModel.ONE_ON_ONE
+    seed = reader.integer(top["seed"], "seed") if "seed" in top else None
+    default_capacity = (
+        reader.integer(top["default_capacity"], "default_capacity") if "default_capacity" in top else None
+    )
+    program = Program(
+        skills=_skills(reader, top.get("skills")) if "skills" in top else (),
+        model=model,
+        weights=_weights(reader, top["weights"]) if "weights" in top else Weights(),
+        rules=_rules(reader, top["rules"]) if "rules" in top else Rules(),
+        default_capacity=default_capacity,
+    )
+    if "skills" not in top:
+        reader.fail("skills", "the file must list the skills of the framework")
+    if model is MentoringModel.PEER:
+        for side in ("mentors", "mentees"):
+            if side in top:
+                reader.fail(side, "the peer model takes one list of participants, not mentors and mentees")
+    elif "participants" in top:
+        reader.fail("participants", f"the {model.value} model takes mentors and mentees, not participants")
+    cohort = Cohort(
+        mentors=_people(reader, top, "mentors"),
+        mentees=_people(reader, top, "mentees"),
+        participants=_people(reader, top, "participants"),
+    )
+    problems = list(reader.problems)
+    try:
+        validate(program, cohort)
+    except MatchingInputError as error:
+        # Report the rule breaks too, except where the field already failed to read.
+        seen = {problem.path for problem in problems}
+        problems += [problem for problem in error.problems if problem.path not in seen]
+    if problems:
+        raise MatchingInputError(problems[:MAX_PROBLEMS])
+    return CohortFile(program=program, cohort=cohort, seed=seed)
+
+
+def read_cohort_file(path: Path, *, model: MentoringModel | None = None) -> CohortFile:
+    """Read and check a cohort file; MatchingInputError names the file's faults (bad JSON included)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise MatchingInputError([Problem("", f"{path.name} is not UTF-8 text ({error.reason})")]) from error
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise MatchingInputError(
+            [Problem("", f"{path.name} is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})")]
+        ) from error
+    return read_document(document, model=model)
+
+
+def result_document(result: MatchResult) -> dict[str, Any]:
+    """The result as the output file format (config/matching-output.schema.json)."""
+    matches: list[dict[str, Any]] = []
+    for match in result.matches:
+        entry: dict[str, Any] = {
+            "mentor": match.mentor,
+            "mentee": match.mentee,
+            "score": match.score,
+            "explanation": dict(match.explanation.contributions),
+            "factors": list(match.explanation.factors),
+            "teaches": dict(match.teaches),
+        }
+        if match.fixed:
+            entry["fixed"] = True
+        if match.explanation.broken_rules:
+            entry["broken_rules"] = list(match.explanation.broken_rules)
+        if match.slot is not None:
+            entry["slot"] = match.slot
+        if match.reciprocal:
+            entry["reciprocal"] = True
+        matches.append(entry)
+    return {
+        "model": result.model.value,
+        "seed": result.seed,
+        "objective": result.objective,
+        "summary": dict(result.stats),
+        "matches": matches,
+        "unmatched": [
+            {"mentee": unmatched.mentee, "reason": unmatched.reason.value, "message": unmatched.message}
+            for unmatched in result.unmatched
+        ],
+    }

@@ -1,0 +1,452 @@
+"""Candidate pairs for the solver: each mentee's best mentors and each mentor's best mentees, scored in chunks.
+
+Scoring every pair exactly would cost (mentees x mentors x skills) operations, so the kernel scores whole
+chunks with two float32 matrix products instead. With levels 0..5, max(0, a - b) = sum over t = 1..5 of
+[a >= t][b < t], so the (weighted) gain of a mentor over a mentee is a dot product between a mentee vector
+of coefficients and a mentor vector of level thresholds; shared slots are a dot product of 0/1 calendars,
+and department diversity one of one-hot departments. Only the selection uses these float32 scores: the
+pairs kept are rescored exactly (scoring.py) before the solver sees them.
+
+Pairs that break a hard rule score -inf (or below FLOOR): languages are handled by only scoring blocks of
+mentees and mentors who share one, which also skips most of the work when a cohort speaks several.
+
+Top-K per row and per column without sorting rows: a row's threshold is the K-th largest of 2K bucket
+maxima (at least K pairs reach it, rarely many more); a column's comes from a pre-pass over a sample of
+mentees, set a few times lower than needed, and the few columns left with fewer than K pairs above it are
+redone exactly. Pairs above either threshold are then ranked exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from lti_tool.matching.engine.cohort import FULL_AVAILABILITY_SLOTS, MAX_LEVEL, MentoringModel
+from lti_tool.matching.engine.encode import BoolArray, Encoded, IntArray, unique_keys
+
+Float32Array = npt.NDArray[np.float32]
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+FLOOR = np.float32(-1.0)  # feasible pairs score 0..1; every rule breaker scores at or below this
+ABOVE_FLOOR = np.nextafter(FLOOR, np.float32(1.0))
+PENALTY = np.float32(4.0)  # subtracted for each broken rule: pushes the pair below FLOOR
+
+
+@dataclass(frozen=True)
+class KernelOptions:
+    chunk_pairs: int = 1 << 21  # pairs scored per chunk: big enough for BLAS, small enough for the CPU caches
+    buckets_per_k: int = 2  # row thresholds come from the maxima of (this x K) buckets of each row
+    sample_rows: int = 2048  # at most this many mentees sampled up front to set column thresholds
+    sample_share: float = 0.05  # ... and at most this share of them (at least 512)
+    oversample: float = 4.0  # column thresholds aim at this many times K pairs, so few columns are redone
+
+
+@dataclass(frozen=True)
+class _Features:
+    """Kernel inputs for the kernel's own rows and cols (in the order of Kernel.rows / Kernel.cols)."""
+
+    rows: Float32Array  # (rows, features): coefficients
+    cols: Float32Array  # (features, cols): thresholds and one-hots
+    row_slots: Float32Array | None  # (rows, slots)
+    col_slots: Float32Array | None  # (slots, cols)
+    slot_unit: float  # availability weight per shared slot
+    slot_rule: bool
+
+
+def _threshold_planes(levels: npt.NDArray[np.int8], below: bool) -> BoolArray:
+    """(people, skills * 5): [level >= t] (or [level < t]) for t = 1..5, skill-major."""
+    thresholds = np.arange(1, MAX_LEVEL + 1, dtype=np.int8)
+    planes = levels[:, :, None] < thresholds if below else levels[:, :, None] >= thresholds
+    return planes.reshape(len(levels), levels.shape[1] * MAX_LEVEL)
+
+
+def _coefficients(
+    goals: BoolArray,
+    goal_gap: npt.NDArray[np.float64],
+    total_gap: npt.NDArray[np.float64],
+    goal_weight: float,
+    all_weight: float,
+) -> Float32Array:
+    per_goal = np.divide(goal_weight, goal_gap, out=np.zeros_like(goal_gap), where=goal_gap > 0)
+    per_skill = np.divide(all_weight, total_gap, out=np.zeros_like(total_gap), where=total_gap > 0)
+    coefficient = goals * per_goal[:, None].astype(np.float32) + per_skill[:, None].astype(np.float32)
+    return np.repeat(coefficient.astype(np.float32), MAX_LEVEL, axis=1)
+
+
+def _features(encoded: Encoded, rows: IntArray, cols: IntArray, meeting_slots: BoolArray | None) -> _Features:
+    mentees, mentors = encoded.mentees, encoded.mentors
+    goal_w, comp_w, slot_w, diversity_w, _ = (float(share) for share in encoded.shares)
+    rules = encoded.program.rules
+    half = 0.5 if encoded.model is MentoringModel.REVERSE else 1.0
+    levels_e, levels_m = mentees.levels[rows], mentors.levels[cols]
+    row_blocks: list[Float32Array] = [
+        _threshold_planes(levels_e, below=True)
+        * _coefficients(
+            mentees.goals[rows], mentees.goal_gap[rows], mentees.total_gap[rows], half * goal_w, half * comp_w
+        )
+    ]
+    col_blocks: list[Float32Array] = [_threshold_planes(levels_m, below=False).astype(np.float32)]
+    if encoded.model is MentoringModel.REVERSE:
+        row_blocks.append(_threshold_planes(levels_e, below=False).astype(np.float32))
+        col_blocks.append(
+            _threshold_planes(levels_m, below=True)
+            * _coefficients(
+                mentors.goals[cols], mentors.goal_gap[cols], mentors.total_gap[cols], half * goal_w, half * comp_w
+            )
+        )
+    departments = len(encoded.vocabulary.departments)
+    if departments and (diversity_w > 0 or rules.different_department):
+        penalty = diversity_w + (float(PENALTY) if rules.different_department else 0.0)
+
+        def one_hot(codes: IntArray) -> Float32Array:
+            table = np.zeros((len(codes), departments + 1), dtype=np.float32)
+            known = codes >= 0
+            table[known, 0] = 1.0
+            table[np.flatnonzero(known), codes[known] + 1] = 1.0
+            return table
+
+        # diversity = known_e * known_m - same_department: bilinear in (known, one-hot).
+        mentee_table = one_hot(mentees.department[rows])
+        mentee_table[:, 0] *= np.float32(diversity_w)
+        mentee_table[:, 1:] *= np.float32(-penalty)
+        row_blocks.append(mentee_table)
+        col_blocks.append(one_hot(mentors.department[cols]))
+    use_slots = bool(encoded.vocabulary.slots) and (slot_w > 0 or rules.shared_slot)
+    mentor_slots = mentors.slot_matrix if meeting_slots is None else meeting_slots
+    return _Features(
+        rows=np.ascontiguousarray(np.hstack(row_blocks), dtype=np.float32),
+        cols=np.ascontiguousarray(np.hstack(col_blocks).T, dtype=np.float32),
+        row_slots=mentees.slot_matrix[rows].astype(np.float32) if use_slots else None,
+        col_slots=np.ascontiguousarray(mentor_slots[cols].T, dtype=np.float32) if use_slots else None,
+        slot_unit=slot_w / FULL_AVAILABILITY_SLOTS,
+        slot_rule=rules.shared_slot,
+    )
+
+
+class _Workspace:
+    """Reused chunk buffers: allocating fresh (rows x cols) arrays for every chunk costs more in page faults
+    than the arithmetic done in them."""
+
+    def __init__(self) -> None:
+        self._float: dict[str, Float32Array] = {}
+        self._bool: dict[str, BoolArray] = {}
+
+    def floats(self, name: str, rows: int, cols: int) -> Float32Array:
+        buffer = self._float.get(name)
+        if buffer is None or buffer.size < rows * cols:
+            buffer = np.empty(rows * cols, dtype=np.float32)
+            self._float[name] = buffer
+        return buffer[: rows * cols].reshape(rows, cols)
+
+    def bools(self, name: str, rows: int, cols: int) -> BoolArray:
+        buffer = self._bool.get(name)
+        if buffer is None or buffer.size < rows * cols:
+            buffer = np.empty(rows * cols, dtype=np.bool_)
+            self._bool[name] = buffer
+        return buffer[: rows * cols].reshape(rows, cols)
+
+
+def _nonzero(mask: BoolArray) -> tuple[IntArray, IntArray]:
+    """np.nonzero for sparse masks, about 3x faster: scan 8 booleans at a time as one uint64 word."""
+    flat = mask.reshape(-1)
+    whole = len(flat) // 8 * 8
+    words = np.flatnonzero(flat[:whole].view(np.uint64))
+    positions = (words[:, None] * 8 + np.arange(8)).reshape(-1)
+    positions = np.concatenate([positions[flat[positions]], whole + np.flatnonzero(flat[whole:])])
+    rows, cols = np.divmod(positions, mask.shape[1])
+    return rows, cols
+
+
+class Kernel:
+    """Chunked float32 scoring of `rows` (mentees) against `cols` (mentors), both internal indices."""
+
+    def __init__(
+        self,
+        encoded: Encoded,
+        rows: IntArray,
+        cols: IntArray,
+        *,
+        meeting_slots: BoolArray | None = None,
+        options: KernelOptions | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.encoded = encoded
+        self.rows = np.unique(np.asarray(rows, dtype=np.int64))
+        self.cols = np.unique(np.asarray(cols, dtype=np.int64))
+        self.options = options or KernelOptions()
+        self.progress = progress
+        self.features = _features(encoded, self.rows, self.cols, meeting_slots)
+        self._row_index = np.full(len(encoded.mentees), -1, dtype=np.int64)
+        self._row_index[self.rows] = np.arange(len(self.rows))
+        self._col_index = np.full(len(encoded.mentors), -1, dtype=np.int64)
+        self._col_index[self.cols] = np.arange(len(self.cols))
+        self.empty_slots_rule = encoded.program.rules.shared_slot and not encoded.vocabulary.slots
+        forbidden = encoded.forbidden_keys
+        self.forbidden_rows = forbidden // len(encoded.mentors)
+        self.forbidden_cols = forbidden % len(encoded.mentors)
+        self._row_position = np.full(len(encoded.mentees), -1, dtype=np.int64)
+        self._col_position = np.full(len(encoded.mentors), -1, dtype=np.int64)
+        self._work = _Workspace()
+        self.groups = list(self._language_groups())
+        self.total_pairs = sum(len(r) * len(c) for r, c in self.groups)
+        self._done = 0
+
+    def _language_groups(self) -> Iterator[tuple[IntArray, IntArray]]:
+        """Blocks (mentees, mentors) who share a language (or have none stated): other pairs are never scored."""
+        if not len(self.rows) or not len(self.cols):
+            return
+        if not self.encoded.program.rules.same_language:
+            yield self.rows, self.cols
+            return
+        mentees, mentors = self.encoded.mentees, self.encoded.mentors
+        col_words = mentors.languages[self.cols]
+        col_open = ~mentors.has_languages[self.cols]
+        words = mentees.languages[self.rows]
+        order = np.lexsort(words.T[::-1])
+        ordered = words[order]
+        starts = np.flatnonzero(np.concatenate(([True], (ordered[1:] != ordered[:-1]).any(axis=1))))
+        for start, stop in zip(starts.tolist(), [*starts[1:].tolist(), len(order)], strict=True):
+            key = ordered[start]
+            members = np.sort(self.rows[order[start:stop]])
+            if not key.any():
+                yield members, self.cols
+                continue
+            compatible = col_open | (col_words & key).any(axis=1)
+            if compatible.any():
+                yield members, self.cols[compatible]
+
+    def _chunks(self, members: IntArray, width: int) -> Iterator[IntArray]:
+        size = max(64, self.options.chunk_pairs // max(width, 1))
+        for start in range(0, len(members), size):
+            yield members[start : start + size]
+
+    def _gather(self, cols: IntArray) -> tuple[Float32Array, Float32Array | None]:
+        """The features of a block's columns, contiguous (BLAS wants them so), and their positions for _block."""
+        self._col_position[:] = -1
+        self._col_position[cols] = np.arange(len(cols))
+        positions = self._col_index[cols]
+        col_slots = self.features.col_slots
+        return (
+            np.ascontiguousarray(self.features.cols[:, positions]),
+            None if col_slots is None else np.ascontiguousarray(col_slots[:, positions]),
+        )
+
+    def _block(
+        self, rows: IntArray, cols: IntArray, col_features: Float32Array, col_slots: Float32Array | None
+    ) -> Float32Array:
+        """Kernel scores of rows x cols (cols' features pre-gathered); rule breakers score below FLOOR.
+
+        The result lives in a reused buffer: use it before the next call.
+        """
+        features = self.features
+        positions = self._row_index[rows]
+        scores = np.matmul(
+            features.rows[positions], col_features, out=self._work.floats("scores", len(rows), len(cols))
+        )
+        if features.row_slots is not None and col_slots is not None:
+            shared = np.matmul(
+                features.row_slots[positions], col_slots, out=self._work.floats("shared", len(rows), len(cols))
+            )
+            # In place and branch-free: masked writes (putmask) cost several times this arithmetic.
+            if features.slot_rule:
+                unshared = np.minimum(shared, np.float32(1.0), out=self._work.floats("unshared", len(rows), len(cols)))
+                unshared -= np.float32(1.0)
+                unshared *= PENALTY  # -PENALTY where no slot is shared, else 0
+                scores += unshared
+            if features.slot_unit > 0:
+                np.minimum(shared, np.float32(FULL_AVAILABILITY_SLOTS), out=shared)
+                shared *= np.float32(features.slot_unit)
+                scores += shared
+        elif self.empty_slots_rule:
+            scores -= PENALTY
+        if len(self.forbidden_rows):
+            self._row_position[rows] = np.arange(len(rows))
+            hit_rows = self._row_position[self.forbidden_rows]
+            hit_cols = self._col_position[self.forbidden_cols]
+            hit = (hit_rows >= 0) & (hit_cols >= 0)
+            scores[hit_rows[hit], hit_cols[hit]] = -np.inf
+            self._row_position[rows] = -1
+        self._done += len(rows) * len(cols)
+        if self.progress is not None:
+            self.progress("scoring", self._done, self.total_pairs)
+        return scores
+
+    def all_pairs(self) -> tuple[IntArray, IntArray]:
+        """Every pair that keeps the hard rules (the exhaustive candidate set)."""
+        found_rows: list[IntArray] = []
+        found_cols: list[IntArray] = []
+        for members, cols in self.groups:
+            col_features, col_slots = self._gather(cols)
+            for rows in self._chunks(members, len(cols)):
+                scores = self._block(rows, cols, col_features, col_slots)
+                r, c = _nonzero(np.greater(scores, FLOOR, out=self._work.bools("mask", *scores.shape)))
+                found_rows.append(rows[r])
+                found_cols.append(cols[c])
+        return _joined(found_rows), _joined(found_cols)
+
+    def top_pairs(self, per_row: int, per_col: int) -> tuple[IntArray, IntArray]:
+        """The union of each row's best `per_row` and each column's best `per_col` feasible pairs."""
+        options = self.options
+        n_mentors = len(self.encoded.mentors)
+        if per_col > 0:
+            col_threshold, col_exact = self._column_thresholds(per_col)
+        else:
+            col_threshold, col_exact = np.full(n_mentors, np.inf, dtype=np.float32), True
+        out_rows: list[IntArray] = []
+        out_cols: list[IntArray] = []
+        col_rows: list[IntArray] = []
+        col_cols: list[IntArray] = []
+        col_values: list[Float32Array] = []
+        for members, cols in self.groups:
+            col_features, col_slots = self._gather(cols)
+            width = len(cols)
+            # Row thresholds: the per_row-th largest of `buckets` bucket maxima. At least per_row buckets
+            # reach it, so every row keeps at least per_row pairs (or all its feasible ones), and rarely
+            # many more: no sorting of whole rows, no row ever redone.
+            buckets = min(width, options.buckets_per_k * per_row) if per_row > 0 else 0
+            starts = np.linspace(0, width, buckets, endpoint=False).astype(np.int64)
+            block_col_threshold = col_threshold[cols]
+            for rows in self._chunks(members, len(cols)):
+                scores = self._block(rows, cols, col_features, col_slots)
+                if per_row <= 0:
+                    row_threshold = np.full(len(rows), np.inf, dtype=np.float32)
+                elif buckets <= per_row:
+                    row_threshold = np.full(len(rows), ABOVE_FLOOR, dtype=np.float32)
+                else:
+                    maxima = np.maximum.reduceat(scores, starts, axis=1)
+                    maxima.partition(buckets - per_row, axis=1)
+                    row_threshold = np.maximum(maxima[:, buckets - per_row], ABOVE_FLOOR)
+                mask = np.greater_equal(scores, row_threshold[:, None], out=self._work.bools("mask", *scores.shape))
+                if per_col > 0:
+                    other = np.greater_equal(
+                        scores, block_col_threshold[None, :], out=self._work.bools("other", *scores.shape)
+                    )
+                    mask |= other
+                r, c = _nonzero(mask)
+                values = scores[r, c]
+                if per_row > 0:
+                    in_row = values >= row_threshold[r]
+                    keep_r, keep_c = _top_in_rows(r[in_row], c[in_row], values[in_row], len(rows), per_row)
+                    out_rows.append(rows[keep_r])
+                    out_cols.append(cols[keep_c])
+                if per_col > 0:
+                    in_col = values >= block_col_threshold[c]
+                    col_rows.append(rows[r[in_col]])
+                    col_cols.append(cols[c[in_col]])
+                    col_values.append(values[in_col])
+        if per_col > 0:
+            pair_rows, pair_cols, values = _joined(col_rows), _joined(col_cols), _joined_f(col_values)
+            if not col_exact:
+                counts = np.bincount(pair_cols, minlength=n_mentors)
+                redo_mask = np.zeros(n_mentors, dtype=np.bool_)
+                redo_mask[self.cols] = (counts[self.cols] < per_col) & (col_threshold[self.cols] > ABOVE_FLOOR)
+                if redo_mask.any():
+                    keep = ~redo_mask[pair_cols]
+                    extra_rows, extra_cols, extra_values = self._full_columns(np.flatnonzero(redo_mask))
+                    pair_rows = np.concatenate([pair_rows[keep], extra_rows])
+                    pair_cols = np.concatenate([pair_cols[keep], extra_cols])
+                    values = np.concatenate([values[keep], extra_values])
+            chosen = _top_in_groups(pair_cols, values, per_col)
+            out_rows.append(pair_rows[chosen])
+            out_cols.append(pair_cols[chosen])
+        return _unique_pairs(_joined(out_rows), _joined(out_cols), n_mentors)
+
+    def _column_thresholds(self, per_col: int) -> tuple[Float32Array, bool]:
+        """Per mentor, a score that about `oversample * per_col` mentees reach (from a sample of mentees).
+        The flag says the sample was everyone, so the thresholds are exact."""
+        options = self.options
+        n = len(self.rows)
+        sampled = min(n, max(512, min(options.sample_rows, int(options.sample_share * n))))
+        exact = sampled == n
+        rank = per_col if exact else min(sampled, math.ceil(options.oversample * per_col * sampled / n))
+        threshold = np.full(len(self.encoded.mentors), ABOVE_FLOOR, dtype=np.float32)
+        if rank >= sampled:
+            return threshold, exact
+        in_sample = np.zeros(len(self.encoded.mentees), dtype=np.bool_)
+        in_sample[self.rows[np.linspace(0, n - 1, sampled).astype(np.int64)]] = True
+        dense = np.full((len(self.cols), sampled), -np.inf, dtype=np.float32)
+        filled = 0
+        for members, cols in self.groups:
+            chosen = members[in_sample[members]]
+            if not len(chosen):
+                continue
+            col_features, col_slots = self._gather(cols)
+            for rows in self._chunks(chosen, len(cols)):
+                block = self._block(rows, cols, col_features, col_slots)
+                dense[self._col_index[cols], filled : filled + len(rows)] = block.T
+                filled += len(rows)
+        dense.partition(sampled - rank, axis=1)
+        threshold[self.cols] = np.maximum(dense[:, sampled - rank], ABOVE_FLOOR)
+        return threshold, exact
+
+    def _full_columns(self, mentors: IntArray) -> tuple[IntArray, IntArray, Float32Array]:
+        """Every feasible (row, col, score) for a few columns."""
+        found_rows: list[IntArray] = []
+        found_cols: list[IntArray] = []
+        found_values: list[Float32Array] = []
+        wanted_mask = np.zeros(len(self.encoded.mentors), dtype=np.bool_)
+        wanted_mask[mentors] = True
+        for members, cols in self.groups:
+            wanted = cols[wanted_mask[cols]]
+            if not len(wanted):
+                continue
+            col_features, col_slots = self._gather(wanted)
+            for rows in self._chunks(members, len(wanted)):
+                scores = self._block(rows, wanted, col_features, col_slots)
+                r, c = np.nonzero(scores > FLOOR)
+                found_rows.append(rows[r])
+                found_cols.append(wanted[c])
+                found_values.append(scores[r, c])
+        return _joined(found_rows), _joined(found_cols), _joined_f(found_values)
+
+
+def _joined(parts: list[IntArray]) -> IntArray:
+    return np.concatenate(parts).astype(np.int64, copy=False) if parts else np.zeros(0, dtype=np.int64)
+
+
+def _joined_f(parts: list[Float32Array]) -> Float32Array:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+
+
+def _unique_pairs(rows: IntArray, cols: IntArray, n_cols: int) -> tuple[IntArray, IntArray]:
+    keys = unique_keys(rows * n_cols + cols)
+    return keys // n_cols, keys % n_cols
+
+
+def _top_in_rows(r: IntArray, c: IntArray, values: Float32Array, n_rows: int, k: int) -> tuple[IntArray, IntArray]:
+    """The k best (r, c) per row r from sparse entries sorted by r (np.nonzero order)."""
+    if not len(r):
+        return r, c
+    counts = np.bincount(r, minlength=n_rows)
+    widest = int(counts.max())
+    if widest <= k:
+        return r, c
+    starts = np.cumsum(counts) - counts
+    slot = np.arange(len(r)) - starts[r]
+    padded = np.full((n_rows, widest), -np.inf, dtype=np.float32)
+    padded[r, slot] = values
+    columns = np.full((n_rows, widest), -1, dtype=np.int64)
+    columns[r, slot] = c
+    best = np.argpartition(padded, widest - k, axis=1)[:, widest - k :]
+    chosen_values = np.take_along_axis(padded, best, axis=1)
+    chosen_cols = np.take_along_axis(columns, best, axis=1)
+    valid = chosen_values > FLOOR
+    return np.nonzero(valid)[0].astype(np.int64), chosen_cols[valid]
+
+
+def _top_in_groups(groups: IntArray, values: Float32Array, k: int) -> IntArray:
+    """Indices of the k largest values within each group id (ties: first in input order)."""
+    # One stable sort on (group, descending value) packed into an int64: a third of lexsort's time.
+    bits = values.astype(np.float32).view(np.int32).astype(np.int64)
+    monotone = np.where(bits >= 0, bits, bits ^ 0x7FFFFFFF)  # orders like the floats
+    order = np.argsort((groups << 32) | (0x7FFFFFFF - monotone), kind="stable")
+    sorted_groups = groups[order]
+    boundaries = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+    starts = np.repeat(boundaries, np.diff(np.r_[boundaries, len(order)]))
+    rank = np.arange(len(order)) - starts
+    chosen: IntArray = order[rank < k]
+    return chosen

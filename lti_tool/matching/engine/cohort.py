@@ -1,0 +1,269 @@
+"""What the engine matches: people, a program's weights and rules, and the checks they must pass."""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from lti_tool.matching.engine.errors import MatchingInputError, Problem
+
+MAX_LEVEL = 5
+CRITERIA = ("goal_gain", "complementarity", "availability", "diversity", "preferences")
+# Three shared weekly slots leave room to reschedule; more adds little, so availability saturates there.
+FULL_AVAILABILITY_SLOTS = 3
+
+
+class MentoringModel(StrEnum):
+    ONE_ON_ONE = "one-on-one"  # each mentor takes up to `capacity` separate mentees (1 unless given)
+    GROUP = "group"  # each mentor leads one group of up to `capacity` mentees meeting in one common slot
+    PEER = "peer"  # one pool of participants who mentor each other
+    REVERSE = "reverse"  # two cohorts; who teaches whom is decided per skill by level, not by side
+
+
+@dataclass(frozen=True)
+class Skill:
+    key: str
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.name or self.key
+
+
+@dataclass(frozen=True)
+class Person:
+    """A mentor, mentee or peer participant. Skills missing from `skills` are at level 0."""
+
+    id: str
+    skills: Mapping[str, int] = field(default_factory=dict)
+    goals: tuple[str, ...] = ()  # skills this person wants to grow (mentees, participants; mentors in reverse)
+    languages: frozenset[str] = frozenset()  # empty: not stated, so no language rule can exclude them
+    availability: frozenset[str] = frozenset()  # weekly slots, e.g. "mon-18"
+    department: str | None = None
+    capacity: int | None = None  # as a mentor (or number of peers); None: the program's default
+    preferences: frozenset[str] = frozenset()  # ids on the other side this person asked to be matched with
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Relative importance of each criterion; only the shares count (they are divided by their sum)."""
+
+    goal_gain: float = 0.45
+    complementarity: float = 0.15
+    availability: float = 0.20
+    diversity: float = 0.10
+    preferences: float = 0.10
+
+    def shares(self) -> dict[str, float]:
+        raw = {name: float(getattr(self, name)) for name in CRITERIA}
+        total = sum(raw.values())
+        return {name: value / total for name, value in raw.items()}
+
+    @classmethod
+    def from_mapping(cls, weights: Mapping[str, float]) -> Weights:
+        """Program weights as stored (missing criteria take their defaults, like the program settings)."""
+        return cls(**{name: float(value) for name, value in weights.items() if name in CRITERIA})
+
+
+@dataclass(frozen=True)
+class Pair:
+    mentor: str
+    mentee: str
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Hard rules: a pair that breaks one is never proposed (fixed pairs are kept and flagged instead)."""
+
+    same_language: bool = True
+    shared_slot: bool = True  # at least one weekly slot both are free in
+    different_department: bool = False
+    never_repair_declined: bool = True
+    require_reciprocity: bool = False  # peer: both must be able to teach the other one of their goals
+    declined_pairs: tuple[Pair, ...] = ()  # pairs that declined each other before
+    # Locked pairs the instructor decided and published matches (late joiners): kept, consume capacity.
+    fixed_pairs: tuple[Pair, ...] = ()
+    min_score: float = 0.0  # pairs scoring below this are not proposed
+    maximize_matched: bool = True  # match as many mentees as possible first, then maximise the total score
+
+    @classmethod
+    def from_mapping(cls, rules: Mapping[str, object]) -> Rules:
+        """Program rules as stored: the boolean switches of the program settings (others keep their defaults)."""
+        switches = ("same_language", "shared_slot", "different_department", "never_repair_declined")
+        return cls(**{name: bool(rules[name]) for name in switches if name in rules})  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Program:
+    skills: tuple[Skill, ...]
+    model: MentoringModel = MentoringModel.ONE_ON_ONE
+    weights: Weights = Weights()
+    rules: Rules = Rules()
+    default_capacity: int | None = None  # None: 1, or 4 for group mentoring
+    # How explanations name languages and slots (e.g. "en" -> "English"); values without a label print as given.
+    labels: Mapping[str, str] = field(default_factory=dict)
+    # What availability slots are, in the explanations' words: (one, several).
+    slot_unit: tuple[str, str] = ("free weekly slot", "free weekly slots")
+
+    def label(self, value: str) -> str:
+        return self.labels.get(value, value)
+
+    @property
+    def capacity_default(self) -> int:
+        if self.default_capacity is not None:
+            return self.default_capacity
+        return 4 if self.model is MentoringModel.GROUP else 1
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """Mentors and mentees, or (peer model) one list of participants who take both roles."""
+
+    mentors: tuple[Person, ...] = ()
+    mentees: tuple[Person, ...] = ()
+    participants: tuple[Person, ...] = ()
+
+    def sides(self, model: MentoringModel) -> tuple[tuple[Person, ...], tuple[Person, ...]]:
+        """(mentors, mentees) as the engine sees them: in the peer model everyone is on both sides."""
+        if model is MentoringModel.PEER:
+            return self.participants, self.participants
+        return self.mentors, self.mentees
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def validate(program: Program, cohort: Cohort) -> None:
+    """Raise MatchingInputError naming every field that breaks the engine's rules; return when all is well."""
+    problems: list[Problem] = []
+    skill_keys = [skill.key for skill in program.skills]
+    known = set(skill_keys)
+    if not skill_keys:
+        problems.append(Problem("skills", "list at least one skill"))
+    for key, count in Counter(skill_keys).items():
+        if count > 1:
+            problems.append(Problem("skills", f"skill {key!r} is listed {count} times"))
+    shares = [getattr(program.weights, name) for name in CRITERIA]
+    for name, value in zip(CRITERIA, shares, strict=True):
+        if not value >= 0:  # also catches NaN
+            problems.append(Problem(f"weights.{name}", f"weight {value} is below 0"))
+    if not sum(value for value in shares if value > 0) > 0:
+        problems.append(Problem("weights", "at least one weight must be above 0, or matching has nothing to go by"))
+    if not 0 <= program.rules.min_score <= 1:
+        problems.append(Problem("rules.min_score", f"{program.rules.min_score} is not between 0 and 1"))
+    if program.default_capacity is not None and program.default_capacity < 0:
+        problems.append(Problem("default_capacity", f"{program.default_capacity} is below 0"))
+
+    peer = program.model is MentoringModel.PEER
+    if peer and (cohort.mentors or cohort.mentees):
+        problems.append(
+            Problem("participants", "the peer model takes one list of participants, not mentors and mentees")
+        )
+    if not peer and cohort.participants:
+        problems.append(
+            Problem("participants", f"the {program.model.value} model takes mentors and mentees, not participants")
+        )
+    lists = {"participants": cohort.participants} if peer else {"mentors": cohort.mentors, "mentees": cohort.mentees}
+    ids: dict[str, set[str]] = {}
+    for list_name, people in lists.items():
+        seen: set[str] = set()
+        for index, person in enumerate(people):
+            where = f"{list_name}[{index}]"
+            problems.extend(_person_problems(person, where, known, skill_keys))
+            if person.id in seen:
+                problems.append(Problem(f"{where}.id", f"id {person.id!r} is used twice in {list_name}"))
+            seen.add(person.id)
+        ids[list_name] = seen
+    mentor_ids = ids["participants"] if peer else ids["mentors"]
+    mentee_ids = ids["participants"] if peer else ids["mentees"]
+    if not peer:
+        for both in sorted(mentor_ids & mentee_ids):
+            problems.append(Problem("mentees", f"{both!r} is both a mentor and a mentee: give them two ids"))
+    problems.extend(_pair_problems(program, cohort, mentor_ids, mentee_ids))
+    if problems:
+        raise MatchingInputError(problems)
+
+
+def _person_problems(person: Person, where: str, known: set[str], skill_keys: list[str]) -> list[Problem]:
+    problems: list[Problem] = []
+    if not person.id:
+        problems.append(Problem(f"{where}.id", "an id is required"))
+    levels = person.skills.values()
+    # Fast path for the common, valid record: cohorts of 100k people are validated in well under a second.
+    clean_skills = (
+        person.skills.keys() <= known
+        and all(type(level) is int for level in levels)
+        and (not levels or (min(levels) >= 0 and max(levels) <= MAX_LEVEL))
+    )
+    for key, level in () if clean_skills else person.skills.items():
+        if key not in known:
+            problems.append(Problem(f"{where}.skills.{key}", f"unknown skill{_did_you_mean(key, skill_keys)}"))
+        elif isinstance(level, bool) or not isinstance(level, int):
+            problems.append(Problem(f"{where}.skills.{key}", f"level {level!r} is not a whole number from 0 to 5"))
+        elif level > MAX_LEVEL:
+            problems.append(Problem(f"{where}.skills.{key}", f"level {level} is above {MAX_LEVEL}"))
+        elif level < 0:
+            problems.append(Problem(f"{where}.skills.{key}", f"level {level} is below 0"))
+    for index, goal in enumerate(() if known.issuperset(person.goals) else person.goals):
+        if goal not in known:
+            problems.append(Problem(f"{where}.goals[{index}]", f"unknown skill {goal!r}{_did_you_mean(goal, known)}"))
+    if len(set(person.goals)) != len(person.goals):
+        problems.append(Problem(f"{where}.goals", "a goal is listed twice"))
+    if person.capacity is not None and person.capacity < 0:
+        problems.append(Problem(f"{where}.capacity", f"{person.capacity} is below 0"))
+    return problems
+
+
+def person_problems(person: Person, where: str, program: Program) -> list[Problem]:
+    """What is wrong with one person's record (`where` names it in messages, e.g. "mentor")."""
+    keys = [skill.key for skill in program.skills]
+    return _person_problems(person, where, set(keys), keys)
+
+
+def _pair_problems(program: Program, cohort: Cohort, mentor_ids: set[str], mentee_ids: set[str]) -> list[Problem]:
+    problems: list[Problem] = []
+    rules = program.rules
+    for name, pairs in (("declined_pairs", rules.declined_pairs), ("fixed_pairs", rules.fixed_pairs)):
+        for index, pair in enumerate(pairs):
+            if pair.mentor not in mentor_ids:
+                problems.append(Problem(f"rules.{name}[{index}].mentor", f"no mentor has id {pair.mentor!r}"))
+            if pair.mentee not in mentee_ids:
+                problems.append(Problem(f"rules.{name}[{index}].mentee", f"no mentee has id {pair.mentee!r}"))
+            if pair.mentor == pair.mentee:
+                problems.append(Problem(f"rules.{name}[{index}]", "a person cannot be paired with themself"))
+    mentors, _ = cohort.sides(program.model)
+    capacity = {person.id: _capacity(person, program) for person in mentors}
+    taken: Counter[str] = Counter()
+    mentee_seen: dict[str, int] = {}
+    declined = set(rules.declined_pairs)
+    for index, pair in enumerate(rules.fixed_pairs):
+        where = f"rules.fixed_pairs[{index}]"
+        if pair in declined and rules.never_repair_declined:
+            problems.append(Problem(where, f"{pair.mentor!r} and {pair.mentee!r} are also a declined pair"))
+        if pair.mentee in mentee_seen:
+            first = mentee_seen[pair.mentee]
+            problems.append(Problem(where, f"mentee {pair.mentee!r} is already fixed in fixed_pairs[{first}]"))
+        mentee_seen.setdefault(pair.mentee, index)
+        taken[pair.mentor] += 1
+    for mentor, count in taken.items():
+        if mentor in capacity and count > capacity[mentor]:
+            problems.append(
+                Problem(
+                    "rules.fixed_pairs", f"mentor {mentor!r} has {count} fixed mentees but capacity {capacity[mentor]}"
+                )
+            )
+    return problems
+
+
+def _capacity(person: Person, program: Program) -> int:
+    return person.capacity if person.capacity is not None else program.capacity_default

@@ -1,0 +1,147 @@
+"""The exact compatibility score of mentee-mentor pairs, per criterion, with the hard rules each pair breaks.
+
+Criteria (each from 0 to 1; the score is their weighted sum with weights divided by their sum):
+- goal_gain: how much of the mentee's gap to mastery in their goal skills the mentor is ahead by
+  (sum over goals of max(0, mentor level - mentee level) / sum over goals of (5 - mentee level));
+- complementarity: the same over every skill of the framework: the mentor is strong where the mentee is not;
+- availability: shared weekly slots, saturating at three;
+- diversity: 1 when both gave a department and they differ;
+- preferences: 1 when either asked for the other.
+In the reverse model who teaches is decided per skill, so gain and complementarity are the mean of both
+directions (the mentee teaching the mentor's goals counts as much as the other way round).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from lti_tool.matching.engine.cohort import FULL_AVAILABILITY_SLOTS, MentoringModel
+from lti_tool.matching.engine.encode import (
+    BoolArray,
+    Encoded,
+    FloatArray,
+    IntArray,
+    WordArray,
+    any_per_row,
+    contains,
+    popcount,
+)
+
+PAIR_BLOCK = 1 << 18  # pairs scored at once: bounds the temporaries to a few tens of MB
+
+
+@dataclass(frozen=True)
+class PairScores:
+    """Scores and rule checks of pairs (mentee[i], mentor[i]), as arrays over the pairs."""
+
+    values: FloatArray  # (pairs, criteria), each 0..1
+    contributions: FloatArray  # values times the weight shares: they sum to `score`
+    score: FloatArray
+    down_goal: IntArray  # levels the mentor is ahead in the mentee's goals (mentor can teach)
+    up_goal: IntArray  # levels the mentee is ahead in the mentor's goals (reverse, peer reciprocity)
+    shared_slots: IntArray
+    language_ok: BoolArray
+    slot_ok: BoolArray
+    department_ok: BoolArray
+    declined: BoolArray
+    self_pair: BoolArray
+
+    def take(self, index: IntArray) -> PairScores:
+        """The scores of a subset of the pairs."""
+        return PairScores(*(getattr(self, f.name)[index] for f in fields(PairScores)))
+
+    def feasible(self, encoded: Encoded, min_score: float | None = None) -> BoolArray:
+        """Pairs that keep every hard rule the program switched on."""
+        rules = encoded.program.rules
+        ok = ~self.self_pair
+        if rules.same_language:
+            ok &= self.language_ok
+        if rules.shared_slot:
+            ok &= self.slot_ok
+        if rules.different_department:
+            ok &= self.department_ok
+        if rules.never_repair_declined:
+            ok &= ~self.declined
+        floor = rules.min_score if min_score is None else min_score
+        if floor > 0:
+            ok &= self.score >= floor - 1e-12
+        return ok
+
+
+def _ratio(numerator: IntArray, denominator: FloatArray) -> FloatArray:
+    out = np.zeros(numerator.shape, dtype=np.float64)
+    np.divide(numerator, denominator, out=out, where=denominator > 0)
+    return out
+
+
+def _intersects(left: WordArray, right: WordArray) -> BoolArray:
+    return any_per_row(left & right)
+
+
+def score_pairs(
+    encoded: Encoded, mentees: IntArray, mentors: IntArray, *, meeting_slots: WordArray | None = None
+) -> PairScores:
+    """Exact scores of the pairs (mentees[i], mentors[i]) (internal indices).
+
+    `meeting_slots` (group model) restricts, per mentor, the slots that count for the shared-slot rule;
+    the availability criterion still compares the people's whole calendars.
+    """
+    parts = [
+        _score_block(encoded, mentees[start : start + PAIR_BLOCK], mentors[start : start + PAIR_BLOCK], meeting_slots)
+        for start in range(0, max(len(mentees), 1), PAIR_BLOCK)
+    ]
+    if len(parts) == 1:
+        return parts[0]
+    return PairScores(*(np.concatenate([getattr(part, f.name) for part in parts]) for f in fields(PairScores)))
+
+
+def _gain(teacher: WordArray, learner: WordArray, focus: WordArray | None = None) -> IntArray:
+    """Levels the teacher is ahead, summed over skills (or over the `focus` skills), from threshold bitsets."""
+    ahead = teacher & learner
+    if focus is not None:
+        ahead &= focus
+    return popcount(ahead)
+
+
+def _score_block(encoded: Encoded, e: IntArray, m: IntArray, meeting_slots: WordArray | None) -> PairScores:
+    mentees, mentors = encoded.mentees, encoded.mentors
+    mentor_at_least, mentee_below = mentors.at_least[m], mentees.below[e]
+    down_goal = _gain(mentor_at_least, mentee_below, mentees.goal_planes[e])
+    goal_gain = _ratio(down_goal, mentees.goal_gap[e])
+    complementarity = _ratio(_gain(mentor_at_least, mentee_below), mentees.total_gap[e])
+    mentee_at_least, mentor_below = mentees.at_least[e], mentors.below[m]
+    up_goal = _gain(mentee_at_least, mentor_below, mentors.goal_planes[m])
+    if encoded.model is MentoringModel.REVERSE:
+        goal_gain = 0.5 * goal_gain + 0.5 * _ratio(up_goal, mentors.goal_gap[m])
+        up_all = _gain(mentee_at_least, mentor_below)
+        complementarity = 0.5 * complementarity + 0.5 * _ratio(up_all, mentors.total_gap[m])
+    shared = popcount(mentees.slots[e] & mentors.slots[m])
+    availability = np.minimum(shared, FULL_AVAILABILITY_SLOTS) / FULL_AVAILABILITY_SLOTS
+    known = (mentees.department[e] >= 0) & (mentors.department[m] >= 0)
+    same_department = known & (mentees.department[e] == mentors.department[m])
+    keys = encoded.key(e, m)
+    preferred = contains(encoded.preferred_keys, keys)
+    values = np.stack(
+        [goal_gain, complementarity, availability, (known & ~same_department).astype(np.float64), preferred * 1.0],
+        axis=1,
+    )
+    contributions = values * encoded.shares
+    slot_ok = shared > 0 if meeting_slots is None else _intersects(mentees.slots[e], meeting_slots[m])
+    language_ok = ~(mentees.has_languages[e] & mentors.has_languages[m]) | _intersects(
+        mentees.languages[e], mentors.languages[m]
+    )
+    return PairScores(
+        values=values,
+        contributions=contributions,
+        score=contributions.sum(axis=1),
+        down_goal=down_goal,
+        up_goal=up_goal,
+        shared_slots=shared,
+        language_ok=language_ok,
+        slot_ok=slot_ok,
+        department_ok=~same_department,
+        declined=contains(encoded.declined_keys, keys),
+        self_pair=(e == m) if encoded.peer else np.zeros(len(e), dtype=np.bool_),
+    )

@@ -1,0 +1,205 @@
+"""Optimal assignments on candidate pairs: capacitated min-cost flow (OR-Tools) and, for reciprocal peers,
+maximum-weight matching (a flow relaxation, exact unless it has odd cycles; then CP-SAT)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.graph.python import min_cost_flow
+from ortools.sat.python import cp_model
+
+from lti_tool.matching.engine.encode import BoolArray, FloatArray, IntArray
+
+# Scores (0..1) become integer costs in millionths: rounding moves the total by under 1e-6 per match.
+SCALE = 1_000_000
+# Deterministic (not wall-clock) budget for CP-SAT, so a rerun with the same seed gives the same pairs.
+CP_SAT_DETERMINISTIC_SECONDS = 30.0
+
+
+class SolverError(RuntimeError):
+    """OR-Tools reported a status other than optimal (a bug in the graph we built, never bad input)."""
+
+
+def _costs(scores: FloatArray) -> IntArray:
+    return -np.rint(np.asarray(scores) * SCALE).astype(np.int64)
+
+
+def assign(
+    n_rows: int,
+    n_cols: int,
+    rows: IntArray,
+    cols: IntArray,
+    scores: FloatArray,
+    capacity: IntArray,
+    *,
+    maximize_matched: bool,
+) -> BoolArray:
+    """Which candidate arcs (rows[i] -> cols[i]) to use: each row at most once, each column within capacity.
+
+    Maximises the number of rows matched, then the total score (maximize_matched), or the total score alone.
+    """
+    chosen = np.zeros(len(rows), dtype=np.bool_)
+    if not len(rows):
+        return chosen
+    sink = n_rows + n_cols
+    flow = min_cost_flow.SimpleMinCostFlow()
+    tails = [rows, n_rows + np.arange(n_cols)]
+    heads = [n_rows + cols, np.full(n_cols, sink)]
+    capacities = [np.ones(len(rows), dtype=np.int64), capacity]
+    costs = [_costs(scores), np.zeros(n_cols, dtype=np.int64)]
+    if not maximize_matched:
+        # Staying unmatched costs nothing, so a pair is only made when it adds to the total.
+        tails.append(np.arange(n_rows))
+        heads.append(np.full(n_rows, sink))
+        capacities.append(np.ones(n_rows, dtype=np.int64))
+        costs.append(np.zeros(n_rows, dtype=np.int64))
+    flow.add_arcs_with_capacity_and_unit_cost(
+        np.concatenate(tails).astype(np.int32),
+        np.concatenate(heads).astype(np.int32),
+        np.concatenate(capacities).astype(np.int64),
+        np.concatenate(costs),
+    )
+    supplies = np.zeros(sink + 1, dtype=np.int64)
+    supplies[:n_rows] = 1
+    supplies[sink] = -n_rows
+    flow.set_nodes_supplies(np.arange(sink + 1, dtype=np.int32), supplies)
+    status = flow.solve_max_flow_with_min_cost()
+    if status != flow.OPTIMAL:
+        raise SolverError(f"min-cost flow ended with status {status}")
+    chosen[:] = np.asarray(flow.flows(np.arange(len(rows), dtype=np.int32))) > 0
+    return chosen
+
+
+@dataclass(frozen=True)
+class Pairing:
+    chosen: BoolArray  # over the candidate edges
+    proven_optimal: bool
+
+
+def pair_up(
+    n: int,
+    left: IntArray,
+    right: IntArray,
+    weights: FloatArray,
+    capacity: IntArray,
+    *,
+    maximize_matched: bool,
+    seed: int,
+) -> Pairing:
+    """A maximum-weight set of undirected edges (left[i], right[i]) with each person in at most capacity edges.
+
+    Solved as a flow on the bipartite double cover (each person once as giver, once as receiver): its optimum
+    bounds the matching's from above. With capacity 1 the flow splits into paths and cycles; paths and even
+    cycles give a matching worth as much as the bound, so the result is optimal. Odd cycles (and capacities
+    above 1) go to CP-SAT, started from the rounded flow solution.
+    """
+    edges = len(left)
+    if not edges:
+        return Pairing(np.zeros(0, dtype=np.bool_), True)
+    both_rows = np.concatenate([left, right])
+    both_cols = np.concatenate([right, left])
+    arcs = assign(
+        n, n, both_rows, both_cols, np.concatenate([weights, weights]), capacity, maximize_matched=maximize_matched
+    )
+    forward, backward = arcs[:edges], arcs[edges:]
+    if (capacity <= 1).all():
+        chosen, odd_cycle = _round_cycles(n, left, right, weights, forward, backward, maximize_matched)
+        if not odd_cycle:
+            return Pairing(chosen, True)
+    else:
+        chosen = forward & backward
+    return _cp_sat(n, left, right, weights, capacity, chosen, maximize_matched=maximize_matched, seed=seed)
+
+
+def _round_cycles(
+    n: int,
+    left: IntArray,
+    right: IntArray,
+    weights: FloatArray,
+    forward: BoolArray,
+    backward: BoolArray,
+    maximize_matched: bool,
+) -> tuple[BoolArray, bool]:
+    """Turn the double-cover flow (each person gives to <= 1 and receives from <= 1) into a matching."""
+    gives_to = np.full(n, -1, dtype=np.int64)
+    edge_of: dict[tuple[int, int], int] = {}
+    for index in np.flatnonzero(forward):
+        gives_to[left[index]] = right[index]
+        edge_of[(int(left[index]), int(right[index]))] = int(index)
+    for index in np.flatnonzero(backward):
+        gives_to[right[index]] = left[index]
+        edge_of[(int(right[index]), int(left[index]))] = int(index)
+    receives_from = np.full(n, -1, dtype=np.int64)
+    for giver in np.flatnonzero(gives_to >= 0):
+        receives_from[gives_to[giver]] = giver
+    chosen = np.zeros(len(left), dtype=np.bool_)
+    seen = np.zeros(n, dtype=np.bool_)
+    odd_cycle = False
+    starts = [int(p) for p in np.flatnonzero((gives_to >= 0) & (receives_from < 0))]  # path heads first
+    starts += [int(p) for p in np.flatnonzero(gives_to >= 0)]
+    for start in starts:
+        if seen[start]:
+            continue
+        walk = [start]
+        seen[start] = True
+        while gives_to[walk[-1]] >= 0 and not seen[gives_to[walk[-1]]]:
+            walk.append(int(gives_to[walk[-1]]))
+            seen[walk[-1]] = True
+        cycle = gives_to[walk[-1]] == start and len(walk) > 1
+        steps = [edge_of[(walk[i], walk[i + 1])] for i in range(len(walk) - 1)]
+        if cycle:
+            steps.append(edge_of[(walk[-1], start)])
+        if cycle and len(walk) == 2:
+            chosen[steps[0]] = True
+            continue
+        if cycle and len(walk) % 2 == 1:
+            odd_cycle = True
+        # Alternate edges along the path or cycle; keep the alternation that matches more people (when asked)
+        # and weighs more: twice its weight is at least the flow's, so nothing is lost but on odd cycles.
+        first, second = steps[0::2], steps[1::2]
+        if cycle and len(walk) % 2 == 1:
+            first = first[:-1]  # an odd cycle's first and last alternate edges share its start
+
+        def value(edges: list[int]) -> tuple[int, float]:
+            return (len(edges) if maximize_matched else 0, float(weights[edges].sum()) if edges else 0.0)
+
+        chosen[max(first, second, key=value)] = True
+    return chosen, odd_cycle
+
+
+def _cp_sat(
+    n: int,
+    left: IntArray,
+    right: IntArray,
+    weights: FloatArray,
+    capacity: IntArray,
+    hint: BoolArray,
+    *,
+    maximize_matched: bool,
+    seed: int,
+) -> Pairing:
+    model = cp_model.CpModel()
+    chosen = [model.new_bool_var(f"e{index}") for index in range(len(left))]
+    incident: list[list[int]] = [[] for _ in range(n)]
+    for index, (a, b) in enumerate(zip(left.tolist(), right.tolist(), strict=True)):
+        incident[a].append(index)
+        incident[b].append(index)
+    for person, edges in enumerate(incident):
+        if edges:
+            model.add(sum(chosen[index] for index in edges) <= int(capacity[person]))
+    gains = np.rint(weights * SCALE).astype(np.int64)
+    # Each edge matches two people; a bonus above any total of gains makes cardinality come first.
+    bonus = int(gains.sum()) + 1 if maximize_matched else 0
+    model.maximize(sum((bonus + int(gain)) * var for gain, var in zip(gains, chosen, strict=True)))
+    for var, value in zip(chosen, hint.tolist(), strict=True):
+        model.add_hint(var, bool(value))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = seed
+    solver.parameters.max_deterministic_time = CP_SAT_DETERMINISTIC_SECONDS
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return Pairing(hint, False)
+    values = np.array([solver.boolean_value(var) for var in chosen], dtype=np.bool_)
+    return Pairing(values, status == cp_model.OPTIMAL)

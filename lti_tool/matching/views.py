@@ -1,0 +1,292 @@
+"""Matching pages: staff review and publish drafts; participants ask for a rematch or choose a mentor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
+
+from lti_tool.courses.access import course_member, current_membership
+from lti_tool.errors import NotAuthorised
+from lti_tool.extensions import db
+from lti_tool.matching import forms, workflow
+from lti_tool.profiles.services import read_explanation, score_percent
+from lti_tool.programs.models import MatchStatus, Participant, Program
+from lti_tool.programs.services import participant_for, program_for_course
+from lti_tool.runtime import runtime
+
+Page = str | tuple[str, int] | Response
+
+
+def _back(course_id: int) -> Response:
+    return redirect(url_for("matching.review", course_id=course_id), code=303)
+
+
+def _home(course_id: int) -> Response:
+    return redirect(url_for("profiles.home", course_id=course_id), code=303)
+
+
+def _program(view: Callable[..., Page]) -> Callable[..., Page]:
+    @wraps(view)
+    def wrapper(*, course_id: int, **kwargs: Any) -> Page:
+        program = program_for_course(course_id)
+        if program is None:
+            flash("Create the course's mentorship program first.", "error")
+            return redirect(url_for("programs.overview", course_id=course_id), code=303)
+        return view(program=program, course_id=course_id, **kwargs)
+
+    return wrapper
+
+
+def _act(course_id: int, action: Callable[[], str], *, back: Callable[[int], Response] = _back) -> Response:
+    """Run one workflow action in one transaction; its outcome (or the reason it was refused) is flashed."""
+    if not forms.ActionForm().validate_on_submit():
+        flash("The form expired. Please try again.", "error")
+        return back(course_id)
+    try:
+        message = action()
+    except workflow.MatchingError as error:
+        db.session.rollback()
+        flash(f"{error.message} {error.hint}".strip(), "error")
+    else:
+        db.session.commit()
+        flash(message, "success")
+    return back(course_id)
+
+
+def _count(number: int, one: str, several: str) -> str:
+    return f"{number} {one if number == 1 else several}"
+
+
+def _tool_base() -> str:
+    return request.url_root
+
+
+def _card(match: Any) -> dict[str, Any]:
+    reasons, bars = read_explanation(match.explanation)
+    broken = match.explanation.get("broken_rules", []) if isinstance(match.explanation, dict) else []
+    return {"match": match, "percent": score_percent(match.score), "reasons": reasons, "bars": bars, "broken": broken}
+
+
+@course_member(staff=True)
+@_program
+def review(*, program: Program, course_id: int) -> str:
+    membership = current_membership()
+    drafts = workflow.matches(program, MatchStatus.DRAFT)
+    published = workflow.matches(program, MatchStatus.PUBLISHED)
+    pool = workflow.build_pool(program)
+    mentors, mentees = pool.cohort.sides(pool.program.model)
+    mentor_choices = [SelectChoice(str(pool.people[p.id].id), p.label) for p in mentors]
+    mentee_choices = [SelectChoice(str(pool.people[p.id].id), p.label) for p in mentees]
+    pair_form = forms.PairForm()
+    pair_form.mentor.choices, pair_form.mentee.choices = mentor_choices, mentee_choices
+    run = workflow.latest_run(program)
+    names = {str(p.id): p.membership.user.display_name for p in pool.people.values()}
+    return render_template(
+        "matching/review.html",
+        membership=membership,
+        course=membership.course,
+        program=program,
+        drafts=[_card(m) for m in drafts],
+        published=[_card(m) for m in published],
+        run=run,
+        unmatched=[
+            {**u, "name": names.get(u["participant_id"], "A participant")} for u in (run.unmatched if run else [])
+        ],
+        requests=workflow.open_requests(program),
+        mentor_choices=mentor_choices,
+        pool_sizes=(len(mentors), len(mentees)),
+        action_form=forms.ActionForm(),
+        pair_form=pair_form,
+        resolve_form=forms.ResolveForm(),
+    )
+
+
+@course_member(staff=True)
+@_program
+def run_matching(*, program: Program, course_id: int) -> Response:
+    def action() -> str:
+        run = workflow.run_matching(program)
+        return (
+            f"Matching proposed {_count(run.matched, 'match', 'matches')}; "
+            f"{_count(len(run.unmatched), 'mentee stays', 'mentees stay')} unmatched. Review below."
+        )
+
+    return _act(course_id, action)
+
+
+@course_member(staff=True)
+@_program
+def publish(*, program: Program, course_id: int) -> Response:
+    settings = runtime().settings
+
+    def action() -> str:
+        published = workflow.publish(program, settings=settings, tool_base=_tool_base())
+        return f"Published {_count(published, 'match', 'matches')}."
+
+    return _act(course_id, action)
+
+
+@course_member(staff=True)
+@_program
+def lock(*, program: Program, course_id: int, match_id: int) -> Response:
+    def action() -> str:
+        match = workflow.find_match(program, match_id)
+        workflow.set_locked(program, match, not match.locked)
+        return "Locked: matching will keep this pair." if match.locked else "Unlocked."
+
+    return _act(course_id, action)
+
+
+@course_member(staff=True)
+@_program
+def remove(*, program: Program, course_id: int, match_id: int) -> Response:
+    def action() -> str:
+        workflow.remove_draft(program, workflow.find_match(program, match_id))
+        return "Draft removed."
+
+    return _act(course_id, action)
+
+
+@course_member(staff=True)
+@_program
+def reassign(*, program: Program, course_id: int, match_id: int) -> Response:
+    form = forms.ReassignForm()
+    form.mentor.choices = _participant_choices(program)
+
+    def action() -> str:
+        if not form.validate():
+            raise workflow.MatchingError("Choose a mentor.")
+        match = workflow.reassign(
+            program, workflow.find_match(program, match_id), workflow.find_participant(program, form.mentor.data)
+        )
+        return _outcome("Reassigned", match)
+
+    return _act(course_id, action)
+
+
+@course_member(staff=True)
+@_program
+def swap(*, program: Program, course_id: int) -> Response:
+    form = forms.SwapForm()
+
+    def action() -> str:
+        if not form.validate():
+            raise workflow.MatchingError("Choose two drafts to swap.")
+        workflow.swap(
+            program, workflow.find_match(program, form.first.data), workflow.find_match(program, form.second.data)
+        )
+        return "Swapped the two mentees; both pairs were rescored."
+
+    return _act(course_id, action)
+
+
+@course_member(staff=True)
+@_program
+def manual(*, program: Program, course_id: int) -> Response:
+    form = forms.PairForm()
+    form.mentor.choices = form.mentee.choices = _participant_choices(program)
+
+    def action() -> str:
+        if not form.validate():
+            raise workflow.MatchingError("Choose a mentor and a mentee.")
+        match = workflow.manual_match(
+            program,
+            workflow.find_participant(program, form.mentor.data),
+            workflow.find_participant(program, form.mentee.data),
+        )
+        return _outcome("Added a manual draft", match)
+
+    return _act(course_id, action)
+
+
+def _participant_choices(program: Program) -> list[SelectChoice]:
+    return [SelectChoice(str(p.id)) for p in workflow.build_pool(program).people.values()]
+
+
+def _outcome(what: str, match: Any) -> str:
+    broken = match.explanation.get("broken_rules", [])
+    text = f"{what}: score {score_percent(match.score)}%."
+    return f"{text} It breaks: {'; '.join(broken)}." if broken else text
+
+
+@course_member(staff=True)
+@_program
+def resolve(*, program: Program, course_id: int, request_id: int) -> Response:
+    form = forms.ResolveForm()
+
+    def action() -> str:
+        if not form.validate():
+            raise workflow.MatchingError("Choose a decision.")
+        handled = workflow.resolve_request(program, request_id, rematch=form.action.data == "rematch")
+        if form.action.data == "rematch":
+            return "The match has ended; this pair will not be proposed again. Run matching to find a new mentor."
+        return f"Request dismissed; the match with {handled.match.mentor.membership.user.display_name} stays."
+
+    return _act(course_id, action)
+
+
+def _own_participant(program: Program) -> Participant:
+    participant = participant_for(program, current_membership())
+    if participant is None:
+        raise NotAuthorised("Fill in your profile in this program first.")
+    return participant
+
+
+@course_member()
+@_program
+def request_rematch(*, program: Program, course_id: int, match_id: int) -> Response:
+    participant = _own_participant(program)
+    form = forms.RematchForm()
+    settings = runtime().settings
+
+    def action() -> str:
+        if not form.validate():
+            raise workflow.MatchingError(" ".join(e for errors in form.errors.values() for e in errors))
+        workflow.request_rematch(
+            program,
+            workflow.find_match(program, match_id),
+            participant,
+            form.reason.data,
+            settings=settings,
+            tool_base=_tool_base(),
+        )
+        return "Your request was sent to your instructor. Your match stays visible until they decide."
+
+    return _act(course_id, action, back=_home)
+
+
+@course_member()
+@_program
+def choose(*, program: Program, course_id: int) -> Page:
+    participant = _own_participant(program)
+    if request.method == "POST":
+        form = forms.ChooseForm()
+        settings = runtime().settings
+
+        def action() -> str:
+            if not form.validate():
+                raise workflow.MatchingError("Choose one of your suggested mentors.")
+            chosen = workflow.choose_mentor(
+                program,
+                participant,
+                workflow.find_participant(program, form.mentor.data),
+                settings=settings,
+                tool_base=_tool_base(),
+            )
+            return f"{chosen.mentor.membership.user.display_name} is now your mentor."
+
+        return _act(course_id, action, back=_home)
+    membership = current_membership()
+    return render_template(
+        "matching/choose.html",
+        membership=membership,
+        course=membership.course,
+        program=program,
+        suggestions=[(mentor, _card(proposal)) for mentor, proposal in workflow.suggestions(program, participant)],
+        action_form=forms.ActionForm(),
+    )
