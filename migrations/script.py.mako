@@ -8,7 +8,7 @@ Create Date: ${create_date}
 import sqlalchemy as sa
 from alembic import op
 
-import lti_tool.extensions
+import lti_tool.extensions  # noqa: F401 - column types of ours, when a migration uses them
 ${imports if imports else ""}
 
 # revision identifiers, used by Alembic.

@@ -69,22 +69,35 @@ class BatchResult:
         return tuple(i for i in (self.statement_ids[n] for n in self.delivered) if i is not None)
 
 
+_UNPARSED: Final = object()
+
+
 @dataclass(frozen=True, slots=True)
 class _Item:
     index: int
     body: bytes
     statement_id: str | None
-    parsed: Any
+    parsed: Any  # _UNPARSED until needed, when the caller gave the statement's id
 
 
-def _item(index: int, statement: bytes | Statement) -> _Item:
+def _item(index: int, statement: bytes | Statement, statement_id: str | None = None) -> _Item:
     body = statement.to_json_bytes() if isinstance(statement, Statement) else bytes(statement)
+    if statement_id is not None:
+        return _Item(index, body, statement_id, _UNPARSED)
+    parsed = _parse(body)
+    found = parsed.get("id") if isinstance(parsed, dict) else None
+    return _Item(index, body, found if isinstance(found, str) else None, parsed)
+
+
+def _parse(body: bytes) -> Any:
     try:
-        parsed = json.loads(body)
+        return json.loads(body)
     except ValueError:
-        parsed = None
-    statement_id = parsed.get("id") if isinstance(parsed, dict) else None
-    return _Item(index, body, statement_id if isinstance(statement_id, str) else None, parsed)
+        return None
+
+
+def _parsed(item: _Item) -> Any:
+    return _parse(item.body) if item.parsed is _UNPARSED else item.parsed
 
 
 def _comparable(statement: Mapping[str, Any]) -> dict[str, Any]:
@@ -178,13 +191,21 @@ class LrsClient:
 
     # --- Delivery --------------------------------------------------------------------------------
 
-    def post_batch(self, statements: Sequence[bytes | Statement]) -> BatchResult:
+    def post_batch(
+        self, statements: Sequence[bytes | Statement], *, statement_ids: Sequence[str] | None = None
+    ) -> BatchResult:
         """Deliver a batch; each statement ends up delivered (new or already there) or rejected.
+
+        `statement_ids` (the statements' ids, in order), when the caller knows them, saves parsing each one;
+        a statement is then parsed only to compare it with the LRS's copy after a 409.
 
         Raises LrsAuthError (stop and alert), LrsUnavailable (retry the whole batch later: statements
         already stored are recognised by id and content) or LrsProtocolError.
         """
-        items = [_item(index, statement) for index, statement in enumerate(statements)]
+        if statement_ids is not None and len(statement_ids) != len(statements):
+            raise ValueError("statement_ids must give one id per statement")
+        ids: Sequence[str | None] = statement_ids if statement_ids is not None else [None] * len(statements)
+        items = [_item(index, statement, ids[index]) for index, statement in enumerate(statements)]
         delivered: list[int] = []
         rejected: list[Rejection] = []
         if items:
@@ -231,7 +252,7 @@ class LrsClient:
             stored = self.get_statement(item.statement_id) if item.statement_id else None
             if stored is None:
                 pending.append(item)
-            elif isinstance(item.parsed, dict) and same_statement(stored, item.parsed):
+            elif isinstance(ours := _parsed(item), dict) and same_statement(stored, ours):
                 delivered.append(item.index)
             else:
                 rejected.append(

@@ -65,6 +65,7 @@ def _person(participant: Participant) -> engine.Person:
         availability=frozenset(utc_hour_slots(participant.availability, participant.timezone)),
         department=participant.department or None,
         capacity=participant.capacity,
+        preferences=frozenset(f"p{other}" for other in participant.preferred_ids or ()),
         name=user.display_name,
     )
 

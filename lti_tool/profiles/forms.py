@@ -80,6 +80,7 @@ class ProfileForm(FlaskForm):  # type: ignore[misc]
     wants_to_be_mentored = BooleanField("I want to be mentored")
     goals = MultiCheckboxField("Skills you want to work on", default=list)
     expertise = MultiCheckboxField("Skills you can help others with", default=list)
+    preferences = MultiCheckboxField("People you would like to be matched with", default=list)
     availability = MultiCheckboxField(
         "When you are available each week",
         default=list,
@@ -173,6 +174,7 @@ class ProfileForm(FlaskForm):  # type: ignore[misc]
         entries += [
             (str(self.goals.label.text), self.goals.errors, f"{self.goals.id}-0"),
             (str(self.expertise.label.text), self.expertise.errors, f"{self.expertise.id}-0"),
+            (str(self.preferences.label.text), self.preferences.errors, f"{self.preferences.id}-0"),
             (str(self.timezone.label.text), self.timezone.errors, self.timezone.id),
             (str(self.availability.label.text), self.availability.errors, first_slot),
             (str(self.languages.label.text), self.languages.errors, f"{self.languages.id}-0"),
@@ -199,6 +201,7 @@ class ProfileForm(FlaskForm):  # type: ignore[misc]
             skill_levels={skill.key: int(field.data) for skill, field in self.skill_fields},
             goals=_unique(self.goals.data),
             expertise=_unique(self.expertise.data),
+            preferences=tuple(int(value) for value in _unique(self.preferences.data)),
             availability=_unique(self.availability.data),
             timezone=str(self.timezone.data),
             languages=_unique(self.languages.data),
@@ -253,6 +256,12 @@ def build_profile_form(
     form.goals.validators = [all_in(keys, "Choose goals from the program's skills.")]
     form.expertise.choices = skill_choices
     form.expertise.validators = [all_in(keys, "Choose skills from the program's framework.")]
+    people = services.preference_candidates(program, participant)
+    form.preferences.choices = [SelectChoice(str(p.id), p.membership.user.display_name) for p in people]
+    form.preferences.validators = [
+        all_in({str(p.id) for p in people}, "Choose people from this program."),
+        count_between(0, services.MAX_PREFERENCES, f"Choose at most {services.MAX_PREFERENCES} people."),
+    ]
     zones = list(services.timezone_choices())
     if form.timezone.data and form.timezone.data not in zones and services.is_valid_timezone(form.timezone.data):
         zones.insert(1, form.timezone.data)  # an older alias saved earlier stays selected
@@ -278,6 +287,7 @@ def _initial(program: Program, membership: Membership, participant: Participant 
         "wants_to_be_mentored": participant.wants_to_be_mentored,
         "goals": list(participant.goals or []),
         "expertise": list(participant.expertise or []),
+        "preferences": [str(i) for i in participant.preferred_ids or []],
         "availability": list(participant.availability or []),
         "timezone": participant.timezone,
         "languages": list(participant.languages or []),

@@ -47,6 +47,7 @@ MIN_CAPACITY: Final = 1
 MAX_CAPACITY: Final = 20
 MAX_DEPARTMENT: Final = 120
 MAX_BIO: Final = 1000
+MAX_PREFERENCES: Final = 3
 
 # ISO 639-1 codes: the English name, then the language's own name (shown with its `lang` so screen readers say it).
 LANGUAGES: Final = (
@@ -170,6 +171,7 @@ class ProfileInput:
     department: str | None = None
     bio: str = ""
     capacity: int | None = None
+    preferences: tuple[int, ...] = ()  # participant ids they would like to be matched with
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,7 @@ def save_profile(
     participant.skill_levels = dict(data.skill_levels)
     participant.goals = list(data.goals)
     participant.expertise = list(data.expertise)
+    participant.preferred_ids = list(dict.fromkeys(data.preferences))
     chosen_slots, chosen_languages = set(data.availability), set(data.languages)
     participant.availability = [slot for slot in ALL_SLOTS if slot in chosen_slots]  # stored in canonical order
     participant.timezone = data.timezone
@@ -224,6 +227,10 @@ def _check(program: Program, data: ProfileInput) -> None:
         raise ProfileError(f"Rate every skill of the program from {LEVEL_MIN} to {LEVEL_MAX}.")
     if not set(data.goals) <= keys or not set(data.expertise) <= keys or len(data.goals) > MAX_GOALS:
         raise ProfileError(f"Goals (at most {MAX_GOALS}) and expertise must be skills of the program.")
+    if len(set(data.preferences)) > MAX_PREFERENCES:
+        raise ProfileError(f"Name at most {MAX_PREFERENCES} people you would like to be matched with.")
+    if data.preferences and not set(data.preferences) <= {p.id for p in preference_candidates(program, None)}:
+        raise ProfileError("Choose people from this program's participants.")
     if data.wants_to_be_mentored and not data.goals:
         raise ProfileError("Choose at least one goal skill.")
     if not data.availability or not set(data.availability) <= set(ALL_SLOTS):
@@ -397,3 +404,13 @@ def _number(value: Any) -> float | None:
         return None
     number = float(value)
     return number if math.isfinite(number) else None
+
+
+def preference_candidates(program: Program, participant: Participant | None) -> list[Participant]:
+    """People one may ask to be matched with: the program's other participants with a complete profile."""
+    others = db.session.execute(
+        select(Participant)
+        .where(Participant.program_id == program.id, Participant.completed_at.is_not(None))
+        .order_by(Participant.id)
+    ).scalars()
+    return [p for p in others if participant is None or p.id != participant.id]

@@ -127,6 +127,8 @@ class Participant(db.Model):  # type: ignore[name-defined,misc]
     skill_levels: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # skill key -> 0..5
     goals: Mapped[list[str]] = mapped_column(JSON, default=list)  # 1-3 skill keys
     expertise: Mapped[list[str]] = mapped_column(JSON, default=list)  # skill keys they can teach
+    # Participants (ids, same program) they asked to be matched with: the "stated preferences" criterion.
+    preferred_ids: Mapped[list[int]] = mapped_column(JSON, default=list, server_default="[]")
     # Weekly 3-hour blocks in the person's own time zone ("mon-06" = Monday 06-09);
     # matching compares them in UTC (profiles.services.utc_hour_slots).
     availability: Mapped[list[str]] = mapped_column(JSON, default=list)

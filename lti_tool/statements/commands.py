@@ -16,7 +16,7 @@ from lti_tool.errors import MentorLtiError
 from lti_tool.extensions import db
 from lti_tool.runtime import runtime
 from lti_tool.statements import outbox
-from lti_tool.statements.delivery import DeliveryReport, deliver_due, run_worker
+from lti_tool.statements.delivery import DeliveryReport, DeliverySession, deliver_due, run_worker
 from lti_tool.statements.models import StatementOutbox
 
 
@@ -106,9 +106,12 @@ def xapi_flush() -> None:
     """Deliver every statement that is due now, then exit (non-zero if some could not be delivered)."""
     settings = runtime().settings
     total = DeliveryReport()
-    with click.progressbar(length=_due_count(), label="Delivering", show_pos=True) as bar:
+    with (
+        DeliverySession(settings) as session,
+        click.progressbar(length=_due_count(), label="Delivering", show_pos=True) as bar,
+    ):
         while True:
-            report = deliver_due(settings)
+            report = deliver_due(settings, session=session)
             if not report.claimed:
                 break
             bar.update(report.claimed)

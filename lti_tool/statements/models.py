@@ -22,7 +22,8 @@ class StatementOutbox(db.Model):  # type: ignore[name-defined,misc]
     """One xAPI statement, its canonical bytes fixed when the event happened, and its delivery state."""
 
     __tablename__ = "statement_outbox"
-    __table_args__ = (Index("ix_statement_outbox_due", "state", "next_attempt_at"),)
+    # Delivery claims pending rows in the order they became due (ties: outbox order) straight from this index.
+    __table_args__ = (Index("ix_statement_outbox_due", "state", "next_attempt_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     statement_id: Mapped[str] = mapped_column(String(36), unique=True)

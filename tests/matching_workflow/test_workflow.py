@@ -191,3 +191,74 @@ def test_a_learner_cannot_ask_to_leave_someone_elses_match(cohort: Cohort, app: 
     assert page.status_code in (200, 403)
     with app.app_context():
         assert db.session.execute(select(RematchRequest.id)).first() is None
+
+
+def test_a_stated_preference_counts_and_is_explained(cohort: Cohort, app: Flask) -> None:
+    # learner-01 is the stronger mentor in Python; learner-04 asks for learner-02 (Lukas Becker) all the same.
+    cohort.profile("learner-04", mentee_profile(preferences=(cohort.participant("learner-02"),)))
+    with app.app_context():
+        program = db.session.get(Program, cohort.program_id)
+        assert program is not None
+        program.weights = {**program.weights, "preferences": 1.0}
+        db.session.commit()
+    page = cohort.post("instructor", "/run")
+    assert ("learner-02", "learner-04", "draft", False) in cohort.matches()
+    assert "You asked to be matched with Lukas Becker." in page.text
+
+
+def test_the_profile_form_offers_and_validates_preferences(cohort: Cohort) -> None:
+    learner = cohort.browsers["learner-03"]
+    form = learner.get(f"/courses/{cohort.course_id}/me/profile")
+    assert "People you would like to be matched with" in form.text
+    assert "Lukas Becker" in form.text
+
+
+def _set_model(app: Flask, program_id: int, model: str, **extra: object) -> None:
+    with app.app_context():
+        program = db.session.get(Program, program_id)
+        assert program is not None
+        program.model = model
+        for name, value in extra.items():
+            setattr(program, name, value)
+        db.session.commit()
+
+
+def test_peer_programs_pair_learners_with_each_other_never_with_themselves(cohort: Cohort, app: Flask) -> None:
+    _set_model(app, cohort.program_id, "peer", mentor_eligibility="learners", require_reciprocity=True)
+    both = {"wants_to_mentor": True, "wants_to_be_mentored": True, "capacity": 1}
+    cohort.profile("learner-01", mentor_profile(goals=["feedback"], **both))
+    cohort.profile("learner-03", mentee_profile(skill_levels={"python": 1, "sql": 1, "data-viz": 1,
+                                                              "communication": 2, "feedback": 5}, **both))  # fmt: skip
+    page = cohort.post("instructor", "/run")
+    assert "Matching proposed" in page.text
+    pairs = [(mentor, mentee) for mentor, mentee, status, _ in cohort.matches() if status == "draft"]
+    assert pairs and all(mentor != mentee for mentor, mentee in pairs)
+    # With reciprocity, pairs run both ways: learner-01 teaches Python, learner-03 teaches feedback.
+    assert ("learner-01", "learner-03") in pairs and ("learner-03", "learner-01") in pairs
+    assert all((mentee, mentor) in pairs for mentor, mentee in pairs)
+
+
+def test_reverse_programs_let_a_learner_mentor_the_instructor_in_their_stronger_skill(
+    cohort: Cohort, app: Flask
+) -> None:
+    _set_model(app, cohort.program_id, "reverse")
+    cohort.profile(
+        "instructor",
+        mentee_profile(
+            skill_levels={"python": 5, "sql": 5, "data-viz": 0, "communication": 5, "feedback": 5},
+            goals=["data-viz"],
+            wants_to_mentor=True,
+            capacity=1,
+        ),
+    )
+    cohort.profile("learner-01", mentor_profile(skill_levels={"python": 1, "sql": 1, "data-viz": 5,
+                                                              "communication": 1, "feedback": 1},
+                                                goals=["python"], wants_to_be_mentored=True))  # fmt: skip
+    cohort.post("instructor", "/run")
+    with app.app_context():
+        drafts = db.session.execute(select(Match).where(Match.status == "draft")).scalars().all()
+        pair = next(m for m in drafts if {m.mentor.membership.user.email, m.mentee.membership.user.email}
+                    == {"instructor@sandbox.example", "learner-01@sandbox.example"})  # fmt: skip
+        teaches = pair.explanation["teaches"]
+        learner_id = f"p{cohort.participant('learner-01')}"
+    assert teaches["data-viz"] == learner_id  # the learner teaches the instructor data visualisation
