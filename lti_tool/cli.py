@@ -7,17 +7,12 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from lti_tool import create_app
 from lti_tool.database import upgrade_database
-from lti_tool.errors import MentorLtiError
+from lti_tool.errors import MentorLtiError, click_error
 from lti_tool.extensions import db
 from lti_tool.lti import registrations
 from lti_tool.matching.commands import match as match_command
 from lti_tool.runtime import runtime
 from lti_tool.statements import commands as statement_commands
-
-
-def _fail(error: MentorLtiError) -> click.ClickException:
-    return click.ClickException(f"{error.message} {error.hint}".strip())
-
 
 main = FlaskGroup(create_app=create_app, help="mentor-lti: an LTI 1.3 mentorship tool for Canvas and Moodle.")
 main.add_command(statement_commands.lrs)
@@ -107,7 +102,7 @@ def keys_retire(kid: str) -> None:
     try:
         runtime().keys.retire(kid)
     except MentorLtiError as error:
-        raise _fail(error) from error
+        raise click_error(error) from error
     click.echo(f"Retired {kid}.")
 
 
@@ -150,7 +145,7 @@ def platform_add(
     try:
         registered = registrations.register_platform(spec)
     except MentorLtiError as error:
-        raise _fail(error) from error
+        raise click_error(error) from error
     db.session.commit()
     deployments = ", ".join(d.deployment_id for d in registered.deployments)
     click.echo(
@@ -182,7 +177,7 @@ def platform_remove(name: str) -> None:
     try:
         registrations.remove_platform(name)
     except MentorLtiError as error:
-        raise _fail(error) from error
+        raise click_error(error) from error
     db.session.commit()
     click.echo(f"Removed {name}.")
 

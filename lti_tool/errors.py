@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import click
 from flask import Flask, Request, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
@@ -20,6 +21,16 @@ class MentorLtiError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+
+    @property
+    def explanation(self) -> str:
+        """The message and what to do about it, as one line (for command output and flashed notices)."""
+        return f"{self.message} {self.hint}".strip()
+
+
+def click_error(error: MentorLtiError) -> click.ClickException:
+    """A domain error as a command-line failure: its explanation, exit code 1, no traceback."""
+    return click.ClickException(error.explanation)
 
 
 class LaunchError(MentorLtiError):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -15,16 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
+from lti_tool.devlrs import free_port
 from lti_tool.sandbox.app import create_sandbox_app
 from lti_tool.sandbox.setup import build_sandbox
 from tests.lti_browser import LtiBrowser, heading
 from tests.servers import served
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -36,7 +30,7 @@ def served_tool(tmp_path: Path, database_url: str) -> Iterator[tuple[str, dict[s
         "MENTOR_LTI_COOKIE_SECURE": "0",
         "MENTOR_LTI_COOKIE_SAMESITE": "Lax",
     }
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "serve.log"
     with log.open("w") as output:
         process = subprocess.Popen(

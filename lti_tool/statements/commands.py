@@ -12,16 +12,12 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from lti_tool.errors import MentorLtiError
+from lti_tool.errors import MentorLtiError, click_error
 from lti_tool.extensions import db
 from lti_tool.runtime import runtime
 from lti_tool.statements import outbox
 from lti_tool.statements.delivery import DeliveryReport, DeliverySession, deliver_due, run_worker
 from lti_tool.statements.models import StatementOutbox
-
-
-def _fail(error: MentorLtiError) -> click.ClickException:
-    return click.ClickException(f"{error.message} {error.hint}".strip())
 
 
 @click.group("lrs")
@@ -40,7 +36,7 @@ def lrs_add(endpoint: str, username: str, password: str, platform_name: str | No
     try:
         row = outbox.set_lrs(endpoint=endpoint, username=username, password=password, platform_name=platform_name)
     except MentorLtiError as error:
-        raise _fail(error) from error
+        raise click_error(error) from error
     db.session.commit()
     scope = f"platform {platform_name}" if platform_name else "all platforms without their own LRS"
     click.echo(f"Statements of {scope} go to {row.endpoint}.")
@@ -68,7 +64,7 @@ def lrs_remove(platform_name: str | None) -> None:
     try:
         outbox.remove_lrs(platform_name)
     except MentorLtiError as error:
-        raise _fail(error) from error
+        raise click_error(error) from error
     db.session.commit()
     click.echo("Removed.")
 
