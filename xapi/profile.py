@@ -197,8 +197,8 @@ def check_statement_against_profile(statement: Mapping[str, Any], profile: Mappi
         object_type = jsonpath_values(statement, "$.object.definition.type")
         return [f"no statement template for verb {verb!r} and object type {object_type!r}"]
     problems: list[str] = []
+    object_type = jsonpath_values(statement, "$.object.objectType")
     for template in templates:
-        object_type = jsonpath_values(statement, "$.object.objectType")
         if "objectStatementRefTemplate" in template and object_type != ["StatementRef"]:
             problems.append(f"{template['id']}: the object must be a StatementRef")
         for rule in template.get("rules", []):

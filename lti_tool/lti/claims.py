@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -32,7 +32,6 @@ class LaunchClaims:
     email: str | None = None
     locale: str | None = None
     lms_product: str | None = None
-    custom: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_body(cls, body: dict[str, Any], *, launch_id: str, platform_id: int, deployment_pk: int) -> LaunchClaims:
@@ -60,7 +59,6 @@ class LaunchClaims:
             email=body.get("email"),
             locale=body.get("locale") or launch_presentation.get("locale"),
             lms_product=_lms_product(platform),
-            custom={str(k): str(v) for k, v in (body.get(LTI + "custom") or {}).items()},
         )
 
 

@@ -46,8 +46,4 @@ def course_role(roles: list[str]) -> CourseRole:
 
 def _short_name(role: str) -> str:
     # Simple names ("Instructor") are deprecated but still valid LTI 1.3 membership roles.
-    if role.startswith(_MEMBERSHIP):
-        return role.removeprefix(_MEMBERSHIP)
-    if role.startswith(_MEMBERSHIP_SUB):
-        return role.removeprefix(_MEMBERSHIP_SUB)
-    return role
+    return role.removeprefix(_MEMBERSHIP).removeprefix(_MEMBERSHIP_SUB)

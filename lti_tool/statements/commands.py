@@ -17,7 +17,7 @@ from lti_tool.extensions import db
 from lti_tool.runtime import runtime
 from lti_tool.statements import outbox
 from lti_tool.statements.delivery import DeliveryReport, DeliverySession, deliver_due, run_worker
-from lti_tool.statements.models import StatementOutbox
+from lti_tool.statements.models import OutboxState, StatementOutbox
 
 
 @click.group("lrs")
@@ -49,10 +49,11 @@ def lrs_list() -> None:
     settings = runtime().settings
     if settings.lrs_endpoint:
         click.echo(f"default (environment)  {settings.lrs_endpoint}  user {settings.lrs_username}")
-    for row, platform_name in outbox.list_lrs():
+    registrations = outbox.list_lrs()
+    for row, platform_name in registrations:
         scope = f"platform {platform_name}" if platform_name else "default"
         click.echo(f"{scope}  {row.endpoint}  user {row.username}")
-    if not settings.lrs_endpoint and not outbox.list_lrs():
+    if not settings.lrs_endpoint and not registrations:
         click.echo("No LRS configured: statements wait in the outbox. Add one with `mentor-lti lrs add`.")
 
 
@@ -128,7 +129,9 @@ def xapi_flush() -> None:
 def _due_count() -> int:
     return int(
         db.session.execute(
-            select(func.count(StatementOutbox.id)).where(StatementOutbox.state.in_(("pending", "delivering")))
+            select(func.count(StatementOutbox.id)).where(
+                StatementOutbox.state.in_((OutboxState.PENDING.value, OutboxState.DELIVERING.value))
+            )
         ).scalar_one()
     )
 
@@ -180,14 +183,9 @@ def xapi_backfill(course_id: int | None, since: datetime | None) -> None:
 @with_appcontext
 def xapi_export(since: datetime, output: Path) -> None:
     """Write every statement since DATE, one JSON object per line, whatever its delivery state."""
-    query = (
-        select(StatementOutbox.body)
-        .where(StatementOutbox.created_at >= since.replace(tzinfo=UTC))
-        .order_by(StatementOutbox.id)
-    )
-    total = db.session.execute(
-        select(func.count(StatementOutbox.id)).where(StatementOutbox.created_at >= since.replace(tzinfo=UTC))
-    ).scalar_one()
+    recent = StatementOutbox.created_at >= since.replace(tzinfo=UTC)
+    query = select(StatementOutbox.body).where(recent).order_by(StatementOutbox.id)
+    total = db.session.execute(select(func.count(StatementOutbox.id)).where(recent)).scalar_one()
     with output.open("w") as handle, click.progressbar(length=total, label="Exporting", show_pos=True) as bar:
         for (body,) in db.session.execute(query.execution_options(yield_per=1000)):
             json.loads(body)  # every line is a complete statement; a corrupt row stops the export loudly

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 
 from lti_tool.errors import MentorLtiError
 from lti_tool.extensions import db, utcnow
@@ -77,11 +77,7 @@ def set_lrs(*, endpoint: str, username: str, password: str, platform_name: str |
         if platform is None:
             raise LrsConfigError(f"No platform named {platform_name!r}.", hint="Run `mentor-lti platform list`.")
         platform_id = platform.id
-    row = db.session.execute(
-        select(LrsEndpoint).where(
-            LrsEndpoint.platform_id.is_(None) if platform_id is None else LrsEndpoint.platform_id == platform_id
-        )
-    ).scalar_one_or_none()
+    row = db.session.execute(select(LrsEndpoint).where(_registered_for(platform_id))).scalar_one_or_none()
     if row is None:
         row = LrsEndpoint(platform_id=platform_id)
         db.session.add(row)
@@ -97,13 +93,14 @@ def remove_lrs(platform_name: str | None) -> None:
         platform_id = db.session.execute(select(Platform.id).where(Platform.name == platform_name)).scalar_one_or_none()
         if platform_id is None:
             raise LrsConfigError(f"No platform named {platform_name!r}.")
-    deleted = db.session.execute(
-        delete(LrsEndpoint).where(
-            LrsEndpoint.platform_id.is_(None) if platform_id is None else LrsEndpoint.platform_id == platform_id
-        )
-    )
+    deleted = db.session.execute(delete(LrsEndpoint).where(_registered_for(platform_id)))
     if not deleted.rowcount:  # type: ignore[attr-defined]
         raise LrsConfigError("No LRS is configured there.", hint="Run `mentor-lti lrs list`.")
+
+
+def _registered_for(platform_id: int | None) -> ColumnElement[bool]:
+    """The LRS registration of a platform, or (None) the default one."""
+    return LrsEndpoint.platform_id.is_(None) if platform_id is None else LrsEndpoint.platform_id == platform_id
 
 
 def list_lrs() -> list[tuple[LrsEndpoint, str | None]]:

@@ -116,6 +116,10 @@ class Program:
     def label(self, value: str) -> str:
         return self.labels.get(value, value)
 
+    def capacity_of(self, person: Person) -> int:
+        """How many mentees (or peers) `person` takes: their own figure, else the program's default."""
+        return person.capacity if person.capacity is not None else self.capacity_default
+
     @property
     def capacity_default(self) -> int:
         if self.default_capacity is not None:
@@ -242,7 +246,7 @@ def _pair_problems(program: Program, cohort: Cohort, mentor_ids: set[str], mente
             if pair.mentor == pair.mentee:
                 problems.append(Problem(f"rules.{name}[{index}]", "a person cannot be paired with themself"))
     mentors, _ = cohort.sides(program.model)
-    capacity = {person.id: _capacity(person, program) for person in mentors}
+    capacity = {person.id: program.capacity_of(person) for person in mentors}
     taken: Counter[str] = Counter()
     mentee_seen: dict[str, int] = {}
     declined = set(rules.declined_pairs)
@@ -263,7 +267,3 @@ def _pair_problems(program: Program, cohort: Cohort, mentor_ids: set[str], mente
                 )
             )
     return problems
-
-
-def _capacity(person: Person, program: Program) -> int:
-    return person.capacity if person.capacity is not None else program.capacity_default

@@ -93,7 +93,7 @@ def _with_preferred(
     in_cols = np.zeros(width, dtype=np.bool_)
     in_cols[cols] = True
     asked = asked[in_rows[asked // width] & in_cols[asked % width]]
-    keys = unique_keys(np.concatenate([mentees * width + mentors, asked]))
+    keys = unique_keys(np.concatenate([encoded.key(mentees, mentors), asked]))
     return keys // width, keys % width
 
 
@@ -431,9 +431,8 @@ def _result(
     _notify(progress, "explaining", len(e), len(e))
     matched = np.zeros(len(mentees_side), dtype=np.bool_)
     matched[e] = True
+    # Reciprocal pairs are listed in both directions, so there `m` counts each person's pairs too.
     places_left = mentors_side.capacity - np.bincount(m, minlength=len(mentors_side))
-    if reciprocal:
-        places_left = mentors_side.capacity - np.bincount(e, minlength=len(mentors_side))
     unmatched_rows = np.flatnonzero(~matched)
     unmatched_rows = unmatched_rows[np.argsort(mentees_side.input_position[unmatched_rows], kind="stable")]
     unmatched = _reasons(encoded, unmatched_rows, places_left, meeting_words, reciprocal=reciprocal)
@@ -556,7 +555,7 @@ def assess_pair(program: Program, mentor: Person, mentee: Person, *, mentor_load
     m = np.array([encoded.mentors.index_of[mentor.id]], dtype=np.int64)
     scores = score_pairs(encoded, e, m)
     extra: list[str] = []
-    capacity = mentor.capacity if mentor.capacity is not None else program.capacity_default
+    capacity = program.capacity_of(mentor)
     if mentor_load >= capacity:
         extra.append(f"the mentor is full ({mentor_load} of {capacity} places taken)")
     if peer and program.rules.require_reciprocity and mentor.id != mentee.id:
