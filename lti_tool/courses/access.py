@@ -11,6 +11,7 @@ from flask import g, session
 from lti_tool.courses.models import Membership
 from lti_tool.courses.services import membership_for
 from lti_tool.errors import NotAuthorised
+from lti_tool.lti.roles import CourseRole
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,7 +27,7 @@ def course_member(*, staff: bool = False) -> Callable[[F], F]:
             membership = membership_for(session.get("courses", {}).get(str(course_id)), course_id)
             if membership is None:
                 raise NotAuthorised("This page belongs to a course you have not opened the tool from.", hint=_RELAUNCH)
-            if staff and membership.course_role not in ("instructor", "teaching_assistant"):
+            if staff and not CourseRole(membership.course_role).is_staff:
                 raise NotAuthorised("Only the course's instructors and teaching assistants can open this page.")
             g.membership = membership
             return view(*args, course_id=course_id, **kwargs)

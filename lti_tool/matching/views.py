@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -16,7 +15,8 @@ from lti_tool.extensions import db
 from lti_tool.matching import forms, workflow
 from lti_tool.profiles.services import read_explanation, score_percent
 from lti_tool.programs.models import MatchStatus, Participant, Program
-from lti_tool.programs.services import participant_for, program_for_course
+from lti_tool.programs.services import participant_for
+from lti_tool.programs.views import with_program
 from lti_tool.runtime import runtime
 
 Page = str | tuple[str, int] | Response
@@ -30,23 +30,10 @@ def _home(course_id: int) -> Response:
     return redirect(url_for("profiles.home", course_id=course_id), code=303)
 
 
-def _program(view: Callable[..., Page]) -> Callable[..., Page]:
-    @wraps(view)
-    def wrapper(*, course_id: int, **kwargs: Any) -> Page:
-        program = program_for_course(course_id)
-        if program is None:
-            flash("Create the course's mentorship program first.", "error")
-            return redirect(url_for("programs.overview", course_id=course_id), code=303)
-        return view(program=program, course_id=course_id, **kwargs)
-
-    return wrapper
-
-
 def _act(course_id: int, action: Callable[[], str], *, back: Callable[[int], Response] = _back) -> Response:
-    """Run one workflow action in one transaction; its outcome (or the reason it was refused) is flashed."""
-    if not forms.ActionForm().validate_on_submit():
-        flash("The form expired. Please try again.", "error")
-        return back(course_id)
+    """Run one workflow action in one transaction; its outcome (or the reason it was refused) is flashed.
+
+    The CSRF token was already checked by the app-wide CSRFProtect, before any view runs."""
     try:
         message = action()
     except workflow.MatchingError as error:
@@ -73,7 +60,7 @@ def _card(match: Any) -> dict[str, Any]:
 
 
 @course_member(staff=True)
-@_program
+@with_program
 def review(*, program: Program, course_id: int) -> str:
     membership = current_membership()
     drafts = workflow.matches(program, MatchStatus.DRAFT)
@@ -107,7 +94,7 @@ def review(*, program: Program, course_id: int) -> str:
 
 
 @course_member(staff=True)
-@_program
+@with_program
 def run_matching(*, program: Program, course_id: int) -> Response:
     def action() -> str:
         run = workflow.run_matching(program)
@@ -120,7 +107,7 @@ def run_matching(*, program: Program, course_id: int) -> Response:
 
 
 @course_member(staff=True)
-@_program
+@with_program
 def publish(*, program: Program, course_id: int) -> Response:
     settings = runtime().settings
 
@@ -132,7 +119,7 @@ def publish(*, program: Program, course_id: int) -> Response:
 
 
 @course_member(staff=True)
-@_program
+@with_program
 def lock(*, program: Program, course_id: int, match_id: int) -> Response:
     def action() -> str:
         match = workflow.find_match(program, match_id)
@@ -143,7 +130,7 @@ def lock(*, program: Program, course_id: int, match_id: int) -> Response:
 
 
 @course_member(staff=True)
-@_program
+@with_program
 def remove(*, program: Program, course_id: int, match_id: int) -> Response:
     def action() -> str:
         workflow.remove_draft(program, workflow.find_match(program, match_id))
@@ -153,16 +140,20 @@ def remove(*, program: Program, course_id: int, match_id: int) -> Response:
 
 
 @course_member(staff=True)
-@_program
+@with_program
 def reassign(*, program: Program, course_id: int, match_id: int) -> Response:
+    pool = workflow.build_pool(program)
     form = forms.ReassignForm()
-    form.mentor.choices = _participant_choices(program)
+    form.mentor.choices = _participant_choices(pool)
 
     def action() -> str:
         if not form.validate():
             raise workflow.MatchingError("Choose a mentor.")
         match = workflow.reassign(
-            program, workflow.find_match(program, match_id), workflow.find_participant(program, form.mentor.data)
+            program,
+            workflow.find_match(program, match_id),
+            workflow.find_participant(program, form.mentor.data),
+            pool=pool,
         )
         return _outcome("Reassigned", match)
 
@@ -170,7 +161,7 @@ def reassign(*, program: Program, course_id: int, match_id: int) -> Response:
 
 
 @course_member(staff=True)
-@_program
+@with_program
 def swap(*, program: Program, course_id: int) -> Response:
     form = forms.SwapForm()
 
@@ -186,10 +177,11 @@ def swap(*, program: Program, course_id: int) -> Response:
 
 
 @course_member(staff=True)
-@_program
+@with_program
 def manual(*, program: Program, course_id: int) -> Response:
+    pool = workflow.build_pool(program)
     form = forms.PairForm()
-    form.mentor.choices = form.mentee.choices = _participant_choices(program)
+    form.mentor.choices = form.mentee.choices = _participant_choices(pool)
 
     def action() -> str:
         if not form.validate():
@@ -198,14 +190,15 @@ def manual(*, program: Program, course_id: int) -> Response:
             program,
             workflow.find_participant(program, form.mentor.data),
             workflow.find_participant(program, form.mentee.data),
+            pool=pool,
         )
         return _outcome("Added a manual draft", match)
 
     return _act(course_id, action)
 
 
-def _participant_choices(program: Program) -> list[SelectChoice]:
-    return [SelectChoice(str(p.id)) for p in workflow.build_pool(program).people.values()]
+def _participant_choices(pool: workflow.Pool) -> list[SelectChoice]:
+    return [SelectChoice(str(p.id)) for p in pool.people.values()]
 
 
 def _outcome(what: str, match: Any) -> str:
@@ -215,7 +208,7 @@ def _outcome(what: str, match: Any) -> str:
 
 
 @course_member(staff=True)
-@_program
+@with_program
 def resolve(*, program: Program, course_id: int, request_id: int) -> Response:
     form = forms.ResolveForm()
 
@@ -238,7 +231,7 @@ def _own_participant(program: Program) -> Participant:
 
 
 @course_member()
-@_program
+@with_program
 def request_rematch(*, program: Program, course_id: int, match_id: int) -> Response:
     participant = _own_participant(program)
     form = forms.RematchForm()
@@ -261,7 +254,7 @@ def request_rematch(*, program: Program, course_id: int, match_id: int) -> Respo
 
 
 @course_member()
-@_program
+@with_program
 def choose(*, program: Program, course_id: int) -> Page:
     participant = _own_participant(program)
     if request.method == "POST":

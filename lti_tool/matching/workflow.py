@@ -6,13 +6,17 @@ that record it land in one transaction.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
+from lti_tool.courses.models import Membership
 from lti_tool.errors import MentorLtiError
 from lti_tool.extensions import db, utcnow
+from lti_tool.lti.roles import CourseRole
 from lti_tool.matching import engine
 from lti_tool.profiles.services import DAYS, LANGUAGES, utc_hour_slots
 from lti_tool.programs.models import (
@@ -41,8 +45,9 @@ class MatchingError(MentorLtiError):
     """A matching action was refused; the message says why and what to do instead."""
 
 
-def _engine_id(participant: Participant) -> str:
-    return f"p{participant.id}"
+def _engine_id(participant: Participant | int) -> str:
+    """The engine's id of a participant (or of a participant id): opaque, never a name."""
+    return f"p{participant if isinstance(participant, int) else participant.id}"
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,7 @@ def _person(participant: Participant) -> engine.Person:
         availability=frozenset(utc_hour_slots(participant.availability, participant.timezone)),
         department=participant.department or None,
         capacity=participant.capacity,
-        preferences=frozenset(f"p{other}" for other in participant.preferred_ids or ()),
+        preferences=frozenset(_engine_id(other) for other in participant.preferred_ids or ()),
         name=user.display_name,
     )
 
@@ -78,7 +83,9 @@ def _declined(program: Program) -> tuple[engine.Pair, ...]:
         .where(Match.program_id == program.id, RematchRequest.status == RequestStatus.REMATCHED.value)
         .order_by(RematchRequest.id)
     ).all()
-    return tuple(dict.fromkeys(engine.Pair(mentor=f"p{mentor}", mentee=f"p{mentee}") for mentor, mentee in rows))
+    return tuple(
+        dict.fromkeys(engine.Pair(mentor=_engine_id(mentor), mentee=_engine_id(mentee)) for mentor, mentee in rows)
+    )
 
 
 def build_pool(program: Program, *, fixed: Iterable[Match] = ()) -> Pool:
@@ -87,6 +94,7 @@ def build_pool(program: Program, *, fixed: Iterable[Match] = ()) -> Pool:
         db.session.execute(
             select(Participant)
             .where(Participant.program_id == program.id, Participant.completed_at.is_not(None))
+            .options(selectinload(Participant.membership).selectinload(Membership.user))
             .order_by(Participant.id)
         )
         .scalars()
@@ -104,8 +112,7 @@ def build_pool(program: Program, *, fixed: Iterable[Match] = ()) -> Pool:
         people[person.id], persons[person.id] = participant, person
         if program.model == MentoringModel.REVERSE.value:
             # Two cohorts, staff and learners; the engine decides per skill who teaches whom.
-            staff = participant.membership.course_role in ("instructor", "teaching_assistant")
-            (mentors if staff else mentees).append(person)
+            (mentors if CourseRole(participant.membership.course_role).is_staff else mentees).append(person)
             continue
         if may_mentor and participant.wants_to_mentor:
             mentors.append(person)
@@ -117,18 +124,14 @@ def build_pool(program: Program, *, fixed: Iterable[Match] = ()) -> Pool:
         cohort = engine.Cohort(participants=tuple(pool_people.values()))
     else:
         cohort = engine.Cohort(mentors=tuple(mentors), mentees=tuple(mentees))
-    rules = engine.Rules.from_mapping(program.rules)
     known = set(persons)
     fixed_pairs = tuple(
         engine.Pair(mentor=_engine_id(m.mentor), mentee=_engine_id(m.mentee))
         for m in fixed
         if _engine_id(m.mentor) in known and _engine_id(m.mentee) in known
     )
-    rules = engine.Rules(
-        same_language=rules.same_language,
-        shared_slot=rules.shared_slot,
-        different_department=rules.different_department,
-        never_repair_declined=rules.never_repair_declined,
+    rules = dataclasses.replace(
+        engine.Rules.from_mapping(program.rules),
         require_reciprocity=program.require_reciprocity,
         declined_pairs=_declined(program),
         fixed_pairs=fixed_pairs,
@@ -264,11 +267,20 @@ def _load(program: Program, mentor: Participant, *, excluding: Iterable[int] = (
     return int(db.session.execute(query).scalar_one())
 
 
-def assess(program: Program, mentor: Participant, mentee: Participant, *, excluding: Iterable[int] = ()) -> Match:
-    """An unsaved Match for (mentor, mentee): score, explanation and every hard rule it would break."""
+def assess(
+    program: Program,
+    mentor: Participant,
+    mentee: Participant,
+    *,
+    excluding: Iterable[int] = (),
+    pool: Pool | None = None,
+) -> Match:
+    """An unsaved Match for (mentor, mentee): score, explanation and every hard rule it would break.
+
+    `pool` is the program's `build_pool(program)` when the caller already has it."""
     if mentor.id == mentee.id:
         raise MatchingError("A person cannot mentor themself.")
-    pool = build_pool(program)
+    pool = pool if pool is not None else build_pool(program)
     if _engine_id(mentor) not in pool.persons or _engine_id(mentee) not in pool.persons:
         raise MatchingError("Both people need a complete profile before they can be matched.")
     try:
@@ -302,11 +314,11 @@ def _already_matched(program: Program, mentee: Participant, *, excluding: Iterab
     return db.session.execute(query.limit(1)).first() is not None
 
 
-def manual_match(program: Program, mentor: Participant, mentee: Participant) -> Match:
+def manual_match(program: Program, mentor: Participant, mentee: Participant, *, pool: Pool | None = None) -> Match:
     """The instructor's own pairing, saved as a draft with its score and any broken rule spelled out."""
     if _already_matched(program, mentee):
         raise MatchingError("This mentee already has a match; reassign or remove it instead.")
-    draft = assess(program, mentor, mentee)
+    draft = assess(program, mentor, mentee, pool=pool)
     draft.source = MatchSource.MANUAL.value
     db.session.add(draft)
     db.session.flush()
@@ -321,10 +333,10 @@ def remove_draft(program: Program, match: Match) -> None:
     db.session.delete(_draft(program, match))
 
 
-def reassign(program: Program, match: Match, mentor: Participant) -> Match:
+def reassign(program: Program, match: Match, mentor: Participant, *, pool: Pool | None = None) -> Match:
     """Give a draft's mentee another mentor; the new pair is rescored and its broken rules shown."""
     _draft(program, match)
-    fresh = assess(program, mentor, match.mentee, excluding=[match.id])
+    fresh = assess(program, mentor, match.mentee, excluding=[match.id], pool=pool)
     match.mentor_id, match.score, match.explanation = mentor.id, fresh.score, fresh.explanation
     match.source = MatchSource.MANUAL.value
     return match
@@ -337,8 +349,9 @@ def swap(program: Program, first: Match, second: Match) -> None:
     if first.id == second.id:
         raise MatchingError("Choose two different drafts to swap.")
     excluding = [first.id, second.id]
-    one = assess(program, first.mentor, second.mentee, excluding=excluding)
-    two = assess(program, second.mentor, first.mentee, excluding=excluding)
+    pool = build_pool(program)
+    one = assess(program, first.mentor, second.mentee, excluding=excluding, pool=pool)
+    two = assess(program, second.mentor, first.mentee, excluding=excluding, pool=pool)
     first.mentee_id, first.score, first.explanation = second.mentee_id, one.score, one.explanation
     second.mentee_id, second.score, second.explanation = two.mentee_id, two.score, two.explanation
     first.source = second.source = MatchSource.MANUAL.value

@@ -15,6 +15,7 @@ from lti_tool.courses.models import Course, Membership, ResourceLink
 from lti_tool.courses.services import course_roster_counts
 from lti_tool.errors import MentorLtiError
 from lti_tool.extensions import db
+from lti_tool.lti.roles import CourseRole
 from lti_tool.programs.models import (
     DEFAULT_RULES,
     DEFAULT_WEIGHTS,
@@ -159,12 +160,12 @@ def participant_for(program: Program, membership: Membership) -> Participant | N
 
 
 def _eligible(rule: str, membership: Membership) -> bool:
-    staff = membership.course_role in ("instructor", "teaching_assistant")
+    role = CourseRole(membership.course_role)
     if rule == Eligibility.STAFF.value:
-        return staff
+        return role.is_staff
     if rule == Eligibility.LEARNERS.value:
-        return membership.course_role == "learner"
-    return membership.course_role in ("instructor", "teaching_assistant", "learner")
+        return role is CourseRole.LEARNER
+    return role.is_staff or role is CourseRole.LEARNER
 
 
 def allowed_roles(program: Program, membership: Membership) -> tuple[bool, bool]:
@@ -288,8 +289,10 @@ class ProgramCounts:
     published_matches: int
 
 
-def program_counts(program: Program) -> ProgramCounts:
-    roster = course_roster_counts(program.course_id)
+def program_counts(program: Program, roster: dict[str, int] | None = None) -> ProgramCounts:
+    """The overview's figures; `roster` is the course's `course_roster_counts` when the caller already has it."""
+    if roster is None:
+        roster = course_roster_counts(program.course_id)
     complete = Participant.completed_at.is_not(None)
     participant_rows = db.session.execute(
         select(complete, func.count(Participant.id))

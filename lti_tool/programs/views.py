@@ -23,7 +23,7 @@ def _see_other(endpoint: str, **values: Any) -> BaseResponse:
     return redirect(url_for(endpoint, **values), code=303)
 
 
-def _with_program(view: Callable[..., Page]) -> Callable[..., Page]:
+def with_program(view: Callable[..., Page]) -> Callable[..., Page]:
     """Pass the course's program to the view; without one, send staff to the overview to create it."""
 
     @wraps(view)
@@ -63,7 +63,7 @@ def _overview_page(program: Program | None, create_form: forms.CreateProgramForm
         program=program,
         roster=roster,
         settings=services.settings_of(program),
-        counts=services.program_counts(program),
+        counts=services.program_counts(program, roster),
         matching_url=f"/courses/{program.course_id}/program/matching",
         weight_labels=forms.WEIGHT_LABELS,
         rule_labels=forms.RULE_LABELS,
@@ -98,7 +98,7 @@ def create(course_id: int) -> Page:
 
 
 @course_member(staff=True)
-@_with_program
+@with_program
 def settings(course_id: int, program: Program) -> Page:
     if request.method == "GET":
         form = forms.SettingsForm(formdata=None, data=forms.SettingsForm.data_of(services.settings_of(program)))
@@ -152,7 +152,7 @@ def _skills_page(
 
 
 @course_member(staff=True)
-@_with_program
+@with_program
 def skills(course_id: int, program: Program) -> Page:
     if request.method == "GET":
         return _skills_page(program)
@@ -185,7 +185,7 @@ def _skill_or_404(program: Program, skill_id: int) -> Skill:
 
 
 @course_member(staff=True)
-@_with_program
+@with_program
 def edit_skill(course_id: int, program: Program, skill_id: int) -> Page:
     skill = _skill_or_404(program, skill_id)
     if request.method == "GET":
@@ -207,7 +207,7 @@ def edit_skill(course_id: int, program: Program, skill_id: int) -> Page:
 
 
 @course_member(staff=True)
-@_with_program
+@with_program
 def remove_skill(course_id: int, program: Program, skill_id: int) -> Page:
     skill = _skill_or_404(program, skill_id)
     if not forms.ConfirmForm().validate_on_submit():
@@ -225,7 +225,7 @@ def remove_skill(course_id: int, program: Program, skill_id: int) -> Page:
 
 
 @course_member(staff=True)
-@_with_program
+@with_program
 def import_skills(course_id: int, program: Program) -> Page:
     form = forms.ImportForm()
     if form.validate_on_submit():
@@ -244,7 +244,7 @@ def import_skills(course_id: int, program: Program) -> Page:
 
 
 @course_member(staff=True)
-@_with_program
+@with_program
 def export_skills(course_id: int, program: Program) -> Response:
     body = json.dumps(services.framework_document(program), indent=2, ensure_ascii=False) + "\n"
     response = current_app.response_class(body, mimetype="application/json")
