@@ -14,6 +14,7 @@ from lti_tool.errors import register_error_handlers
 from lti_tool.extensions import csrf, db, engine_options, migrate
 from lti_tool.lti.blueprint import bp as lti_bp
 from lti_tool.matching.blueprint import bp as matching_bp
+from lti_tool.mentoring.blueprint import bp as mentoring_bp
 from lti_tool.profiles.blueprint import bp as profiles_bp
 from lti_tool.programs.blueprint import bp as programs_bp
 from lti_tool.resources import resource_path
@@ -67,6 +68,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(programs_bp)
     app.register_blueprint(profiles_bp)
     app.register_blueprint(matching_bp)
+    app.register_blueprint(mentoring_bp)
     register_error_handlers(app)
 
     @app.context_processor

@@ -52,6 +52,13 @@ class NotAuthorised(MentorLtiError):
     title = "You do not have access to this page"
 
 
+class NotFound(MentorLtiError):
+    """The thing asked for does not exist, or exists where the asker may not know of it (another pair, course)."""
+
+    status = 404
+    title = "Not found"
+
+
 class RegistrationError(MentorLtiError):
     """A platform registration is invalid or conflicts with an existing one."""
 

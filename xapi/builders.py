@@ -315,6 +315,28 @@ def build_agreement_accepted(
     )
 
 
+def build_checkin_requested(
+    ctx: StatementContext,
+    enrolment: Enrolment,
+    *,
+    actor: ActorIdentity,
+    mentor: ActorIdentity,
+    relationship_ref: str,
+    statement_id: UUID,
+    timestamp: datetime,
+) -> Statement:
+    """A participant asked the others of their mentoring relationship for a check-in (their message stays out)."""
+    vocab = ctx.vocabulary
+    return _statement(
+        statement_id=statement_id,
+        timestamp=timestamp,
+        actor=agent_for(actor, ctx.privacy),
+        verb=_verb(ctx, vocab.requested_checkin),
+        obj=_own_activity(ctx, "relationship", relationship_ref, vocab.relationship),
+        context=_context(ctx, enrolment, instructor=mentor),
+    )
+
+
 def _mentoring_session_attended(
     ctx: StatementContext,
     enrolment: Enrolment,

@@ -96,7 +96,8 @@ class Vocabulary:
         return self.iri("profile", "v1")
 
     # --- Verbs we mint: no published verb says "was paired with a mentor", "asked for another
-    # mentor" or "set a goal" (Activity Streams "create" would lose that the goal is the learner's own).
+    # mentor", "asked for a check-in" or "set a goal" (Activity Streams "create" would lose that the goal is
+    # the learner's own).
     @property
     def matched(self) -> str:
         return self.iri("verbs", "matched")
@@ -108,6 +109,10 @@ class Vocabulary:
     @property
     def set_goal(self) -> str:
         return self.iri("verbs", "set")
+
+    @property
+    def requested_checkin(self) -> str:
+        return self.iri("verbs", "requested-checkin")
 
     # --- Activity types we mint.
     @property
@@ -125,6 +130,10 @@ class Vocabulary:
     @property
     def agreement(self) -> str:
         return self.iri("activity-types", "agreement")
+
+    @property
+    def relationship(self) -> str:
+        return self.iri("activity-types", "mentoring-relationship")
 
     # --- Context extensions carrying LTI identifiers, so statements can be joined back to the LMS.
     @property
@@ -191,10 +200,12 @@ class Vocabulary:
             self.matched: "matched",
             self.requested_rematch: "requested rematch",
             self.set_goal: "set",
+            self.requested_checkin: "requested check-in",
             self.program: "mentoring program",
             self.mentoring_profile: "mentoring profile",
             self.match: "mentoring match",
             self.agreement: "mentoring agreement",
+            self.relationship: "mentoring relationship",
         }
         try:
             return own[iri]
@@ -202,10 +213,10 @@ class Vocabulary:
             raise KeyError(f"no display name for {iri}") from None
 
     def own_verbs(self) -> tuple[str, ...]:
-        return (self.matched, self.requested_rematch, self.set_goal)
+        return (self.matched, self.requested_rematch, self.set_goal, self.requested_checkin)
 
     def own_activity_types(self) -> tuple[str, ...]:
-        return (self.program, self.mentoring_profile, self.match, self.agreement)
+        return (self.program, self.mentoring_profile, self.match, self.agreement, self.relationship)
 
     def own_context_extensions(self) -> tuple[str, ...]:
         return (

@@ -18,6 +18,7 @@ from lti_tool.errors import MentorLtiError
 from lti_tool.extensions import db, utcnow
 from lti_tool.lti.roles import CourseRole
 from lti_tool.matching import engine
+from lti_tool.mentoring.relationships import join_relationship, leave_relationship
 from lti_tool.profiles.services import DAYS, LANGUAGES, utc_hour_slots
 from lti_tool.programs.models import (
     Match,
@@ -365,6 +366,7 @@ def publish(program: Program, *, settings: Settings, tool_base: str) -> int:
     now = utcnow()
     for draft in drafts:
         draft.status, draft.published_at, draft.locked = MatchStatus.PUBLISHED.value, now, False
+        join_relationship(draft)
         record_match_published(draft, settings=settings, tool_base=tool_base)
     return len(drafts)
 
@@ -411,6 +413,7 @@ def resolve_request(program: Program, request_id: int, *, rematch: bool) -> Rema
     if rematch:
         request.status = RequestStatus.REMATCHED.value
         request.match.status, request.match.ended_at = MatchStatus.ENDED.value, utcnow()
+        leave_relationship(request.match)
     else:
         request.status = RequestStatus.DISMISSED.value
     return request
@@ -453,5 +456,6 @@ def choose_mentor(
     chosen.status, chosen.source, chosen.published_at = MatchStatus.PUBLISHED.value, MatchSource.SELF.value, utcnow()
     db.session.add(chosen)
     db.session.flush()
+    join_relationship(chosen)
     record_match_published(chosen, settings=settings, tool_base=tool_base)
     return chosen

@@ -315,6 +315,7 @@ class MatchView:
     other_email: str | None = None  # as the LMS shared it: how the pair gets in touch
     reasons: list[str] = field(default_factory=list)
     contributions: list[ContributionBar] = field(default_factory=list)
+    relationship_id: int | None = None  # the pair page of this match
 
 
 def published_matches(participant: Participant, program: Program) -> list[MatchView]:
@@ -346,6 +347,7 @@ def published_matches(participant: Participant, program: Program) -> list[MatchV
                 other_email=other.membership.user.email,
                 reasons=reasons,
                 contributions=bars,
+                relationship_id=match.relationship_id,
             )
         )
     return views

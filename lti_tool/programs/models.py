@@ -160,6 +160,10 @@ class Match(db.Model):  # type: ignore[name-defined,misc]
     status: Mapped[str] = mapped_column(String(16), default=MatchStatus.DRAFT.value, index=True)
     source: Mapped[str] = mapped_column(String(16), default=MatchSource.ENGINE.value)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set when published: the relationship (pair page) this match belongs to.
+    relationship_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mentoring_relationship.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

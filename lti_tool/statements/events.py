@@ -3,23 +3,37 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
+from lti_tool.assessments.models import SkillAssessment
 from lti_tool.courses.models import Course, Membership
 from lti_tool.extensions import utcnow
 from lti_tool.lti.claims import LaunchClaims
-from lti_tool.programs.models import Match, Participant, RematchRequest
+from lti_tool.mentoring.models import CheckinRequest, Goal, MentoringSession, Relationship, RelationshipMember
+from lti_tool.programs.models import Match, Participant, Program, RematchRequest
 from lti_tool.settings import Settings
 from lti_tool.statements.models import StatementOutbox
 from lti_tool.statements.outbox import emit
+from lti_tool.surveys.models import SurveyResponse
 from xapi import events
 from xapi.builders import (
+    build_agreement_accepted,
+    build_assessment_submitted,
+    build_checkin_requested,
+    build_goal_completed,
+    build_goal_set,
     build_lti_launch,
     build_match_published,
+    build_mentoring_session_confirmed,
+    build_mentoring_session_logged,
     build_profile_completed,
     build_rematch_requested,
+    build_survey_answered,
     event_statement_id,
+    iso_duration,
     opaque_ref,
 )
+from xapi.models import Statement
 from xapi.vocabulary import Vocabulary
 
 
@@ -163,3 +177,163 @@ def record_rematch_requested(request: RematchRequest, *, settings: Settings, too
         platform_id=program.course.deployment.platform_id,
         course_id=program.course_id,
     )
+
+
+# --- Mentoring relationships (pair pages) ---------------------------------------------------------------------
+
+
+def relationship_ref(relationship: Relationship) -> str:
+    return opaque_ref(course_ref(relationship.program.course), "relationship", str(relationship.id))
+
+
+def _emit_for(program: Program, statement: Statement, event: str) -> StatementOutbox:
+    course = program.course
+    return emit(statement, event=event, platform_id=course.deployment.platform_id, course_id=course.id)
+
+
+def _pair_context(relationship: Relationship, settings: Settings, tool_base: str) -> events.StatementContext:
+    return course_statement_context(settings, tool_base=tool_base, course=relationship.program.course)
+
+
+def record_agreement_accepted(
+    relationship: Relationship, member: RelationshipMember, *, settings: Settings, tool_base: str
+) -> StatementOutbox:
+    """`accepted` the mentoring agreement: one statement per member of the relationship."""
+    statement = build_agreement_accepted(
+        _pair_context(relationship, settings, tool_base),
+        enrolment(member.participant),
+        actor=actor(member.participant.membership),
+        mentor=actor(relationship.counterpart_of(member).participant.membership),
+        match_ref=relationship_ref(relationship),
+        statement_id=event_statement_id(f"agreement-accepted:{member.participant.registration}:{relationship.id}"),
+        timestamp=member.accepted_at or utcnow(),
+    )
+    return _emit_for(relationship.program, statement, "agreement-accepted")
+
+
+def mentoring_session_ref(mentoring_session: MentoringSession) -> str:
+    return opaque_ref(relationship_ref(mentoring_session.relationship), "session", str(mentoring_session.id))
+
+
+def record_mentoring_session(
+    mentoring_session: MentoringSession,
+    member: RelationshipMember,
+    record: events.AttendanceRecord,
+    *,
+    settings: Settings,
+    tool_base: str,
+) -> StatementOutbox:
+    """`attended` a mentoring session: by the member who logged it, or confirmed by another member."""
+    relationship = mentoring_session.relationship
+    build = (
+        build_mentoring_session_logged
+        if record is events.AttendanceRecord.LOGGED
+        else build_mentoring_session_confirmed
+    )
+    statement = build(
+        _pair_context(relationship, settings, tool_base),
+        enrolment(member.participant),
+        participant=actor(member.participant.membership),
+        mentor=actor(relationship.counterpart_of(member).participant.membership),
+        mentoring_session_ref=mentoring_session_ref(mentoring_session),
+        duration=iso_duration(timedelta(minutes=mentoring_session.duration_minutes)),
+        statement_id=event_statement_id(
+            f"session-{record.value}:{member.participant.registration}:{mentoring_session.id}"
+        ),
+        timestamp=utcnow(),
+    )
+    return _emit_for(relationship.program, statement, f"session-{record.value}")
+
+
+def goal_ref(goal: Goal) -> str:
+    return opaque_ref(relationship_ref(goal.relationship), "goal", str(goal.id))
+
+
+def record_goal_set(goal: Goal, *, settings: Settings, tool_base: str) -> StatementOutbox:
+    statement = build_goal_set(
+        _pair_context(goal.relationship, settings, tool_base),
+        enrolment(goal.owner),
+        actor=actor(goal.owner.membership),
+        goal_ref=goal_ref(goal),
+        statement_id=event_statement_id(f"goal-set:{goal.owner.registration}:{goal.id}"),
+        timestamp=goal.created_at or utcnow(),
+        skill=goal.skill_key,
+    )
+    return _emit_for(goal.relationship.program, statement, "goal-set")
+
+
+def record_goal_completed(goal: Goal, *, settings: Settings, tool_base: str) -> StatementOutbox:
+    statement = build_goal_completed(
+        _pair_context(goal.relationship, settings, tool_base),
+        enrolment(goal.owner),
+        actor=actor(goal.owner.membership),
+        goal_ref=goal_ref(goal),
+        # A goal reopened and completed again is a new completion: the count of completions keys the id.
+        statement_id=event_statement_id(
+            f"goal-completed:{goal.owner.registration}:{goal.id}:{(goal.completed_at or utcnow()).isoformat()}"
+        ),
+        timestamp=goal.completed_at or utcnow(),
+        skill=goal.skill_key,
+    )
+    return _emit_for(goal.relationship.program, statement, "goal-completed")
+
+
+def record_checkin_requested(request: CheckinRequest, *, settings: Settings, tool_base: str) -> StatementOutbox:
+    """`requested check-in`: a member asked the others to meet; the message stays in the tool."""
+    relationship = request.relationship
+    member = next(m for m in relationship.members if m.participant_id == request.requested_by_id)
+    statement = build_checkin_requested(
+        _pair_context(relationship, settings, tool_base),
+        enrolment(member.participant),
+        actor=actor(member.participant.membership),
+        mentor=actor(relationship.counterpart_of(member).participant.membership),
+        relationship_ref=relationship_ref(relationship),
+        statement_id=event_statement_id(f"checkin-requested:{member.participant.registration}:{request.id}"),
+        timestamp=request.created_at or utcnow(),
+    )
+    return _emit_for(relationship.program, statement, "checkin-requested")
+
+
+# --- Skill assessments and surveys ---------------------------------------------------------------------------
+
+
+def record_assessment_submitted(
+    assessment: SkillAssessment, *, settings: Settings, tool_base: str, score: events.ScoreInput | None = None
+) -> StatementOutbox:
+    """`scored` a skills assessment: the rater is the actor; the result holds the level given per skill.
+
+    The assessment activity is the round for one mentee, and the registration is the mentee's enrolment, so
+    self, mentor and instructor ratings of the same person in the same round can be compared in the LRS.
+    """
+    round_ = assessment.round
+    program = round_.program
+    subject = assessment.subject
+    statement = build_assessment_submitted(
+        course_statement_context(settings, tool_base=tool_base, course=program.course),
+        enrolment(subject),
+        actor=actor(assessment.rater),
+        assessment_ref=opaque_ref(course_ref(program.course), "assessment", str(round_.id), subject.registration),
+        statement_id=event_statement_id(f"assessment-submitted:{subject.registration}:{assessment.id}"),
+        timestamp=assessment.submitted_at or utcnow(),
+        score=score,
+        skill_scores={rating.skill_key: rating.level for rating in assessment.ratings},
+    )
+    return _emit_for(program, statement, "assessment-submitted")
+
+
+def record_survey_answered(
+    response: SurveyResponse, answers: dict[str, str | int | float | bool], *, settings: Settings, tool_base: str
+) -> StatementOutbox:
+    """`answered` a survey; `answers` holds coded answers only (scales and choices), never free text."""
+    survey = response.survey
+    program = survey.program
+    statement = build_survey_answered(
+        course_statement_context(settings, tool_base=tool_base, course=program.course),
+        enrolment(response.participant),
+        actor=actor(response.participant.membership),
+        survey_ref=opaque_ref(course_ref(program.course), "survey", str(survey.id)),
+        statement_id=event_statement_id(f"survey-answered:{response.participant.registration}:{survey.id}"),
+        timestamp=response.submitted_at or utcnow(),
+        answers=answers,
+    )
+    return _emit_for(program, statement, "survey-answered")

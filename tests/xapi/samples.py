@@ -84,6 +84,9 @@ def build_all_events(ctx: StatementContext | None = None) -> dict[str, Statement
         "agreement-accepted": b.build_agreement_accepted(
             ctx, enr, actor=MENTEE, mentor=MENTOR, match_ref="m-1", **ids("agreement:1")
         ),
+        "checkin-requested": b.build_checkin_requested(
+            ctx, enr, actor=MENTEE, mentor=MENTOR, relationship_ref="r-1", **ids("checkin:1")
+        ),
         "session-logged": b.build_mentoring_session_logged(
             ctx,
             enr,

@@ -37,6 +37,7 @@ EXPECTED_VERBS = {
     "match-published": DEFAULT_VOCABULARY.matched,
     "rematch-requested": DEFAULT_VOCABULARY.requested_rematch,
     "agreement-accepted": v.ACCEPTED,
+    "checkin-requested": DEFAULT_VOCABULARY.requested_checkin,
     "session-logged": v.ATTENDED,
     "session-confirmed": v.ATTENDED,
     "goal-set": DEFAULT_VOCABULARY.set_goal,

@@ -1,0 +1,224 @@
+"""Relationships: who a published match brings together, who may open a pair page, and the agreement."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from lti_tool.courses.models import Membership
+from lti_tool.errors import MentorLtiError, NotFound
+from lti_tool.extensions import db, utcnow
+from lti_tool.mentoring.models import MentoringSession, Relationship, RelationshipMember, SessionStatus
+from lti_tool.programs.models import Match, MentoringModel, Participant, Program
+from lti_tool.settings import Settings
+from lti_tool.statements.events import record_agreement_accepted
+
+MAX_EXPECTATIONS = 2000
+
+
+class MentoringError(MentorLtiError):
+    """A pair-page action was refused; the message says why and what to do instead."""
+
+
+def _role_pair(program: Program) -> tuple[str, str]:
+    if program.model == MentoringModel.PEER.value:
+        return "peer", "peer"
+    return "mentor", "mentee"
+
+
+def _active_member(relationship: Relationship, participant_id: int) -> RelationshipMember | None:
+    return next((m for m in relationship.members if m.participant_id == participant_id and m.left_at is None), None)
+
+
+def join_relationship(match: Match) -> Relationship:
+    """Attach a just-published match to its relationship, creating it or adding the new member.
+
+    Group programs gather a mentor's mentees in one relationship; peer programs keep one relationship per
+    pair of peers whichever direction each match runs; other models have one relationship per match.
+    """
+    program = match.program
+    found: Relationship | None = None
+    if program.model == MentoringModel.GROUP.value:
+        found = _open_relationship_with(program, [match.mentor_id])
+    elif program.model == MentoringModel.PEER.value:
+        found = _open_relationship_with(program, [match.mentor_id, match.mentee_id])
+    if found is None:
+        found = Relationship(program_id=program.id)
+        db.session.add(found)
+    mentor_role, mentee_role = _role_pair(program)
+    for participant_id, role in ((match.mentor_id, mentor_role), (match.mentee_id, mentee_role)):
+        if _active_member(found, participant_id) is None:
+            found.members.append(RelationshipMember(participant_id=participant_id, role=role))
+    db.session.flush()
+    match.relationship_id = found.id
+    return found
+
+
+def _open_relationship_with(program: Program, participant_ids: list[int]) -> Relationship | None:
+    """The program's open relationship whose active members include all of `participant_ids`."""
+    candidates = db.session.execute(
+        select(Relationship)
+        .join(RelationshipMember, RelationshipMember.relationship_id == Relationship.id)
+        .where(
+            Relationship.program_id == program.id,
+            Relationship.ended_at.is_(None),
+            RelationshipMember.participant_id == participant_ids[0],
+            RelationshipMember.left_at.is_(None),
+        )
+        .options(selectinload(Relationship.members))
+    ).scalars()
+    for relationship in candidates:
+        if all(_active_member(relationship, pid) is not None for pid in participant_ids):
+            return relationship
+    return None
+
+
+def leave_relationship(match: Match) -> None:
+    """A published match ended: the relationship ends with its last match; the history stays with it."""
+    if match.relationship_id is None:
+        return
+    relationship = db.session.get(Relationship, match.relationship_id)
+    if relationship is None:
+        return
+    now = utcnow()
+    still_linked = db.session.execute(
+        select(Match.id).where(Match.relationship_id == relationship.id, Match.id != match.id, Match.ended_at.is_(None))
+    ).first()
+    if still_linked is None:
+        for member in relationship.members:
+            member.left_at = member.left_at or now
+        relationship.ended_at = now
+        return
+    if relationship.program.model == MentoringModel.GROUP.value:
+        # The mentor keeps the group; the mentee of the ended match leaves it. (Peers stay while one direction
+        # of their pair is still published.)
+        leaving = _active_member(relationship, match.mentee_id)
+        if leaving is not None:
+            leaving.left_at = now
+
+
+@dataclass(frozen=True)
+class PairAccess:
+    """An open pair page: the relationship and the viewer's own member row."""
+
+    relationship: Relationship
+    me: RelationshipMember
+
+    @property
+    def others(self) -> list[RelationshipMember]:
+        return [m for m in self.relationship.members if m.id != self.me.id and m.left_at is None]
+
+    @property
+    def active_members(self) -> list[RelationshipMember]:
+        return [m for m in self.relationship.members if m.left_at is None]
+
+
+def pair_for(course_id: int, relationship_id: int, membership: Membership) -> PairAccess:
+    """The relationship if `membership` is one of its members in this course; otherwise not found.
+
+    Not found rather than forbidden: a guessed id must not tell whether the pair exists.
+    """
+    relationship = db.session.get(Relationship, relationship_id, options=[selectinload(Relationship.members)])
+    if relationship is None or relationship.program.course_id != course_id:
+        raise NotFound("There is no such mentoring pair in this course.")
+    me = next((m for m in relationship.members if m.participant.membership_id == membership.id), None)
+    if me is None:
+        raise NotFound("There is no such mentoring pair in this course.")
+    return PairAccess(relationship, me)
+
+
+def staff_pair(program: Program, relationship_id: int) -> Relationship:
+    """A relationship of the staff member's own program, for the instructor's per-pair view."""
+    relationship = db.session.get(Relationship, relationship_id, options=[selectinload(Relationship.members)])
+    if relationship is None or relationship.program_id != program.id:
+        raise NotFound("There is no such mentoring pair in this program.")
+    return relationship
+
+
+def relationships_of(participant: Participant) -> list[Relationship]:
+    """The relationships a participant is an active member of, newest first."""
+    return list(
+        db.session.execute(
+            select(Relationship)
+            .join(RelationshipMember, RelationshipMember.relationship_id == Relationship.id)
+            .where(RelationshipMember.participant_id == participant.id, RelationshipMember.left_at.is_(None))
+            .order_by(Relationship.id.desc())
+            .options(selectinload(Relationship.members))
+        ).scalars()
+    )
+
+
+def program_relationships(program: Program) -> list[Relationship]:
+    """Every relationship of a program, open and ended, with members loaded."""
+    return list(
+        db.session.execute(
+            select(Relationship)
+            .where(Relationship.program_id == program.id)
+            .order_by(Relationship.id)
+            .options(selectinload(Relationship.members).selectinload(RelationshipMember.participant))
+        ).scalars()
+    )
+
+
+def waiting_on(relationship: Relationship) -> list[RelationshipMember]:
+    """The active members who have not yet accepted the agreement."""
+    return [m for m in relationship.members if m.left_at is None and m.accepted_at is None]
+
+
+def accept_agreement(access: PairAccess, expectations: str, *, settings: Settings, tool_base: str) -> None:
+    """The viewer accepts the program's agreement, with their own pair-specific expectations if any."""
+    expectations = expectations.strip()
+    if len(expectations) > MAX_EXPECTATIONS:
+        raise MentoringError(f"Keep your expectations under {MAX_EXPECTATIONS} characters.")
+    me = access.me
+    if me.accepted_at is not None:
+        raise MentoringError("You have already accepted this agreement.")
+    me.accepted_at, me.expectations = utcnow(), expectations
+    record_agreement_accepted(access.relationship, me, settings=settings, tool_base=tool_base)
+
+
+def update_expectations(access: PairAccess, expectations: str) -> None:
+    expectations = expectations.strip()
+    if len(expectations) > MAX_EXPECTATIONS:
+        raise MentoringError(f"Keep your expectations under {MAX_EXPECTATIONS} characters.")
+    access.me.expectations = expectations
+
+
+@dataclass(frozen=True)
+class CheckinStatus:
+    """When a relationship last met and when it should meet again, from the program's cadence."""
+
+    last_met: datetime | None
+    due: datetime
+    overdue: bool
+
+    @property
+    def days_overdue(self) -> int:
+        return max(0, (utcnow() - self.due).days)
+
+
+def last_meetings(relationship_ids: list[int]) -> dict[int, datetime]:
+    """The latest session start per relationship (disputed sessions do not count)."""
+    if not relationship_ids:
+        return {}
+    rows = db.session.execute(
+        select(MentoringSession.relationship_id, func.max(MentoringSession.started_at))
+        .where(
+            MentoringSession.relationship_id.in_(relationship_ids),
+            MentoringSession.status != SessionStatus.DISPUTED.value,
+        )
+        .group_by(MentoringSession.relationship_id)
+    ).all()
+    return {rid: last for rid, last in rows}
+
+
+def checkin_status(
+    relationship: Relationship, last_met: datetime | None, *, now: datetime | None = None
+) -> CheckinStatus:
+    now = now or utcnow()
+    cadence = timedelta(days=max(1, relationship.program.checkin_every_days))
+    due = (last_met or relationship.created_at) + cadence
+    return CheckinStatus(last_met=last_met, due=due, overdue=relationship.ended_at is None and now > due)

@@ -1,0 +1,1 @@
+"""Program feedback surveys (mid-program and end of program) and their answers."""
