@@ -39,11 +39,19 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5001, show_default=True, type=int)
 @click.option("--tool-url", default="http://127.0.0.1:5000", show_default=True, help="Where the tool is served.")
+@click.option(
+    "--preset",
+    type=click.Choice(["moodle", "canvas"]),
+    default="moodle",
+    show_default=True,
+    help="Behave like Moodle or Canvas where they differ (registration paths, roster paging).",
+)
 @with_appcontext
-def sandbox(host: str, port: int, tool_url: str) -> None:
+def sandbox(host: str, port: int, tool_url: str, preset: str) -> None:
     """Run the sandbox LMS (development and demos only; needs MENTOR_LTI_SANDBOX_ENABLED=1)."""
     from werkzeug.serving import run_simple
 
+    from lti_tool.sandbox.advantage import Preset
     from lti_tool.sandbox.app import create_sandbox_app
     from lti_tool.sandbox.setup import build_sandbox, register_sandbox
 
@@ -51,7 +59,7 @@ def sandbox(host: str, port: int, tool_url: str) -> None:
     if not settings.sandbox_enabled:
         raise click.ClickException("The sandbox LMS is off. Set MENTOR_LTI_SANDBOX_ENABLED=1 (development only).")
     upgrade_database()
-    platform_ = build_sandbox(settings.instance_path, f"http://{host}:{port}", tool_url)
+    platform_ = build_sandbox(settings.instance_path, f"http://{host}:{port}", tool_url, preset=Preset(preset))
     register_sandbox(platform_)
     db.session.commit()
     click.echo(f"Sandbox LMS on http://{host}:{port}/ (registered with the tool at {tool_url})")

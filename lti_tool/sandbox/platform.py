@@ -14,12 +14,27 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 
 from lti_tool.lti.claims import LTI
 from lti_tool.resources import resource_path
+from lti_tool.sandbox.advantage import (
+    AGS_SCOPES,
+    NRPS_SCOPE,
+    PLATFORM_CONFIGURATION,
+    Advantage,
+    Membership,
+    Preset,
+    RegisteredTool,
+    unverified_claim,
+)
+
+DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
+DEEP_LINKING = "LtiDeepLinkingRequest"
+RESOURCE_LINK = "LtiResourceLinkRequest"
 
 ROLE_IRIS = {
     "Instructor": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"],
@@ -139,6 +154,19 @@ class ToolEndpoints:
     jwks_url: str
 
 
+@dataclass(frozen=True)
+class PlacedLink:
+    """A resource link the instructor placed through deep linking, launched with its own custom parameters."""
+
+    id: str
+    course_id: str
+    title: str
+    url: str
+    custom: dict[str, str]
+    line_item_id: str | None
+    client_id: str
+
+
 @dataclass
 class SandboxPlatform:
     """A real LTI 1.3 platform: everything it says to the tool goes over HTTP through the sandbox app."""
@@ -150,6 +178,14 @@ class SandboxPlatform:
     client_id: str = CLIENT_ID
     deployment_id: str = DEPLOYMENT_ID
     name: str = "Sandbox LMS"
+    preset: Preset = Preset.MOODLE
+    placed_links: list[PlacedLink] = field(default_factory=list)
+    advantage: Advantage = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.advantage = Advantage(issuer=self.issuer, token_url=self.token_url, preset=self.preset)
+        self.advantage.trust_client(self.client_id, self.tool.jwks_url)
+        self._deep_link_nonces: dict[str, tuple[str, str, str]] = {}  # nonce -> course, person, client id
 
     @property
     def issuer(self) -> str:
@@ -167,6 +203,89 @@ class SandboxPlatform:
     def jwks_url(self) -> str:
         return f"{self.base_url}/jwks"
 
+    @property
+    def openid_configuration_url(self) -> str:
+        if self.preset is Preset.CANVAS:
+            return f"{self.base_url}/api/lti/security/openid-configuration"
+        return f"{self.base_url}/mod/lti/openid-configuration.php"
+
+    @property
+    def registration_url(self) -> str:
+        if self.preset is Preset.CANVAS:
+            return f"{self.base_url}/api/lti/registrations"
+        return f"{self.base_url}/mod/lti/openid-registration.php"
+
+    def openid_configuration(self) -> dict[str, Any]:
+        """The platform's OpenID configuration (LTI Dynamic Registration 1.0, 3.4), shaped like the preset's LMS."""
+        placements = ["course_navigation", "link_selection", "assignment_selection"]
+        product = {Preset.CANVAS: "canvas", Preset.MOODLE: "moodle"}[self.preset]
+        messages: list[dict[str, Any]] = [{"type": RESOURCE_LINK}, {"type": DEEP_LINKING}]
+        if self.preset is Preset.CANVAS:
+            messages = [
+                {"type": RESOURCE_LINK, "placements": placements},
+                {"type": DEEP_LINKING, "placements": placements},
+            ]
+        return {
+            "issuer": self.issuer,
+            "authorization_endpoint": self.auth_url,
+            "token_endpoint": self.token_url,
+            "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+            "token_endpoint_auth_signing_alg_values_supported": ["RS256"],
+            "jwks_uri": self.jwks_url,
+            "registration_endpoint": self.registration_url,
+            "scopes_supported": ["openid", *AGS_SCOPES, NRPS_SCOPE],
+            "response_types_supported": ["id_token"],
+            "subject_types_supported": ["public", "pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "claims_supported": ["sub", "iss", "name", "given_name", "family_name", "email", "locale"],
+            PLATFORM_CONFIGURATION: {
+                "product_family_code": product,
+                "version": "sandbox-1",
+                "messages_supported": messages,
+                "variables": ["Context.id", "ResourceLink.id", "Person.name.full"],
+            },
+        }
+
+    def registration_start_url(self, tool_registration_url: str) -> str:
+        """Where an admin's browser goes to register a tool: the tool's URL with a one-time registration token."""
+        token = self.advantage.new_registration_token()
+        query = {"openid_configuration": self.openid_configuration_url, "registration_token": token}
+        separator = "&" if "?" in tool_registration_url else "?"
+        return f"{tool_registration_url}{separator}{urlencode(query)}"
+
+    def register_tool(self, authorization: str | None, body: Any) -> dict[str, Any]:
+        # Like Moodle, each registered tool gets its own deployment (Moodle: the tool type id).
+        deployment_id = f"sandbox-deployment-{len(self.advantage.tools) + 2}"
+        return self.advantage.register(authorization, body, deployment_id=deployment_id)
+
+    def _client(self, client_id: str) -> tuple[ToolEndpoints, str]:
+        """The endpoints and deployment of a client: the sandbox's own, or a dynamically registered tool."""
+        if client_id == self.client_id:
+            return self.tool, self.deployment_id
+        registered: RegisteredTool | None = self.advantage.tools.get(client_id)
+        if registered is None:
+            raise SandboxAuthError("unknown client_id")
+        login = registered.login_url
+        launch = registered.redirect_uris[0] if registered.redirect_uris else registered.target_link_uri
+        return ToolEndpoints(login_url=login, launch_url=launch, jwks_url=registered.jwks_url), registered.deployment_id
+
+    def members(self, course_id: str) -> list[Membership]:
+        """The course roster as NRPS shares it; people who left the course are listed as Inactive."""
+        course = self.course(course_id)
+        left = self.advantage.removed.get(course_id, set())
+        return [
+            Membership(
+                user_id=self.sub(person),
+                roles=[*ROLE_IRIS[person.role]],
+                name=person.name,
+                given_name=person.given_name,
+                family_name=person.family_name,
+                email=person.email,
+                status="Inactive" if person.id in left else "Active",
+            )
+            for person in course.people
+        ]
+
     def course(self, course_id: str) -> Course:
         for course in self.courses:
             if course.id == course_id:
@@ -177,21 +296,54 @@ class SandboxPlatform:
         # Opaque and stable, like Canvas and Moodle user ids as seen by a tool.
         return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.issuer}/users/{person.id}"))
 
-    def login_initiation_params(self, course_id: str, person_id: str) -> dict[str, str]:
+    def login_initiation_params(
+        self,
+        course_id: str,
+        person_id: str,
+        *,
+        client_id: str | None = None,
+        message_type: str = RESOURCE_LINK,
+        link_id: str | None = None,
+        placement: str | None = None,
+    ) -> dict[str, str]:
+        """Start a launch: a resource link launch (of the course's link or of a link placed by deep linking) or,
+        with `message_type=LtiDeepLinkingRequest`, a content-selection launch from a `placement`."""
         course = self.course(course_id)
         course.person(person_id)
-        hint = self.sign({"course": course_id, "person": person_id, "exp": int(time.time()) + 600})
+        client = client_id or self.client_id
+        if link_id is not None:
+            client = self.placed_link(course_id, link_id).client_id
+        tool, deployment_id = self._client(client)
+        hint = self.sign(
+            {
+                "course": course_id,
+                "person": person_id,
+                "client": client,
+                "message_type": message_type,
+                "link": link_id,
+                "placement": placement,
+                "exp": int(time.time()) + 600,
+            }
+        )
         return {
             "iss": self.issuer,
             "login_hint": person_id,
-            "target_link_uri": self.tool.launch_url,
+            "target_link_uri": tool.launch_url,
             "lti_message_hint": hint,
-            "client_id": self.client_id,
-            "lti_deployment_id": self.deployment_id,
+            "client_id": client,
+            "lti_deployment_id": deployment_id,
         }
 
-    def login_initiation_url(self, course_id: str, person_id: str) -> str:
-        return f"{self.tool.login_url}?{urlencode(self.login_initiation_params(course_id, person_id))}"
+    def login_initiation_url(self, course_id: str, person_id: str, **options: Any) -> str:
+        params = self.login_initiation_params(course_id, person_id, **options)
+        tool, _ = self._client(params["client_id"])
+        return f"{tool.login_url}?{urlencode(params)}"
+
+    def placed_link(self, course_id: str, link_id: str) -> PlacedLink:
+        for link in self.placed_links:
+            if link.course_id == course_id and link.id == link_id:
+                return link
+        raise KeyError(link_id)
 
     def authorize(self, params: dict[str, str]) -> tuple[str, dict[str, str]]:
         """Check an OIDC authorization request and answer (redirect_uri, form fields to POST there)."""
@@ -204,9 +356,10 @@ class SandboxPlatform:
         for name, value in expected.items():
             if params.get(name) != value:
                 raise SandboxAuthError(f"{name} must be {value!r}")
-        if params.get("client_id") != self.client_id:
-            raise SandboxAuthError("unknown client_id")
-        if params.get("redirect_uri") != self.tool.launch_url:
+        tool, deployment_id = self._client(params.get("client_id", ""))
+        registered = self.advantage.tools.get(params.get("client_id", ""))
+        allowed_redirects = registered.redirect_uris if registered else [tool.launch_url]
+        if params.get("redirect_uri") not in allowed_redirects:
             raise SandboxAuthError("redirect_uri is not registered for this client")
         if not params.get("nonce") or not params.get("state"):
             raise SandboxAuthError("nonce and state are required")
@@ -217,18 +370,115 @@ class SandboxPlatform:
             raise SandboxAuthError("lti_message_hint is invalid or expired") from error
         if hint.claims["person"] != params.get("login_hint"):
             raise SandboxAuthError("login_hint does not match the message hint")
+        if hint.claims.get("client", self.client_id) != params.get("client_id"):
+            raise SandboxAuthError("client_id does not match the message hint")
         course = self.course(hint.claims["course"])
         person = course.person(hint.claims["person"])
-        token = self.sign(self.id_token_claims(course, person, nonce=params["nonce"]))
-        return self.tool.launch_url, {"id_token": token, "state": params["state"]}
+        claims = self.id_token_claims(
+            course, person, nonce=params["nonce"], client_id=params["client_id"], deployment_id=deployment_id
+        )
+        message_type = hint.claims.get("message_type", RESOURCE_LINK)
+        if message_type == DEEP_LINKING:
+            claims = self._deep_linking_claims(claims, course, person, params, hint.claims.get("placement"))
+        elif hint.claims.get("link"):
+            link = self.placed_link(course.id, hint.claims["link"])
+            claims[LTI + "resource_link"] = {"id": link.id, "title": link.title}
+            claims[LTI + "target_link_uri"] = link.url
+            claims[LTI + "custom"] = dict(link.custom)
+            if link.line_item_id:
+                ags = claims["https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"]
+                ags["lineitem"] = self.advantage.line_item_url(
+                    self.advantage.line_items[link.line_item_id], self.base_url
+                )
+        token = self.sign(claims)
+        return params["redirect_uri"], {"id_token": token, "state": params["state"]}
 
-    def id_token_claims(self, course: Course, person: Person, *, nonce: str) -> dict[str, Any]:
+    def _deep_linking_claims(
+        self, claims: dict[str, Any], course: Course, person: Person, params: dict[str, str], placement: str | None
+    ) -> dict[str, Any]:
+        """A content-selection launch: what the platform accepts back, and where the tool returns it."""
+        del claims[LTI + "resource_link"]
+        assignment = placement == "assignment_selection"
+        self._deep_link_nonces[params["nonce"]] = (course.id, person.id, params["client_id"])
+        return {
+            **claims,
+            LTI + "message_type": DEEP_LINKING,
+            DL + "deep_linking_settings": {
+                "deep_link_return_url": f"{self.base_url}/deep_linking/return",
+                "accept_types": ["ltiResourceLink"],
+                "accept_presentation_document_targets": ["iframe", "window"],
+                # An assignment placement takes one graded item; a link placement may take several.
+                "accept_multiple": not assignment,
+                "accept_lineitem": True,
+                "auto_create": True,
+                "title": "Add mentor-lti content",
+                "data": f"sandbox-dl-{params['nonce'][:8]}",
+            },
+        }
+
+    def accept_deep_linking_response(self, token: str) -> list[PlacedLink]:
+        """Check the tool's signed LtiDeepLinkingResponse and place what it chose in the course."""
+        client_id = unverified_claim(token, "iss")
+        try:
+            tool, deployment_id = self._client(client_id or "")
+            keys = KeySet.import_key_set(httpx.get(tool.jwks_url, timeout=5).raise_for_status().json())
+            decoded = jwt.decode(token, keys, algorithms=["RS256"])
+            jwt.JWTClaimsRegistry(
+                exp={"essential": True}, iat={"essential": True}, aud={"essential": True, "value": self.issuer}
+            ).validate(decoded.claims)
+        except (JoseError, ValueError, httpx.HTTPError, SandboxAuthError) as error:
+            raise SandboxAuthError(f"The deep linking response is invalid: {error}") from error
+        claims = decoded.claims
+        if claims.get(LTI + "message_type") != "LtiDeepLinkingResponse":
+            raise SandboxAuthError("message_type must be LtiDeepLinkingResponse")
+        if claims.get(LTI + "deployment_id") != deployment_id:
+            raise SandboxAuthError("deployment_id does not match the client")
+        issued = self._deep_link_nonces.pop(str(claims.get("nonce")), None)
+        if issued is None or issued[2] != client_id:
+            raise SandboxAuthError("the response does not answer a deep linking request of this client")
+        course_id, _, _ = issued
+        if not str(claims.get(DL + "data", "")).startswith("sandbox-dl-"):
+            raise SandboxAuthError("the data of the request was not echoed")
+        placed = []
+        for item in claims.get(DL + "content_items", []):
+            if item.get("type") != "ltiResourceLink":
+                raise SandboxAuthError(f"content item type {item.get('type')!r} was not accepted")
+            line_item_id = None
+            if isinstance(item.get("lineItem"), dict):
+                line_item = self.advantage.create_line_item(course_id, {**item["lineItem"], "resourceLinkId": None})
+                line_item_id = line_item.id
+            link = PlacedLink(
+                id=f"{course_id}-placed-{len(self.placed_links) + 1}",
+                course_id=course_id,
+                title=str(item.get("title") or "mentor-lti"),
+                url=str(item.get("url") or tool.launch_url),
+                custom={str(k): str(v) for k, v in (item.get("custom") or {}).items()},
+                line_item_id=line_item_id,
+                client_id=str(client_id),
+            )
+            if line_item_id:
+                self.advantage.line_items[line_item_id].resource_link_id = link.id
+            self.placed_links.append(link)
+            placed.append(link)
+        return placed
+
+    def id_token_claims(
+        self,
+        course: Course,
+        person: Person,
+        *,
+        nonce: str,
+        client_id: str | None = None,
+        deployment_id: str | None = None,
+    ) -> dict[str, Any]:
         now = int(time.time())
         context_url = f"{self.base_url}/api/courses/{course.id}"
+        client = client_id or self.client_id
+        tool, _ = self._client(client)
         return {
             "iss": self.issuer,
-            "aud": self.client_id,
-            "azp": self.client_id,
+            "aud": client,
+            "azp": client,
             "sub": self.sub(person),
             "exp": now + 300,
             "iat": now,
@@ -240,8 +490,8 @@ class SandboxPlatform:
             "locale": "en-US",
             LTI + "message_type": "LtiResourceLinkRequest",
             LTI + "version": "1.3.0",
-            LTI + "deployment_id": self.deployment_id,
-            LTI + "target_link_uri": self.tool.launch_url,
+            LTI + "deployment_id": deployment_id or self.deployment_id,
+            LTI + "target_link_uri": tool.launch_url,
             LTI + "resource_link": {"id": f"{course.id}-link-1", "title": course.resource_link_title},
             LTI + "roles": [*ROLE_IRIS[person.role], INSTITUTION_ROLES[person.role]],
             LTI + "context": {
@@ -263,11 +513,7 @@ class SandboxPlatform:
             },
             LTI + "custom": {},
             "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint": {
-                "scope": [
-                    "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
-                    "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly",
-                    "https://purl.imsglobal.org/spec/lti-ags/scope/score",
-                ],
+                "scope": list(AGS_SCOPES),
                 "lineitems": f"{context_url}/line_items",
             },
             "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice": {

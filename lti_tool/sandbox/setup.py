@@ -6,12 +6,16 @@ from pathlib import Path
 
 from lti_tool.lti.models import Platform
 from lti_tool.lti.registrations import PlatformSpec, register_platform
+from lti_tool.sandbox.advantage import Preset
 from lti_tool.sandbox.platform import PlatformKeys, SandboxPlatform, ToolEndpoints
 
 
-def build_sandbox(instance_path: Path, base_url: str, tool_url: str) -> SandboxPlatform:
+def build_sandbox(
+    instance_path: Path, base_url: str, tool_url: str, *, preset: Preset = Preset.MOODLE
+) -> SandboxPlatform:
     tool = tool_url.rstrip("/")
     return SandboxPlatform(
+        preset=preset,
         base_url=base_url.rstrip("/"),
         tool=ToolEndpoints(login_url=f"{tool}/lti/login", launch_url=f"{tool}/lti/launch", jwks_url=f"{tool}/lti/jwks"),
         keys=PlatformKeys(instance_path / "sandbox" / "platform_keys.json"),

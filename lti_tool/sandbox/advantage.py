@@ -1,0 +1,389 @@
+"""The sandbox LMS's LTI Advantage services as plain Python: dynamic registration, the OAuth 2 token endpoint with
+client-assertion checks, Assignment and Grade Services line items and scores, and paged Names and Role
+Provisioning memberships. Canvas-like and Moodle-like presets differ where those platforms differ.
+
+State lives in memory (the sandbox is a development platform); every method is thread-safe because the sandbox
+serves requests concurrently (the tool calls back into it while handling a launch)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+AGS_SCOPES = (
+    "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
+    "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly",
+    "https://purl.imsglobal.org/spec/lti-ags/scope/score",
+)
+NRPS_SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
+PLATFORM_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-platform-configuration"
+TOKEN_LIFETIME_SECONDS = 3600
+
+
+class Preset(StrEnum):
+    """How the sandbox behaves where Canvas and Moodle differ (paths, paging, registration extensions)."""
+
+    MOODLE = "moodle"
+    CANVAS = "canvas"
+
+
+class ServiceError(Exception):
+    """A service request the platform refuses: `status` and an OAuth-style `error` code, as real platforms answer."""
+
+    def __init__(self, status: int, error: str, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.error = error
+        self.description = description
+
+    def body(self) -> dict[str, str]:
+        return {"error": self.error, "error_description": self.description}
+
+
+@dataclass
+class RegisteredTool:
+    """A tool registered through dynamic registration: what the platform launches and trusts for it."""
+
+    client_id: str
+    deployment_id: str
+    name: str
+    login_url: str
+    redirect_uris: list[str]
+    jwks_url: str
+    target_link_uri: str
+    scopes: list[str]
+    registration: dict[str, Any]  # as the tool posted it
+
+
+@dataclass
+class Score:
+    user_id: str
+    score_given: float | None
+    score_maximum: float | None
+    activity_progress: str
+    grading_progress: str
+    timestamp: str
+    comment: str | None = None
+
+
+@dataclass
+class LineItem:
+    id: str
+    course_id: str
+    label: str
+    score_maximum: float
+    resource_link_id: str | None = None
+    resource_id: str | None = None
+    tag: str | None = None
+    scores: dict[str, Score] = field(default_factory=dict)  # latest per user
+    posts: int = 0  # every accepted score POST, to observe retries
+
+
+@dataclass
+class Membership:
+    user_id: str
+    roles: list[str]
+    name: str
+    given_name: str
+    family_name: str
+    email: str
+    status: str = "Active"
+
+
+class Advantage:
+    """The services of one sandbox platform; `tool_jwks_url(client_id)` finds the key set to check assertions."""
+
+    def __init__(self, *, issuer: str, token_url: str, preset: Preset = Preset.MOODLE) -> None:
+        self.issuer = issuer
+        self.token_url = token_url
+        self.preset = preset
+        self.page_size = 5
+        self.outage = False  # when set, AGS and NRPS answer 503 as an LMS under maintenance does
+        self._lock = threading.Lock()
+        self._registration_tokens: dict[str, bool] = {}  # token -> used
+        self.tools: dict[str, RegisteredTool] = {}
+        self._jwks_urls: dict[str, str] = {}
+        self._used_jti: dict[str, float] = {}
+        self._tokens: dict[str, tuple[str, frozenset[str], float]] = {}  # token -> client_id, scopes, expiry
+        self.token_requests: list[str] = []  # client ids, one per issued token
+        self.line_items: dict[str, LineItem] = {}
+        self.removed: dict[str, set[str]] = {}  # course id -> user ids who left the course
+        self._mixed_case = secrets.token_urlsafe(6) + "Ab"  # a cursor whose case matters
+
+    # --- Dynamic registration ----------------------------------------------------------------------------------
+
+    def new_registration_token(self) -> str:
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            self._registration_tokens[token] = False
+        return token
+
+    def trust_client(self, client_id: str, jwks_url: str) -> None:
+        """A manually configured tool (the sandbox's own client) may also ask for tokens."""
+        with self._lock:
+            self._jwks_urls[client_id] = jwks_url
+
+    def register(self, authorization: str | None, body: Any, *, deployment_id: str) -> dict[str, Any]:
+        """Accept a tool's registration (LTI Dynamic Registration 1.0, 3.6): once per registration token."""
+        token = (authorization or "").removeprefix("Bearer ").strip()
+        with self._lock:
+            used = self._registration_tokens.get(token)
+            if used is None:
+                raise ServiceError(401, "invalid_token", "The registration token is unknown.")
+            if used:
+                raise ServiceError(401, "invalid_token", "The registration token was already used.")
+            self._registration_tokens[token] = True
+        if not isinstance(body, dict):
+            raise ServiceError(400, "invalid_client_metadata", "The registration must be a JSON object.")
+        tool_config = body.get(TOOL_CONFIGURATION)
+        required = ("initiate_login_uri", "redirect_uris", "jwks_uri", "client_name")
+        missing = [name for name in required if not body.get(name)]
+        if missing or not isinstance(tool_config, dict) or not tool_config.get("target_link_uri"):
+            raise ServiceError(400, "invalid_client_metadata", f"Missing: {', '.join(missing) or TOOL_CONFIGURATION}.")
+        if body.get("token_endpoint_auth_method") != "private_key_jwt":
+            raise ServiceError(400, "invalid_client_metadata", "token_endpoint_auth_method must be private_key_jwt.")
+        if sorted(body.get("grant_types", [])) != ["client_credentials", "implicit"]:
+            raise ServiceError(400, "invalid_client_metadata", "grant_types must be implicit and client_credentials.")
+        client_id = f"{self.preset.value}-{uuid.uuid4().hex[:12]}"
+        allowed = {*AGS_SCOPES, NRPS_SCOPE}
+        scopes = [s for s in str(body.get("scope", "")).split() if s in allowed]
+        tool = RegisteredTool(
+            client_id=client_id,
+            deployment_id=deployment_id,
+            name=str(body["client_name"]),
+            login_url=str(body["initiate_login_uri"]),
+            redirect_uris=[str(u) for u in body["redirect_uris"]],
+            jwks_url=str(body["jwks_uri"]),
+            target_link_uri=str(tool_config["target_link_uri"]),
+            scopes=scopes,
+            registration=body,
+        )
+        with self._lock:
+            self.tools[client_id] = tool
+            self._jwks_urls[client_id] = tool.jwks_url
+        answer = {
+            **{k: v for k, v in body.items() if k != TOOL_CONFIGURATION},
+            "client_id": client_id,
+            "registration_client_uri": f"{self.issuer}/registrations/{client_id}",
+            "scope": " ".join(scopes),
+            TOOL_CONFIGURATION: {**tool_config, "deployment_id": deployment_id},
+        }
+        return answer
+
+    # --- OAuth 2 client credentials with a JWT client assertion (LTI Security Framework 4.1) --------------------
+
+    def issue_token(self, form: dict[str, str]) -> dict[str, Any]:
+        if form.get("grant_type") != "client_credentials":
+            raise ServiceError(400, "unsupported_grant_type", "grant_type must be client_credentials.")
+        if form.get("client_assertion_type") != CLIENT_ASSERTION_TYPE:
+            raise ServiceError(400, "invalid_request", f"client_assertion_type must be {CLIENT_ASSERTION_TYPE}.")
+        assertion = form.get("client_assertion", "")
+        client_id = unverified_claim(assertion, "iss")
+        with self._lock:
+            jwks_url = self._jwks_urls.get(client_id or "")
+        if client_id is None or jwks_url is None:
+            raise ServiceError(401, "invalid_client", "The client assertion's issuer is not a registered client.")
+        try:
+            keys = KeySet.import_key_set(httpx.get(jwks_url, timeout=5).raise_for_status().json())
+            token = jwt.decode(assertion, keys, algorithms=["RS256"])
+        except (JoseError, ValueError, httpx.HTTPError) as error:
+            raise ServiceError(
+                401, "invalid_client", f"The client assertion's signature is invalid: {error}"
+            ) from error
+        claims = token.claims
+        audience = claims.get("aud")
+        audiences = audience if isinstance(audience, list) else [audience]
+        now = time.time()
+        if claims.get("sub") != client_id:
+            raise ServiceError(401, "invalid_client", "The client assertion's sub must be the client id.")
+        if self.token_url not in audiences:
+            raise ServiceError(401, "invalid_client", "The client assertion's aud must be the token endpoint.")
+        if not isinstance(claims.get("exp"), int | float) or claims["exp"] < now:
+            raise ServiceError(401, "invalid_client", "The client assertion has expired.")
+        jti = claims.get("jti")
+        if not jti:
+            raise ServiceError(401, "invalid_client", "The client assertion needs a jti.")
+        with self._lock:
+            self._used_jti = {k: exp for k, exp in self._used_jti.items() if exp > now}
+            if jti in self._used_jti:
+                raise ServiceError(401, "invalid_client", "The client assertion's jti was already used.")
+            self._used_jti[jti] = float(claims["exp"])
+        tool = self.tools.get(client_id)
+        allowed = set(tool.scopes) if tool else {*AGS_SCOPES, NRPS_SCOPE}
+        asked = set(form.get("scope", "").split())
+        if not asked or not asked <= allowed:
+            raise ServiceError(400, "invalid_scope", f"Scopes not granted: {' '.join(sorted(asked - allowed))}.")
+        access_token = secrets.token_urlsafe(24)
+        with self._lock:
+            self._tokens[access_token] = (client_id, frozenset(asked), now + TOKEN_LIFETIME_SECONDS)
+            self.token_requests.append(client_id)
+        return {
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": TOKEN_LIFETIME_SECONDS,
+            "scope": " ".join(sorted(asked)),
+        }
+
+    def authorise(self, authorization: str | None, scope: str | tuple[str, ...]) -> str:
+        """The client id behind a bearer token that carries (one of) `scope`; 401/403 otherwise."""
+        if self.outage:
+            raise ServiceError(503, "temporarily_unavailable", "The LMS is down for maintenance.")
+        token = (authorization or "").removeprefix("Bearer ").strip()
+        with self._lock:
+            found = self._tokens.get(token)
+        if found is None or found[2] < time.time():
+            raise ServiceError(401, "invalid_token", "The access token is unknown or expired.")
+        wanted = (scope,) if isinstance(scope, str) else scope
+        if not set(wanted) & found[1]:
+            raise ServiceError(403, "insufficient_scope", f"The token lacks the scope {wanted[0]}.")
+        return found[0]
+
+    # --- Assignment and Grade Services 2.0 ----------------------------------------------------------------------
+
+    def line_item_url(self, item: LineItem, base_url: str) -> str:
+        return f"{base_url}/api/courses/{item.course_id}/line_items/{item.id}"
+
+    def find_line_items(self, course_id: str, filters: dict[str, str]) -> list[LineItem]:
+        with self._lock:
+            items = [i for i in self.line_items.values() if i.course_id == course_id]
+        for name, attribute in (
+            ("resource_link_id", "resource_link_id"),
+            ("resource_id", "resource_id"),
+            ("tag", "tag"),
+        ):
+            if filters.get(name):
+                items = [i for i in items if getattr(i, attribute) == filters[name]]
+        return items
+
+    def create_line_item(self, course_id: str, body: Any) -> LineItem:
+        if not isinstance(body, dict) or not body.get("label"):
+            raise ServiceError(400, "invalid_request", "A line item needs a label.")
+        maximum = body.get("scoreMaximum")
+        if not isinstance(maximum, int | float) or maximum <= 0:
+            raise ServiceError(400, "invalid_request", "scoreMaximum must be a number above 0.")
+        item = LineItem(
+            id=uuid.uuid4().hex[:10],
+            course_id=course_id,
+            label=str(body["label"]),
+            score_maximum=float(maximum),
+            resource_link_id=body.get("resourceLinkId"),
+            resource_id=body.get("resourceId"),
+            tag=body.get("tag"),
+        )
+        with self._lock:
+            self.line_items[item.id] = item
+        return item
+
+    def line_item(self, course_id: str, item_id: str) -> LineItem:
+        with self._lock:
+            item = self.line_items.get(item_id)
+        if item is None or item.course_id != course_id:
+            raise ServiceError(404, "not_found", "No such line item in this course.")
+        return item
+
+    def post_score(self, course_id: str, item_id: str, body: Any, members: dict[str, Membership]) -> None:
+        item = self.line_item(course_id, item_id)
+        if not isinstance(body, dict):
+            raise ServiceError(400, "invalid_request", "A score must be a JSON object.")
+        for required in ("userId", "activityProgress", "gradingProgress", "timestamp"):
+            if not body.get(required):
+                raise ServiceError(400, "invalid_request", f"A score needs {required}.")
+        if body["userId"] not in members:
+            raise ServiceError(400, "invalid_request", "userId is not a member of this course.")
+        given, maximum = body.get("scoreGiven"), body.get("scoreMaximum")
+        if given is not None and (not isinstance(maximum, int | float) or maximum <= 0 or given < 0):
+            raise ServiceError(400, "invalid_request", "scoreGiven needs a positive scoreMaximum.")
+        score = Score(
+            user_id=body["userId"],
+            score_given=given,
+            score_maximum=maximum,
+            activity_progress=body["activityProgress"],
+            grading_progress=body["gradingProgress"],
+            timestamp=body["timestamp"],
+            comment=body.get("comment"),
+        )
+        with self._lock:
+            previous = item.scores.get(score.user_id)
+            # As the spec asks: a score older than the one held is ignored.
+            if previous is None or previous.timestamp <= score.timestamp:
+                item.scores[score.user_id] = score
+            item.posts += 1
+
+    def line_item_json(self, item: LineItem, base_url: str) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.line_item_url(item, base_url),
+            "label": item.label,
+            "scoreMaximum": item.score_maximum,
+        }
+        for key, value in (
+            ("resourceLinkId", item.resource_link_id),
+            ("resourceId", item.resource_id),
+            ("tag", item.tag),
+        ):
+            if value is not None:
+                data[key] = value
+        return data
+
+    # --- Names and Role Provisioning Services 2.0 ---------------------------------------------------------------
+
+    def memberships_page(
+        self, url: str, members: list[Membership], query: dict[str, str]
+    ) -> tuple[list[Membership], str | None]:
+        """One page of members and the next page's URL, paged the way the preset's LMS pages.
+
+        Moodle pages with `limit` and `from`; Canvas with `page` and `per_page`, where `page` after the first is an
+        opaque, case-sensitive bookmark (so a client that lowercases the Link header loses its place).
+        """
+        if self.preset is Preset.MOODLE:
+            limit = _int(query.get("limit"), self.page_size)
+            start = _int(query.get("from"), 0)
+            chunk = members[start : start + limit]
+            more = start + limit < len(members)
+            return chunk, f"{url}?{urlencode({'limit': limit, 'from': start + limit})}" if more else None
+        per_page = _int(query.get("per_page"), self.page_size)
+        page = query.get("page", "1")
+        if page == "1":
+            index = 0
+        elif page.startswith(f"bookmark:{self._mixed_case}:"):
+            index = _int(page.rsplit(":", 1)[1], -1)
+        else:
+            raise ServiceError(400, "invalid_request", "Unknown page bookmark (bookmarks are case-sensitive).")
+        if index < 0:
+            raise ServiceError(400, "invalid_request", "Unknown page bookmark.")
+        chunk = members[index : index + per_page]
+        more = index + per_page < len(members)
+        bookmark = f"bookmark:{self._mixed_case}:{index + per_page}"
+        return chunk, f"{url}?{urlencode({'page': bookmark, 'per_page': per_page})}" if more else None
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default
+
+
+def unverified_claim(token: str, name: str) -> str | None:
+    """A claim read before verification, only to find which client's keys verify the token."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return None
+    value = claims.get(name) if isinstance(claims, dict) else None
+    return value if isinstance(value, str) else None
