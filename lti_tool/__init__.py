@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from lti_tool.courses.blueprint import bp as courses_bp
 from lti_tool.errors import register_error_handlers
 from lti_tool.extensions import csrf, db, engine_options, migrate
+from lti_tool.gradebook import models as gradebook_models  # noqa: F401  (its tables, until its views exist)
 from lti_tool.lti.blueprint import bp as lti_bp
 from lti_tool.matching.blueprint import bp as matching_bp
 from lti_tool.mentoring.blueprint import bp as mentoring_bp

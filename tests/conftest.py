@@ -17,6 +17,7 @@ from flask import Flask
 from lti_tool import create_app
 from lti_tool.database import upgrade_database
 from lti_tool.extensions import db
+from lti_tool.sandbox.advantage import Preset
 from lti_tool.sandbox.app import create_sandbox_app
 from lti_tool.sandbox.platform import SandboxPlatform
 from lti_tool.sandbox.setup import build_sandbox, register_sandbox
@@ -76,15 +77,15 @@ class ToolEnvironment:
 
 
 @contextmanager
-def tool_environment(settings: dict[str, Any]) -> Iterator[ToolEnvironment]:
+def tool_environment(settings: dict[str, Any], preset: Preset = Preset.MOODLE) -> Iterator[ToolEnvironment]:
     """A migrated tool app served over HTTP, and a sandbox LMS on its own port registered with it the way
-    `mentor-lti sandbox` does it."""
+    `mentor-lti sandbox` does it; `preset` makes the sandbox behave like Moodle or Canvas."""
     app = create_app(settings)
     with app.app_context():
         upgrade_database()
     try:
         with served(app) as tool, served() as lms:
-            platform = build_sandbox(Path(app.instance_path), lms.url, tool.url)
+            platform = build_sandbox(Path(app.instance_path), lms.url, tool.url, preset=preset)
             counter = CountingMiddleware(create_sandbox_app(platform))
             lms.set_app(counter)
             with app.app_context():
@@ -98,8 +99,14 @@ def tool_environment(settings: dict[str, Any]) -> Iterator[ToolEnvironment]:
 
 
 @pytest.fixture
-def environment(tool_settings: dict[str, Any]) -> Iterator[ToolEnvironment]:
-    with tool_environment(tool_settings) as env:
+def sandbox_preset() -> Preset:
+    """Override in a test module (or parametrize) to run against a Canvas-like sandbox."""
+    return Preset.MOODLE
+
+
+@pytest.fixture
+def environment(tool_settings: dict[str, Any], sandbox_preset: Preset) -> Iterator[ToolEnvironment]:
+    with tool_environment(tool_settings, sandbox_preset) as env:
         yield env
 
 

@@ -48,6 +48,11 @@ class Course(db.Model):  # type: ignore[name-defined,misc]
     # From the latest launch: later events (matches, sessions) need them for their statements' context.
     lms_product: Mapped[str | None] = mapped_column(String(100))
     locale: Mapped[str | None] = mapped_column(String(35))
+    # LTI Advantage service endpoints from the latest launch that carried them.
+    ags_lineitems_url: Mapped[str | None] = mapped_column(String(1000))
+    ags_scopes: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    nrps_url: Mapped[str | None] = mapped_column(String(1000))
+    roster_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     deployment: Mapped[Deployment] = relationship()
@@ -67,6 +72,9 @@ class ResourceLink(db.Model):  # type: ignore[name-defined,misc]
     course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"), index=True)
     resource_link_id: Mapped[str] = mapped_column(String(255))
     title: Mapped[str | None] = mapped_column(String(500))
+    # Custom parameters of the latest launch (deep-linked items say what to open) and its AGS line item.
+    custom: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
+    line_item_url: Mapped[str | None] = mapped_column(String(1000))
 
 
 class Membership(db.Model):  # type: ignore[name-defined,misc]
@@ -81,7 +89,9 @@ class Membership(db.Model):  # type: ignore[name-defined,misc]
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     course_role: Mapped[str] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    last_launch_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # None for people known from a roster sync (NRPS) who have not launched yet.
+    last_launch_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
+    roster_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
     course: Mapped[Course] = relationship()

@@ -34,6 +34,9 @@ def record_launch(claims: LaunchClaims) -> Membership:
     course.label = claims.context_label or course.label
     course.lms_product = claims.lms_product or course.lms_product
     course.locale = claims.locale or course.locale
+    if claims.ags_lineitems_url:
+        course.ags_lineitems_url, course.ags_scopes = claims.ags_lineitems_url, list(claims.ags_scopes)
+    course.nrps_url = claims.nrps_url or course.nrps_url
     db.session.flush()
 
     if claims.resource_link_id:
@@ -46,6 +49,8 @@ def record_launch(claims: LaunchClaims) -> Membership:
             link = ResourceLink(course_id=course.id, resource_link_id=claims.resource_link_id)
             db.session.add(link)
         link.title = claims.resource_link_title or link.title
+        link.custom = dict(claims.custom)
+        link.line_item_url = claims.ags_lineitem_url or link.line_item_url
 
     membership = db.session.execute(
         select(Membership).where(Membership.user_id == user.id, Membership.course_id == course.id)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
+AGS_ENDPOINT = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+NRPS_SERVICE = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+DEEP_LINKING_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 _KNOWN_PRODUCTS = {"canvas": "Canvas", "moodle": "Moodle", "mentor-lti-sandbox": "Sandbox LMS"}
 
 
@@ -32,6 +35,12 @@ class LaunchClaims:
     email: str | None = None
     locale: str | None = None
     lms_product: str | None = None
+    custom: dict[str, str] = field(default_factory=dict)
+    ags_lineitems_url: str | None = None
+    ags_lineitem_url: str | None = None  # the launched link's own line item (graded placements)
+    ags_scopes: tuple[str, ...] = ()
+    nrps_url: str | None = None
+    deep_linking_settings: dict[str, Any] | None = None  # LtiDeepLinkingRequest only
 
     @classmethod
     def from_body(cls, body: dict[str, Any], *, launch_id: str, platform_id: int, deployment_pk: int) -> LaunchClaims:
@@ -39,6 +48,8 @@ class LaunchClaims:
         link = body.get(LTI + "resource_link") or {}
         platform = body.get(LTI + "tool_platform") or {}
         launch_presentation = body.get(LTI + "launch_presentation") or {}
+        ags, nrps, custom = (_object(body.get(name)) for name in (AGS_ENDPOINT, NRPS_SERVICE, LTI + "custom"))
+        deep_linking = body.get(DEEP_LINKING_SETTINGS)
         return cls(
             launch_id=launch_id,
             platform_id=platform_id,
@@ -59,6 +70,12 @@ class LaunchClaims:
             email=body.get("email"),
             locale=body.get("locale") or launch_presentation.get("locale"),
             lms_product=_lms_product(platform),
+            custom={str(k): str(v) for k, v in custom.items()},
+            ags_lineitems_url=_text(ags.get("lineitems")),
+            ags_lineitem_url=_text(ags.get("lineitem")),
+            ags_scopes=tuple(str(s) for s in ags.get("scope") or ()),
+            nrps_url=_text(nrps.get("context_memberships_url")),
+            deep_linking_settings=deep_linking if isinstance(deep_linking, dict) else None,
         )
 
 
@@ -69,3 +86,11 @@ def _lms_product(tool_platform: dict[str, Any]) -> str | None:
         return _KNOWN_PRODUCTS.get(code.lower(), code)
     name = tool_platform.get("name")
     return name if isinstance(name, str) and name else None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

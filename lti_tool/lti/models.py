@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lti_tool.extensions import UTCDateTime, db, utcnow
@@ -52,3 +52,36 @@ class LaunchState(db.Model):  # type: ignore[name-defined,misc]
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class ServiceToken(db.Model):  # type: ignore[name-defined,misc]
+    """An OAuth 2 access token for a platform's LTI Advantage services, reused until shortly before it expires.
+
+    Shared by every worker through the database, so a burst of score posts asks the platform for one token.
+    """
+
+    __tablename__ = "lti_service_token"
+    __table_args__ = (UniqueConstraint("platform_id", "scope"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"), index=True)
+    scope: Mapped[str] = mapped_column(String(1000))  # the space-separated scopes, sorted
+    access_token: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DynamicRegistration(db.Model):  # type: ignore[name-defined,misc]
+    """One LTI Dynamic Registration attempt: its token is accepted once, and its outcome is kept for admins."""
+
+    __tablename__ = "lti_dynamic_registration"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the registration token
+    openid_configuration_url: Mapped[str] = mapped_column(String(1000))
+    issuer: Mapped[str | None] = mapped_column(String(500))
+    product: Mapped[str | None] = mapped_column(String(100))  # "moodle", "canvas", ...
+    status: Mapped[str] = mapped_column(String(16), default="started")  # started | registered | failed
+    error: Mapped[str | None] = mapped_column(Text)
+    platform_id: Mapped[int | None] = mapped_column(ForeignKey("platform.id", ondelete="SET NULL"))
+    response: Mapped[dict[str, object] | None] = mapped_column(JSON)  # the platform's answer, for support
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
