@@ -9,19 +9,24 @@ from typing import Any
 from flask import Flask, Response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from lti_tool.assessments.blueprint import bp as assessments_bp
 from lti_tool.courses.blueprint import bp as courses_bp
+from lti_tool.deep_linking.blueprint import bp as deep_linking_bp
 from lti_tool.errors import register_error_handlers
 from lti_tool.extensions import csrf, db, engine_options, migrate
 from lti_tool.gradebook import models as gradebook_models  # noqa: F401  (its tables, until its views exist)
+from lti_tool.health.blueprint import bp as health_bp
 from lti_tool.lti.blueprint import bp as lti_bp
 from lti_tool.matching.blueprint import bp as matching_bp
 from lti_tool.mentoring.blueprint import bp as mentoring_bp
 from lti_tool.profiles.blueprint import bp as profiles_bp
 from lti_tool.programs.blueprint import bp as programs_bp
 from lti_tool.resources import resource_path
+from lti_tool.roster.blueprint import bp as roster_bp
 from lti_tool.runtime import Runtime
 from lti_tool.settings import load_settings
 from lti_tool.statements.blueprint import bp as statements_bp
+from lti_tool.surveys.blueprint import bp as surveys_bp
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
@@ -70,6 +75,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(profiles_bp)
     app.register_blueprint(matching_bp)
     app.register_blueprint(mentoring_bp)
+    app.register_blueprint(roster_bp)
+    app.register_blueprint(surveys_bp)
+    app.register_blueprint(health_bp)
+    app.register_blueprint(assessments_bp)
+    app.register_blueprint(deep_linking_bp)
     register_error_handlers(app)
 
     @app.context_processor

@@ -10,7 +10,9 @@ from lti_tool.database import upgrade_database
 from lti_tool.errors import MentorLtiError, click_error
 from lti_tool.extensions import db
 from lti_tool.lti import registrations
+from lti_tool.lti.tool_configuration import ToolConfiguration
 from lti_tool.matching.commands import match as match_command
+from lti_tool.roster.commands import roster as roster_command
 from lti_tool.runtime import runtime
 from lti_tool.statements import commands as statement_commands
 
@@ -18,6 +20,7 @@ main = FlaskGroup(create_app=create_app, help="mentor-lti: an LTI 1.3 mentorship
 main.add_command(statement_commands.lrs)
 main.add_command(statement_commands.xapi)
 main.add_command(match_command)
+main.add_command(roster_command)
 
 
 @main.command()
@@ -188,6 +191,29 @@ def platform_remove(name: str) -> None:
         raise click_error(error) from error
     db.session.commit()
     click.echo(f"Removed {name}.")
+
+
+@platform.command("register-url")
+@click.option("--base-url", default=None, help="The tool's public base URL (default: the PUBLIC_BASE_URL setting).")
+@with_appcontext
+def platform_register_url(base_url: str | None) -> None:
+    """Print the LTI Dynamic Registration URL to paste into Moodle or Canvas (and the other install URLs)."""
+    settings = runtime().settings
+    base = (base_url or settings.public_base_url).rstrip("/")
+    if not base.startswith(("https://", "http://")):
+        raise click.ClickException("Give --base-url https://mentor.example.edu, or set MENTOR_LTI_PUBLIC_BASE_URL.")
+    tool = ToolConfiguration(base_url=base, name=settings.tool_name)
+    click.echo(
+        f"Dynamic registration URL: {tool.registration_url}\nCanvas developer key JSON: {tool.canvas_json_url}\n"
+        f"Admin page:               {tool.admin_url} (sign in with `mentor-lti platform admin-token`)"
+    )
+
+
+@platform.command("admin-token")
+@with_appcontext
+def platform_admin_token() -> None:
+    """Print the token that signs in to the tool's admin page (/lti/admin)."""
+    click.echo(runtime().settings.admin_token.get_secret_value())
 
 
 @main.command("urls")

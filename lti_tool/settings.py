@@ -44,8 +44,11 @@ class Settings(BaseSettings):
     jwks_min_refetch_seconds: int = Field(default=5, ge=0)
     clock_skew_seconds: int = Field(default=60, ge=0, le=600)
     platform_http_timeout_seconds: float = Field(default=10.0, gt=0)
+    roster_sync_interval_seconds: int = Field(default=3600, ge=0)
 
     sandbox_enabled: bool = False
+    # Signs in to the tool's admin page (/lti/admin); empty: generated into <instance>/admin_token on first start.
+    admin_token: SecretStr = SecretStr("")
 
     public_base_url: str = ""
     lrs_endpoint: str = ""
@@ -72,6 +75,13 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
+
+    @field_validator("admin_token")
+    @classmethod
+    def _long_admin_token(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value() and len(value.get_secret_value()) < 24:
+            raise ValueError("must be at least 24 characters (or empty, to generate one)")
+        return value
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -108,11 +118,13 @@ def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
     updates: dict[str, Any] = {"instance_path": instance}
     if not settings.secret_key:
         updates["secret_key"] = _instance_secret(instance)
+    if not settings.admin_token.get_secret_value():
+        updates["admin_token"] = SecretStr(_instance_secret(instance, "admin_token"))
     return settings.model_copy(update=updates)
 
 
-def _instance_secret(instance: Path) -> str:
-    path = instance / "secret_key"
+def _instance_secret(instance: Path, name: str = "secret_key") -> str:
+    path = instance / name
     if not path.exists():
         # O_EXCL: when two processes start at once, one writes and the other reads its key.
         try:

@@ -59,6 +59,8 @@ def tool_settings(tmp_path: Path, database_url: str) -> dict[str, Any]:
         "cookie_partitioned": False,
         "sandbox_enabled": True,
         "jwks_min_refetch_seconds": 0,
+        # Launch-time roster syncs run in the background; tests/roster turns them on where it tests them.
+        "roster_sync_interval_seconds": 0,
     }
 
 

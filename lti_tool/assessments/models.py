@@ -21,7 +21,9 @@ class RoundKind(StrEnum):
 class GradeRule(StrEnum):
     """How a graded round turns into a score for the LMS gradebook (sent by the LTI Advantage issue)."""
 
-    AVERAGE_LEVEL = "average-level"  # mean mentor rating (self rating if no mentor rated) over the rated skills
+    # The mean level over the rated skills as a percentage of the top level; each skill counts its mentors' rating,
+    # else the instructors', else the mentee's own (services.RoundRatings.level).
+    AVERAGE_LEVEL = "average-level"
     COMPLETION = "completion"  # full marks once the self-assessment is submitted
 
 

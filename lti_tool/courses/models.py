@@ -89,8 +89,8 @@ class Membership(db.Model):  # type: ignore[name-defined,misc]
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     course_role: Mapped[str] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # None for people known from a roster sync (NRPS) who have not launched yet.
-    last_launch_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
+    # None for people known from a roster sync (NRPS) who have not launched yet (a launch sets it).
+    last_launch_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     roster_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()

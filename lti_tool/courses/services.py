@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import func, select
 
 from lti_tool.courses.models import Course, Membership, ResourceLink, User
@@ -77,10 +79,21 @@ def membership_for(membership_id: int | None, course_id: int) -> Membership | No
     ).scalar_one_or_none()
 
 
-def course_roster_counts(course_id: int) -> dict[str, int]:
+@dataclass(frozen=True)
+class RosterCounts:
+    """Active course members per course role: everyone known from launches and roster syncs (`members`), and
+    those of them who have opened the tool (`opened`; roster-only members have not)."""
+
+    members: dict[str, int]
+    opened: dict[str, int]
+
+
+def course_roster_counts(course_id: int) -> RosterCounts:
     rows = db.session.execute(
-        select(Membership.course_role, func.count(Membership.id))
+        select(Membership.course_role, func.count(Membership.id), func.count(Membership.last_launch_at))
         .where(Membership.course_id == course_id, Membership.active.is_(True))
         .group_by(Membership.course_role)
     ).all()
-    return {role: count for role, count in rows}
+    return RosterCounts(
+        members={role: count for role, count, _ in rows}, opened={role: opened for role, _, opened in rows}
+    )

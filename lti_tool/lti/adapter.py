@@ -8,7 +8,9 @@ platform key, so `ToolMessageLaunch.validate` runs our own ordered checks and us
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Response
 from joserfc import jwt
@@ -24,14 +26,18 @@ from pylti1p3.tool_config.abstract import ToolConfAbstract
 
 from lti_tool.errors import LaunchError
 from lti_tool.lti import registrations
-from lti_tool.lti.claims import LTI, LaunchClaims
+from lti_tool.lti.claims import DEEP_LINKING_SETTINGS, LTI, LaunchClaims
 from lti_tool.lti.jwks import PlatformKeyCache
 from lti_tool.lti.keys import KeyStore
 from lti_tool.lti.models import Platform
 from lti_tool.lti.state import LaunchStateStore
 from lti_tool.settings import Settings
 
-SUPPORTED_MESSAGE_TYPES = frozenset({"LtiResourceLinkRequest"})
+RESOURCE_LINK_REQUEST = "LtiResourceLinkRequest"
+DEEP_LINKING_REQUEST = "LtiDeepLinkingRequest"
+SUPPORTED_MESSAGE_TYPES = frozenset({RESOURCE_LINK_REQUEST, DEEP_LINKING_REQUEST})
+DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
+DEEP_LINKING_RESPONSE_LIFETIME = 600
 LOGIN_PARAMS = ("iss", "login_hint", "target_link_uri", "lti_message_hint", "lti_deployment_id", "client_id")
 
 _REGISTRATION_HINT = (
@@ -317,10 +323,13 @@ class ToolMessageLaunch(FlaskMessageLaunch):
             raise LaunchError(
                 "unsupported_message_type",
                 f"The message type {message_type!r} is not supported by this tool.",
-                hint="Place the tool as a resource link (course navigation, module item or assignment).",
+                hint="Place the tool as a resource link (course navigation, module item or assignment), or add "
+                "its content through deep linking (content selection).",
             )
         if body.get(LTI + "version") != "1.3.0":
             raise LaunchError("bad_version", f"LTI version {body.get(LTI + 'version')!r} is not 1.3.0.")
+        if message_type == DEEP_LINKING_REQUEST:
+            _check_deep_linking_settings(body.get(DEEP_LINKING_SETTINGS))
         try:
             self.validate_message()
         except LtiException as error:
@@ -344,6 +353,63 @@ class ToolMessageLaunch(FlaskMessageLaunch):
 
 
 _LOGIN_FLOW_HINT = "The LMS must POST the id_token and state to the tool's launch URL after the OIDC login."
+
+
+def _check_deep_linking_settings(settings: Any) -> None:
+    """What a content selection needs before pylti1p3's checks, each failure explained (pylti1p3 says less)."""
+    if not isinstance(settings, dict):
+        raise LaunchError("missing_claim", "The deep linking launch carries no deep_linking_settings claim.")
+    return_url = settings.get("deep_link_return_url")
+    if not isinstance(return_url, str) or urlsplit(return_url).scheme not in ("http", "https"):
+        raise LaunchError(
+            "missing_claim",
+            "The deep linking launch does not say where to return the chosen content (deep_link_return_url).",
+        )
+    accept_types = settings.get("accept_types")
+    if not isinstance(accept_types, list) or "ltiResourceLink" not in accept_types:
+        offered = ", ".join(str(t) for t in accept_types) if isinstance(accept_types, list) and accept_types else ""
+        raise LaunchError(
+            "deep_linking_types",
+            f"This place in the LMS accepts only {offered or 'no content types'} back from a tool. mentor-lti adds "
+            "its program and skill assessments as LTI links (ltiResourceLink), so there is nothing it can add here.",
+            hint="Add mentor-lti from a place that takes LTI links: in Moodle, the External tool activity's "
+            "“Select content”; in Canvas, a module's or an assignment's External Tool.",
+        )
+
+
+def sign_deep_linking_response(
+    keys: KeyStore,
+    *,
+    client_id: str,
+    issuer: str,
+    deployment_id: str,
+    content_items: list[dict[str, Any]],
+    data: Any = None,
+    message: str | None = None,
+) -> str:
+    """The LtiDeepLinkingResponse JWT (LTI Deep Linking 2.0, 4.2), signed with the tool's current key.
+
+    Built with joserfc rather than pylti1p3's DeepLink, which sends `data: null` when the request had none and
+    cannot add `msg`. `data` is echoed exactly when the request carried it (None: it did not).
+    """
+    signing = keys.signing_key()
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": client_id,
+        "aud": issuer,
+        "iat": now,
+        "exp": now + DEEP_LINKING_RESPONSE_LIFETIME,
+        "nonce": uuid.uuid4().hex,
+        LTI + "message_type": "LtiDeepLinkingResponse",
+        LTI + "version": "1.3.0",
+        LTI + "deployment_id": deployment_id,
+        DL + "content_items": content_items,
+    }
+    if data is not None:
+        claims[DL + "data"] = data
+    if message:
+        claims[DL + "msg"] = message
+    return jwt.encode({"alg": "RS256", "kid": signing.kid, "typ": "JWT"}, claims, signing.key)
 
 
 def _audiences(aud: Any) -> list[str]:

@@ -71,8 +71,10 @@ def _validate(spec: PlatformSpec) -> None:
         problems.append("name is empty")
     if not spec.client_id.strip():
         problems.append("client id is empty")
-    if not spec.deployment_ids or any(not d.strip() for d in spec.deployment_ids):
-        problems.append("at least one non-empty deployment id is required")
+    # No deployment yet is allowed: a Canvas developer key registered dynamically gets its deployment id when the
+    # app is installed, and the admin adds it then (the tool's admin page, or `platform add`).
+    if any(not d.strip() for d in spec.deployment_ids):
+        problems.append("deployment ids must not be empty")
     for label, url in (
         ("issuer", spec.issuer),
         ("auth URL", spec.auth_login_url),

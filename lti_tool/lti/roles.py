@@ -28,7 +28,7 @@ def course_role(roles: list[str]) -> CourseRole:
     membership role is present only those count; institution and system roles are a fallback for launches
     that carry no membership role (e.g. an administrator launching from an admin placement).
     """
-    membership = [r for r in roles if r.startswith((_MEMBERSHIP, _MEMBERSHIP_SUB)) or ("#" not in r and "/" not in r)]
+    membership = [r for r in roles if _is_membership_role(r)]
     if membership:
         names = {_short_name(r) for r in membership}
         if "Instructor#TeachingAssistant" in names or "TeachingAssistant" in names:
@@ -42,6 +42,16 @@ def course_role(roles: list[str]) -> CourseRole:
     if fallback & {"Administrator", "SysAdmin"}:
         return CourseRole.INSTRUCTOR
     return CourseRole.OTHER
+
+
+def is_enrolled(roles: list[str]) -> bool:
+    """Whether the roles include a course membership role: an administrator launching into a course they are not
+    enrolled in has only institution or system roles, so the course roster says nothing about them."""
+    return any(_is_membership_role(r) for r in roles)
+
+
+def _is_membership_role(role: str) -> bool:
+    return role.startswith((_MEMBERSHIP, _MEMBERSHIP_SUB)) or ("#" not in role and "/" not in role)
 
 
 def _short_name(role: str) -> str:

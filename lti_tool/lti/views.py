@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response, jsonify, redirect, request, session, url_for
+from flask import Response, current_app, jsonify, redirect, request, session, url_for
 
 from lti_tool.courses.services import record_launch
+from lti_tool.deep_linking.services import remember_request
+from lti_tool.deep_linking.views import launch_destination
 from lti_tool.extensions import db
-from lti_tool.lti.adapter import ToolMessageLaunch, start_login
+from lti_tool.lti.adapter import DEEP_LINKING_REQUEST, ToolMessageLaunch, start_login
+from lti_tool.roster.background import sync_after_launch
 from lti_tool.runtime import runtime
 from lti_tool.statements.events import record_lti_launch
 
@@ -30,8 +33,14 @@ def launch() -> Response:
     rt = runtime()
     claims = ToolMessageLaunch(keys=rt.keys, store=rt.state, settings=rt.settings).accept()
     membership = record_launch(claims)
-    record_lti_launch(claims, membership, settings=rt.settings, tool_base=request.url_root)
+    if claims.message_type == DEEP_LINKING_REQUEST:
+        # Choosing content to place opens no resource link: no `launched` statement, the chooser keeps the request.
+        remember_request(rt.state, claims, membership, ttl_seconds=rt.settings.launch_data_ttl_seconds)
+    else:
+        record_lti_launch(claims, membership, settings=rt.settings, tool_base=request.url_root)
     db.session.commit()
+    # In the background, so that the launch never waits for (or fails with) the LMS's roster service.
+    sync_after_launch(current_app._get_current_object(), membership, rt.settings)  # type: ignore[attr-defined]
     # One membership per course: a later launch into the same course (another person on this browser, an
     # instructor's student view) replaces the earlier one. Oldest courses are forgotten first.
     courses = {k: v for k, v in session.get("courses", {}).items() if k != str(membership.course_id)}
@@ -45,7 +54,8 @@ def launch() -> Response:
         membership.course_id,
         membership.course_role,
     )
-    return redirect(url_for("courses.home", course_id=membership.course_id), code=303)  # type: ignore[return-value]
+    # A content selection opens the chooser; a placed link opens what its custom parameters name.
+    return redirect(launch_destination(claims, membership), code=303)  # type: ignore[return-value]
 
 
 def jwks() -> Response:

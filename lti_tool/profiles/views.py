@@ -6,13 +6,16 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import IntegrityError
 
+from lti_tool.assessments.services import member_assessments
 from lti_tool.courses.access import course_member, current_membership
 from lti_tool.errors import NotAuthorised
 from lti_tool.extensions import db
+from lti_tool.mentoring import checkins
 from lti_tool.profiles import services
 from lti_tool.profiles.forms import build_profile_form
 from lti_tool.programs.services import allowed_roles, participant_for, program_for_course
 from lti_tool.runtime import runtime
+from lti_tool.surveys.services import pending_surveys
 
 
 @course_member()
@@ -32,6 +35,9 @@ def home(course_id: int) -> str:
         status=services.profile_status(participant, program),
         missing=services.missing_parts(participant, program) if participant else [],
         matches=services.published_matches(participant, program) if participant else [],
+        assessments=member_assessments(program, membership),
+        pairs=checkins.home_pairs(participant) if participant else [],
+        surveys=pending_surveys(participant) if participant else [],
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from lti_tool.courses.models import Course, Membership, ResourceLink
-from lti_tool.courses.services import course_roster_counts
+from lti_tool.courses.services import RosterCounts, course_roster_counts
 from lti_tool.errors import MentorLtiError
 from lti_tool.extensions import db
 from lti_tool.lti.roles import CourseRole
@@ -278,7 +278,7 @@ def weight_shares(weights: dict[str, float]) -> dict[str, float | None]:
 
 @dataclass(frozen=True)
 class ProgramCounts:
-    members: int  # course members who have launched the tool (active memberships)
+    members: int  # active course members, from launches and roster syncs
     learners: int
     staff: int
     profiles_started: int
@@ -289,7 +289,7 @@ class ProgramCounts:
     published_matches: int
 
 
-def program_counts(program: Program, roster: dict[str, int] | None = None) -> ProgramCounts:
+def program_counts(program: Program, roster: RosterCounts | None = None) -> ProgramCounts:
     """The overview's figures; `roster` is the course's `course_roster_counts` when the caller already has it."""
     if roster is None:
         roster = course_roster_counts(program.course_id)
@@ -306,9 +306,9 @@ def program_counts(program: Program, roster: dict[str, int] | None = None) -> Pr
     ).all()
     matches: dict[str, int] = {status: count for status, count in match_rows}
     return ProgramCounts(
-        members=sum(roster.values()),
-        learners=roster.get("learner", 0),
-        staff=roster.get("instructor", 0) + roster.get("teaching_assistant", 0),
+        members=sum(roster.members.values()),
+        learners=roster.members.get("learner", 0),
+        staff=roster.members.get("instructor", 0) + roster.members.get("teaching_assistant", 0),
         profiles_started=sum(participants.values()),
         profiles_complete=participants.get(True, 0),
         technical_skills=sum(1 for s in program.skills if s.category == "technical"),

@@ -114,6 +114,13 @@ class Advantage:
         self.preset = preset
         self.page_size = 5
         self.outage = False  # when set, AGS and NRPS answer 503 as an LMS under maintenance does
+        # When set, this many more membership pages are served, then the outage begins: an LMS failing mid-sync.
+        self.outage_after_pages: int | None = None
+        # Off: NRPS leaves out names and emails, as Canvas (privacy level) and Moodle (tool settings) can.
+        self.share_personal_data = True
+        # Canvas answers a registration with a deployment id only when it installs the app while registering (its
+        # LTI Registrations feature); off, the id comes later, when an admin installs the app, as without it.
+        self.canvas_deployment_in_registration = True
         self._lock = threading.Lock()
         self._registration_tokens: dict[str, bool] = {}  # token -> used
         self.tools: dict[str, RegisteredTool] = {}
@@ -181,8 +188,12 @@ class Advantage:
             "client_id": client_id,
             "registration_client_uri": f"{self.issuer}/registrations/{client_id}",
             "scope": " ".join(scopes),
-            TOOL_CONFIGURATION: {**tool_config, "deployment_id": deployment_id},
+            TOOL_CONFIGURATION: dict(tool_config),
         }
+        if self.preset is Preset.MOODLE:
+            answer[TOOL_CONFIGURATION]["deployment_id"] = deployment_id  # Moodle: the new tool type's id
+        elif self.canvas_deployment_in_registration:
+            answer["deployment_id"] = deployment_id  # Canvas: the account's deployment, at the top level
         return answer
 
     # --- OAuth 2 client credentials with a JWT client assertion (LTI Security Framework 4.1) --------------------
@@ -349,6 +360,11 @@ class Advantage:
         Moodle pages with `limit` and `from`; Canvas with `page` and `per_page`, where `page` after the first is an
         opaque, case-sensitive bookmark (so a client that lowercases the Link header loses its place).
         """
+        with self._lock:
+            if self.outage_after_pages is not None:
+                self.outage_after_pages -= 1
+                if self.outage_after_pages <= 0:
+                    self.outage, self.outage_after_pages = True, None
         if self.preset is Preset.MOODLE:
             limit = _int(query.get("limit"), self.page_size)
             start = _int(query.get("from"), 0)

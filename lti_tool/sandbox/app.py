@@ -140,6 +140,7 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
         platform.advantage.authorise(request.headers.get("Authorization"), NRPS_SCOPE)
         url = f"{platform.base_url}/api/courses/{course_id}/memberships"
         page, next_url = platform.advantage.memberships_page(url, platform.members(course_id), request.args.to_dict())
+        personal = ("name", "given_name", "family_name", "email") if platform.advantage.share_personal_data else ()
         response = _json(
             {
                 "id": request.url,
@@ -147,10 +148,7 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
                 "members": [
                     {
                         "status": m.status,
-                        "name": m.name,
-                        "given_name": m.given_name,
-                        "family_name": m.family_name,
-                        "email": m.email,
+                        **{attribute: getattr(m, attribute) for attribute in personal},
                         "user_id": m.user_id,
                         "roles": m.roles,
                     }

@@ -50,6 +50,29 @@ INSTITUTION_ROLES = {
     "TeachingAssistant": "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Student",
     "Learner": "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Student",
 }
+
+
+@dataclass(frozen=True)
+class ContentSelection:
+    """What a deep linking placement accepts back from a tool."""
+
+    accept_types: tuple[str, ...]
+    targets: tuple[str, ...]  # accept_presentation_document_targets
+    accept_multiple: bool
+    accept_lineitem: bool = True
+    auto_create: bool = False
+
+
+# Per placement, as Canvas sends them (lib/lti/messages/deep_linking_request.rb). Canvas omits accept_lineitem; the
+# sandbox states it, true where a placed link may be graded (the spec allows both).
+CONTENT_SELECTIONS = {
+    "link_selection": ContentSelection(("ltiResourceLink",), ("iframe", "window"), accept_multiple=True),
+    "assignment_selection": ContentSelection(("ltiResourceLink",), ("iframe", "window"), accept_multiple=False),
+    "collaboration": ContentSelection(
+        ("ltiResourceLink",), ("iframe",), accept_multiple=False, accept_lineitem=False, auto_create=True
+    ),
+    "migration_selection": ContentSelection(("file",), ("iframe",), accept_multiple=False, accept_lineitem=False),
+}
 CLIENT_ID = "mentor-lti-sandbox"
 DEPLOYMENT_ID = "sandbox-deployment-1"
 
@@ -185,7 +208,9 @@ class SandboxPlatform:
     def __post_init__(self) -> None:
         self.advantage = Advantage(issuer=self.issuer, token_url=self.token_url, preset=self.preset)
         self.advantage.trust_client(self.client_id, self.tool.jwks_url)
-        self._deep_link_nonces: dict[str, tuple[str, str, str]] = {}  # nonce -> course, person, client id
+        # The `data` of each open content selection -> course, client id, placement; it comes back echoed.
+        self._deep_link_requests: dict[str, tuple[str, str, ContentSelection]] = {}
+        self._deep_link_response_nonces: set[str] = set()
 
     @property
     def issuer(self) -> str:
@@ -379,7 +404,7 @@ class SandboxPlatform:
         )
         message_type = hint.claims.get("message_type", RESOURCE_LINK)
         if message_type == DEEP_LINKING:
-            claims = self._deep_linking_claims(claims, course, person, params, hint.claims.get("placement"))
+            claims = self._deep_linking_claims(claims, course, params, hint.claims.get("placement"))
         elif hint.claims.get("link"):
             link = self.placed_link(course.id, hint.claims["link"])
             claims[LTI + "resource_link"] = {"id": link.id, "title": link.title}
@@ -394,25 +419,26 @@ class SandboxPlatform:
         return params["redirect_uri"], {"id_token": token, "state": params["state"]}
 
     def _deep_linking_claims(
-        self, claims: dict[str, Any], course: Course, person: Person, params: dict[str, str], placement: str | None
+        self, claims: dict[str, Any], course: Course, params: dict[str, str], placement: str | None
     ) -> dict[str, Any]:
         """A content-selection launch: what the platform accepts back, and where the tool returns it."""
         del claims[LTI + "resource_link"]
-        assignment = placement == "assignment_selection"
-        self._deep_link_nonces[params["nonce"]] = (course.id, person.id, params["client_id"])
+        # An assignment placement takes one graded item, a link placement several; others as in the table.
+        selection = CONTENT_SELECTIONS.get(placement or "link_selection", CONTENT_SELECTIONS["link_selection"])
+        data = f"sandbox-dl-{uuid.uuid4().hex}"
+        self._deep_link_requests[data] = (course.id, params["client_id"], selection)
         return {
             **claims,
             LTI + "message_type": DEEP_LINKING,
             DL + "deep_linking_settings": {
                 "deep_link_return_url": f"{self.base_url}/deep_linking/return",
-                "accept_types": ["ltiResourceLink"],
-                "accept_presentation_document_targets": ["iframe", "window"],
-                # An assignment placement takes one graded item; a link placement may take several.
-                "accept_multiple": not assignment,
-                "accept_lineitem": True,
-                "auto_create": True,
+                "accept_types": list(selection.accept_types),
+                "accept_presentation_document_targets": list(selection.targets),
+                "accept_multiple": selection.accept_multiple,
+                "accept_lineitem": selection.accept_lineitem,
+                "auto_create": selection.auto_create,
                 "title": "Add mentor-lti content",
-                "data": f"sandbox-dl-{params['nonce'][:8]}",
+                "data": data,
             },
         }
 
@@ -433,18 +459,28 @@ class SandboxPlatform:
             raise SandboxAuthError("message_type must be LtiDeepLinkingResponse")
         if claims.get(LTI + "deployment_id") != deployment_id:
             raise SandboxAuthError("deployment_id does not match the client")
-        issued = self._deep_link_nonces.pop(str(claims.get("nonce")), None)
-        if issued is None or issued[2] != client_id:
-            raise SandboxAuthError("the response does not answer a deep linking request of this client")
-        course_id, _, _ = issued
-        if not str(claims.get(DL + "data", "")).startswith("sandbox-dl-"):
-            raise SandboxAuthError("the data of the request was not echoed")
+        nonce = claims.get("nonce")
+        if not isinstance(nonce, str) or not nonce or nonce in self._deep_link_response_nonces:
+            raise SandboxAuthError("the response needs a nonce of its own, never one used before")
+        # The platform knows which request a response answers by the `data` it sent, echoed exactly.
+        issued = self._deep_link_requests.get(str(claims.get(DL + "data")))
+        if issued is None or issued[1] != client_id:
+            raise SandboxAuthError("the data of a deep linking request of this client was not echoed")
+        course_id, _, selection = issued
+        items = claims.get(DL + "content_items", [])
+        if not isinstance(items, list) or (len(items) > 1 and not selection.accept_multiple):
+            raise SandboxAuthError("this placement accepts one content item")
+        for item in items:
+            kind = item.get("type") if isinstance(item, dict) else None
+            if kind not in selection.accept_types:
+                raise SandboxAuthError(f"content item type {kind!r} was not accepted")
+        self._deep_link_requests.pop(str(claims[DL + "data"]))
+        self._deep_link_response_nonces.add(nonce)
         placed = []
-        for item in claims.get(DL + "content_items", []):
-            if item.get("type") != "ltiResourceLink":
-                raise SandboxAuthError(f"content item type {item.get('type')!r} was not accepted")
+        for item in items:
             line_item_id = None
-            if isinstance(item.get("lineItem"), dict):
+            # accept_lineitem false: the platform said it ignores line items.
+            if isinstance(item.get("lineItem"), dict) and selection.accept_lineitem:
                 line_item = self.advantage.create_line_item(course_id, {**item["lineItem"], "resourceLinkId": None})
                 line_item_id = line_item.id
             link = PlacedLink(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from lti_tool.assessments.models import SkillAssessment
 from lti_tool.courses.models import Course, Membership
@@ -29,6 +29,7 @@ from xapi.builders import (
     build_profile_completed,
     build_rematch_requested,
     build_survey_answered,
+    build_voiding,
     event_statement_id,
     iso_duration,
     opaque_ref,
@@ -215,6 +216,15 @@ def mentoring_session_ref(mentoring_session: MentoringSession) -> str:
     return opaque_ref(relationship_ref(mentoring_session.relationship), "session", str(mentoring_session.id))
 
 
+def _mentoring_session_statement_id(
+    mentoring_session: MentoringSession, member: RelationshipMember, record: events.AttendanceRecord
+) -> uuid.UUID:
+    # One statement per member, session, kind and version of the log: each version is recorded afresh.
+    return event_statement_id(
+        f"session-{record.value}:{member.participant.registration}:{mentoring_session.id}:v{mentoring_session.version}"
+    )
+
+
 def record_mentoring_session(
     mentoring_session: MentoringSession,
     member: RelationshipMember,
@@ -223,7 +233,11 @@ def record_mentoring_session(
     settings: Settings,
     tool_base: str,
 ) -> StatementOutbox:
-    """`attended` a mentoring session: by the member who logged it, or confirmed by another member."""
+    """`attended` a mentoring session: by the member who logged it, or confirmed by another member.
+
+    The timestamp is when the session started: when the attendance happened, not when it was recorded. Each
+    version of an edited log is its own record (see `void_mentoring_session_record`).
+    """
     relationship = mentoring_session.relationship
     build = (
         build_mentoring_session_logged
@@ -237,12 +251,38 @@ def record_mentoring_session(
         mentor=actor(relationship.counterpart_of(member).participant.membership),
         mentoring_session_ref=mentoring_session_ref(mentoring_session),
         duration=iso_duration(timedelta(minutes=mentoring_session.duration_minutes)),
-        statement_id=event_statement_id(
-            f"session-{record.value}:{member.participant.registration}:{mentoring_session.id}"
-        ),
-        timestamp=utcnow(),
+        statement_id=_mentoring_session_statement_id(mentoring_session, member, record),
+        timestamp=mentoring_session.started_at,
     )
     return _emit_for(relationship.program, statement, f"session-{record.value}")
+
+
+def void_mentoring_session_record(
+    mentoring_session: MentoringSession,
+    member: RelationshipMember,
+    record: events.AttendanceRecord,
+    *,
+    settings: Settings,
+    tool_base: str,
+) -> StatementOutbox:
+    """Void the statement `record_mentoring_session` sent for `member` at the session's current version; call it
+    before an edit raises the version.
+
+    Statements are never edited: when a log is edited its old `attended` statements (with the old duration and
+    start, and confirmations of what has since changed) are voided, so the LRS counts each session once, as it
+    now stands; the new version's statements are sent as the members record it again.
+    """
+    relationship = mentoring_session.relationship
+    voided = _mentoring_session_statement_id(mentoring_session, member, record)
+    statement = build_voiding(
+        _pair_context(relationship, settings, tool_base),
+        actor=actor(member.participant.membership),
+        voided_statement_id=voided,
+        statement_id=event_statement_id(f"session-voided:{voided}"),
+        timestamp=utcnow(),
+        enrolment=enrolment(member.participant),
+    )
+    return _emit_for(relationship.program, statement, "session-voided")
 
 
 def goal_ref(goal: Goal) -> str:
@@ -278,9 +318,10 @@ def record_goal_completed(goal: Goal, *, settings: Settings, tool_base: str) -> 
     return _emit_for(goal.relationship.program, statement, "goal-completed")
 
 
-def record_checkin_requested(request: CheckinRequest, *, settings: Settings, tool_base: str) -> StatementOutbox:
-    """`requested check-in`: a member asked the others to meet; the message stays in the tool."""
-    relationship = request.relationship
+def record_checkin_requested(
+    request: CheckinRequest, relationship: Relationship, *, settings: Settings, tool_base: str
+) -> StatementOutbox:
+    """`requested check-in`: a member asked the others of `relationship` to meet; the message stays in the tool."""
     member = next(m for m in relationship.members if m.participant_id == request.requested_by_id)
     statement = build_checkin_requested(
         _pair_context(relationship, settings, tool_base),
@@ -297,43 +338,95 @@ def record_checkin_requested(request: CheckinRequest, *, settings: Settings, too
 # --- Skill assessments and surveys ---------------------------------------------------------------------------
 
 
+def _assessment_statement_id(assessment: SkillAssessment, submitted_at: datetime) -> uuid.UUID:
+    # One statement per submission: a rater who submits again while the round is open makes a new one.
+    when = submitted_at.astimezone(UTC).isoformat(timespec="microseconds")  # one spelling, however it was read
+    return event_statement_id(f"assessment-submitted:{assessment.subject.registration}:{assessment.id}:{when}")
+
+
 def record_assessment_submitted(
-    assessment: SkillAssessment, *, settings: Settings, tool_base: str, score: events.ScoreInput | None = None
+    assessment: SkillAssessment,
+    *,
+    settings: Settings,
+    tool_base: str,
+    score: events.ScoreInput | None = None,
+    replaces: datetime | None = None,
 ) -> StatementOutbox:
     """`scored` a skills assessment: the rater is the actor; the result holds the level given per skill.
 
     The assessment activity is the round for one mentee, and the registration is the mentee's enrolment, so
     self, mentor and instructor ratings of the same person in the same round can be compared in the LRS.
+    A rater may submit again while the round is open: each submission is a statement of its own, its id keyed by
+    the submission time, and `replaces` (the replaced submission's time) voids the earlier one, so the LRS holds
+    one valid `scored` statement per rater, mentee and round.
     """
     round_ = assessment.round
     program = round_.program
     subject = assessment.subject
+    ctx = course_statement_context(settings, tool_base=tool_base, course=program.course)
+    rater, enrolled = actor(assessment.rater), enrolment(subject)
+    submitted_at = assessment.submitted_at or utcnow()
+    if replaces is not None:
+        voided = _assessment_statement_id(assessment, replaces)
+        voiding = build_voiding(
+            ctx,
+            actor=rater,
+            voided_statement_id=voided,
+            statement_id=event_statement_id(f"assessment-voided:{voided}"),
+            timestamp=submitted_at,
+            enrolment=enrolled,
+        )
+        _emit_for(program, voiding, "assessment-voided")
     statement = build_assessment_submitted(
-        course_statement_context(settings, tool_base=tool_base, course=program.course),
-        enrolment(subject),
-        actor=actor(assessment.rater),
+        ctx,
+        enrolled,
+        actor=rater,
         assessment_ref=opaque_ref(course_ref(program.course), "assessment", str(round_.id), subject.registration),
-        statement_id=event_statement_id(f"assessment-submitted:{subject.registration}:{assessment.id}"),
-        timestamp=assessment.submitted_at or utcnow(),
+        statement_id=_assessment_statement_id(assessment, submitted_at),
+        timestamp=submitted_at,
         score=score,
         skill_scores={rating.skill_key: rating.level for rating in assessment.ratings},
     )
     return _emit_for(program, statement, "assessment-submitted")
 
 
+def _survey_answer_id(response: SurveyResponse, revision: int) -> uuid.UUID:
+    return event_statement_id(f"survey-answered:{response.participant.registration}:{response.survey.id}:{revision}")
+
+
 def record_survey_answered(
     response: SurveyResponse, answers: dict[str, str | int | float | bool], *, settings: Settings, tool_base: str
 ) -> StatementOutbox:
-    """`answered` a survey; `answers` holds coded answers only (scales and choices), never free text."""
+    """`answered` a survey; `answers` holds coded answers only (scales and choices), never free text.
+
+    Answers may change while the survey is open. Statements are never edited: a changed answer (revision > 1)
+    voids the previous revision's `answered` statement and sends a new one, so the LRS holds one valid
+    `answered` statement per person and survey, carrying their latest answers.
+    """
     survey = response.survey
     program = survey.program
+    ctx = course_statement_context(settings, tool_base=tool_base, course=program.course)
+    who, enrolled = actor(response.participant.membership), enrolment(response.participant)
+    timestamp = response.submitted_at or utcnow()
+    if response.revision > 1:
+        voiding = build_voiding(
+            ctx,
+            actor=who,
+            voided_statement_id=_survey_answer_id(response, response.revision - 1),
+            statement_id=event_statement_id(
+                f"survey-answer-voided:{response.participant.registration}:{survey.id}:{response.revision - 1}"
+            ),
+            timestamp=timestamp,
+            enrolment=enrolled,
+        )
+        _emit_for(program, voiding, "survey-answer-voided")
     statement = build_survey_answered(
-        course_statement_context(settings, tool_base=tool_base, course=program.course),
-        enrolment(response.participant),
-        actor=actor(response.participant.membership),
+        ctx,
+        enrolled,
+        actor=who,
         survey_ref=opaque_ref(course_ref(program.course), "survey", str(survey.id)),
-        statement_id=event_statement_id(f"survey-answered:{response.participant.registration}:{survey.id}"),
-        timestamp=response.submitted_at or utcnow(),
+        statement_id=_survey_answer_id(response, response.revision),
+        timestamp=timestamp,
         answers=answers,
     )
     return _emit_for(program, statement, "survey-answered")

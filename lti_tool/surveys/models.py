@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lti_tool.extensions import UTCDateTime, db, utcnow
@@ -36,7 +36,7 @@ class Survey(db.Model):  # type: ignore[name-defined,misc]
 
 
 class SurveyResponse(db.Model):  # type: ignore[name-defined,misc]
-    """One participant's answers to one survey (question key -> answer)."""
+    """One participant's answers to one survey (question key -> answer); changeable while the survey is open."""
 
     __tablename__ = "survey_response"
     __table_args__ = (UniqueConstraint("survey_id", "participant_id"),)
@@ -46,6 +46,9 @@ class SurveyResponse(db.Model):  # type: ignore[name-defined,misc]
     participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"), index=True)
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # 1 for the first answer, +1 for each change: keys the `answered` statement of each version (a change voids
+    # the previous version's statement in the LRS).
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     survey: Mapped[Survey] = relationship()
     participant: Mapped[Participant] = relationship()

@@ -234,6 +234,7 @@ def upgrade():
         sa.Column("participant_id", sa.Integer(), nullable=False),
         sa.Column("answers", sa.JSON(), nullable=False),
         sa.Column("submitted_at", lti_tool.extensions.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revision", sa.Integer(), server_default="1", nullable=False),
         sa.ForeignKeyConstraint(
             ["participant_id"],
             ["participant.id"],

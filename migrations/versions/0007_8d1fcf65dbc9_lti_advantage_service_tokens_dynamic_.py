@@ -9,8 +9,7 @@ Create Date: 2026-11-26 06:58:07.892729
 import sqlalchemy as sa
 from alembic import op
 
-import lti_tool.extensions  # noqa: F401 - column types of ours, when a migration uses them
-
+import lti_tool.extensions
 
 # revision identifiers, used by Alembic.
 revision = "8d1fcf65dbc9"
@@ -133,7 +132,9 @@ def upgrade():
         batch_op.add_column(
             sa.Column("roster_synced_at", lti_tool.extensions.UTCDateTime(timezone=True), nullable=True)
         )
-        batch_op.alter_column("last_launch_at", existing_type=lti_tool.extensions.UTCDateTime(timezone=True), nullable=True)
+        batch_op.alter_column(
+            "last_launch_at", existing_type=lti_tool.extensions.UTCDateTime(timezone=True), nullable=True
+        )
 
     with op.batch_alter_table("resource_link", schema=None) as batch_op:
         batch_op.add_column(sa.Column("custom", sa.JSON(), server_default="{}", nullable=False))
@@ -149,7 +150,9 @@ def downgrade():
         batch_op.drop_column("custom")
 
     with op.batch_alter_table("membership", schema=None) as batch_op:
-        batch_op.alter_column("last_launch_at", existing_type=lti_tool.extensions.UTCDateTime(timezone=True), nullable=False)
+        batch_op.alter_column(
+            "last_launch_at", existing_type=lti_tool.extensions.UTCDateTime(timezone=True), nullable=False
+        )
         batch_op.drop_column("roster_synced_at")
 
     with op.batch_alter_table("course", schema=None) as batch_op:

@@ -1,0 +1,116 @@
+"""The content chooser of a deep linking launch, the answer posted back to the LMS, and where launches land."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from flask import make_response, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+import lti_tool
+from lti_tool.courses.access import course_member, current_membership
+from lti_tool.courses.models import Membership
+from lti_tool.deep_linking import services
+from lti_tool.deep_linking.forms import SelectionForm
+from lti_tool.errors import NotAuthorised
+from lti_tool.extensions import db
+from lti_tool.lti.adapter import DEEP_LINKING_REQUEST
+from lti_tool.lti.claims import LaunchClaims
+from lti_tool.lti.roles import CourseRole
+from lti_tool.programs.models import Program
+from lti_tool.programs.services import program_for_course
+from lti_tool.runtime import runtime
+
+Page = str | tuple[str, int] | BaseResponse
+log = logging.getLogger(__name__)
+
+
+def launch_destination(claims: LaunchClaims, membership: Membership) -> str:
+    """Where a recorded launch lands: a content selection's chooser, what a placed link names, or the course home."""
+    course_id = membership.course_id
+    if claims.message_type == DEEP_LINKING_REQUEST:
+        return url_for("deep_linking.choose", course_id=course_id, launch_id=claims.launch_id)
+    placed = services.placed_target(claims.custom, course_id)
+    if placed is None or placed.round is None:
+        return url_for("courses.home", course_id=course_id)
+    round_ = placed.round
+    role = CourseRole(membership.course_role)
+    if role.is_staff:
+        return url_for("assessments.round_page", course_id=course_id, round_id=round_.id)
+    if role is CourseRole.LEARNER:
+        me = services.assessed_self(round_.program, membership)
+        if me is not None:
+            return url_for("assessments.rate", course_id=course_id, round_id=round_.id, participant_id=me.id)
+        return url_for("assessments.index", course_id=course_id)
+    return url_for("courses.home", course_id=course_id)
+
+
+def _staff() -> Membership:
+    membership = current_membership()
+    if not CourseRole(membership.course_role).is_staff:
+        raise NotAuthorised(
+            "Only the course's instructors and teaching assistants can add mentor-lti content to the course.",
+            hint="Open mentor-lti from a link your instructor placed in the course.",
+        )
+    return membership
+
+
+def _chooser(
+    selection: services.SelectionRequest, program: Program | None, available: list[services.Choice], form: SelectionForm
+) -> str:
+    membership = current_membership()
+    return render_template(
+        "deep_linking/choose.html",
+        membership=membership,
+        course=membership.course,
+        program=program,
+        selection=selection,
+        choices=available,
+        rounds=[choice for choice in available if choice.round_id is not None],
+        form=form,
+        lms=membership.course.lms_product or "the LMS",
+    )
+
+
+@course_member()
+def choose(course_id: int, launch_id: str) -> Page:
+    membership = _staff()
+    rt = runtime()
+    selection = services.open_request(rt.state, launch_id, membership)
+    program = program_for_course(course_id)
+    available = services.choices(program)
+    if request.method == "GET":
+        return _chooser(selection, program, available, SelectionForm(formdata=None).offer(available))
+    form = SelectionForm().offer(available)
+    if not form.validate_on_submit():
+        return _chooser(selection, program, available, form), 422
+    chosen: list[services.Choice] = []  # "Add nothing": an empty answer closes the LMS's dialog
+    try:
+        if not form.cancel.data:
+            chosen = services.pick(available, form.items.data, accept_multiple=selection.accept_multiple)
+    except services.SelectionError as error:
+        form.items.errors = [error.message]
+        return _chooser(selection, program, available, form), error.status
+    items = services.content_items(chosen, selection, launch_url=url_for("lti.launch", _external=True))
+    token = services.answer(rt.state, rt.keys, selection, items)
+    db.session.commit()
+    log.info("deep linking answered: course=%s items=%s", course_id, len(items))
+    response = make_response(
+        render_template(
+            "deep_linking/return.html",
+            membership=membership,
+            course=membership.course,
+            selection=selection,
+            token=token,
+            items=items,
+            lms=membership.course.lms_product or "the LMS",
+        )
+    )
+    # The answer goes to the LMS's return URL, which the tool's policy (form-action 'self') would block.
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(selection.return_url))
+    response.headers["Content-Security-Policy"] = lti_tool.CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'", f"form-action 'self' {origin}"
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response

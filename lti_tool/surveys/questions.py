@@ -1,0 +1,318 @@
+"""Survey questions as plain data: the question schema, checking answers per question type, coded answers and the
+distribution of answers. No Flask and no database."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+SCALE = range(1, 6)
+MAX_QUESTIONS = 30
+MAX_OPTIONS = 12
+MAX_TEXT_ANSWER = 2000
+# xAPI's delimiter between the choices of one response (cmi.interaction "choice" responses).
+CHOICE_DELIMITER = "[,]"
+_KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+
+
+class QuestionType(StrEnum):
+    SCALE = "scale"  # 1 to 5, with optional words for the two ends
+    SINGLE_CHOICE = "single-choice"
+    MULTI_CHOICE = "multi-choice"
+    TEXT = "text"  # free text: stays in the tool, never in a statement
+
+
+CHOICE_TYPES = (QuestionType.SINGLE_CHOICE, QuestionType.MULTI_CHOICE)
+QUESTION_FIELDS = {"key", "text", "type", "required", "options", "labels"}
+SCHEMA_HELP = (
+    "A JSON list of questions. Each question is an object with: "
+    '"key" (1-40 lowercase letters, digits, "-" or "_", unique), "text" (up to 300 characters), '
+    '"type" ("scale" for 1 to 5, "single-choice", "multi-choice" or "text"), "required" (true or false); '
+    'choice questions add "options": a list of 2-12 objects {"value": a key, "label": up to 120 characters}; '
+    'scale questions may add "labels": the words for 1 and for 5, e.g. ["Not at all", "Completely"].'
+)
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Question:
+    key: str
+    text: str
+    type: QuestionType
+    required: bool
+    options: tuple[Option, ...] = ()
+    labels: tuple[str, str] | None = None
+
+    @property
+    def coded(self) -> bool:
+        """Its answers are codes (numbers, option values) that may leave the tool; free text may not."""
+        return self.type is not QuestionType.TEXT
+
+    def label_of(self, value: str) -> str:
+        return next((o.label for o in self.options if o.value == value), value)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"key": self.key, "text": self.text, "type": self.type.value, "required": self.required}
+        if self.options:
+            data["options"] = [{"value": o.value, "label": o.label} for o in self.options]
+        if self.labels:
+            data["labels"] = list(self.labels)
+        return data
+
+
+class QuestionsInvalid(ValueError):
+    """A question list breaks the schema; `errors` says where (e.g. "question 2 (options)") and what."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+def questions_from_json(text: str) -> list[Question]:
+    """Questions from the instructor's JSON (see SCHEMA_HELP); every problem is reported, not only the first."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise QuestionsInvalid([f"Not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}."]) from None
+    return parse_questions(data)
+
+
+def parse_questions(data: Any) -> list[Question]:
+    if not isinstance(data, list):
+        raise QuestionsInvalid(["The questions must be a JSON list: [ {question}, {question}, … ]."])
+    if not 1 <= len(data) <= MAX_QUESTIONS:
+        raise QuestionsInvalid([f"A survey has 1 to {MAX_QUESTIONS} questions (found {len(data)})."])
+    errors: list[str] = []
+    questions: list[Question] = []
+    for number, entry in enumerate(data, start=1):
+        question = _parse_question(entry, f"Question {number}", errors)
+        if question is not None:
+            questions.append(question)
+    keys = [q.key for q in questions]
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated:
+        errors.append(f"Question keys must be unique; repeated: {', '.join(repeated)}.")
+    if errors:
+        raise QuestionsInvalid(errors)
+    return questions
+
+
+def _parse_question(entry: Any, where: str, errors: list[str]) -> Question | None:
+    if not isinstance(entry, dict):
+        errors.append(f"{where}: must be an object with key, text, type and required.")
+        return None
+    found = len(errors)
+    unknown = sorted(set(entry) - QUESTION_FIELDS)
+    if unknown:
+        errors.append(f"{where}: unknown field {', '.join(repr(u) for u in unknown)}.")
+    key = entry.get("key")
+    if not isinstance(key, str) or not _KEY.fullmatch(key):
+        errors.append(f'{where} (key): 1-40 lowercase letters, digits, "-" or "_", starting with a letter or digit.')
+    where = f"{where} “{key}”" if isinstance(key, str) and key else where
+    text = entry.get("text")
+    if not isinstance(text, str) or not text.strip() or len(text.strip()) > 300:
+        errors.append(f"{where} (text): write the question, at most 300 characters.")
+    required = entry.get("required", False)
+    if not isinstance(required, bool):
+        errors.append(f"{where} (required): true or false.")
+    try:
+        kind = QuestionType(str(entry.get("type")))
+    except ValueError:
+        errors.append(f'{where} (type): one of "scale", "single-choice", "multi-choice" or "text".')
+        return None
+    options = _parse_options(entry.get("options"), kind, where, errors)
+    labels = _parse_labels(entry.get("labels"), kind, where, errors)
+    if len(errors) > found:
+        return None
+    return Question(str(key), str(text).strip(), kind, bool(required), options, labels)
+
+
+def _parse_options(raw: Any, kind: QuestionType, where: str, errors: list[str]) -> tuple[Option, ...]:
+    if kind not in CHOICE_TYPES:
+        if raw is not None:
+            errors.append(f"{where} (options): only choice questions have options.")
+        return ()
+    if not isinstance(raw, list) or not 2 <= len(raw) <= MAX_OPTIONS:
+        errors.append(f'{where} (options): a list of 2 to {MAX_OPTIONS} options {{"value": …, "label": …}}.')
+        return ()
+    options: list[Option] = []
+    for number, option in enumerate(raw, start=1):
+        value = option.get("value") if isinstance(option, dict) else None
+        label = option.get("label") if isinstance(option, dict) else None
+        if not isinstance(value, str) or not _KEY.fullmatch(value):
+            errors.append(f'{where} (option {number} value): 1-40 lowercase letters, digits, "-" or "_".')
+        elif not isinstance(label, str) or not label.strip() or len(label.strip()) > 120:
+            errors.append(f"{where} (option {number} label): the words participants see, at most 120 characters.")
+        else:
+            options.append(Option(value, label.strip()))
+    values = [o.value for o in options]
+    if len(set(values)) != len(values):
+        errors.append(f"{where} (options): each option needs its own value.")
+    return tuple(options)
+
+
+def _parse_labels(raw: Any, kind: QuestionType, where: str, errors: list[str]) -> tuple[str, str] | None:
+    if raw is None:
+        return None
+    if kind is not QuestionType.SCALE:
+        errors.append(f"{where} (labels): only scale questions have labels.")
+        return None
+    if (
+        not isinstance(raw, list)
+        or len(raw) != 2
+        or not all(isinstance(w, str) and w.strip() and len(w.strip()) <= 60 for w in raw)
+    ):
+        errors.append(f"{where} (labels): two short texts, the words for 1 and for 5.")
+        return None
+    return raw[0].strip(), raw[1].strip()
+
+
+def questions_json(questions: Sequence[Question]) -> str:
+    """The questions as the instructor edits them: indented JSON, one option per line."""
+    return json.dumps([q.to_json() for q in questions], indent=2, ensure_ascii=False)
+
+
+# --- Answers ----------------------------------------------------------------------------------------------------
+
+Answer = int | str | list[str]
+
+
+class AnswersInvalid(ValueError):
+    """Some answers are missing or invalid; `errors` maps a question key to what to correct."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{key}: {message}" for key, message in errors.items()))
+        self.errors = errors
+
+
+def field_name(question: Question) -> str:
+    """The form field of a question's answer."""
+    return f"q-{question.key}"
+
+
+def parse_answers(questions: Sequence[Question], form: Mapping[str, Sequence[str]]) -> dict[str, Answer]:
+    """Answers from a submitted form (field name -> submitted values), checked per question type.
+
+    Unanswered optional questions are left out; every problem is reported with its question's key.
+    """
+    answers: dict[str, Answer] = {}
+    errors: dict[str, str] = {}
+    for question in questions:
+        values = [v for v in form.get(field_name(question), []) if v.strip()]
+        try:
+            answer = _parse_answer(question, values)
+        except ValueError as error:
+            errors[question.key] = str(error)
+            continue
+        if answer is None:
+            if question.required:
+                errors[question.key] = _missing(question)
+        else:
+            answers[question.key] = answer
+    if errors:
+        raise AnswersInvalid(errors)
+    return answers
+
+
+def _missing(question: Question) -> str:
+    if question.type is QuestionType.SCALE:
+        return "Choose a number from 1 to 5."
+    if question.type is QuestionType.SINGLE_CHOICE:
+        return "Choose one answer."
+    if question.type is QuestionType.MULTI_CHOICE:
+        return "Choose at least one answer."
+    return "Write an answer."
+
+
+def _parse_answer(question: Question, values: list[str]) -> Answer | None:
+    if not values:
+        return None
+    if question.type is QuestionType.TEXT:
+        text = values[0].replace("\r\n", "\n").strip()
+        if len(values) > 1 or len(text) > MAX_TEXT_ANSWER:
+            raise ValueError(f"Keep your answer under {MAX_TEXT_ANSWER} characters.")
+        return text
+    if question.type is QuestionType.SCALE:
+        if len(values) > 1 or not values[0].isdigit() or int(values[0]) not in SCALE:
+            raise ValueError("Choose a number from 1 to 5.")
+        return int(values[0])
+    known = [o.value for o in question.options]
+    if any(v not in known for v in values):
+        raise ValueError("Choose among the answers shown.")
+    if question.type is QuestionType.SINGLE_CHOICE:
+        if len(values) > 1:
+            raise ValueError("Choose one answer only.")
+        return values[0]
+    return [v for v in known if v in values]  # the options' order, each once
+
+
+def form_values(questions: Sequence[Question], answers: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Saved answers as the form shows them again (question key -> the submitted values)."""
+    values: dict[str, list[str]] = {}
+    for question in questions:
+        answer = answers.get(question.key)
+        if answer is not None:
+            values[question.key] = [str(v) for v in answer] if isinstance(answer, list) else [str(answer)]
+    return values
+
+
+def answer_code(question: Question, answer: Any) -> str | int | None:
+    """A coded question's answer as its code: the scale number or the option value, several options joined with
+    xAPI's choice delimiter "[,]"; None for free text and for no answer."""
+    if not question.coded or answer is None:
+        return None
+    return CHOICE_DELIMITER.join(answer) if isinstance(answer, list) else answer
+
+
+def coded_answers(questions: Sequence[Question], answers: Mapping[str, Any]) -> dict[str, str | int | float | bool]:
+    """The answers that may leave the tool (scales and choices), for the `answered` statement; never free text."""
+    coded: dict[str, str | int | float | bool] = {}
+    for question in questions:
+        code = answer_code(question, answers.get(question.key))
+        if code is not None:
+            coded[question.key] = code
+    return coded
+
+
+def answer_text(question: Question, answer: Any) -> str:
+    """An answer as a person reads it: the scale number, the options' labels, or the text."""
+    if answer is None:
+        return ""
+    if isinstance(answer, list):
+        return "; ".join(question.label_of(v) for v in answer)
+    if question.type in CHOICE_TYPES:
+        return question.label_of(str(answer))
+    return str(answer)
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """How the answers to one coded question spread over its possible answers."""
+
+    question: Question
+    answered: int
+    counts: tuple[tuple[str, int], ...]  # (label, how many chose it), in the scale's or the options' order
+    mean: float | None  # scale questions only
+
+
+def distribution(question: Question, answers: Sequence[Mapping[str, Any]]) -> Distribution:
+    """Count each possible answer of a coded question over every response (a multi-choice answer counts once per
+    option chosen)."""
+    given = [a[question.key] for a in answers if a.get(question.key) is not None]
+    if question.type is QuestionType.SCALE:
+        labels = {1: question.labels[0], 5: question.labels[1]} if question.labels else {}
+        counts = tuple((f"{n}: {labels[n]}" if n in labels else str(n), sum(1 for v in given if v == n)) for n in SCALE)
+        mean = sum(int(v) for v in given) / len(given) if given else None
+        return Distribution(question, len(given), counts, mean)
+    chosen = [v for answer in given for v in (answer if isinstance(answer, list) else [answer])]
+    counts = tuple((o.label, chosen.count(o.value)) for o in question.options)
+    return Distribution(question, len(given), counts, None)

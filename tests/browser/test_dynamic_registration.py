@@ -1,0 +1,92 @@
+"""The end of an LTI Dynamic Registration in a real browser: the LMS opens the tool in a frame (Canvas, Moodle's
+dialog) or a popup, and the tool's last page hands control back with `{subject: 'org.imsglobal.lti.close'}`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Frame, Page, expect
+
+from lti_tool.runtime import runtime
+from tests.conftest import Sandbox
+from tests.servers import served
+
+# An LMS admin page: it opens the registration and shows the messages it receives, as Moodle and Canvas listen.
+LISTENER = """<!doctype html><html><head><title>LMS</title></head><body>
+<p id="received">nothing yet</p>
+<script>
+window.addEventListener("message", function (event) {
+  document.getElementById("received").textContent = JSON.stringify(event.data);
+});
+function openRegistration() { window.open(%(url)r, "registration"); }
+</script>
+%(opener)s
+</body></html>"""
+
+
+@contextmanager
+def lms_admin_page(start_url: str, *, popup: bool) -> Iterator[str]:
+    opener = (
+        '<button type="button" onclick="openRegistration()">Register</button>'
+        if popup
+        else f'<iframe title="registration" src="{start_url}" width="800" height="600"></iframe>'
+    )
+    app = Flask("lms_admin_page")
+    app.add_url_rule("/", view_func=lambda: LISTENER % {"url": start_url, "opener": opener})
+    with served(app) as server:
+        yield server.url
+
+
+@pytest.mark.parametrize("popup", [False, True], ids=["frame", "popup"])
+def test_finishing_the_registration_tells_the_lms_to_close(
+    page: Page, sandbox: Sandbox, tool_url: str, popup: bool
+) -> None:
+    start = f"{sandbox.url}/admin/register-tool?url={tool_url}/lti/register"
+    with lms_admin_page(start, popup=popup) as lms:
+        page.goto(lms)
+        if popup:
+            with page.expect_popup() as opened:
+                page.get_by_role("button", name="Register").click()
+            tool = opened.value
+            finish = tool.get_by_role("button", name="Finish and return to Moodle")
+        else:
+            finish = page.frame_locator("iframe").get_by_role("button", name="Finish and return to Moodle")
+        expect(finish).to_be_visible()
+        finish.click()
+        expect(page.locator("#received")).to_have_text('{"subject":"org.imsglobal.lti.close"}')
+    assert len(sandbox.platform.advantage.tools) == 1
+
+
+def _no_serious_axe_violations(document: Page | Frame) -> None:
+    axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
+    results = axe_module.Axe().run(document)
+    assert results.response["testEngine"]["name"] == "axe-core"  # axe ran for real
+    serious = [v for v in results.response["violations"] if v["impact"] in {"serious", "critical"}]
+    assert not serious, results.generate_report()
+
+
+def test_the_install_pages_are_accessible_and_fit_an_800px_frame(
+    page: Page, app: Flask, sandbox: Sandbox, tool_url: str
+) -> None:
+    start = f"{sandbox.url}/admin/register-tool?url={tool_url}/lti/register"
+    with lms_admin_page(start, popup=False) as lms:
+        page.goto(lms)
+        expect(page.frame_locator("iframe").get_by_role("heading", level=1)).to_contain_text("is registered")
+        frame = page.frame(url=re.compile(re.escape(f"{tool_url}/lti/register")))
+        assert frame is not None
+        widths = frame.evaluate("() => [window.innerWidth, document.documentElement.scrollWidth]")
+        assert widths[0] == 800 and widths[1] <= 800, widths
+        _no_serious_axe_violations(frame)
+
+    with app.app_context():
+        token = runtime().settings.admin_token.get_secret_value()
+    page.goto(f"{tool_url}/lti/admin")
+    page.get_by_label("Admin token").fill(token)
+    page.keyboard.press("Enter")
+    expect(page.locator("#registration-url")).to_have_text(f"{tool_url}/lti/register")
+    expect(page.get_by_role("button", name=re.compile("^Copy"))).to_have_count(2)
+    _no_serious_axe_violations(page)

@@ -1,0 +1,44 @@
+"""Fixtures of the deep linking tests: ment-101 with its program, and its baseline and follow-up rounds."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+
+from lti_tool.assessments.models import AssessmentRound, RoundKind
+from lti_tool.extensions import db
+from lti_tool.programs.services import program_for_course
+from tests.lti_browser import LtiBrowser
+from tests.programs.helpers import course_id, create_program
+
+
+@pytest.fixture
+def instructor(browser: LtiBrowser) -> LtiBrowser:
+    """ment-101's instructor, launched from the sandbox LMS."""
+    browser.launch("ment-101", "instructor")
+    return browser
+
+
+@pytest.fixture
+def course(app: Flask, instructor: LtiBrowser) -> int:
+    """ment-101's id, once its instructor has created the program."""
+    found = course_id(app, "ment-101")
+    create_program(instructor, found, title="Spring mentoring")
+    return found
+
+
+@pytest.fixture
+def rounds(app: Flask, course: int) -> dict[str, int]:
+    """A graded baseline round and an ungraded follow-up round of ment-101's program, by kind."""
+    with app.app_context():
+        program = program_for_course(course)
+        assert program is not None
+        baseline = AssessmentRound(
+            program_id=program.id, title="Baseline self-check", kind=RoundKind.BASELINE.value, position=1, graded=True
+        )
+        follow_up = AssessmentRound(
+            program_id=program.id, title="Midterm follow-up", kind=RoundKind.FOLLOW_UP.value, position=2
+        )
+        db.session.add_all([baseline, follow_up])
+        db.session.commit()
+        return {"baseline": baseline.id, "follow-up": follow_up.id}

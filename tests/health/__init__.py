@@ -1,0 +1,1 @@
+"""The instructor's program health view, per-pair view and exports."""

@@ -1,0 +1,1 @@
+"""Program feedback surveys."""
