@@ -23,6 +23,7 @@ from ralph.models.xapi.base.statements import BaseXapiStatement
 from sqlalchemy import select, update
 
 from lti_tool.cli import main
+from lti_tool.courses.models import User
 from lti_tool.devlrs import RalphLrs
 from lti_tool.extensions import db, utcnow
 from lti_tool.runtime import runtime
@@ -49,6 +50,13 @@ def lrs_settings(endpoint: str, lrs: RalphLrs) -> dict[str, Any]:
 def account_agent(issuer: str, sub: str) -> dict[str, Any]:
     """The xAPI Agent the tool makes of an LTI user by default: the platform's account, nothing personal."""
     return {"objectType": "Agent", "account": {"homePage": issuer, "name": sub}}
+
+
+def sandbox_agent(app: Flask, person: str) -> dict[str, Any]:
+    """The pseudonymous xAPI agent of a sandbox person (by their sandbox id, e.g. "learner-03")."""
+    with app.app_context():
+        user = db.session.execute(select(User).where(User.email == f"{person}@sandbox.example")).scalar_one()
+        return account_agent(user.issuer, user.sub)
 
 
 def lrs_statements(lrs: RalphLrs, *, agent: dict[str, Any] | None = None) -> list[dict[str, Any]]:

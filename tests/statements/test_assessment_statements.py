@@ -7,16 +7,18 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
 
-from lti_tool.courses.models import User
 from lti_tool.devlrs import RalphLrs
-from lti_tool.extensions import db
 from tests.assessments.conftest import Assessing
 from tests.lti_browser import LtiBrowser
 from tests.mentoring.conftest import publish_pairs
 from tests.profiles.helpers import outbox_events
-from tests.statements.helpers import account_agent, assert_statement_in_lrs, delivered_statements_about, lrs_settings
+from tests.statements.helpers import (
+    assert_statement_in_lrs,
+    delivered_statements_about,
+    lrs_settings,
+    sandbox_agent,
+)
 
 SCORED = "http://adlnet.gov/expapi/verbs/scored"
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
@@ -26,12 +28,6 @@ SCORES = "https://mentor-lti.example/xapi/extensions/skill-scores"
 @pytest.fixture
 def lrs_config(lrs: RalphLrs) -> dict[str, Any]:
     return lrs_settings(lrs.endpoint, lrs)
-
-
-def _agent(app: Flask, person: str) -> dict[str, Any]:
-    with app.app_context():
-        user = db.session.execute(select(User).where(User.email == f"{person}@sandbox.example")).scalar_one()
-        return account_agent(user.issuer, user.sub)
 
 
 def test_self_and_mentor_assessments_arrive_in_the_lrs_with_the_grade(
@@ -44,7 +40,7 @@ def test_self_and_mentor_assessments_arrive_in_the_lrs_with_the_grade(
     assessing.rate(assessing.mentee, round_id, assessing.mentee, {"python": 2, "sql": 3}, "Not shared with the LRS")
     assessing.rate(assessing.mentor, round_id, assessing.mentee, {"python": 4, "sql": 3})
 
-    mine = delivered_statements_about(app, lrs, agent=_agent(app, assessing.mentee))
+    mine = delivered_statements_about(app, lrs, agent=sandbox_agent(app, assessing.mentee))
     scored = [s for s in mine if s["verb"]["id"] == SCORED]
     assert sorted(s["result"]["extensions"][SCORES]["python"] for s in scored) == [1, 2]
     assert {s["result"]["score"]["raw"] for s in scored} == {20.0, 50.0}
@@ -52,7 +48,7 @@ def test_self_and_mentor_assessments_arrive_in_the_lrs_with_the_grade(
     first = next(s for s in scored if s["result"]["extensions"][SCORES]["python"] == 1)
     assert [s["object"] for s in voiding] == [{"objectType": "StatementRef", "id": first["id"]}]
 
-    [by_mentor] = delivered_statements_about(app, lrs, agent=_agent(app, assessing.mentor), verb=SCORED)
+    [by_mentor] = delivered_statements_about(app, lrs, agent=sandbox_agent(app, assessing.mentor), verb=SCORED)
     assert by_mentor["result"]["extensions"][SCORES] == {"python": 4, "sql": 3}
     assert by_mentor["result"]["score"] == {"raw": 70.0, "min": 0, "max": 100.0, "scaled": 0.7}
     # The same activity (this round, this mentee) and the mentee's enrolment as registration: comparable.

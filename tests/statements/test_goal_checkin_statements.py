@@ -10,13 +10,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from lti_tool.courses.models import User
 from lti_tool.devlrs import RalphLrs
 from lti_tool.extensions import db
 from lti_tool.mentoring.models import Goal
 from tests.lti_browser import LtiBrowser
 from tests.mentoring.conftest import publish_pairs
-from tests.statements.helpers import account_agent, delivered_statements_about, lrs_settings
+from tests.statements.helpers import delivered_statements_about, lrs_settings, sandbox_agent
 
 SET = "https://mentor-lti.example/xapi/verbs/set"
 COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
@@ -28,12 +27,6 @@ SKILL = "https://mentor-lti.example/xapi/extensions/skill"
 @pytest.fixture
 def lrs_config(lrs: RalphLrs) -> dict[str, Any]:
     return lrs_settings(lrs.endpoint, lrs)
-
-
-def _agent(app: Flask, person: str) -> dict[str, Any]:
-    with app.app_context():
-        user = db.session.execute(select(User).where(User.email == f"{person}@sandbox.example")).scalar_one()
-        return account_agent(user.issuer, user.sub)
 
 
 def test_goal_and_check_in_statements_arrive_in_the_lrs(
@@ -59,7 +52,7 @@ def test_goal_and_check_in_statements_arrive_in_the_lrs(
         assert pair.post(person, f"/goals/{goal_id}/progress", data).status_code == 200
     assert pair.post(pair.mentee, "/checkin-requests", {"message": "Confidential worry"}).status_code == 200
 
-    about_mentee = delivered_statements_about(app, lrs, agent=_agent(app, pair.mentee))
+    about_mentee = delivered_statements_about(app, lrs, agent=sandbox_agent(app, pair.mentee))
     by_verb = {
         verb: [s for s in about_mentee if s["verb"]["id"] == verb] for verb in (SET, COMPLETED, REQUESTED_CHECKIN)
     }
@@ -72,7 +65,7 @@ def test_goal_and_check_in_statements_arrive_in_the_lrs(
     assert len({s["id"] for s in goal_completions}) == 2
     assert all(s["result"]["completion"] is True for s in goal_completions)
     (checkin,) = by_verb[REQUESTED_CHECKIN]
-    assert checkin["context"]["instructor"] == _agent(app, pair.mentor)
+    assert checkin["context"]["instructor"] == sandbox_agent(app, pair.mentor)
     # One enrolment ties them together; what the mentee wrote stays in the tool.
     assert len({s["context"]["registration"] for s in [goal_set, *goal_completions, checkin]}) == 1
     for text in ("Private ambition", "Secret measure", "Confidential worry"):

@@ -9,13 +9,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from lti_tool.courses.models import User
 from lti_tool.devlrs import RalphLrs
 from lti_tool.extensions import db
 from lti_tool.programs.models import Match
 from tests.lti_browser import LtiBrowser
 from tests.matching_workflow.conftest import build_cohort
-from tests.statements.helpers import account_agent, delivered_statements_about, lrs_settings
+from tests.statements.helpers import delivered_statements_about, lrs_settings, sandbox_agent
 
 MATCHED = "https://mentor-lti.example/xapi/verbs/matched"
 
@@ -23,12 +22,6 @@ MATCHED = "https://mentor-lti.example/xapi/verbs/matched"
 @pytest.fixture
 def lrs_config(lrs: RalphLrs) -> dict[str, Any]:
     return lrs_settings(lrs.endpoint, lrs)
-
-
-def _agent(app: Flask, person: str) -> dict[str, Any]:
-    with app.app_context():
-        user = db.session.execute(select(User).where(User.email == f"{person}@sandbox.example")).scalar_one()
-        return account_agent(user.issuer, user.sub)
 
 
 def test_profiles_matches_and_rematch_requests_arrive_in_the_lrs(
@@ -42,12 +35,12 @@ def test_profiles_matches_and_rematch_requests_arrive_in_the_lrs(
         match_id = db.session.execute(select(Match.id).order_by(Match.id)).scalars().first()
     cohort.post(mentee, f"/{match_id}/rematch-request", {"reason": "We keep missing each other every week."})
 
-    about_mentee = delivered_statements_about(app, lrs, agent=_agent(app, mentee))
+    about_mentee = delivered_statements_about(app, lrs, agent=sandbox_agent(app, mentee))
     verbs = sorted(s["verb"]["display"]["en-US"] for s in about_mentee)
     assert verbs == ["completed", "launched", "matched", "requested rematch"]
     matched = next(s for s in about_mentee if s["verb"]["id"] == MATCHED)
     # The mentor is named in the context, pseudonymously like the actor.
-    assert matched["context"]["instructor"] == _agent(app, mentor)
+    assert matched["context"]["instructor"] == sandbox_agent(app, mentor)
     assert (
         matched["context"]["extensions"]["https://mentor-lti.example/xapi/extensions/mentoring-model"] == "one-on-one"
     )

@@ -12,14 +12,18 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from lti_tool.courses.models import User
 from lti_tool.devlrs import RalphLrs
 from lti_tool.extensions import db, utcnow
 from lti_tool.mentoring.models import MentoringSession
 from tests.lti_browser import LtiBrowser
 from tests.mentoring.conftest import publish_pairs
 from tests.profiles.helpers import outbox_events
-from tests.statements.helpers import account_agent, assert_statement_in_lrs, delivered_statements_about, lrs_settings
+from tests.statements.helpers import (
+    assert_statement_in_lrs,
+    delivered_statements_about,
+    lrs_settings,
+    sandbox_agent,
+)
 
 ATTENDED = "http://adlnet.gov/expapi/verbs/attended"
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
@@ -29,12 +33,6 @@ RECORD = "https://mentor-lti.example/xapi/extensions/attendance-record"
 @pytest.fixture
 def lrs_config(lrs: RalphLrs) -> dict[str, Any]:
     return lrs_settings(lrs.endpoint, lrs)
-
-
-def _agent(app: Flask, person: str) -> dict[str, Any]:
-    with app.app_context():
-        user = db.session.execute(select(User).where(User.email == f"{person}@sandbox.example")).scalar_one()
-        return account_agent(user.issuer, user.sub)
 
 
 def _ids(app: Flask, event: str) -> list[str]:
@@ -63,7 +61,7 @@ def test_a_logged_confirmed_then_edited_session_is_in_the_lrs_once_as_it_now_sta
     assert pair.post(pair.mentor, f"{path}/confirm").status_code == 200
     assert pair.post(pair.mentee, f"{path}/edit", {**form, "session-duration_minutes": "60"}).status_code == 200
 
-    mentee, mentor = _agent(app, pair.mentee), _agent(app, pair.mentor)
+    mentee, mentor = sandbox_agent(app, pair.mentee), sandbox_agent(app, pair.mentor)
     about_mentee = delivered_statements_about(app, lrs, agent=mentee)
     logged_v1, logged_v2 = _ids(app, "session-logged")
     (confirmed_v1,) = _ids(app, "session-confirmed")

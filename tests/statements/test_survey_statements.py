@@ -8,14 +8,16 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
 
-from lti_tool.courses.models import User
 from lti_tool.devlrs import RalphLrs
-from lti_tool.extensions import db
 from tests.lti_browser import LtiBrowser
 from tests.mentoring.conftest import publish_pairs
-from tests.statements.helpers import account_agent, assert_statement_in_lrs, delivered_statements_about, lrs_settings
+from tests.statements.helpers import (
+    assert_statement_in_lrs,
+    delivered_statements_about,
+    lrs_settings,
+    sandbox_agent,
+)
 from tests.surveys.conftest import END_ANSWERS, answer, create_survey, open_survey
 
 ANSWERED = "http://adlnet.gov/expapi/verbs/answered"
@@ -28,19 +30,13 @@ def lrs_config(lrs: RalphLrs) -> dict[str, Any]:
     return lrs_settings(lrs.endpoint, lrs)
 
 
-def _agent(app: Flask, person: str) -> dict[str, Any]:
-    with app.app_context():
-        user = db.session.execute(select(User).where(User.email == f"{person}@sandbox.example")).scalar_one()
-        return account_agent(user.issuer, user.sub)
-
-
 def test_survey_answers_arrive_in_the_lrs_coded_and_a_change_voids_the_first(
     app: Flask, lrs: RalphLrs, new_browser: Callable[[], LtiBrowser]
 ) -> None:
     pair = publish_pairs(app, new_browser)
     survey_id = create_survey(pair, "end")
     open_survey(pair, survey_id)
-    agent = _agent(app, pair.mentee)
+    agent = sandbox_agent(app, pair.mentee)
 
     assert answer(pair, pair.mentee, survey_id, END_ANSWERS).status_code == 200
     [first] = delivered_statements_about(app, lrs, agent=agent, verb=ANSWERED)
