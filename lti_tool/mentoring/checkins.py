@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from lti_tool.extensions import db, utcnow
-from lti_tool.mentoring.goals import day_text, is_open, moment_text, require_open
+from lti_tool.mentoring.goals import day_text, moment_text, require_open
 from lti_tool.mentoring.models import CheckinRequest, Relationship
 from lti_tool.mentoring.relationships import (
     CheckinStatus,
@@ -136,7 +136,7 @@ def request_checkin(access: PairAccess, message: str, *, settings: Settings, too
     request = CheckinRequest(relationship_id=relationship.id, requested_by=me, message=message, created_at=utcnow())
     db.session.add(request)
     db.session.flush()
-    record_checkin_requested(request, relationship, settings=settings, tool_base=tool_base)
+    record_checkin_requested(request, settings=settings, tool_base=tool_base)
     return request
 
 
@@ -159,7 +159,7 @@ def section(access: PairAccess) -> dict[str, Any]:
     return {
         "checkin": checkin_view(relationship, last_met, me.timezone),
         "checkin_requests": requests,
-        "checkin_may_request": is_open(access) and not _asked_recently(requests),
+        "checkin_may_request": access.is_open and not _asked_recently(requests),
         "checkin_max_message": MAX_MESSAGE,
     }
 

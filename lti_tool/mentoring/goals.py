@@ -89,14 +89,9 @@ def _clean(text: str) -> str:
     return text.replace("\r\n", "\n").strip()
 
 
-def is_open(access: PairAccess) -> bool:
-    """Whether the viewer may still act on the pair: it has not ended and they have not left it."""
-    return access.relationship.ended_at is None and access.me.left_at is None
-
-
 def require_open(access: PairAccess) -> None:
     """Changes are for active members of an open pair; an ended pair's goals stay as its record."""
-    if not is_open(access):
+    if not access.is_open:
         raise NotAuthorised("This pair has ended: its goals stay here as a record and can no longer change.")
 
 
@@ -259,7 +254,7 @@ def section(access: PairAccess, forms: dict[str, Any] | None = None) -> dict[str
     me = access.me.participant
     window = DateWindow.for_member(me)
     skill_names = {skill.key: skill.name for skill in access.relationship.program.skills}
-    editable = is_open(access)
+    editable = access.is_open
     cards = [
         GoalCard(
             goal=goal,

@@ -264,4 +264,5 @@ class CheckinRequest(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    relationship: Mapped[Relationship] = orm.relationship()
     requested_by: Mapped[Participant] = orm.relationship()

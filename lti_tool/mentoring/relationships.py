@@ -112,6 +112,11 @@ class PairAccess:
         return [m for m in self.relationship.members if m.id != self.me.id and m.left_at is None]
 
     @property
+    def is_open(self) -> bool:
+        """Whether the viewer may still act on the pair: it has not ended and they have not left it."""
+        return self.relationship.ended_at is None and self.me.left_at is None
+
+    @property
     def active_members(self) -> list[RelationshipMember]:
         return [m for m in self.relationship.members if m.left_at is None]
 

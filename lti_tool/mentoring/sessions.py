@@ -209,12 +209,8 @@ def _responses(mentoring_session: MentoringSession) -> list[SessionResponse]:
     return _by_session(SessionResponse, [mentoring_session.id], SessionResponse.id)[mentoring_session.id]
 
 
-def _is_open(access: PairAccess) -> bool:
-    return access.relationship.ended_at is None and access.me.left_at is None
-
-
 def _require_open(access: PairAccess) -> None:
-    if not _is_open(access):
+    if not access.is_open:
         raise NotAuthorised(
             "This pair has ended, or you have left it: its sessions stay here as a record and can no longer change."
         )
@@ -298,7 +294,7 @@ def session_cards(access: PairAccess, sessions: list[MentoringSession]) -> list[
     )
     me = access.me.participant
     skill_names = {skill.key: skill.name for skill in access.relationship.program.skills}
-    is_open = _is_open(access)
+    is_open = access.is_open
     cards = []
     for mentoring_session in sessions:
         answered = {r.participant_id: r for r in responses[mentoring_session.id]}
@@ -356,9 +352,9 @@ def section(access: PairAccess, forms: dict[str, Any] | None = None) -> dict[str
     return {
         **page_context(access),
         "session_cards": cards,
-        "sessions_open": _is_open(access),
+        "sessions_open": access.is_open,
         "sessions_awaiting_me": [card for card in cards if card.may_answer and card.my_response is None],
-        "log_form": (forms.get("log_form") or session_forms.SessionForm.for_pair(access)) if _is_open(access) else None,
+        "log_form": (forms.get("log_form") or session_forms.SessionForm.for_pair(access)) if access.is_open else None,
     }
 
 

@@ -150,12 +150,7 @@ def record_match_published(match: Match, *, settings: Settings, tool_base: str) 
         mentoring_model=program.model,
         skills=tuple(sorted(teaches)) if isinstance(teaches, dict) else (),
     )
-    return emit(
-        statement,
-        event="match-published",
-        platform_id=program.course.deployment.platform_id,
-        course_id=program.course_id,
-    )
+    return _emit_for(program, statement, "match-published")
 
 
 def record_rematch_requested(request: RematchRequest, *, settings: Settings, tool_base: str) -> StatementOutbox:
@@ -172,12 +167,7 @@ def record_rematch_requested(request: RematchRequest, *, settings: Settings, too
         statement_id=event_statement_id(f"rematch-requested:{request.requested_by.registration}:{request.id}"),
         timestamp=utcnow(),
     )
-    return emit(
-        statement,
-        event="rematch-requested",
-        platform_id=program.course.deployment.platform_id,
-        course_id=program.course_id,
-    )
+    return _emit_for(program, statement, "rematch-requested")
 
 
 # --- Mentoring relationships (pair pages) ---------------------------------------------------------------------
@@ -318,10 +308,9 @@ def record_goal_completed(goal: Goal, *, settings: Settings, tool_base: str) -> 
     return _emit_for(goal.relationship.program, statement, "goal-completed")
 
 
-def record_checkin_requested(
-    request: CheckinRequest, relationship: Relationship, *, settings: Settings, tool_base: str
-) -> StatementOutbox:
-    """`requested check-in`: a member asked the others of `relationship` to meet; the message stays in the tool."""
+def record_checkin_requested(request: CheckinRequest, *, settings: Settings, tool_base: str) -> StatementOutbox:
+    """`requested check-in`: a member asked the others of their relationship to meet; the message stays in the tool."""
+    relationship = request.relationship
     member = next(m for m in relationship.members if m.participant_id == request.requested_by_id)
     statement = build_checkin_requested(
         _pair_context(relationship, settings, tool_base),
