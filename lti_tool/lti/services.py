@@ -136,9 +136,10 @@ class ServiceClient:
             try:
                 response = self.http.request(
                     method,
-                    url,
+                    # Merged into the URL's own query: Moodle's service URLs carry `?type_id=`, which httpx's
+                    # `params=` would replace.
+                    httpx.URL(url).copy_merge_params(params or {}),
                     headers=headers,
-                    params=params,
                     content=None if body is None else _dumps(body),
                 )
             except httpx.HTTPError as error:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +12,7 @@ from sqlalchemy import func, select
 
 from lti_tool.errors import MentorLtiError, click_error
 from lti_tool.extensions import db
+from lti_tool.outboxes import stop_on_signals
 from lti_tool.runtime import runtime
 from lti_tool.statements import outbox
 from lti_tool.statements.delivery import DeliveryReport, DeliverySession, deliver_due, run_worker
@@ -89,9 +88,7 @@ def xapi_worker(batch_size: int | None) -> None:
     """Deliver statements continuously until stopped (SIGTERM or Ctrl+C finish the batch in flight)."""
     rt = runtime()
     settings = rt.settings.model_copy(update={"xapi_batch_size": batch_size}) if batch_size else rt.settings
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = stop_on_signals()
     click.echo(f"xAPI worker delivering in batches of {settings.xapi_batch_size}; stop with Ctrl+C.")
     run_worker(settings, stop, on_batch=lambda report: click.echo(_describe(report)))
     click.echo("xAPI worker stopped.")

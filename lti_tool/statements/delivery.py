@@ -33,6 +33,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.dml import ReturningUpdate, Update
 
 from lti_tool.extensions import UTCDateTime, db, upsert, utcnow
+from lti_tool.outboxes import claim_statement, poll_until_stopped
 from lti_tool.settings import Settings
 from lti_tool.statements.models import LrsStatus, OutboxState, StatementOutbox
 from lti_tool.statements.outbox import LrsTarget, lrs_targets, target_for
@@ -251,23 +252,17 @@ def _claim_statement(postgresql: bool, expired: bool) -> ReturningUpdate[tuple[i
     else:
         due = and_(t.state == OutboxState.PENDING.value, t.next_attempt_at <= now)
         order = (t.next_attempt_at, t.id)
-    candidates = select(t.id).where(due).order_by(*order).limit(bindparam("limit", type_=Integer()))
-    if postgresql:
-        # The batch is locked (SKIP LOCKED: rows another worker is claiming are left to it) in a MATERIALIZED
-        # CTE, which PostgreSQL evaluates once. Not in the UPDATE's IN (...): there PostgreSQL may rescan the
-        # subquery once per row (nested loop semi join); each rescan skips the rows this UPDATE already claimed
-        # and finds `limit` more, so one worker would claim every due row whatever the batch size.
-        batch = candidates.with_for_update(skip_locked=True).cte("claimable").prefix_with("MATERIALIZED")
-        in_batch = t.id == batch.c.id
-    else:
-        # SQLite: the UPDATE takes the write lock before it reads anything, and evaluates the subquery once.
-        in_batch = t.id.in_(candidates.scalar_subquery())
-    # `due` is checked again by the UPDATE: PostgreSQL rechecks it on a row another worker just claimed.
-    return (
-        update(_outbox)
-        .where(in_batch, due)
-        .values(state=OutboxState.DELIVERING.value, claim_token=bindparam("token"), claimed_until=bindparam("until"))
-        .returning(t.id, t.statement_id, t.body, t.platform_id, t.attempts)
+    return claim_statement(
+        _outbox,
+        due=due,
+        order=order,
+        values={
+            "state": OutboxState.DELIVERING.value,
+            "claim_token": bindparam("token"),
+            "claimed_until": bindparam("until"),
+        },
+        returning=(t.id, t.statement_id, t.body, t.platform_id, t.attempts),
+        postgresql=postgresql,
     )
 
 
@@ -396,15 +391,11 @@ def run_worker(
 ) -> None:
     """Deliver until `stop` is set; sleeps between polls only when nothing was due."""
     with DeliverySession(settings) as session:
-        while not stop.is_set():
-            try:
-                report = deliver_due(settings, session=session)
-            except Exception:
-                db.session.rollback()
-                log.exception("delivery round failed; retrying after the poll interval")
-                report = DeliveryReport()
+
+        def one_round() -> int:
+            report = deliver_due(settings, session=session)
             if on_batch is not None and report.claimed:
                 on_batch(report)
-            if report.claimed == 0:
-                stop.wait(settings.xapi_poll_interval_seconds)
-            db.session.remove()
+            return report.claimed
+
+        poll_until_stopped(stop, settings.xapi_poll_interval_seconds, one_round)
