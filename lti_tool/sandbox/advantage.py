@@ -13,6 +13,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -266,8 +267,18 @@ class Advantage:
 
     # --- Assignment and Grade Services 2.0 ----------------------------------------------------------------------
 
+    @property
+    def service_query(self) -> str:
+        """Moodle's AGS URLs carry the tool type (`?type_id=`) and its services refuse a call without it, so a
+        tool must keep a URL's query when it adds `/scores` or filters; Canvas's carry none."""
+        return "?type_id=1" if self.preset is Preset.MOODLE else ""
+
+    def check_service_query(self, args: Mapping[str, str]) -> None:
+        if self.preset is Preset.MOODLE and args.get("type_id") != "1":
+            raise ServiceError(400, "invalid_request", "This URL needs its type_id parameter, as the LMS gave it.")
+
     def line_item_url(self, item: LineItem, base_url: str) -> str:
-        return f"{base_url}/api/courses/{item.course_id}/line_items/{item.id}"
+        return f"{base_url}/api/courses/{item.course_id}/line_items/{item.id}{self.service_query}"
 
     def find_line_items(self, course_id: str, filters: dict[str, str]) -> list[LineItem]:
         with self._lock:
@@ -314,8 +325,10 @@ class Advantage:
         for required in ("userId", "activityProgress", "gradingProgress", "timestamp"):
             if not body.get(required):
                 raise ServiceError(400, "invalid_request", f"A score needs {required}.")
-        if body["userId"] not in members:
-            raise ServiceError(400, "invalid_request", "userId is not a member of this course.")
+        member = members.get(body["userId"])
+        if member is None or member.status != "Active":
+            # Canvas answers 422 here and Moodle 400: either way a refusal that no retry can change.
+            raise ServiceError(400, "invalid_request", "userId is not an active member of this course.")
         given, maximum = body.get("scoreGiven"), body.get("scoreMaximum")
         if given is not None and (not isinstance(maximum, int | float) or maximum <= 0 or given < 0):
             raise ServiceError(400, "invalid_request", "scoreGiven needs a positive scoreMaximum.")

@@ -101,6 +101,7 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
     @app.route("/api/courses/<course_id>/line_items", methods=["GET", "POST"])
     def line_items(course_id: str) -> Response:
         _course_or_404(course_id)
+        platform.advantage.check_service_query(request.args)
         if request.method == "POST":
             platform.advantage.authorise(request.headers.get("Authorization"), AGS_SCOPES[0])
             item = platform.advantage.create_line_item(course_id, request.get_json(silent=True))
@@ -118,6 +119,7 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
 
     @app.get("/api/courses/<course_id>/line_items/<item_id>")
     def line_item(course_id: str, item_id: str) -> Response:
+        platform.advantage.check_service_query(request.args)
         platform.advantage.authorise(request.headers.get("Authorization"), LINE_ITEM_SCOPES)
         item = platform.advantage.line_item(course_id, item_id)
         return _json(
@@ -127,6 +129,7 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
 
     @app.post("/api/courses/<course_id>/line_items/<item_id>/scores")
     def scores(course_id: str, item_id: str) -> tuple[str, int]:
+        platform.advantage.check_service_query(request.args)
         platform.advantage.authorise(request.headers.get("Authorization"), AGS_SCOPES[2])
         members = {m.user_id: m for m in platform.members(_course_or_404(course_id).id)}
         platform.advantage.post_score(course_id, item_id, request.get_json(silent=True), members)

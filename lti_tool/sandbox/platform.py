@@ -550,7 +550,7 @@ class SandboxPlatform:
             LTI + "custom": {},
             "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint": {
                 "scope": list(AGS_SCOPES),
-                "lineitems": f"{context_url}/line_items",
+                "lineitems": f"{context_url}/line_items{self.advantage.service_query}",
             },
             "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice": {
                 "context_memberships_url": f"{context_url}/memberships",
