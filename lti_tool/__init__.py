@@ -14,7 +14,7 @@ from lti_tool.courses.blueprint import bp as courses_bp
 from lti_tool.deep_linking.blueprint import bp as deep_linking_bp
 from lti_tool.errors import register_error_handlers
 from lti_tool.extensions import csrf, db, engine_options, migrate
-from lti_tool.gradebook import models as gradebook_models  # noqa: F401  (its tables, until its views exist)
+from lti_tool.gradebook.blueprint import bp as gradebook_bp
 from lti_tool.health.blueprint import bp as health_bp
 from lti_tool.lti.blueprint import bp as lti_bp
 from lti_tool.matching.blueprint import bp as matching_bp
@@ -80,6 +80,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health_bp)
     app.register_blueprint(assessments_bp)
     app.register_blueprint(deep_linking_bp)
+    app.register_blueprint(gradebook_bp)
     register_error_handlers(app)
 
     @app.context_processor

@@ -9,6 +9,7 @@ from lti_tool import create_app
 from lti_tool.database import upgrade_database
 from lti_tool.errors import MentorLtiError, click_error
 from lti_tool.extensions import db
+from lti_tool.gradebook.commands import scores as scores_command
 from lti_tool.lti import registrations
 from lti_tool.lti.tool_configuration import ToolConfiguration
 from lti_tool.matching.commands import match as match_command
@@ -21,6 +22,7 @@ main.add_command(statement_commands.lrs)
 main.add_command(statement_commands.xapi)
 main.add_command(match_command)
 main.add_command(roster_command)
+main.add_command(scores_command)
 
 
 @main.command()

@@ -1,4 +1,4 @@
-"""`mentor-lti demo`: the tool, the sandbox LMS, a local Ralph LRS and an xAPI worker, stopped together."""
+"""`mentor-lti demo`: the tool, the sandbox LMS, a local Ralph LRS, an xAPI and a score worker, stopped together."""
 
 from __future__ import annotations
 
@@ -50,6 +50,7 @@ def run_demo(port: int) -> None:
         children.append(subprocess.Popen([*command, "serve", "--port", str(port)], env=env))  # noqa: S603
         _wait_for(f"{tool_url}/lti/jwks", children)
         children.append(subprocess.Popen([*command, "xapi", "worker"], env=env))  # noqa: S603
+        children.append(subprocess.Popen([*command, "scores", "worker"], env=env))  # noqa: S603
         children.append(
             subprocess.Popen(  # noqa: S603
                 [*command, "sandbox", "--port", str(port + 1), "--tool-url", tool_url], env=env

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     xapi_poll_interval_seconds: float = Field(default=0.5, gt=0, le=60)
     xapi_claim_lease_seconds: int = Field(default=60, ge=1)
     xapi_retry_cap_seconds: float = Field(default=300.0, ge=1)
+    scores_poll_interval_seconds: float = Field(default=2.0, gt=0, le=60)
+    scores_retry_cap_seconds: float = Field(default=900.0, ge=1)
 
     @field_validator("database_url")
     @classmethod

@@ -9,6 +9,7 @@ Rules, stated once here and in words on the pages:
 - Levels, growth, strengths and grades are computed by the plain functions of `growth.py`.
 - One assessment per rater, mentee and round: submitting again while the round is open replaces it; every
   submission is an xAPI statement of its own (its id keyed by the submission time) and voids the one it replaces.
+- In a graded round, every change of a mentee's score is queued for the LMS gradebook in the same transaction.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from lti_tool.assessments.models import (
 from lti_tool.courses.models import Membership
 from lti_tool.errors import MentorLtiError, NotFound
 from lti_tool.extensions import db, utcnow
+from lti_tool.gradebook.services import Activity, ScoreValues, queue_score
 from lti_tool.lti.roles import CourseRole
 from lti_tool.mentoring.models import Goal, GoalStatus, MemberRole, Relationship, RelationshipMember
 from lti_tool.mentoring.relationships import relationships_of
@@ -179,8 +181,10 @@ def create_round(program: Program, settings: RoundSettings) -> AssessmentRound:
 
 
 def update_round(round_: AssessmentRound, settings: RoundSettings) -> None:
-    """Title, kind, order and grading can change at any time; grades are computed from the ratings when asked."""
+    """Title, kind, order and grading can change at any time; scores that a change of grading changes are queued
+    for the gradebook."""
     _apply(round_, settings)
+    queue_round_scores(round_)
 
 
 def open_round(round_: AssessmentRound, *, now: datetime | None = None) -> None:
@@ -388,9 +392,14 @@ def submit_assessment(
         else:
             assessment.ratings.append(SkillRating(skill_key=key, level=levels[key]))
     db.session.flush()
-    grade = grade_for(round_, subject)
-    score = ScoreInput(raw=grade[0], min=0, max=grade[1]) if grade is not None else None
+    grade = gradebook_score(round_, subject)
+    score = (
+        ScoreInput(raw=grade.score_given, min=0, max=grade.score_maximum)
+        if grade is not None and grade.score_given is not None
+        else None
+    )
     record_assessment_submitted(assessment, settings=settings, tool_base=tool_base, score=score, replaces=replaces)
+    queue_score(round_, subject, grade, now=assessment.submitted_at)
     return assessment
 
 
@@ -406,17 +415,29 @@ def round_ratings(assessments: Iterable[SkillAssessment]) -> RoundRatings:
     return RoundRatings(found)
 
 
-def grade_for(round_: AssessmentRound, participant: Participant) -> tuple[float, float] | None:
-    """(score given, score maximum) of a graded round for the LMS gradebook, or None: not graded, or no score yet."""
+def gradebook_score(round_: AssessmentRound, participant: Participant) -> ScoreValues | None:
+    """The mentee's score in a graded round as the LMS gradebook receives it, or None: the round is not graded,
+    or nobody rated the mentee in it yet."""
     if not round_.graded:
         return None
-    assessments = db.session.execute(
-        select(SkillAssessment)
-        .where(SkillAssessment.round_id == round_.id, SkillAssessment.subject_id == participant.id)
-        .options(selectinload(SkillAssessment.ratings))
-    ).scalars()
-    score = grade_score(GradeRule(round_.grade_rule), round_ratings(assessments))
-    return None if score is None else (score, SCORE_MAXIMUM)
+    ratings = round_ratings(
+        db.session.execute(
+            select(SkillAssessment)
+            .where(SkillAssessment.round_id == round_.id, SkillAssessment.subject_id == participant.id)
+            .options(selectinload(SkillAssessment.ratings))
+        ).scalars()
+    )
+    if not ratings.skills:
+        return None
+    activity = Activity.COMPLETED if ratings.has(RaterRole.SELF) else Activity.IN_PROGRESS
+    return ScoreValues(grade_score(GradeRule(round_.grade_rule), ratings), SCORE_MAXIMUM, activity)
+
+
+def queue_round_scores(round_: AssessmentRound, *, again: bool = False, now: datetime | None = None) -> None:
+    """Queue every assessed mentee's score of the round for the gradebook: those that changed (after a change of
+    the round's grading), or all of them (`again`: the instructor's resync)."""
+    for subject in subjects(round_.program):
+        queue_score(round_, subject, gradebook_score(round_, subject), now=now or utcnow(), again=again)
 
 
 def grade_text(score: float | None) -> str:

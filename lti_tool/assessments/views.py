@@ -14,6 +14,7 @@ from lti_tool.assessments.models import AssessmentRound, RaterRole
 from lti_tool.courses.access import course_member, current_membership
 from lti_tool.errors import NotFound
 from lti_tool.extensions import db
+from lti_tool.gradebook import services as gradebook
 from lti_tool.lti.roles import CourseRole
 from lti_tool.programs.forms import ConfirmForm
 from lti_tool.programs.models import Participant, Program, Skill
@@ -166,6 +167,7 @@ def _manage_page(program: Program, form: RoundForm) -> str:
         "assessments/manage.html",
         program,
         rounds=services.program_rounds(program),
+        scores_waiting=gradebook.waiting_count(program.course_id),
         completion=services.completion_by_round(program),
         mentees=len(services.subjects(program)),
         form=form,
@@ -189,11 +191,14 @@ def manage(course_id: int, program: Program) -> Page:
 
 
 def _round_page(program: Program, round_: AssessmentRound, form: RoundForm) -> str:
+    progress = services.round_progress(round_, current_membership())
     return _page(
         "assessments/round.html",
         program,
         round=round_,
-        progress=services.round_progress(round_, current_membership()),
+        progress=progress,
+        gradebook=gradebook.round_statuses(round_, [row.subject for row in progress]),
+        gradebook_problem=gradebook.service_problem(program.course),
         form=form,
         action_form=ConfirmForm(formdata=None),
         kind_explanations=KIND_EXPLANATIONS,

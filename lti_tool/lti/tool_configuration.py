@@ -11,11 +11,10 @@ from urllib.parse import urlsplit
 RESOURCE_LINK = "LtiResourceLinkRequest"
 DEEP_LINKING = "LtiDeepLinkingRequest"
 
-AGS_SCOPES = (
-    "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
-    "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly",
-    "https://purl.imsglobal.org/spec/lti-ags/scope/score",
-)
+AGS_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
+AGS_LINEITEM_READONLY = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
+AGS_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+AGS_SCOPES = (AGS_LINEITEM, "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly", AGS_SCORE)
 NRPS_SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
 SERVICE_SCOPES = (*AGS_SCOPES, NRPS_SCOPE)
 

@@ -1,0 +1,365 @@
+"""Posts queued scores to the LMS gradebook through LTI Assignment and Grade Services 2.0, durably.
+
+Like the statement outbox: any number of workers claim due rows under a lease, post them outside the claim's
+transaction, then settle them. An LMS outage (or throttling) sends a score back to pending with exponential
+backoff; a score the LMS refuses for good (the learner left the course, a scope was withdrawn) is parked, shown to
+the instructor, and sent again by a resync. A retry sends exactly what the first attempt sent, timestamp
+included; a score changed meanwhile is a new version with a newer timestamp, so the LMS, which keeps the newest,
+can never end with an older one.
+
+The round's line item is found or created on first delivery: the line item of a graded link the instructor placed
+by deep linking, else one found by its `resourceId`, else a new one, then remembered in `gradebook_column`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from sqlalchemy import Table, and_, bindparam, case, or_, select, update
+
+from lti_tool.courses.models import Course, Membership, ResourceLink
+from lti_tool.deep_linking.services import LINE_ITEM_TAG, ROUND, TARGET, Target, line_item_resource_id
+from lti_tool.extensions import UTCDateTime, db, utcnow
+from lti_tool.gradebook.models import GradebookColumn, ScoreOutbox, ScoreState
+from lti_tool.gradebook.services import service_problem
+from lti_tool.lti.models import Platform
+from lti_tool.lti.services import ServiceClient, ServiceError
+from lti_tool.lti.tool_configuration import AGS_LINEITEM, AGS_LINEITEM_READONLY, AGS_SCORE
+from lti_tool.outboxes import claim_statement, poll_until_stopped
+from lti_tool.runtime import runtime
+from lti_tool.settings import Settings
+from xapi.client import backoff_delay
+
+log = logging.getLogger(__name__)
+
+LINE_ITEM_MEDIA = "application/vnd.ims.lis.v2.lineitem+json"
+LINE_ITEMS_MEDIA = "application/vnd.ims.lis.v2.lineitemcontainer+json"
+SCORE_MEDIA = "application/vnd.ims.lis.v1.score+json"
+BATCH_SIZE = 20
+LEASE_SECONDS = 120  # far above one batch's requests at the default platform timeout
+NO_SERVICE_RECHECK = timedelta(minutes=5)  # scores of a course without the gradebook service wait this long
+
+
+@dataclass(frozen=True)
+class ClaimedScore:
+    """A claimed outbox row as plain data: the score exactly as it stood when claimed, with its version."""
+
+    id: int
+    version: int
+    column_id: int
+    membership_id: int
+    attempts: int
+    score_given: float | None
+    score_maximum: float
+    activity_progress: str
+    grading_progress: str
+    scored_at: datetime
+
+
+@dataclass
+class ScoreReport:
+    claimed: int = 0
+    delivered: int = 0
+    retrying: int = 0
+    refused: int = 0
+    waiting: int = 0  # the course has no gradebook service from the LMS yet
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, other: ScoreReport) -> None:
+        self.claimed += other.claimed
+        self.delivered += other.delivered
+        self.retrying += other.retrying
+        self.refused += other.refused
+        self.waiting += other.waiting
+        self.errors += other.errors
+
+    def summary(self) -> str:
+        return (
+            f"{self.delivered} scores delivered, {self.retrying} to retry, {self.refused} refused by the LMS, "
+            f"{self.waiting} waiting for the gradebook service"
+        )
+
+
+_outbox = cast(Table, ScoreOutbox.__table__)
+
+
+def claim_scores(limit: int = BATCH_SIZE) -> list[ClaimedScore]:
+    """Claim up to `limit` due scores (pending ones whose time came, and ones whose worker died mid-send) and
+    commit the claim."""
+    t, now = _outbox.c, utcnow()
+    due = or_(
+        and_(t.state == ScoreState.PENDING.value, t.next_attempt_at <= bindparam("now", type_=UTCDateTime())),
+        and_(t.state == ScoreState.SENDING.value, t.lease_until < bindparam("now", type_=UTCDateTime())),
+    )
+    statement = claim_statement(
+        _outbox,
+        due=due,
+        order=(t.next_attempt_at, t.id),
+        values={"state": ScoreState.SENDING.value, "lease_until": bindparam("until", type_=UTCDateTime())},
+        returning=(
+            t.id,
+            t.version,
+            t.column_id,
+            t.membership_id,
+            t.attempts,
+            t.score_given,
+            t.score_maximum,
+            t.activity_progress,
+            t.grading_progress,
+            t.scored_at,
+        ),
+        postgresql=db.engine.dialect.name == "postgresql",
+    )
+    rows = db.session.execute(
+        statement, {"now": now, "until": now + timedelta(seconds=LEASE_SECONDS), "limit": limit}
+    ).all()
+    db.session.commit()
+    return sorted((ClaimedScore(*row) for row in rows), key=lambda row: row.id)
+
+
+def deliver_scores(settings: Settings, http: httpx.Client, *, limit: int = BATCH_SIZE) -> ScoreReport:
+    """Claim one batch of due scores and post them; commits its own transactions."""
+    return send_claimed(claim_scores(limit), settings, http)
+
+
+def send_claimed(claimed: list[ClaimedScore], settings: Settings, http: httpx.Client) -> ScoreReport:
+    """Post claimed scores, column by column, and settle each."""
+    report = ScoreReport(claimed=len(claimed))
+    by_column: dict[int, list[ClaimedScore]] = defaultdict(list)
+    for row in claimed:
+        by_column[row.column_id].append(row)
+    clients: dict[int, ServiceClient] = {}
+    for column_id, rows in by_column.items():
+        column = db.session.get_one(GradebookColumn, column_id)
+        course = column.course
+        problem = service_problem(course)
+        if problem is not None:
+            _settle(rows, ScoreState.PENDING, error=problem, delay=NO_SERVICE_RECHECK.total_seconds(), count=False)
+            report.waiting += len(rows)
+            continue
+        platform: Platform = course.deployment.platform
+        client = clients.setdefault(platform.id, ServiceClient(platform, keys=runtime().keys, http=http))
+        try:
+            url = line_item_url(column, client)
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            _failed(rows, error, settings, report)
+            continue
+        for row in rows:
+            _post(client, url, row, settings, report)
+    return report
+
+
+def _scopes(course: Course) -> tuple[str, ...]:
+    """One token for every gradebook call: the scopes the course grants among those the tool uses."""
+    return tuple(s for s in (AGS_LINEITEM, AGS_LINEITEM_READONLY, AGS_SCORE) if s in course.ags_scopes)
+
+
+def line_item_url(column: GradebookColumn, client: ServiceClient) -> str:
+    """The column's LMS line item: remembered, placed by deep linking, found by resourceId, or created."""
+    if column.line_item_url:
+        return column.line_item_url
+    # Locked while found or created (PostgreSQL), so two workers never create two columns for one round.
+    locked = db.session.execute(
+        select(GradebookColumn).where(GradebookColumn.id == column.id).with_for_update()
+    ).scalar_one()
+    if locked.line_item_url:
+        return locked.line_item_url
+    course, resource_id = column.course, line_item_resource_id(column.round_id)
+    url = _placed_line_item(column) or _found_line_item(course, resource_id, client)
+    if url is None:
+        if AGS_LINEITEM not in course.ags_scopes:
+            raise ServiceError(
+                "The LMS does not let the tool create gradebook columns in this course: place the assessment as a "
+                "graded item from the LMS (deep linking), or ask its administrator to allow line items.",
+                retryable=False,
+            )
+        body = {
+            "scoreMaximum": column.score_maximum,
+            "label": column.label,
+            "resourceId": resource_id,
+            "tag": LINE_ITEM_TAG,
+        }
+        answer = client.request(
+            "POST",
+            _lineitems_url(course),
+            _scopes(course),
+            accept=LINE_ITEM_MEDIA,
+            body=body,
+            content_type=LINE_ITEM_MEDIA,
+        )
+        url = _line_item_id(_json(answer))
+    locked.line_item_url = url
+    return url
+
+
+def _lineitems_url(course: Course) -> str:
+    if not course.ags_lineitems_url:  # service_problem() said so first; the course lost it meanwhile
+        raise ServiceError("The LMS has not offered its gradebook service in this course.", retryable=True)
+    return course.ags_lineitems_url
+
+
+def _placed_line_item(column: GradebookColumn) -> str | None:
+    """The line item the LMS made for a graded link of this round that the instructor placed (deep linking)."""
+    links = db.session.execute(
+        select(ResourceLink)
+        .where(ResourceLink.course_id == column.course_id, ResourceLink.line_item_url.is_not(None))
+        .order_by(ResourceLink.id)
+    ).scalars()
+    for link in links:
+        if link.custom.get(TARGET) == Target.ASSESSMENT.value and link.custom.get(ROUND) == str(column.round_id):
+            return link.line_item_url
+    return None
+
+
+def _found_line_item(course: Course, resource_id: str, client: ServiceClient) -> str | None:
+    response = client.request(
+        "GET", _lineitems_url(course), _scopes(course), accept=LINE_ITEMS_MEDIA, params={"resource_id": resource_id}
+    )
+    items = _json(response)
+    if not isinstance(items, list):
+        raise ServiceError("The LMS answered its line items with something other than a list.", retryable=True)
+    # The filter narrows the list; the check below is what counts (a platform may ignore the filter).
+    for item in items:
+        if isinstance(item, dict) and item.get("resourceId") == resource_id:
+            return _line_item_id(item)
+    return None
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError as error:
+        raise ServiceError(f"The LMS answered {response.url} with something other than JSON.") from error
+
+
+def _line_item_id(item: Any) -> str:
+    url = item.get("id") if isinstance(item, dict) else None
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        raise ServiceError("The LMS answered a line item without its URL (id).", retryable=False)
+    return url
+
+
+def scores_url(line_item: str) -> str:
+    """`<line item>/scores`, keeping the line item URL's query (Moodle's `?type_id=`)."""
+    parts = urlsplit(line_item)
+    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/scores"))
+
+
+def score_body(row: ClaimedScore, user_id: str) -> dict[str, Any]:
+    """The AGS score as the LMS receives it: the same bytes on every retry of one version."""
+    body: dict[str, Any] = {
+        "userId": user_id,
+        "activityProgress": row.activity_progress,
+        "gradingProgress": row.grading_progress,
+        "timestamp": row.scored_at.isoformat(timespec="milliseconds"),
+    }
+    if row.score_given is not None:
+        body["scoreGiven"] = row.score_given
+        body["scoreMaximum"] = row.score_maximum
+    return body
+
+
+def _post(client: ServiceClient, url: str, row: ClaimedScore, settings: Settings, report: ScoreReport) -> None:
+    membership = db.session.get_one(Membership, row.membership_id)
+    course = membership.course
+    try:
+        client.request(
+            "POST",
+            scores_url(url),
+            _scopes(course),
+            accept="application/json",
+            body=score_body(row, membership.user.sub),
+            content_type=SCORE_MEDIA,
+        )
+    except ServiceError as error:
+        db.session.commit()  # a token fetched on the way is worth keeping
+        if error.status_code == 404:
+            # The line item is gone (deleted in the LMS): find or create it again on the retry.
+            db.session.execute(
+                update(GradebookColumn)
+                .where(GradebookColumn.id == row.column_id, GradebookColumn.line_item_url == url)
+                .values(line_item_url=None)
+            )
+            error.retryable = True
+        _failed([row], error, settings, report)
+        return
+    _delivered(row)
+    report.delivered += 1
+
+
+def _delivered(row: ClaimedScore) -> None:
+    """The LMS has this version. The row is done unless its score changed while it was being sent."""
+    t = _outbox.c
+    same = t.version == row.version
+    db.session.execute(
+        update(_outbox)
+        .where(t.id == row.id, or_(t.delivered_version.is_(None), t.delivered_version < row.version))
+        .values(
+            delivered_version=row.version,
+            delivered_at=utcnow(),
+            state=case((same, ScoreState.DELIVERED.value), else_=t.state),
+            lease_until=case((same, None), else_=t.lease_until),
+            attempts=case((same, 0), else_=t.attempts),
+            last_error=case((same, None), else_=t.last_error),
+        )
+    )
+    db.session.commit()
+
+
+def _failed(rows: list[ClaimedScore], error: ServiceError, settings: Settings, report: ScoreReport) -> None:
+    message = str(error)
+    if error.retryable:
+        log.warning("LMS gradebook unavailable (%s): %d scores will be retried", error.status_code, len(rows))
+        for row in rows:
+            delay = backoff_delay(row.attempts + 1, cap=settings.scores_retry_cap_seconds)
+            _settle([row], ScoreState.PENDING, error=message, delay=delay)
+        report.retrying += len(rows)
+    else:
+        log.error("LMS gradebook refused %d scores (%s): parked for the instructor", len(rows), error.status_code)
+        _settle(rows, ScoreState.DEAD, error=message, delay=0.0)
+        report.refused += len(rows)
+    report.errors.append(message)
+
+
+def _settle(rows: list[ClaimedScore], state: ScoreState, *, error: str, delay: float, count: bool = True) -> None:
+    """Back to `state` with `error`, unless the score changed meanwhile (its new version is pending already)."""
+    now = utcnow()
+    for row in rows:
+        t = _outbox.c
+        db.session.execute(
+            update(_outbox)
+            .where(t.id == row.id, t.version == row.version, t.state == ScoreState.SENDING.value)
+            .values(
+                state=state.value,
+                attempts=row.attempts + 1 if count else row.attempts,
+                next_attempt_at=now + timedelta(seconds=delay),
+                lease_until=None,
+                last_error=error,
+            )
+        )
+    db.session.commit()
+
+
+def run_score_worker(
+    settings: Settings, stop: threading.Event, *, on_batch: Callable[[ScoreReport], None] | None = None
+) -> None:
+    """Deliver scores until `stop` is set; sleeps between polls only when nothing was due."""
+    with httpx.Client(timeout=settings.platform_http_timeout_seconds) as http:
+
+        def one_round() -> int:
+            report = deliver_scores(settings, http)
+            if on_batch is not None and report.claimed:
+                on_batch(report)
+            return report.claimed
+
+        poll_until_stopped(stop, settings.scores_poll_interval_seconds, one_round)

@@ -1,0 +1,34 @@
+"""The instructor's resync of a graded round with the LMS gradebook (the status is on the round's page)."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from lti_tool.assessments import services as assessments
+from lti_tool.courses.access import course_member
+from lti_tool.extensions import db
+from lti_tool.programs.forms import ConfirmForm
+from lti_tool.programs.models import Program
+from lti_tool.programs.views import with_program
+
+
+@course_member(staff=True)
+@with_program
+def resync(course_id: int, program: Program, round_id: int) -> BaseResponse:
+    """Send every assessed mentee's current score again, with a new timestamp, so the LMS takes it over whatever
+    it holds (a grade changed by hand, a column deleted and made again)."""
+    round_ = assessments.round_of(program, round_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if round_.graded:
+        assessments.queue_round_scores(round_, again=True)
+        db.session.commit()
+        flash(
+            f"Every score of “{round_.title}” is queued for the gradebook again. "
+            "The Gradebook column below shows when the LMS has each.",
+            "success",
+        )
+    else:
+        flash(f"“{round_.title}” is not graded: it sends no scores. Make it graded in its settings first.", "error")
+    return redirect(url_for("assessments.round_page", course_id=course_id, round_id=round_.id), code=303)

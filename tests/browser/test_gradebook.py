@@ -1,0 +1,89 @@
+"""Gradebook scores as the instructor sees them in Chromium, inside the sandbox LMS's 800-px iframe: a graded
+round's page says for each mentee whether the LMS has the latest score, the resync button works by keyboard, and
+the LMS's own gradebook shows the score. Setup (program, pair, round, the mentee's rating) goes through the
+services; delivery runs as the score worker runs it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask
+from playwright.sync_api import Page, expect
+
+from lti_tool.assessments import services as assessments
+from lti_tool.assessments.models import GradeRule, RaterRole, RoundKind
+from lti_tool.extensions import db
+from lti_tool.matching import workflow
+from lti_tool.programs.models import Participant, Program
+from lti_tool.runtime import runtime
+from tests.browser.test_mentorship_flow import launch, launched, no_horizontal_scroll, tool_document
+from tests.conftest import Sandbox
+from tests.gradebook.conftest import deliver
+from tests.lti_browser import LtiBrowser
+from tests.matching_workflow.conftest import Cohort, mentee_profile, mentor_profile
+from tests.profiles.helpers import course_id, create_program
+
+ROUND = "Graded baseline"
+AMARA = "Amara Diallo"  # learner-03, the mentee
+
+
+def _graded_round_with_a_self_rating(app: Flask, new_browser: Callable[[], LtiBrowser]) -> None:
+    browsers = launched(new_browser, "instructor", "learner-01", "learner-03")
+    cohort = Cohort(app, course_id(app, "ment-101"), create_program(app), browsers)
+    cohort.profile("learner-01", mentor_profile())
+    cohort.profile("learner-03", mentee_profile(goals=["python", "sql"]))
+    with app.app_context():
+        program = db.session.get_one(Program, cohort.program_id)
+        workflow.run_matching(program)
+        workflow.publish(program, settings=runtime().settings, tool_base="http://tool.test/")
+        round_ = assessments.create_round(
+            program, assessments.RoundSettings(ROUND, RoundKind.BASELINE, 1, True, GradeRule.AVERAGE_LEVEL)
+        )
+        assessments.open_round(round_)
+        amara = db.session.get_one(Participant, cohort.participant("learner-03"))
+        assessments.submit_assessment(
+            round_,
+            amara,
+            amara.membership,
+            RaterRole.SELF,
+            {"python": 2, "sql": 4},
+            "",
+            settings=runtime().settings,
+            tool_base="http://tool.test/",
+        )
+        db.session.commit()
+
+
+def test_the_instructor_sees_scores_reach_the_gradebook_and_resyncs_by_keyboard(
+    page: Page, app: Flask, sandbox: Sandbox, tool_url: str, new_browser: Callable[[], LtiBrowser]
+) -> None:
+    _graded_round_with_a_self_rating(app, new_browser)
+    staff = launch(page, sandbox, "Ada Okafor", "Program setup")
+    staff.get_by_role("link", name="Skill assessments", exact=True).press("Enter")
+    expect(staff.get_by_role("heading", level=1)).to_have_text("Skill assessments")
+    expect(staff.get_by_role("status").filter(has_text="not in the LMS gradebook yet")).to_contain_text(
+        "1 score is not in the LMS gradebook yet"
+    )
+    staff.get_by_role("link", name=ROUND).press("Enter")
+    expect(staff.get_by_role("heading", level=1)).to_have_text(ROUND)
+    amara = staff.get_by_role("row", name=AMARA)
+    expect(amara).to_contain_text("60 %")
+    expect(amara).to_contain_text("Being sent")
+
+    assert deliver(app).delivered == 1  # the score worker's round
+    document = tool_document(page, tool_url)
+    document.goto(document.url)
+    expect(staff.get_by_role("row", name=AMARA)).to_contain_text("In the gradebook")
+    no_horizontal_scroll(tool_document(page, tool_url))
+
+    gradebook = staff.get_by_role("region", name="Gradebook")
+    gradebook.get_by_role("button", name="Resync with the gradebook").press("Enter")
+    expect(staff.locator("p.flash")).to_contain_text(f"Every score of “{ROUND}” is queued for the gradebook again.")
+    expect(staff.get_by_role("row", name=AMARA)).to_contain_text("Being sent")
+    assert deliver(app).delivered == 1
+
+    # The LMS's own gradebook, on the course page around the tool.
+    page.goto(f"{sandbox.url}/courses/ment-101")
+    column = page.locator("#gradebook")
+    expect(column.get_by_role("columnheader", name=ROUND)).to_be_visible()
+    expect(column.get_by_role("row", name=AMARA)).to_contain_text("60 / 100")

@@ -1,0 +1,112 @@
+"""A published pair with an open graded round, and the gradebook as the sandbox LMS holds it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+from flask import Flask
+from sqlalchemy import select, update
+
+from lti_tool.courses.models import Membership, User
+from lti_tool.extensions import db, utcnow
+from lti_tool.gradebook.delivery import ScoreReport, deliver_scores
+from lti_tool.gradebook.models import ScoreOutbox
+from lti_tool.runtime import runtime
+from lti_tool.sandbox.advantage import LineItem, Score
+from tests.assessments.conftest import Assessing, assessing  # noqa: F401  (the fixture)
+from tests.conftest import Sandbox
+
+COURSE = "ment-101"
+SCORE_PATH = re.compile(r"/api/courses/ment-101/line_items/[0-9a-f]+/scores")
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A score outbox row as stored."""
+
+    score_given: float | None
+    activity_progress: str
+    grading_progress: str
+    scored_at: datetime
+    version: int
+    delivered_version: int | None
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+
+
+@pytest.fixture
+def graded(assessing: Assessing) -> int:  # noqa: F811  (the fixture above)
+    """An open baseline round graded by average level: its id."""
+    round_id = assessing.create_round("Baseline", graded="y", grade_rule="average-level")
+    assessing.open_round(round_id)
+    return round_id
+
+
+def deliver(app: Flask) -> ScoreReport:
+    """Delivery rounds as a worker runs them, until a round finds nothing due."""
+    total = ScoreReport()
+    with app.app_context(), httpx.Client(timeout=10) as http:
+        while (report := deliver_scores(runtime().settings, http)).claimed:
+            total.add(report)
+    return total
+
+
+def queued(app: Flask, sandbox: Sandbox, person: str) -> Queued | None:
+    with app.app_context():
+        row = db.session.execute(
+            select(ScoreOutbox)
+            .join(Membership, Membership.id == ScoreOutbox.membership_id)
+            .join(User, User.id == Membership.user_id)
+            .where(User.sub == sub_of(sandbox, person))
+        ).scalar_one_or_none()
+        if row is None:
+            return None
+        return Queued(
+            row.score_given,
+            row.activity_progress,
+            row.grading_progress,
+            row.scored_at,
+            row.version,
+            row.delivered_version,
+            row.state,
+            row.attempts,
+            row.next_attempt_at,
+            row.last_error,
+        )
+
+
+def make_due(app: Flask) -> None:
+    """Time passes: every waiting score's next attempt comes."""
+    with app.app_context():
+        db.session.execute(update(ScoreOutbox).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+
+
+def sub_of(sandbox: Sandbox, person: str) -> str:
+    return sandbox.platform.sub(sandbox.platform.course(COURSE).person(person))
+
+
+def columns(sandbox: Sandbox) -> list[LineItem]:
+    return sandbox.platform.advantage.find_line_items(COURSE, {})
+
+
+def lms_score(sandbox: Sandbox, person: str) -> Score | None:
+    """The score the LMS gradebook holds for `person` (in the course's only column)."""
+    found = columns(sandbox)
+    assert len(found) <= 1, [item.label for item in found]
+    return found[0].scores.get(sub_of(sandbox, person)) if found else None
+
+
+def score_posts(sandbox: Sandbox) -> int:
+    """Score POSTs the LMS received (accepted or not)."""
+    return sum(count for path, count in sandbox.requests.items() if SCORE_PATH.fullmatch(path))
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds")
