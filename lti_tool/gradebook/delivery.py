@@ -2,10 +2,11 @@
 
 Like the statement outbox: any number of workers claim due rows under a lease, post them outside the claim's
 transaction, then settle them. An LMS outage (or throttling) sends a score back to pending with exponential
-backoff; a score the LMS refuses for good (the learner left the course, a scope was withdrawn) is parked, shown to
+backoff (at least Retry-After); a score the LMS refuses for good (the learner left the course) is parked, shown to
 the instructor, and sent again by a resync. A retry sends exactly what the first attempt sent, timestamp
-included; a score changed meanwhile is a new version with a newer timestamp, so the LMS, which keeps the newest,
-can never end with an older one.
+included; a score changed meanwhile is a new version with a later timestamp, and both LMSs refuse a score older
+than the one they hold, so the gradebook can never go back to an older score. Moodle also refuses (409) a repeat
+of the score it holds, e.g. the retry of a post whose answer was lost: that means it has the score.
 
 The round's line item is found or created on first delivery: the line item of a graded link the instructor placed
 by deep linking, else one found by its `resourceId`, else a new one, then remembered in `gradebook_column`.
@@ -43,9 +44,9 @@ log = logging.getLogger(__name__)
 LINE_ITEM_MEDIA = "application/vnd.ims.lis.v2.lineitem+json"
 LINE_ITEMS_MEDIA = "application/vnd.ims.lis.v2.lineitemcontainer+json"
 SCORE_MEDIA = "application/vnd.ims.lis.v1.score+json"
-BATCH_SIZE = 20
-LEASE_SECONDS = 120  # far above one batch's requests at the default platform timeout
+BATCH_SIZE = 10
 NO_SERVICE_RECHECK = timedelta(minutes=5)  # scores of a course without the gradebook service wait this long
+RETRY_FLOOR_SECONDS = 5.0  # the shortest wait before a retry (backoff's full jitter may draw almost 0)
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,13 @@ class ScoreReport:
 _outbox = cast(Table, ScoreOutbox.__table__)
 
 
-def claim_scores(limit: int = BATCH_SIZE) -> list[ClaimedScore]:
+def lease_seconds(settings: Settings, limit: int) -> float:
+    """How long a worker holds a batch: every request of it timing out (a token, finding or creating the line
+    item, one post per score), twice over. A lease that ran out early would only send a score twice."""
+    return (limit + 3) * settings.platform_http_timeout_seconds * 2
+
+
+def claim_scores(settings: Settings, limit: int = BATCH_SIZE) -> list[ClaimedScore]:
     """Claim up to `limit` due scores (pending ones whose time came, and ones whose worker died mid-send) and
     commit the claim."""
     t, now = _outbox.c, utcnow()
@@ -119,7 +126,7 @@ def claim_scores(limit: int = BATCH_SIZE) -> list[ClaimedScore]:
         postgresql=db.engine.dialect.name == "postgresql",
     )
     rows = db.session.execute(
-        statement, {"now": now, "until": now + timedelta(seconds=LEASE_SECONDS), "limit": limit}
+        statement, {"now": now, "until": now + timedelta(seconds=lease_seconds(settings, limit)), "limit": limit}
     ).all()
     db.session.commit()
     return sorted((ClaimedScore(*row) for row in rows), key=lambda row: row.id)
@@ -127,7 +134,7 @@ def claim_scores(limit: int = BATCH_SIZE) -> list[ClaimedScore]:
 
 def deliver_scores(settings: Settings, http: httpx.Client, *, limit: int = BATCH_SIZE) -> ScoreReport:
     """Claim one batch of due scores and post them; commits its own transactions."""
-    return send_claimed(claim_scores(limit), settings, http)
+    return send_claimed(claim_scores(settings, limit), settings, http)
 
 
 def send_claimed(claimed: list[ClaimedScore], settings: Settings, http: httpx.Client) -> ScoreReport:
@@ -142,21 +149,30 @@ def send_claimed(claimed: list[ClaimedScore], settings: Settings, http: httpx.Cl
         course = column.course
         problem = service_problem(course)
         if problem is not None:
-            _settle(rows, ScoreState.PENDING, error=problem, delay=NO_SERVICE_RECHECK.total_seconds(), count=False)
-            report.waiting += len(rows)
+            report.waiting += _settle(
+                rows, ScoreState.PENDING, error=problem, delay=NO_SERVICE_RECHECK.total_seconds(), count=False
+            )
             continue
         platform: Platform = course.deployment.platform
         client = clients.setdefault(platform.id, ServiceClient(platform, keys=runtime().keys, http=http))
         try:
             url = line_item_url(column, client)
             db.session.commit()
-        except ServiceError as error:
+        except Exception as error:
             db.session.rollback()
-            _failed(rows, error, settings, report)
+            _failed(rows, _as_service_error(error), settings, report)
             continue
         for row in rows:
             _post(client, url, row, settings, report)
     return report
+
+
+def _as_service_error(error: Exception) -> ServiceError:
+    """A failure as a ServiceError: an unexpected one (an answer the tool cannot read) is logged and retried."""
+    if isinstance(error, ServiceError):
+        return error
+    log.exception("unexpected error while delivering scores; they will be retried")
+    return ServiceError(f"Unexpected error while talking to the LMS: {type(error).__name__}: {error}")
 
 
 def _scopes(course: Course) -> tuple[str, ...]:
@@ -168,9 +184,13 @@ def line_item_url(column: GradebookColumn, client: ServiceClient) -> str:
     """The column's LMS line item: remembered, placed by deep linking, found by resourceId, or created."""
     if column.line_item_url:
         return column.line_item_url
-    # Locked while found or created (PostgreSQL), so two workers never create two columns for one round.
+    # Locked while found or created (PostgreSQL), so two workers never create two columns for one round; read
+    # again, since another worker may have just stored it. NO KEY UPDATE: scores referencing it are not blocked.
     locked = db.session.execute(
-        select(GradebookColumn).where(GradebookColumn.id == column.id).with_for_update()
+        select(GradebookColumn)
+        .where(GradebookColumn.id == column.id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     ).scalar_one()
     if locked.line_item_url:
         return locked.line_item_url
@@ -271,37 +291,56 @@ def score_body(row: ClaimedScore, user_id: str) -> dict[str, Any]:
 
 def _post(client: ServiceClient, url: str, row: ClaimedScore, settings: Settings, report: ScoreReport) -> None:
     membership = db.session.get_one(Membership, row.membership_id)
-    course = membership.course
     try:
         client.request(
             "POST",
             scores_url(url),
-            _scopes(course),
+            _scopes(membership.course),
             accept="application/json",
             body=score_body(row, membership.user.sub),
             content_type=SCORE_MEDIA,
         )
-    except ServiceError as error:
+    except Exception as failure:
         db.session.commit()  # a token fetched on the way is worth keeping
+        error = _as_service_error(failure)
+        if error.status_code == 409:
+            # Moodle's answer to a score not newer (in whole seconds) than the one it holds: the answer to an
+            # earlier try of this very score was lost, or a newer version got there first. It has this or newer.
+            if _delivered(row):
+                report.delivered += 1
+            return
         if error.status_code == 404:
-            # The line item is gone (deleted in the LMS): find or create it again on the retry.
-            db.session.execute(
-                update(GradebookColumn)
-                .where(GradebookColumn.id == row.column_id, GradebookColumn.line_item_url == url)
-                .values(line_item_url=None)
-            )
+            _forget_line_item(row.column_id, url)
             error.retryable = True
         _failed([row], error, settings, report)
         return
-    _delivered(row)
-    report.delivered += 1
+    if _delivered(row):
+        report.delivered += 1
 
 
-def _delivered(row: ClaimedScore) -> None:
-    """The LMS has this version. The row is done unless its score changed while it was being sent."""
+def _forget_line_item(column_id: int, url: str) -> None:
+    """The line item is gone (deleted in the LMS): forget it, and the placed link that named it, so the retry finds
+    or creates it again."""
+    db.session.execute(
+        update(GradebookColumn)
+        .where(GradebookColumn.id == column_id, GradebookColumn.line_item_url == url)
+        .values(line_item_url=None)
+    )
+    column = db.session.get_one(GradebookColumn, column_id)
+    db.session.execute(
+        update(ResourceLink)
+        .where(ResourceLink.course_id == column.course_id, ResourceLink.line_item_url == url)
+        .values(line_item_url=None)
+    )
+    db.session.commit()
+
+
+def _delivered(row: ClaimedScore) -> bool:
+    """The LMS has this version (True if that is news). The row is done unless its score changed while it was
+    being sent; a newer version already delivered is left alone."""
     t = _outbox.c
     same = t.version == row.version
-    db.session.execute(
+    result = db.session.execute(
         update(_outbox)
         .where(t.id == row.id, or_(t.delivered_version.is_(None), t.delivered_version < row.version))
         .values(
@@ -314,29 +353,39 @@ def _delivered(row: ClaimedScore) -> None:
         )
     )
     db.session.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _failed(rows: list[ClaimedScore], error: ServiceError, settings: Settings, report: ScoreReport) -> None:
+    """Back to pending with backoff (an outage, throttling), or parked (a refusal no retry can change). Rows whose
+    score changed meanwhile are left to their new version, and not counted."""
     message = str(error)
     if error.retryable:
-        log.warning("LMS gradebook unavailable (%s): %d scores will be retried", error.status_code, len(rows))
+        settled = 0
         for row in rows:
-            delay = backoff_delay(row.attempts + 1, cap=settings.scores_retry_cap_seconds)
-            _settle([row], ScoreState.PENDING, error=message, delay=delay)
-        report.retrying += len(rows)
+            delay = max(
+                backoff_delay(row.attempts + 1, cap=settings.scores_retry_cap_seconds),
+                RETRY_FLOOR_SECONDS,
+                error.retry_after or 0.0,
+            )
+            settled += _settle([row], ScoreState.PENDING, error=message, delay=delay)
+        if settled:
+            log.warning("LMS gradebook unavailable (%s): %d scores will be retried", error.status_code, settled)
+        report.retrying += settled
     else:
-        log.error("LMS gradebook refused %d scores (%s): parked for the instructor", len(rows), error.status_code)
-        _settle(rows, ScoreState.DEAD, error=message, delay=0.0)
-        report.refused += len(rows)
+        settled = _settle(rows, ScoreState.DEAD, error=message, delay=0.0)
+        if settled:
+            log.error("LMS gradebook refused %d scores (%s): shown to the instructor", settled, error.status_code)
+        report.refused += settled
     report.errors.append(message)
 
 
-def _settle(rows: list[ClaimedScore], state: ScoreState, *, error: str, delay: float, count: bool = True) -> None:
-    """Back to `state` with `error`, unless the score changed meanwhile (its new version is pending already)."""
-    now = utcnow()
+def _settle(rows: list[ClaimedScore], state: ScoreState, *, error: str, delay: float, count: bool = True) -> int:
+    """Back to `state` with `error`, unless the score changed meanwhile (its new version is pending already);
+    answers how many rows it settled."""
+    now, t, settled = utcnow(), _outbox.c, 0
     for row in rows:
-        t = _outbox.c
-        db.session.execute(
+        result = db.session.execute(
             update(_outbox)
             .where(t.id == row.id, t.version == row.version, t.state == ScoreState.SENDING.value)
             .values(
@@ -347,7 +396,9 @@ def _settle(rows: list[ClaimedScore], state: ScoreState, *, error: str, delay: f
                 last_error=error,
             )
         )
+        settled += result.rowcount  # type: ignore[attr-defined]
     db.session.commit()
+    return settled
 
 
 def run_score_worker(

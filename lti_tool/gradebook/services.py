@@ -2,14 +2,14 @@
 
 A score is queued in the transaction that changes it (a submission, a change of the round's grading), so it is
 never lost; `gradebook.delivery` posts it later. One outbox row per learner and column holds the latest score:
-a change overwrites it, bumps its version and gives it a new timestamp, so the LMS always ends with the newest.
+a change overwrites it, bumps its version and gives it a later timestamp, so the LMS always ends with the newest.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import func, or_, select
@@ -20,6 +20,8 @@ from lti_tool.extensions import db, upsert
 from lti_tool.gradebook.models import GradebookColumn, ScoreOutbox, ScoreState
 from lti_tool.lti.tool_configuration import AGS_SCORE
 from lti_tool.programs.models import Participant
+
+TIMESTAMP_STEP = timedelta(seconds=1)
 
 
 class Activity(StrEnum):
@@ -49,63 +51,84 @@ class ScoreValues:
         return Grading.NOT_READY if self.score_given is None else Grading.FULLY_GRADED
 
 
-def column_for(round_: AssessmentRound) -> GradebookColumn:
-    """The round's gradebook column in its course, made on first use (its LMS line item is found on delivery)."""
+def lock_subject(subject: Participant) -> None:
+    """Take a mentee's score lock for the rest of the transaction (PostgreSQL; SQLite serialises writers anyway).
+
+    Taken before a score is computed, so that two people submitting about one mentee at once (the mentee and their
+    mentor) are serialised: the second waits, then computes the score from both submissions. FOR NO KEY UPDATE does
+    not conflict with the key-share locks that rows referencing the participant take.
+    """
+    db.session.execute(select(Participant.id).where(Participant.id == subject.id).with_for_update(key_share=True))
+
+
+def _column(round_: AssessmentRound, *, create_with: float | None) -> GradebookColumn | None:
+    """The round's gradebook column in its course; made on first use (`create_with`: its score maximum). Its LMS
+    line item is found on delivery."""
     course_id = round_.program.course_id
-    db.session.execute(
-        upsert(GradebookColumn)
-        .values(course_id=course_id, round_id=round_.id, label=round_.title, score_maximum=100.0)
-        .on_conflict_do_nothing(index_elements=["course_id", "round_id"])
-    )
+    if create_with is not None:
+        db.session.execute(
+            upsert(GradebookColumn)
+            .values(course_id=course_id, round_id=round_.id, label=round_.title, score_maximum=create_with)
+            .on_conflict_do_nothing(index_elements=["course_id", "round_id"])
+        )
     return db.session.execute(
         select(GradebookColumn).where(GradebookColumn.course_id == course_id, GradebookColumn.round_id == round_.id)
-    ).scalar_one()
+    ).scalar_one_or_none()
 
 
 def queue_score(
     round_: AssessmentRound, subject: Participant, values: ScoreValues | None, *, now: datetime, again: bool = False
 ) -> None:
     """Queue the mentee's score for the LMS when it changed (or always, `again`: a resync). Nothing for an
-    ungraded round, nor while a mentee without a queued score has none (there is nothing to clear)."""
+    ungraded round, nor while a mentee without a queued score has none (there is nothing to clear). The caller
+    holds `lock_subject(subject)` since before it computed `values`.
+
+    Each change is a new version whose timestamp is later than the previous version's by at least a second:
+    Moodle compares timestamps in whole seconds and refuses a score not newer than the one it holds.
+    """
     if not round_.graded:
         return
-    column = column_for(round_)
+    column = _column(round_, create_with=None if values is None else values.score_maximum)
+    if column is None:
+        return
     current = db.session.execute(
-        select(ScoreOutbox).where(
-            ScoreOutbox.column_id == column.id, ScoreOutbox.membership_id == subject.membership_id
-        )
+        select(ScoreOutbox)
+        .where(ScoreOutbox.column_id == column.id, ScoreOutbox.membership_id == subject.membership_id)
+        .execution_options(populate_existing=True)
     ).scalar_one_or_none()
-    if values is None:
-        if current is None:
-            return
-        values = ScoreValues(None, current.score_maximum, Activity(current.activity_progress))
-    fields = {
+    if current is None:
+        if values is not None:
+            db.session.add(
+                ScoreOutbox(
+                    column_id=column.id,
+                    membership_id=subject.membership_id,
+                    **_fields(values),
+                    scored_at=now,
+                    version=1,
+                    state=ScoreState.PENDING.value,
+                    next_attempt_at=now,
+                    attempts=0,
+                )
+            )
+        return
+    fields = _fields(values or ScoreValues(None, current.score_maximum, Activity(current.activity_progress)))
+    if not again and all(getattr(current, name) == value for name, value in fields.items()):
+        return
+    for name, value in fields.items():
+        setattr(current, name, value)
+    current.version += 1
+    current.scored_at = max(now, current.scored_at + TIMESTAMP_STEP)
+    current.state, current.next_attempt_at, current.attempts = ScoreState.PENDING.value, now, 0
+    current.lease_until, current.last_error = None, None
+
+
+def _fields(values: ScoreValues) -> dict[str, object]:
+    return {
         "score_given": values.score_given,
         "score_maximum": values.score_maximum,
         "activity_progress": values.activity.value,
         "grading_progress": values.grading.value,
     }
-    if current is not None and not again and all(getattr(current, k) == v for k, v in fields.items()):
-        return
-    queued = {
-        **fields,
-        "scored_at": now,
-        "state": ScoreState.PENDING.value,
-        "next_attempt_at": now,
-        "attempts": 0,
-        "last_error": None,
-    }
-    # One statement for a first score and a change alike; the version is bumped in SQL, so two submissions at
-    # once (a mentee and their mentor) each get their own version and the later one is the one delivered.
-    statement = upsert(ScoreOutbox).values(column_id=column.id, membership_id=subject.membership_id, **queued)
-    db.session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["column_id", "membership_id"],
-            set_={**queued, "version": ScoreOutbox.version + 1},
-        )
-    )
-    if current is not None:
-        db.session.expire(current)
 
 
 # --- What the instructor sees -------------------------------------------------------------------------------------

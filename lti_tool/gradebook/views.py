@@ -16,8 +16,8 @@ from lti_tool.programs.views import with_program
 @course_member(staff=True)
 @with_program
 def resync(course_id: int, program: Program, round_id: int) -> BaseResponse:
-    """Send every assessed mentee's current score again, with a new timestamp, so the LMS takes it over whatever
-    it holds (a grade changed by hand, a column deleted and made again)."""
+    """Send every assessed mentee's current score again with a later timestamp: after the cause of a refusal is
+    fixed, or when the LMS lost a grade."""
     round_ = assessments.round_of(program, round_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)

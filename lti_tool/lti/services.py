@@ -29,12 +29,16 @@ ASSERTION_LIFETIME_SECONDS = 300
 
 
 class ServiceError(MentorLtiError):
-    """A platform service call failed. `retryable`: an outage or throttling, worth trying again later."""
+    """A platform service call failed. `retryable`: an outage or throttling, worth trying again later, not before
+    `retry_after` seconds when the platform said so."""
 
-    def __init__(self, message: str, *, status: int | None = None, retryable: bool = True) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, retryable: bool = True, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.status_code = status
         self.retryable = retryable
+        self.retry_after = retry_after
 
 
 def client_assertion(platform: Platform, keys: KeyStore) -> str:
@@ -153,8 +157,17 @@ class ServiceClient:
                 f"The LMS answered {response.status_code} to {method} {url}: {_oauth_error(response)}",
                 status=response.status_code,
                 retryable=response.status_code >= 500 or response.status_code in (401, 408, 429),
+                retry_after=_retry_after(response),
             )
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Retry-After in seconds (the HTTP-date form, which LMSs do not send, is ignored)."""
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", "")))
+    except ValueError:
+        return None
 
 
 def _dumps(value: Any) -> bytes:

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
@@ -46,11 +47,12 @@ class Preset(StrEnum):
 class ServiceError(Exception):
     """A service request the platform refuses: `status` and an OAuth-style `error` code, as real platforms answer."""
 
-    def __init__(self, status: int, error: str, description: str) -> None:
+    def __init__(self, status: int, error: str, description: str, *, retry_after: int | None = None) -> None:
         super().__init__(description)
         self.status = status
         self.error = error
         self.description = description
+        self.retry_after = retry_after  # seconds, sent as Retry-After
 
     def body(self) -> dict[str, str]:
         return {"error": self.error, "error_description": self.description}
@@ -115,6 +117,7 @@ class Advantage:
         self.preset = preset
         self.page_size = 5
         self.outage = False  # when set, AGS and NRPS answer 503 as an LMS under maintenance does
+        self.throttle_seconds: int | None = None  # when set, AGS and NRPS answer 429 with this Retry-After
         # When set, this many more membership pages are served, then the outage begins: an LMS failing mid-sync.
         self.outage_after_pages: int | None = None
         # Off: NRPS leaves out names and emails, as Canvas (privacy level) and Moodle (tool settings) can.
@@ -255,6 +258,8 @@ class Advantage:
         """The client id behind a bearer token that carries (one of) `scope`; 401/403 otherwise."""
         if self.outage:
             raise ServiceError(503, "temporarily_unavailable", "The LMS is down for maintenance.")
+        if self.throttle_seconds is not None:
+            raise ServiceError(429, "rate_limited", "Too many requests: slow down.", retry_after=self.throttle_seconds)
         token = (authorization or "").removeprefix("Bearer ").strip()
         with self._lock:
             found = self._tokens.get(token)
@@ -332,6 +337,12 @@ class Advantage:
         given, maximum = body.get("scoreGiven"), body.get("scoreMaximum")
         if given is not None and (not isinstance(maximum, int | float) or maximum <= 0 or given < 0):
             raise ServiceError(400, "invalid_request", "scoreGiven needs a positive scoreMaximum.")
+        try:
+            at = datetime.fromisoformat(str(body["timestamp"]))
+        except ValueError as error:
+            raise ServiceError(400, "invalid_request", "timestamp must be ISO 8601.") from error
+        if at.tzinfo is None:
+            raise ServiceError(400, "invalid_request", "timestamp needs a time zone.")
         score = Score(
             user_id=body["userId"],
             score_given=given,
@@ -343,10 +354,23 @@ class Advantage:
         )
         with self._lock:
             previous = item.scores.get(score.user_id)
-            # As the spec asks: a score older than the one held is ignored.
-            if previous is None or previous.timestamp <= score.timestamp:
-                item.scores[score.user_id] = score
+            if previous is not None:
+                self._check_newer(datetime.fromisoformat(previous.timestamp), at)
+            item.scores[score.user_id] = score
             item.posts += 1
+
+    def _check_newer(self, held: datetime, given: datetime) -> None:
+        """Both LMSs refuse a score older than the one they hold, each in its own way. Moodle compares whole
+        seconds (`grade.timemodified >= strtotime(timestamp)`: 409), so it also refuses a second score in the
+        same second and a repeat of the score it holds; Canvas compares exactly and refuses only older (400)."""
+        if self.preset is Preset.MOODLE and int(held.timestamp()) >= int(given.timestamp()):
+            raise ServiceError(409, "conflict", "Refusing score with an earlier timestamp for this item and user.")
+        if self.preset is Preset.CANVAS and given < held:
+            raise ServiceError(
+                400,
+                "invalid_request",
+                f"Provided timestamp of {given.isoformat()} before last updated timestamp of {held.isoformat()}",
+            )
 
     def line_item_json(self, item: LineItem, base_url: str) -> dict[str, Any]:
         data: dict[str, Any] = {

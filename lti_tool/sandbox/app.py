@@ -96,7 +96,10 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
 
     @app.errorhandler(ServiceError)
     def service_error(error: ServiceError) -> Response:
-        return _json(error.body(), error.status)
+        response = _json(error.body(), error.status)
+        if error.retry_after is not None:
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
 
     @app.route("/api/courses/<course_id>/line_items", methods=["GET", "POST"])
     def line_items(course_id: str) -> Response:

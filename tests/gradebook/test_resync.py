@@ -74,7 +74,7 @@ def test_a_change_of_grading_and_a_resync_send_scores_again(
     score = lms_score(sandbox, assessing.mentee)
     assert score is not None and score.score_given == 100.0
 
-    # Someone changed the grade by hand in the LMS; the resync puts the tool's grade back, newer than any before.
+    # The LMS lost the grade (restored from a backup, say); the resync sends it again, newer than any before.
     sandbox.platform.advantage.line_items[columns(sandbox)[0].id].scores.clear()
     posts = score_posts(sandbox)
     assert _resync(assessing, "instructor", graded) == 200
@@ -122,6 +122,17 @@ def test_a_deep_linked_graded_item_receives_the_scores_in_its_own_column(
     assert [item.id for item in columns(sandbox)] == [placed.id]  # no second column
     score = lms_score(sandbox, assessing.mentee)
     assert score is not None and score.score_given == 60.0
+
+    # The placed item's column is deleted in the LMS: the next score makes a column of its own.
+    del sandbox.platform.advantage.line_items[placed.id]
+    assert assessing.rate(assessing.mentor, graded, assessing.mentee, {"python": 4, "sql": 4}).status_code == 200
+    assert deliver(app).retrying == 1
+    make_due(app)
+    assert deliver(app).delivered == 1
+    (made,) = columns(sandbox)
+    assert made.id != placed.id and made.resource_id == f"assessment-{graded}"
+    score = lms_score(sandbox, assessing.mentee)
+    assert score is not None and score.score_given == 80.0
 
 
 def test_the_worker_delivers_as_scores_come_and_flush_reports(

@@ -5,6 +5,8 @@ exactly the same score, a newer score always wins, and the service token is reus
 from __future__ import annotations
 
 import html
+import threading
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -15,10 +17,11 @@ from lti_tool.courses.models import Course
 from lti_tool.extensions import db, utcnow
 from lti_tool.gradebook.delivery import claim_scores, send_claimed
 from lti_tool.gradebook.models import GradebookColumn, ScoreOutbox
+from lti_tool.programs.models import Participant
 from lti_tool.runtime import runtime
 from lti_tool.sandbox.advantage import Preset
 from tests.assessments.conftest import Assessing
-from tests.conftest import Sandbox
+from tests.conftest import POSTGRES_URL, Sandbox
 from tests.gradebook.conftest import (
     columns,
     deliver,
@@ -153,7 +156,7 @@ def test_retries_send_the_same_score_and_the_newest_score_wins(
     # A worker claims the next score (version 2); while it is in flight the mentor's rating makes version 3.
     assert assessing.rate(mentee, graded, mentee, {"python": 3, "sql": 3}).status_code == 200
     with app.app_context():
-        in_flight = claim_scores()
+        in_flight = claim_scores(runtime().settings)
     assert [(row.version, row.score_given) for row in in_flight] == [(2, 60.0)]
     assert assessing.rate(assessing.mentor, graded, mentee, {"python": 5, "sql": 5}).status_code == 200
     newest = queued(app, sandbox, mentee)
@@ -169,10 +172,11 @@ def test_retries_send_the_same_score_and_the_newest_score_wins(
     score = lms_score(sandbox, mentee)
     assert score is not None and (score.score_given, score.timestamp) == (100.0, iso(newest.scored_at))
 
-    # A late duplicate of version 2 (a worker that lost its lease) changes nothing: the LMS keeps the newest
-    # score, and the tool does not think the LMS went back to version 2.
+    # A late duplicate of version 2 (a worker that lost its lease) changes nothing: the LMS refuses a score older
+    # than the one it holds (Moodle 409, Canvas 400), and the tool neither counts it nor thinks the LMS went back.
     with app.app_context(), httpx.Client() as http:
-        send_claimed(in_flight, runtime().settings, http)
+        late = send_claimed(in_flight, runtime().settings, http)
+    assert (late.claimed, late.delivered, late.retrying, late.refused) == (1, 0, 0, 0)
     score = lms_score(sandbox, mentee)
     assert score is not None and score.score_given == 100.0
     kept = queued(app, sandbox, assessing.mentee)
@@ -181,7 +185,7 @@ def test_retries_send_the_same_score_and_the_newest_score_wins(
     # A worker dies after claiming a score: after its lease the score is sent again, exactly as it was queued.
     assert assessing.rate(assessing.mentor, graded, mentee, {"python": 4, "sql": 4}).status_code == 200
     with app.app_context():
-        (lost,) = claim_scores()
+        (lost,) = claim_scores(runtime().settings)
         db.session.execute(update(ScoreOutbox).values(lease_until=utcnow()))
         db.session.commit()
     assert deliver(app).delivered == 1
@@ -192,6 +196,41 @@ def test_retries_send_the_same_score_and_the_newest_score_wins(
         (score.score_given, score.timestamp) == (lost.score_given, iso(lost.scored_at)) == (80.0, iso(final.scored_at))
     )
     assert final.delivered_version == final.version == lost.version == 4
+
+
+def test_a_retry_after_a_lost_answer_is_recognised_as_delivered(
+    app: Flask, sandbox: Sandbox, assessing: Assessing, graded: int
+) -> None:
+    assert assessing.rate(assessing.mentee, graded, assessing.mentee, {"python": 2, "sql": 4}).status_code == 200
+    with app.app_context(), httpx.Client() as http:
+        (claimed,) = claim_scores(runtime().settings)
+        assert send_claimed([claimed], runtime().settings, http).delivered == 1
+        # The LMS stored it, but its answer never arrived: the row is still claimed when its lease runs out.
+        db.session.execute(update(ScoreOutbox).values(state="sending", delivered_version=None, lease_until=utcnow()))
+        db.session.commit()
+    # The retry posts the very same score; Moodle answers 409 (it holds a score as new), Canvas accepts it again.
+    report = deliver(app)
+    assert (report.delivered, report.retrying, report.refused) == (1, 0, 0)
+    assert score_posts(sandbox) == 2
+    score = lms_score(sandbox, assessing.mentee)
+    assert score is not None and (score.score_given, score.timestamp) == (60.0, iso(claimed.scored_at))
+    done = queued(app, sandbox, assessing.mentee)
+    assert done is not None and (done.state, done.delivered_version) == ("delivered", 1)
+
+
+def test_throttling_waits_as_long_as_the_lms_asks(
+    app: Flask, sandbox: Sandbox, assessing: Assessing, graded: int
+) -> None:
+    sandbox.platform.advantage.throttle_seconds = 120
+    assert assessing.rate(assessing.mentee, graded, assessing.mentee, {"python": 2, "sql": 4}).status_code == 200
+    before = utcnow()
+    assert deliver(app).retrying == 1
+    waiting = queued(app, sandbox, assessing.mentee)
+    assert waiting is not None and waiting.last_error is not None and "429" in waiting.last_error
+    assert waiting.next_attempt_at >= before + timedelta(seconds=120)
+    sandbox.platform.advantage.throttle_seconds = None
+    make_due(app)
+    assert deliver(app).delivered == 1
 
 
 def test_a_line_item_deleted_in_the_lms_is_made_again(
@@ -235,3 +274,32 @@ def test_scores_wait_while_the_lms_offers_no_gradebook_service(
     assert deliver(app).delivered == 1
     score = lms_score(sandbox, assessing.mentee)
     assert score is not None and score.score_given == 60.0
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="PostgreSQL serialises submissions with row locks; SQLite, its writers")
+@pytest.mark.parametrize("sandbox_preset", [Preset.MOODLE], ids=["moodle"])
+def test_submissions_about_one_mentee_wait_for_each_other_so_the_score_counts_both(
+    app: Flask, sandbox: Sandbox, assessing: Assessing, graded: int
+) -> None:
+    mentee = assessing.participant(assessing.mentee)
+    with app.app_context():
+        holder = db.engine.connect()
+    try:
+        # Another submission about the mentee is under way: it holds the mentee's score lock, not yet committed.
+        transaction = holder.begin()
+        holder.execute(select(Participant.id).where(Participant.id == mentee).with_for_update(key_share=True))
+        answers: list[int] = []
+        mentor = threading.Thread(
+            target=lambda: answers.append(
+                assessing.rate(assessing.mentor, graded, assessing.mentee, {"python": 4, "sql": 4}).status_code
+            )
+        )
+        mentor.start()
+        mentor.join(2.0)
+        assert mentor.is_alive() and answers == []  # the mentor's submission waits for it
+        transaction.commit()
+    finally:
+        holder.close()
+    mentor.join(20)
+    assert answers == [200]
+    assert queued(app, sandbox, assessing.mentee) is not None
