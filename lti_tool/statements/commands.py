@@ -109,11 +109,7 @@ def xapi_flush() -> None:
             if not report.claimed:
                 break
             bar.update(report.claimed)
-            total.delivered += report.delivered
-            total.retrying += report.retrying
-            total.dead += report.dead
-            total.waiting += report.waiting
-            total.errors += report.errors
+            total.add(report)
             if report.retrying or report.waiting:
                 break  # the LRS is down, paused or missing: what is left waits for its next attempt
     click.echo(_describe(total))

@@ -78,6 +78,14 @@ class DeliveryReport:
     waiting: int = 0  # no LRS configured, or its delivery is paused
     errors: list[str] = field(default_factory=list)
 
+    def add(self, other: DeliveryReport) -> None:
+        self.claimed += other.claimed
+        self.delivered += other.delivered
+        self.retrying += other.retrying
+        self.dead += other.dead
+        self.waiting += other.waiting
+        self.errors += other.errors
+
 
 class DeliverySession:
     """What one worker keeps between delivery rounds; close it (or use `with`) when done.

@@ -9,37 +9,28 @@ from collections.abc import Callable
 
 from flask import Flask
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
 from lti_tool.assessments import services as assessments
-from lti_tool.assessments.models import GradeRule, RaterRole, RoundKind
+from lti_tool.assessments.models import AssessmentRound, GradeRule, RaterRole, RoundKind
 from lti_tool.extensions import db
-from lti_tool.matching import workflow
-from lti_tool.programs.models import Participant, Program
+from lti_tool.programs.models import Participant
 from lti_tool.runtime import runtime
-from tests.browser.test_mentorship_flow import launch, launched, no_horizontal_scroll, tool_document
+from tests.browser.test_mentoring_in_practice import published_pair
+from tests.browser.test_mentorship_flow import launch, no_horizontal_scroll, tool_document
 from tests.conftest import Sandbox
 from tests.gradebook.conftest import deliver
 from tests.lti_browser import LtiBrowser
-from tests.matching_workflow.conftest import Cohort, mentee_profile, mentor_profile
-from tests.profiles.helpers import course_id, create_program
 
 ROUND = "Graded baseline"
 AMARA = "Amara Diallo"  # learner-03, the mentee
 
 
 def _graded_round_with_a_self_rating(app: Flask, new_browser: Callable[[], LtiBrowser]) -> None:
-    browsers = launched(new_browser, "instructor", "learner-01", "learner-03")
-    cohort = Cohort(app, course_id(app, "ment-101"), create_program(app), browsers)
-    cohort.profile("learner-01", mentor_profile())
-    cohort.profile("learner-03", mentee_profile(goals=["python", "sql"]))
+    settings = assessments.RoundSettings(ROUND, RoundKind.BASELINE, 1, True, GradeRule.AVERAGE_LEVEL)
+    cohort = published_pair(app, new_browser, settings)
     with app.app_context():
-        program = db.session.get_one(Program, cohort.program_id)
-        workflow.run_matching(program)
-        workflow.publish(program, settings=runtime().settings, tool_base="http://tool.test/")
-        round_ = assessments.create_round(
-            program, assessments.RoundSettings(ROUND, RoundKind.BASELINE, 1, True, GradeRule.AVERAGE_LEVEL)
-        )
-        assessments.open_round(round_)
+        round_ = db.session.execute(select(AssessmentRound).where(AssessmentRound.title == ROUND)).scalar_one()
         amara = db.session.get_one(Participant, cohort.participant("learner-03"))
         assessments.submit_assessment(
             round_,

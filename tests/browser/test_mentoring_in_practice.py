@@ -98,26 +98,29 @@ def people(chromium: Browser) -> Iterator[Callable[[], Page]]:
             context.close()
 
 
-@pytest.fixture
-def pair(app: Flask, new_browser: Callable[[], LtiBrowser]) -> Cohort:
-    """Priya mentors Amara, published; a baseline round is open."""
+def published_pair(
+    app: Flask, new_browser: Callable[[], LtiBrowser], round_settings: assessments.RoundSettings
+) -> Cohort:
+    """Priya mentors Amara (learner-01 and learner-03), published, and an open round with these settings."""
     browsers = launched(new_browser, "instructor", "learner-01", "learner-03")
     found = Cohort(app, course_id(app, "ment-101"), create_program(app), browsers)
     found.profile("learner-01", mentor_profile())
     found.profile("learner-03", mentee_profile(goals=["python", "sql"]))
     with app.app_context():
-        program = db.session.get(Program, found.program_id)
-        assert program is not None
+        program = db.session.get_one(Program, found.program_id)
         workflow.run_matching(program)
         workflow.publish(program, settings=runtime().settings, tool_base="http://tool.test/")
-        baseline = assessments.create_round(
-            program,
-            assessments.RoundSettings(BASELINE, RoundKind.BASELINE, 1, False, GradeRule.AVERAGE_LEVEL),
-        )
-        assessments.open_round(baseline)
+        assessments.open_round(assessments.create_round(program, round_settings))
         db.session.commit()
     assert found.matches() == [("learner-01", "learner-03", "published", False)]
     return found
+
+
+@pytest.fixture
+def pair(app: Flask, new_browser: Callable[[], LtiBrowser]) -> Cohort:
+    """Priya mentors Amara, published; an ungraded baseline round is open."""
+    settings = assessments.RoundSettings(BASELINE, RoundKind.BASELINE, 1, False, GradeRule.AVERAGE_LEVEL)
+    return published_pair(app, new_browser, settings)
 
 
 # --- The test ---------------------------------------------------------------------------------------------------

@@ -110,3 +110,19 @@ def score_posts(sandbox: Sandbox) -> int:
 
 def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds")
+
+
+def deleted_column_is_made_again(app: Flask, sandbox: Sandbox, people: Assessing, round_id: int) -> LineItem:
+    """Delete the course's gradebook column in the LMS, then change the mentee's score (the mentor rates 4 and 4):
+    the post fails (404) and is retried; the retry makes a new column for the round, which it answers."""
+    (old,) = columns(sandbox)
+    del sandbox.platform.advantage.line_items[old.id]
+    assert people.rate(people.mentor, round_id, people.mentee, {"python": 4, "sql": 4}).status_code == 200
+    assert deliver(app).retrying == 1
+    make_due(app)
+    assert deliver(app).delivered == 1
+    (new,) = columns(sandbox)
+    assert new.id != old.id and new.resource_id == f"assessment-{round_id}"
+    score = lms_score(sandbox, people.mentee)
+    assert score is not None and score.score_given == 80.0
+    return new

@@ -16,7 +16,15 @@ from lti_tool.runtime import runtime
 from tests.assessments.conftest import Assessing
 from tests.conftest import Sandbox
 from tests.deep_linking.helpers import answer_of, choose, open_placed, select_content
-from tests.gradebook.conftest import columns, deliver, lms_score, make_due, queued, score_posts
+from tests.gradebook.conftest import (
+    columns,
+    deleted_column_is_made_again,
+    deliver,
+    lms_score,
+    make_due,
+    queued,
+    score_posts,
+)
 
 
 def _round_page(assessing: Assessing, round_id: int) -> str:
@@ -124,15 +132,7 @@ def test_a_deep_linked_graded_item_receives_the_scores_in_its_own_column(
     assert score is not None and score.score_given == 60.0
 
     # The placed item's column is deleted in the LMS: the next score makes a column of its own.
-    del sandbox.platform.advantage.line_items[placed.id]
-    assert assessing.rate(assessing.mentor, graded, assessing.mentee, {"python": 4, "sql": 4}).status_code == 200
-    assert deliver(app).retrying == 1
-    make_due(app)
-    assert deliver(app).delivered == 1
-    (made,) = columns(sandbox)
-    assert made.id != placed.id and made.resource_id == f"assessment-{graded}"
-    score = lms_score(sandbox, assessing.mentee)
-    assert score is not None and score.score_given == 80.0
+    deleted_column_is_made_again(app, sandbox, assessing, graded)
 
 
 def test_the_worker_delivers_as_scores_come_and_flush_reports(

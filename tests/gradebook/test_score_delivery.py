@@ -24,6 +24,7 @@ from tests.assessments.conftest import Assessing
 from tests.conftest import POSTGRES_URL, Sandbox
 from tests.gradebook.conftest import (
     columns,
+    deleted_column_is_made_again,
     deliver,
     iso,
     lms_score,
@@ -238,17 +239,8 @@ def test_a_line_item_deleted_in_the_lms_is_made_again(
 ) -> None:
     assert assessing.rate(assessing.mentee, graded, assessing.mentee, {"python": 2, "sql": 4}).status_code == 200
     deliver(app)
-    (old,) = columns(sandbox)
-    del sandbox.platform.advantage.line_items[old.id]  # an LMS admin deleted the column
-
-    assert assessing.rate(assessing.mentor, graded, assessing.mentee, {"python": 4, "sql": 4}).status_code == 200
-    assert deliver(app).retrying == 1  # 404: the column is forgotten, and the score retried
-    make_due(app)
-    assert deliver(app).delivered == 1
-    (new,) = columns(sandbox)
-    assert new.id != old.id and new.resource_id == f"assessment-{graded}"
-    score = lms_score(sandbox, assessing.mentee)
-    assert score is not None and score.score_given == 80.0
+    # An LMS admin deletes the column: the 404 makes the tool forget it, and the retry makes a new one.
+    new = deleted_column_is_made_again(app, sandbox, assessing, graded)
     with app.app_context():
         column = db.session.execute(select(GradebookColumn)).scalar_one()
         assert column.line_item_url == sandbox.platform.advantage.line_item_url(new, sandbox.platform.base_url)

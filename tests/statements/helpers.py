@@ -187,12 +187,7 @@ def deliver_all(app: Flask, *, timeout: float = 20.0) -> DeliveryReport:
     deadline = time.monotonic() + timeout
     while True:
         report = deliver_once(app)
-        total.claimed += report.claimed
-        total.delivered += report.delivered
-        total.retrying += report.retrying
-        total.dead += report.dead
-        total.waiting += report.waiting
-        total.errors += report.errors
+        total.add(report)
         left = states(app)
         if not left[OutboxState.PENDING.value] and not left[OutboxState.DELIVERING.value]:
             return total
