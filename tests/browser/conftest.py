@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Frame, Page, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -68,3 +69,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         except Exception as error:  # a screenshot must not hide the real failure
             report.sections.append(("browser screenshot", f"could not be taken: {error}"))
     return report
+
+
+def assert_no_serious_axe_violations(document: Page | Frame) -> None:
+    """axe-core finds no serious or critical accessibility violation in the page or frame."""
+    results = Axe().run(document)
+    assert results.response["testEngine"]["name"] == "axe-core"  # axe ran for real
+    serious = [v for v in results.response["violations"] if v["impact"] in {"serious", "critical"}]
+    assert not serious, results.generate_report()

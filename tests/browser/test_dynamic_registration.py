@@ -9,9 +9,10 @@ from contextlib import contextmanager
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Frame, Page, expect
+from playwright.sync_api import Page, expect
 
 from lti_tool.runtime import runtime
+from tests.browser.conftest import assert_no_serious_axe_violations
 from tests.conftest import Sandbox
 from tests.servers import served
 
@@ -61,14 +62,6 @@ def test_finishing_the_registration_tells_the_lms_to_close(
     assert len(sandbox.platform.advantage.tools) == 1
 
 
-def _no_serious_axe_violations(document: Page | Frame) -> None:
-    axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
-    results = axe_module.Axe().run(document)
-    assert results.response["testEngine"]["name"] == "axe-core"  # axe ran for real
-    serious = [v for v in results.response["violations"] if v["impact"] in {"serious", "critical"}]
-    assert not serious, results.generate_report()
-
-
 def test_the_install_pages_are_accessible_and_fit_an_800px_frame(
     page: Page, app: Flask, sandbox: Sandbox, tool_url: str
 ) -> None:
@@ -80,7 +73,7 @@ def test_the_install_pages_are_accessible_and_fit_an_800px_frame(
         assert frame is not None
         widths = frame.evaluate("() => [window.innerWidth, document.documentElement.scrollWidth]")
         assert widths[0] == 800 and widths[1] <= 800, widths
-        _no_serious_axe_violations(frame)
+        assert_no_serious_axe_violations(frame)
 
     with app.app_context():
         token = runtime().settings.admin_token.get_secret_value()
@@ -89,4 +82,4 @@ def test_the_install_pages_are_accessible_and_fit_an_800px_frame(
     page.keyboard.press("Enter")
     expect(page.locator("#registration-url")).to_have_text(f"{tool_url}/lti/register")
     expect(page.get_by_role("button", name=re.compile("^Copy"))).to_have_count(2)
-    _no_serious_axe_violations(page)
+    assert_no_serious_axe_violations(page)

@@ -16,6 +16,7 @@ from lti_tool.assessments.models import AssessmentRound, GradeRule, RaterRole, R
 from lti_tool.extensions import db
 from lti_tool.programs.models import Participant
 from lti_tool.runtime import runtime
+from tests.browser.conftest import assert_no_serious_axe_violations
 from tests.browser.test_mentoring_in_practice import published_pair
 from tests.browser.test_mentorship_flow import launch, no_horizontal_scroll, tool_document
 from tests.conftest import Sandbox
@@ -66,6 +67,7 @@ def test_the_instructor_sees_scores_reach_the_gradebook_and_resyncs_by_keyboard(
     document.goto(document.url)
     expect(staff.get_by_role("row", name=AMARA)).to_contain_text("In the gradebook")
     no_horizontal_scroll(tool_document(page, tool_url))
+    assert_no_serious_axe_violations(tool_document(page, tool_url))
 
     gradebook = staff.get_by_role("region", name="Gradebook")
     gradebook.get_by_role("button", name="Resync with the gradebook").press("Enter")

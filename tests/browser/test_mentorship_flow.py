@@ -17,7 +17,7 @@ from lti_tool.matching import workflow
 from lti_tool.programs import services as programs
 from lti_tool.programs.models import MatchStatus, Program
 from lti_tool.runtime import runtime
-from tests.browser.conftest import ARTIFACTS, TIMEOUT_MS, VIEWPORT
+from tests.browser.conftest import ARTIFACTS, TIMEOUT_MS, VIEWPORT, assert_no_serious_axe_violations
 from tests.conftest import Sandbox
 from tests.lti_browser import LtiBrowser
 from tests.matching_workflow.conftest import Cohort, mentee_profile, mentor_profile
@@ -85,14 +85,6 @@ def no_horizontal_scroll(document: Frame) -> None:
     )
     assert widths["inner"] == 800, widths  # the LMS's iframe is 800 px wide in a 1024 px window
     assert widths["client"] > 0 and widths["scroll"] <= widths["client"], widths
-
-
-def assert_no_serious_axe_violations(document: Frame) -> None:
-    axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
-    results = axe_module.Axe().run(document)
-    assert results.response["testEngine"]["name"] == "axe-core"  # axe ran for real
-    serious = [v for v in results.response["violations"] if v["impact"] in {"serious", "critical"}]
-    assert not serious, results.generate_report()
 
 
 def save_screenshot(page: Page, document: Frame, target: Locator | None, name: str) -> None:

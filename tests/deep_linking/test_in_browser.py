@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import re
 
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import chromium, page  # noqa: F401  (the real-browser fixtures)
+from tests.browser.conftest import assert_no_serious_axe_violations, chromium, page  # noqa: F401  (the fixtures)
 from tests.conftest import Sandbox
 
 
@@ -24,8 +23,7 @@ def test_an_instructor_adds_the_program_by_keyboard(
     expect(frame.get_by_role("heading", level=1)).to_have_text("Add mentor-lti content")
     document = page.locator("#tool-frame").element_handle().content_frame()
     assert document is not None and document.url.startswith(f"{tool_url}/courses/{course}/deep-linking/")
-    violations = Axe().run(document).response["violations"]
-    assert not [v for v in violations if v["impact"] in {"serious", "critical"}], violations
+    assert_no_serious_axe_violations(document)
 
     choice = frame.get_by_role("checkbox", name="Mentorship program: Spring mentoring")
     choice.focus()

@@ -7,7 +7,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import chromium, page  # noqa: F401  (real-browser fixtures)
+from tests.browser.conftest import assert_no_serious_axe_violations, chromium, page  # noqa: F401  (fixtures)
 from tests.browser.test_sandbox_launch import INSTRUCTOR, launch, tool_frame
 from tests.conftest import Sandbox
 from tests.programs.helpers import course_id, program_state, skill_id
@@ -45,7 +45,6 @@ def test_setup_pages_fit_the_iframe_and_pass_axe(
     tool_url: str,
     path: str,
 ) -> None:
-    axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
     frame_locator = launch(page, sandbox, INSTRUCTOR)
     frame_locator.get_by_label("Program title").fill("Fit test")
     frame_locator.get_by_role("button", name="Create program").click()
@@ -60,9 +59,7 @@ def test_setup_pages_fit_the_iframe_and_pass_axe(
     )
     assert widths["inner"] == 800, widths
     assert widths["scroll"] <= widths["client"], widths
-    results = axe_module.Axe().run(frame)
-    serious = [v for v in results.response["violations"] if v["impact"] in {"serious", "critical"}]
-    assert not serious, results.generate_report()
+    assert_no_serious_axe_violations(frame)
 
 
 def test_weight_shares_follow_the_inputs(
