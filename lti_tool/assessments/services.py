@@ -45,7 +45,7 @@ from lti_tool.assessments.models import (
 from lti_tool.courses.models import Membership
 from lti_tool.errors import MentorLtiError, NotFound
 from lti_tool.extensions import db, utcnow
-from lti_tool.gradebook.services import Activity, ScoreValues, lock_subject, queue_score
+from lti_tool.gradebook.services import Activity, ScoreValues, lock_for_scoring, queue_score
 from lti_tool.lti.roles import CourseRole
 from lti_tool.mentoring.models import Goal, GoalStatus, MemberRole, Relationship, RelationshipMember
 from lti_tool.mentoring.relationships import relationships_of
@@ -366,8 +366,8 @@ def submit_assessment(
     """Save `rater`'s levels for the mentee's focus skills, replacing their earlier submission in this round, and
     record the `scored` statement in the same transaction, voiding the replaced one's. The statement carries the
     mentee's grade for the round as it stands after this submission, when the round is graded and has one."""
+    lock_for_scoring(round_, subject)  # one submission about a mentee at a time, seeing the round as it is now
     check_open(round_)
-    lock_subject(subject)  # one submission about a mentee at a time: the score counts every one of them
     keys = [skill.key for skill in focus_skills(round_.program, subject)]
     if not keys:
         raise AssessmentError("The program's skill framework has no skills to rate.")
@@ -438,7 +438,7 @@ def queue_round_scores(round_: AssessmentRound, *, again: bool = False, now: dat
     """Queue every assessed mentee's score of the round for the gradebook: those that changed (after a change of
     the round's grading), or all of them (`again`: the instructor's resync)."""
     for subject in subjects(round_.program):
-        lock_subject(subject)
+        lock_for_scoring(round_, subject)
         queue_score(round_, subject, gradebook_score(round_, subject), now=now or utcnow(), again=again)
 
 

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from sqlalchemy import func, or_, select
 
+from lti_tool.assessments.growth import SCORE_MAXIMUM
 from lti_tool.assessments.models import AssessmentRound
 from lti_tool.courses.models import Course
 from lti_tool.extensions import db, upsert
@@ -51,29 +52,39 @@ class ScoreValues:
         return Grading.NOT_READY if self.score_given is None else Grading.FULLY_GRADED
 
 
-def lock_subject(subject: Participant) -> None:
-    """Take a mentee's score lock for the rest of the transaction (PostgreSQL; SQLite serialises writers anyway).
+def lock_for_scoring(round_: AssessmentRound, subject: Participant) -> None:
+    """Take, before a mentee's score is computed, what a change of it needs; every caller takes them in this order
+    (round, column, mentee), so that they wait for each other and never for each other in a circle. PostgreSQL
+    only: SQLite serialises writers anyway.
 
-    Taken before a score is computed, so that two people submitting about one mentee at once (the mentee and their
-    mentor) are serialised: the second waits, then computes the score from both submissions. FOR NO KEY UPDATE does
-    not conflict with the key-share locks that rows referencing the participant take.
+    - The round, read again under a share lock: a change of its grading under way is waited for, then seen.
+    - Its gradebook column, when graded, made now: never while a mentee's lock is held.
+    - The mentee's lock: two people submitting about one mentee at once (the mentee and their mentor) are
+      serialised, the second computing the score from both submissions. NO KEY UPDATE does not conflict with the
+      key-share locks of rows that reference the participant.
     """
+    db.session.execute(
+        select(AssessmentRound)
+        .where(AssessmentRound.id == round_.id)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    ).scalar_one()  # fetched, so that round_ is refreshed
+    if round_.graded:
+        column_for(round_)
     db.session.execute(select(Participant.id).where(Participant.id == subject.id).with_for_update(key_share=True))
 
 
-def _column(round_: AssessmentRound, *, create_with: float | None) -> GradebookColumn | None:
-    """The round's gradebook column in its course; made on first use (`create_with`: its score maximum). Its LMS
-    line item is found on delivery."""
+def column_for(round_: AssessmentRound) -> GradebookColumn:
+    """The round's gradebook column in its course, made on first use (its LMS line item is found on delivery)."""
     course_id = round_.program.course_id
-    if create_with is not None:
-        db.session.execute(
-            upsert(GradebookColumn)
-            .values(course_id=course_id, round_id=round_.id, label=round_.title, score_maximum=create_with)
-            .on_conflict_do_nothing(index_elements=["course_id", "round_id"])
-        )
+    db.session.execute(
+        upsert(GradebookColumn)
+        .values(course_id=course_id, round_id=round_.id, label=round_.title, score_maximum=SCORE_MAXIMUM)
+        .on_conflict_do_nothing(index_elements=["course_id", "round_id"])
+    )
     return db.session.execute(
         select(GradebookColumn).where(GradebookColumn.course_id == course_id, GradebookColumn.round_id == round_.id)
-    ).scalar_one_or_none()
+    ).scalar_one()
 
 
 def queue_score(
@@ -81,19 +92,19 @@ def queue_score(
 ) -> None:
     """Queue the mentee's score for the LMS when it changed (or always, `again`: a resync). Nothing for an
     ungraded round, nor while a mentee without a queued score has none (there is nothing to clear). The caller
-    holds `lock_subject(subject)` since before it computed `values`.
+    holds `lock_for_scoring(round_, subject)` since before it computed `values`.
 
     Each change is a new version whose timestamp is later than the previous version's by at least a second:
     Moodle compares timestamps in whole seconds and refuses a score not newer than the one it holds.
     """
     if not round_.graded:
         return
-    column = _column(round_, create_with=None if values is None else values.score_maximum)
-    if column is None:
-        return
+    column = column_for(round_)
+    # Locked and read again: a worker settling this row meanwhile is waited for (and its claim skips the row).
     current = db.session.execute(
         select(ScoreOutbox)
         .where(ScoreOutbox.column_id == column.id, ScoreOutbox.membership_id == subject.membership_id)
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if current is None:

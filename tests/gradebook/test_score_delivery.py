@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
+from lti_tool.assessments.models import AssessmentRound
 from lti_tool.courses.models import Course
 from lti_tool.extensions import db, utcnow
 from lti_tool.gradebook.delivery import claim_scores, send_claimed
@@ -277,7 +278,7 @@ def test_submissions_about_one_mentee_wait_for_each_other_so_the_score_counts_bo
     with app.app_context():
         holder = db.engine.connect()
     try:
-        # Another submission about the mentee is under way: it holds the mentee's score lock, not yet committed.
+        # Another submission about the mentee is under way: it holds the mentee's lock, not yet committed.
         transaction = holder.begin()
         holder.execute(select(Participant.id).where(Participant.id == mentee).with_for_update(key_share=True))
         answers: list[int] = []
@@ -295,3 +296,32 @@ def test_submissions_about_one_mentee_wait_for_each_other_so_the_score_counts_bo
     mentor.join(20)
     assert answers == [200]
     assert queued(app, sandbox, assessing.mentee) is not None
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="PostgreSQL serialises submissions with row locks; SQLite, its writers")
+@pytest.mark.parametrize("sandbox_preset", [Preset.MOODLE], ids=["moodle"])
+def test_a_submission_during_a_change_of_grading_is_scored_by_the_new_rule(
+    app: Flask, sandbox: Sandbox, assessing: Assessing, graded: int
+) -> None:
+    with app.app_context():
+        holder = db.engine.connect()
+    try:
+        # The instructor's change to completion grading is under way, not yet committed.
+        transaction = holder.begin()
+        holder.execute(update(AssessmentRound).where(AssessmentRound.id == graded).values(grade_rule="completion"))
+        answers: list[int] = []
+        mentee = threading.Thread(
+            target=lambda: answers.append(
+                assessing.rate(assessing.mentee, graded, assessing.mentee, {"python": 2, "sql": 4}).status_code
+            )
+        )
+        mentee.start()
+        mentee.join(2.0)
+        assert mentee.is_alive() and answers == []  # the submission waits for the change
+        transaction.commit()
+    finally:
+        holder.close()
+    mentee.join(20)
+    assert answers == [200]
+    score = queued(app, sandbox, assessing.mentee)
+    assert score is not None and score.score_given == 100.0  # completion, not the average level's 60
