@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
 import pytest
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
 from lti_tool.courses.models import Membership, User
 from lti_tool.extensions import db, utcnow
@@ -126,3 +128,23 @@ def deleted_column_is_made_again(app: Flask, sandbox: Sandbox, people: Assessing
     score = lms_score(sandbox, people.mentee)
     assert score is not None and score.score_given == 80.0
     return new
+
+
+def waits_for(app: Flask, hold: Callable[[Connection], None], act: Callable[[], httpx.Response]) -> None:
+    """`act` (a request to the tool) made while another transaction has done `hold` and not committed yet: the
+    request waits for that transaction (still unanswered after 2 s), then succeeds once it commits."""
+    with app.app_context():
+        holder = db.engine.connect()
+    answers: list[int] = []
+    request = threading.Thread(target=lambda: answers.append(act().status_code))
+    try:
+        transaction = holder.begin()
+        hold(holder)
+        request.start()
+        request.join(2.0)
+        assert request.is_alive() and answers == [], answers
+        transaction.commit()
+    finally:
+        holder.close()
+    request.join(20)
+    assert answers == [200]

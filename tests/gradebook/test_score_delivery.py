@@ -5,15 +5,14 @@ exactly the same score, a newer score always wins, and the service token is reus
 from __future__ import annotations
 
 import html
-import threading
 from datetime import timedelta
 
 import httpx
 import pytest
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import Connection, insert, select, update
 
-from lti_tool.assessments.models import AssessmentRound
+from lti_tool.assessments.models import AssessmentRound, SkillAssessment, SkillRating
 from lti_tool.courses.models import Course
 from lti_tool.extensions import db, utcnow
 from lti_tool.gradebook.delivery import claim_scores, send_claimed
@@ -33,7 +32,9 @@ from tests.gradebook.conftest import (
     queued,
     score_posts,
     sub_of,
+    waits_for,
 )
+from tests.profiles.helpers import membership_id
 
 
 @pytest.fixture(params=[Preset.MOODLE, Preset.CANVAS], ids=["moodle", "canvas"])
@@ -269,59 +270,52 @@ def test_scores_wait_while_the_lms_offers_no_gradebook_service(
     assert score is not None and score.score_given == 60.0
 
 
-@pytest.mark.skipif(not POSTGRES_URL, reason="PostgreSQL serialises submissions with row locks; SQLite, its writers")
+PG_ONLY = pytest.mark.skipif(not POSTGRES_URL, reason="row locks serialise these on PostgreSQL; SQLite, its writers")
+
+
+@PG_ONLY
 @pytest.mark.parametrize("sandbox_preset", [Preset.MOODLE], ids=["moodle"])
 def test_submissions_about_one_mentee_wait_for_each_other_so_the_score_counts_both(
     app: Flask, sandbox: Sandbox, assessing: Assessing, graded: int
 ) -> None:
     mentee = assessing.participant(assessing.mentee)
-    with app.app_context():
-        holder = db.engine.connect()
-    try:
-        # Another submission about the mentee is under way: it holds the mentee's lock, not yet committed.
-        transaction = holder.begin()
-        holder.execute(select(Participant.id).where(Participant.id == mentee).with_for_update(key_share=True))
-        answers: list[int] = []
-        mentor = threading.Thread(
-            target=lambda: answers.append(
-                assessing.rate(assessing.mentor, graded, assessing.mentee, {"python": 4, "sql": 4}).status_code
-            )
+    own = membership_id(app, "ment-101", assessing.mentee)
+
+    def self_assessment_under_way(connection: Connection) -> None:
+        # The mentee's own submission, as submit_assessment makes it: the lock, then the ratings, not committed.
+        connection.execute(select(Participant.id).where(Participant.id == mentee).with_for_update(key_share=True))
+        assessment = connection.execute(
+            insert(SkillAssessment)
+            .values(round_id=graded, subject_id=mentee, rater_id=own, rater_role="self", comment="")
+            .returning(SkillAssessment.id)
+        ).scalar_one()
+        connection.execute(
+            insert(SkillRating),
+            [{"assessment_id": assessment, "skill_key": key, "level": 2} for key in ("python", "sql")],
         )
-        mentor.start()
-        mentor.join(2.0)
-        assert mentor.is_alive() and answers == []  # the mentor's submission waits for it
-        transaction.commit()
-    finally:
-        holder.close()
-    mentor.join(20)
-    assert answers == [200]
-    assert queued(app, sandbox, assessing.mentee) is not None
+
+    waits_for(
+        app,
+        self_assessment_under_way,
+        lambda: assessing.rate(assessing.mentor, graded, assessing.mentee, {"python": 4, "sql": 4}),
+    )
+    # The mentor's submission saw the mentee's: her activity is complete, and the grade is the mentor's levels.
+    score = queued(app, sandbox, assessing.mentee)
+    assert score is not None and (score.score_given, score.activity_progress) == (80.0, "Completed")
 
 
-@pytest.mark.skipif(not POSTGRES_URL, reason="PostgreSQL serialises submissions with row locks; SQLite, its writers")
+@PG_ONLY
 @pytest.mark.parametrize("sandbox_preset", [Preset.MOODLE], ids=["moodle"])
 def test_a_submission_during_a_change_of_grading_is_scored_by_the_new_rule(
     app: Flask, sandbox: Sandbox, assessing: Assessing, graded: int
 ) -> None:
-    with app.app_context():
-        holder = db.engine.connect()
-    try:
-        # The instructor's change to completion grading is under way, not yet committed.
-        transaction = holder.begin()
-        holder.execute(update(AssessmentRound).where(AssessmentRound.id == graded).values(grade_rule="completion"))
-        answers: list[int] = []
-        mentee = threading.Thread(
-            target=lambda: answers.append(
-                assessing.rate(assessing.mentee, graded, assessing.mentee, {"python": 2, "sql": 4}).status_code
-            )
-        )
-        mentee.start()
-        mentee.join(2.0)
-        assert mentee.is_alive() and answers == []  # the submission waits for the change
-        transaction.commit()
-    finally:
-        holder.close()
-    mentee.join(20)
-    assert answers == [200]
+    def change_to_completion_under_way(connection: Connection) -> None:
+        connection.execute(update(AssessmentRound).where(AssessmentRound.id == graded).values(grade_rule="completion"))
+
+    waits_for(
+        app,
+        change_to_completion_under_way,
+        lambda: assessing.rate(assessing.mentee, graded, assessing.mentee, {"python": 2, "sql": 4}),
+    )
     score = queued(app, sandbox, assessing.mentee)
     assert score is not None and score.score_given == 100.0  # completion, not the average level's 60
