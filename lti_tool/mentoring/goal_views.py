@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import flash, redirect, request
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -30,26 +32,39 @@ def _back_to(access: PairAccess, course_id: int, goal: Goal) -> Response:
     return redirect(pair_url(access, course_id, f"goal-{goal.id}"), 303)
 
 
+def _submitted(
+    access: PairAccess, course_id: int, key: str, form: FlaskForm, save: Callable[[], tuple[Goal, str]]
+) -> Page:
+    """A goal form's POST: validate it, `save` (answering the goal and what to tell), commit and go back to the
+    goal; or the pair page again with the form's errors, nothing saved."""
+    if not form.validate():
+        return _refused(access, key, form)
+    try:
+        goal, message = save()
+    except MentoringError as error:
+        return _refused(access, key, form, error)
+    db.session.commit()
+    flash(message, "success")
+    return _back_to(access, course_id, goal)
+
+
 @course_member()
 def set_goal(course_id: int, relationship_id: int) -> Page:
     access = open_pair(course_id, relationship_id)
     goals.require_goal_setter(access)
     form = goal_forms.GoalForm(access.relationship.program.skills, goals.DateWindow.for_member(access.me.participant))
-    if not form.validate():
-        return _refused(access, goal_forms.NEW_GOAL, form)
-    draft = goals.GoalDraft(
-        title=form.title.data or "",
-        skill_key=form.skill_key.data or "",
-        measure=form.measure.data or "",
-        target_on=form.target_on.data,
-    )
-    try:
+
+    def save() -> tuple[Goal, str]:
+        draft = goals.GoalDraft(
+            title=form.title.data or "",
+            skill_key=form.skill_key.data or "",
+            measure=form.measure.data or "",
+            target_on=form.target_on.data,
+        )
         goal = goals.set_goal(access, draft, settings=runtime().settings, tool_base=request.url_root)
-    except MentoringError as error:
-        return _refused(access, goal_forms.NEW_GOAL, form, error)
-    db.session.commit()
-    flash(f"Your goal “{goal.title}” is set. Break it into milestones, and update its progress as you go.", "success")
-    return _back_to(access, course_id, goal)
+        return goal, f"Your goal “{goal.title}” is set. Break it into milestones, and update its progress as you go."
+
+    return _submitted(access, course_id, goal_forms.NEW_GOAL, form, save)
 
 
 @course_member()
@@ -58,9 +73,8 @@ def update_goal(course_id: int, relationship_id: int, goal_id: int) -> Page:
     goal = goals.goal_of(access, goal_id)
     key = goal_forms.progress_prefix(goal.id)
     form = goal_forms.ProgressForm(prefix=key)
-    if not form.validate():
-        return _refused(access, key, form)
-    try:
+
+    def save() -> tuple[Goal, str]:
         change = goals.update_progress(
             access,
             goal,
@@ -69,19 +83,14 @@ def update_goal(course_id: int, relationship_id: int, goal_id: int) -> Page:
             settings=runtime().settings,
             tool_base=request.url_root,
         )
-    except MentoringError as error:
-        return _refused(access, key, form, error)
-    db.session.commit()
-    flash(
-        {
+        return goal, {
             goals.GoalChange.COMPLETED: f"“{goal.title}” is completed. Well done!",
             goals.GoalChange.REOPENED: f"“{goal.title}” is open again, at {goal.progress}%.",
             goals.GoalChange.UPDATED: f"“{goal.title}” is now {goal_forms.STATUS_LABELS[goal.status].lower()}, "
             f"at {goal.progress}%.",
-        }[change],
-        "success",
-    )
-    return _back_to(access, course_id, goal)
+        }[change]
+
+    return _submitted(access, course_id, key, form, save)
 
 
 @course_member()
@@ -90,15 +99,12 @@ def add_milestone(course_id: int, relationship_id: int, goal_id: int) -> Page:
     goal = goals.goal_of(access, goal_id)
     key = goal_forms.milestone_prefix(goal.id)
     form = goal_forms.MilestoneForm(goals.DateWindow.for_member(access.me.participant), prefix=key)
-    if not form.validate():
-        return _refused(access, key, form)
-    try:
+
+    def save() -> tuple[Goal, str]:
         milestone = goals.add_milestone(access, goal, form.title.data or "", form.due_on.data)
-    except MentoringError as error:
-        return _refused(access, key, form, error)
-    db.session.commit()
-    flash(f"Added the milestone “{milestone.title}” to “{goal.title}”.", "success")
-    return _back_to(access, course_id, goal)
+        return goal, f"Added the milestone “{milestone.title}” to “{goal.title}”."
+
+    return _submitted(access, course_id, key, form, save)
 
 
 @course_member()
@@ -122,12 +128,9 @@ def comment_on_goal(course_id: int, relationship_id: int, goal_id: int) -> Page:
     goal = goals.goal_of(access, goal_id)
     key = goal_forms.comment_prefix(goal.id)
     form = goal_forms.CommentForm(prefix=key)
-    if not form.validate():
-        return _refused(access, key, form)
-    try:
+
+    def save() -> tuple[Goal, str]:
         goals.add_comment(access, goal, form.text.data or "")
-    except MentoringError as error:
-        return _refused(access, key, form, error)
-    db.session.commit()
-    flash(f"Your comment on “{goal.title}” is posted; everyone in the pair sees it.", "success")
-    return _back_to(access, course_id, goal)
+        return goal, f"Your comment on “{goal.title}” is posted; everyone in the pair sees it."
+
+    return _submitted(access, course_id, key, form, save)

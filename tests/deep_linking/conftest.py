@@ -8,27 +8,11 @@ from flask import Flask
 from lti_tool.assessments.models import AssessmentRound, RoundKind
 from lti_tool.extensions import db
 from lti_tool.programs.services import program_for_course
-from tests.lti_browser import LtiBrowser
-from tests.programs.helpers import course_id, create_program
+from tests.programs.conftest import course, instructor  # noqa: F401  (ment-101's instructor and program)
 
 
 @pytest.fixture
-def instructor(browser: LtiBrowser) -> LtiBrowser:
-    """ment-101's instructor, launched from the sandbox LMS."""
-    browser.launch("ment-101", "instructor")
-    return browser
-
-
-@pytest.fixture
-def course(app: Flask, instructor: LtiBrowser) -> int:
-    """ment-101's id, once its instructor has created the program."""
-    found = course_id(app, "ment-101")
-    create_program(instructor, found, title="Spring mentoring")
-    return found
-
-
-@pytest.fixture
-def rounds(app: Flask, course: int) -> dict[str, int]:
+def rounds(app: Flask, course: int) -> dict[str, int]:  # noqa: F811  (the fixture imported above)
     """A graded baseline round and an ungraded follow-up round of ment-101's program, by kind."""
     with app.app_context():
         program = program_for_course(course)
