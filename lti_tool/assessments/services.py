@@ -183,8 +183,10 @@ def create_round(program: Program, settings: RoundSettings) -> AssessmentRound:
 def update_round(round_: AssessmentRound, settings: RoundSettings) -> None:
     """Title, kind, order and grading can change at any time; scores that a change of grading changes are queued
     for the gradebook."""
+    grading = (round_.graded, round_.grade_rule)
     _apply(round_, settings)
-    queue_round_scores(round_)
+    if (round_.graded, round_.grade_rule) != grading:  # a new title or order changes no score
+        queue_round_scores(round_)
 
 
 def open_round(round_: AssessmentRound, *, now: datetime | None = None) -> None:
