@@ -1,5 +1,9 @@
 """Runs the tool under gunicorn: worker processes with threads, because a platform calls back into the tool
-(JWKS, token requests) while one of its launches is being handled."""
+(JWKS, token requests) while one of its launches is being handled.
+
+A gthread worker's thread reads a request's headers and body with blocking reads that no gunicorn setting bounds
+in time, so workers x threads clients sending a byte a second stall everyone else. Production therefore runs behind
+a proxy that buffers whole requests (README, "Running in production"); the limits here bound everything else."""
 
 from __future__ import annotations
 
@@ -33,8 +37,20 @@ def run_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:
             "workers": workers,
             "threads": threads,
             "worker_class": "gthread",
-            "timeout": 60,
+            # A worker whose main loop has not checked in for this long is killed and replaced. gthread threads
+            # keep no heartbeat of their own: this is not a limit on one request's time.
+            "timeout": 30,
+            # On stop or restart, requests in progress get this long to finish.
             "graceful_timeout": 10,
+            # An idle connection waits in the worker's poller (no thread) this long for its next (or first) request.
+            "keepalive": 2,
+            # Connections the kernel holds until a worker accepts them. Bounded, so that past it the proxy gives up
+            # (its proxy_connect_timeout, then a 504) instead of queueing thousands that nobody waits for any more.
+            "backlog": 256,
+            # Request line (414 past it), header count and header size (431); checked before the app runs.
+            "limit_request_line": 4094,
+            "limit_request_fields": 100,
+            "limit_request_field_size": 8190,
             "accesslog": "-",
             # No query strings in access logs: login hints and launch parameters identify people.
             "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms pid=%(p)s',
