@@ -6,8 +6,9 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 CHROMIUM ?= /usr/bin/chromium
+NGINX ?= /usr/sbin/nginx
 
-.PHONY: demo test lint migrations-check test-sqlite test-postgres chromium clean
+.PHONY: demo test lint migrations-check test-sqlite test-postgres chromium nginx clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +26,7 @@ $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.demo-deps
 	$(BIN)/mentor-lti demo
 
-test: $(VENV)/.test-deps chromium lint migrations-check test-sqlite test-postgres
+test: $(VENV)/.test-deps chromium nginx lint migrations-check test-sqlite test-postgres
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .
@@ -40,10 +41,10 @@ migrations-check: $(VENV)/.test-deps
 	@$(BIN)/python tests/postgres_schema.py $(TEST_DATABASE_URL) -- sh -c \
 	'$(BIN)/mentor-lti db upgrade >/dev/null 2>&1 && $(BIN)/mentor-lti db check'
 
-test-sqlite: $(VENV)/.test-deps chromium
+test-sqlite: $(VENV)/.test-deps chromium nginx
 	MENTOR_LTI_TEST_REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest
 
-test-postgres: $(VENV)/.test-deps chromium
+test-postgres: $(VENV)/.test-deps chromium nginx
 	MENTOR_LTI_TEST_DATABASE_URL=$(TEST_DATABASE_URL) MENTOR_LTI_TEST_REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest
 
 # Browser tests drive Debian's Chromium; a test tool must never download a browser of its own.
@@ -52,6 +53,14 @@ chromium:
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+# The production set-up test runs Debian's nginx in front of `mentor-lti serve` (its own config, loopback only).
+nginx:
+	@if [ ! -x $(NGINX) ]; then \
+	  echo "Installing Debian's nginx for the production set-up test"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq nginx >/dev/null; \
 	fi
 
 clean:
