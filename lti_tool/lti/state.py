@@ -83,7 +83,8 @@ class DatabaseStateStore:
         )
         with db.engine.begin() as connection:
             value, expires_at = connection.execute(statement).one()
-        return int(value), max(math.ceil((expires_at - now).total_seconds()), 1)
+        # A concurrent request may have started the window a moment after this one read the clock.
+        return int(value), min(max(math.ceil((expires_at - now).total_seconds()), 1), window_seconds)
 
     def purge_expired(self) -> None:
         db.session.execute(delete(LaunchState).where(LaunchState.expires_at <= utcnow()))
