@@ -11,6 +11,7 @@ from lti_tool.errors import MentorLtiError, click_error
 from lti_tool.extensions import db
 from lti_tool.gradebook.commands import scores as scores_command
 from lti_tool.lti import registrations
+from lti_tool.lti.invitations import create_invitation
 from lti_tool.lti.tool_configuration import ToolConfiguration
 from lti_tool.matching.commands import match as match_command
 from lti_tool.roster.commands import roster as roster_command
@@ -199,14 +200,19 @@ def platform_remove(name: str) -> None:
 @click.option("--base-url", default=None, help="The tool's public base URL (default: the PUBLIC_BASE_URL setting).")
 @with_appcontext
 def platform_register_url(base_url: str | None) -> None:
-    """Print the LTI Dynamic Registration URL to paste into Moodle or Canvas (and the other install URLs)."""
+    """Create a one-time LTI Dynamic Registration link to paste into one Moodle or Canvas (and print the other
+    install URLs)."""
     settings = runtime().settings
     base = (base_url or settings.public_base_url).rstrip("/")
     if not base.startswith(("https://", "http://")):
         raise click.ClickException("Give --base-url https://mentor.example.edu, or set MENTOR_LTI_PUBLIC_BASE_URL.")
     tool = ToolConfiguration(base_url=base, name=settings.tool_name)
+    secret, invitation = create_invitation()
+    db.session.commit()
     click.echo(
-        f"Dynamic registration URL: {tool.registration_url}\nCanvas developer key JSON: {tool.canvas_json_url}\n"
+        f"Dynamic registration URL: {tool.registration_url(secret)}\n"
+        f"  (registers one LMS, until {invitation.expires_at:%Y-%m-%d %H:%M} UTC; revoke it on the admin page)\n"
+        f"Canvas developer key JSON: {tool.canvas_json_url}\n"
         f"Admin page:               {tool.admin_url} (sign in with `mentor-lti platform admin-token`)"
     )
 

@@ -1,11 +1,13 @@
 """The tool administrator's sign-in for the admin page: the admin token from the settings (generated into the
-instance folder unless set), remembered in the session as a keyed fingerprint, so changing the token signs every
-administrator out."""
+instance folder unless set) opens a server-side record in the shared state store. The session cookie carries only
+the record's random id, and the store only its hash: signing out deletes the record, so a copy of the cookie is
+dead too; the record names a keyed fingerprint of the token, so changing the token signs every administrator out."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -13,6 +15,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from lti_tool.lti.state import LaunchStateStore
 from lti_tool.settings import Settings
 
 SESSION_KEY = "tool_admin"
@@ -28,17 +31,33 @@ def _fingerprint(settings: Settings) -> str:
     ).hexdigest()
 
 
-def sign_in(settings: Settings, session: MutableMapping[str, Any]) -> None:
-    session[SESSION_KEY] = _fingerprint(settings)
+def _record_key(sign_in_id: str) -> str:
+    return f"admin-sign-in:{hashlib.sha256(sign_in_id.encode()).hexdigest()}"
 
 
-def sign_out(session: MutableMapping[str, Any]) -> None:
-    session.pop(SESSION_KEY, None)
+def sign_in(
+    settings: Settings, store: LaunchStateStore, session: MutableMapping[str, Any], *, lifetime_seconds: int
+) -> None:
+    """Open a sign-in record that lives as long as the session may. The database store writes it in the caller's
+    transaction: the caller commits."""
+    sign_in_id = secrets.token_urlsafe(32)
+    store.put(_record_key(sign_in_id), _fingerprint(settings), lifetime_seconds)
+    session[SESSION_KEY] = sign_in_id
 
 
-def is_signed_in(settings: Settings, session: MutableMapping[str, Any]) -> bool:
-    remembered = session.get(SESSION_KEY)
-    return isinstance(remembered, str) and hmac.compare_digest(remembered, _fingerprint(settings))
+def sign_out(store: LaunchStateStore, session: MutableMapping[str, Any]) -> None:
+    """Delete the sign-in record (the caller commits) and forget its id."""
+    sign_in_id = session.pop(SESSION_KEY, None)
+    if isinstance(sign_in_id, str):
+        store.take(_record_key(sign_in_id))
+
+
+def is_signed_in(settings: Settings, store: LaunchStateStore, session: MutableMapping[str, Any]) -> bool:
+    sign_in_id = session.get(SESSION_KEY)
+    if not isinstance(sign_in_id, str):
+        return False
+    recorded = store.get(_record_key(sign_in_id))
+    return isinstance(recorded, str) and hmac.compare_digest(recorded, _fingerprint(settings))
 
 
 class AdminSignInForm(FlaskForm):  # type: ignore[misc]

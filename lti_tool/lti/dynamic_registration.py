@@ -1,8 +1,10 @@
 """LTI Dynamic Registration 1.0, the tool's side: check the platform's OpenID configuration, register with it, and
 store the platform, its deployment and the attempt.
 
-An LMS administrator pastes the tool's registration URL into the LMS, which opens it with `openid_configuration` and
-`registration_token`. Anyone can open that URL, so everything the platform says is checked before it is trusted:
+The tool's administrator creates a one-time registration link (lti_tool.lti.invitations) and hands it to an LMS
+administrator, who pastes it into the LMS, which opens it with `openid_configuration` and `registration_token`.
+Without a valid invitation nothing is fetched and nothing is written. Whoever holds a link can open it, so everything
+the platform says is still checked before it is trusted:
 
 - The configuration must come from the issuer's own origin: whoever serves it then speaks for that issuer, and an
   LMS cannot register itself under another LMS's issuer. Hosted Canvas is the one exception: all its instances share
@@ -15,7 +17,8 @@ An LMS administrator pastes the tool's registration URL into the LMS, which open
 - No redirects are followed, answers are size-limited and time-limited, and what the platform sent is never echoed
   beyond short error descriptions.
 
-Each registration token is used once: its hash is recorded (and committed) before the platform is called, so a
+The first successful registration uses its invitation up, in the transaction that stores the platform. Each
+registration token is used once: its hash is recorded (and committed) before the platform is called, so a
 second use is refused even while the first is still running. The attempt stays on record either way: a failed one
 with its error, so that an administrator can see what happened; nothing else is stored when registration fails.
 """
@@ -34,7 +37,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from lti_tool.errors import MentorLtiError, NotFound, RegistrationError
-from lti_tool.extensions import db
+from lti_tool.extensions import db, utcnow
+from lti_tool.lti.invitations import INVITATION_LIFETIME, find_invitation, use_invitation
 from lti_tool.lti.models import DynamicRegistration, Platform
 from lti_tool.lti.registrations import PlatformSpec, register_platform
 from lti_tool.lti.tool_configuration import SERVICE_SCOPES, TOOL_CONFIGURATION, ToolConfiguration
@@ -59,6 +63,11 @@ START_AGAIN = (
     "Developer Keys > + Developer Key > LTI Key > Dynamic Registration): each registration link works once."
 )
 MANUAL_INSTEAD = "Or register the tool by hand: the README's install guides give every value to paste."
+ASK_FOR_INVITATION = (
+    "Ask the tool's administrator for a registration link: they create one on the tool's admin page (/lti/admin) "
+    f"or with `mentor-lti platform register-url`. Each link registers one LMS, within {INVITATION_LIFETIME.days} "
+    "days."
+)
 
 
 class DynamicRegistrationError(MentorLtiError):
@@ -70,6 +79,7 @@ class DynamicRegistrationError(MentorLtiError):
         super().__init__(message, hint=hint)
         self.code = code
         self.status = status
+        self.recorded = False  # whether the attempt, with this error, is on record for the admin page
 
 
 @dataclass(frozen=True)
@@ -103,10 +113,11 @@ class RegistrationOutcome:
 
 
 def register_tool(
-    *, configuration_url: str, registration_token: str, tool: ToolConfiguration, http: httpx.Client
+    *, invitation: str, configuration_url: str, registration_token: str, tool: ToolConfiguration, http: httpx.Client
 ) -> RegistrationOutcome:
-    """Run one registration. Commits twice on purpose: the token as used before the platform is called, then the
-    outcome (a failure too, and then re-raises it as a DynamicRegistrationError)."""
+    """Run one registration, invited by the secret `invitation`. Commits twice on purpose: the token as used before
+    the platform is called, then the outcome (a failure too, and then re-raises it as a DynamicRegistrationError)."""
+    invitation_id = _check_invitation(invitation)
     if not configuration_url or not registration_token:
         raise DynamicRegistrationError(
             "not_started_by_lms",
@@ -126,6 +137,13 @@ def register_tool(
         answer = _post_registration(http, configuration, registration_token, tool)
         facts["response"] = answer
         platform, deployment_id = _store_platform(configuration, answer)
+        if not use_invitation(invitation_id, platform.id):
+            raise DynamicRegistrationError(
+                "invitation_used",
+                "Another registration used this registration link while this one ran.",
+                hint=ASK_FOR_INVITATION,
+                status=409,
+            )
     except (DynamicRegistrationError, RegistrationError) as error:
         db.session.rollback()
         failure = (
@@ -135,6 +153,7 @@ def register_tool(
         )
         _record(attempt_id, status="failed", error=failure.explanation, **facts)
         db.session.commit()
+        failure.recorded = True
         log.info("dynamic registration %s failed: %s", attempt_id, failure.code)
         raise failure from error
     _record(attempt_id, status="registered", platform_id=platform.id, **facts)
@@ -244,6 +263,35 @@ def recent_registrations(limit: int = 20) -> list[DynamicRegistration]:
     return list(
         db.session.execute(select(DynamicRegistration).order_by(DynamicRegistration.id.desc()).limit(limit)).scalars()
     )
+
+
+def _check_invitation(secret: str) -> int:
+    """The id of the open invitation with this secret; refuses (writing nothing) when there is none."""
+    invitation = find_invitation(secret)
+    if invitation is None:
+        raise DynamicRegistrationError(
+            "not_invited",
+            "This registration link is not valid: the tool registers only with an LMS its administrator invited, "
+            "and this link is unknown or was revoked.",
+            hint=ASK_FOR_INVITATION,
+            status=403,
+        )
+    if invitation.used_at is not None:
+        raise DynamicRegistrationError(
+            "invitation_used",
+            f"This registration link was already used, on {invitation.used_at:%Y-%m-%d %H:%M} UTC: each link "
+            "registers one LMS.",
+            hint=ASK_FOR_INVITATION,
+            status=410,
+        )
+    if invitation.expires_at <= utcnow():
+        raise DynamicRegistrationError(
+            "invitation_expired",
+            f"This registration link expired on {invitation.expires_at:%Y-%m-%d %H:%M} UTC.",
+            hint=ASK_FOR_INVITATION,
+            status=410,
+        )
+    return invitation.id
 
 
 def _claim_token(token: str, configuration_url: str) -> int:

@@ -1,4 +1,5 @@
-"""Platform registrations (issuer, client, deployments) and the shared LTI launch state."""
+"""Platform registrations (issuer, client, deployments), the invitations to register, and the shared LTI launch
+state."""
 
 from __future__ import annotations
 
@@ -85,3 +86,17 @@ class DynamicRegistration(db.Model):  # type: ignore[name-defined,misc]
     platform_id: Mapped[int | None] = mapped_column(ForeignKey("platform.id", ondelete="SET NULL"))
     response: Mapped[dict[str, object] | None] = mapped_column(JSON)  # the platform's answer, for support
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RegistrationInvitation(db.Model):  # type: ignore[name-defined,misc]
+    """A one-time link the tool's administrator hands to an LMS administrator: the only way to start a dynamic
+    registration. Only the hash of its secret is stored; the first successful registration uses it up."""
+
+    __tablename__ = "lti_registration_invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the secret in the link's path
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    platform_id: Mapped[int | None] = mapped_column(ForeignKey("platform.id", ondelete="SET NULL"))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import timedelta
 from typing import Any, Protocol
 
 import redis
-from sqlalchemy import delete, select
+from sqlalchemy import Integer, Text, case, cast, delete, literal, select
 
-from lti_tool.extensions import db, upsert, utcnow
+from lti_tool.extensions import UTCDateTime, db, upsert, utcnow
 from lti_tool.lti.models import LaunchState
 
 
@@ -21,6 +22,11 @@ class LaunchStateStore(Protocol):
     def put(self, key: str, value: Any, ttl_seconds: int) -> None: ...
 
     def take(self, key: str) -> Any | None: ...
+
+    def count(self, key: str, window_seconds: int) -> tuple[int, int]:
+        """Add one to the counter `key`, which starts at its first count and ends `window_seconds` later; answers
+        the count and the seconds until it ends. Atomic and committed at once, even when the request fails."""
+        ...
 
     def purge_expired(self) -> None: ...
 
@@ -57,6 +63,29 @@ class DatabaseStateStore:
         ).scalar_one_or_none()
         return None if row is None else json.loads(row)
 
+    def count(self, key: str, window_seconds: int) -> tuple[int, int]:
+        now = utcnow()
+        ends = literal(now + timedelta(seconds=window_seconds), UTCDateTime())
+        ended = LaunchState.expires_at <= now
+        # One INSERT ... ON CONFLICT DO UPDATE ... RETURNING: concurrent requests each see their own count. Its own
+        # transaction, so a request that fails (and rolls back) after counting still counts.
+        statement = (
+            upsert(LaunchState)
+            .values(key=key, value="1", expires_at=ends)
+            .on_conflict_do_update(
+                index_elements=[LaunchState.key],
+                set_={
+                    "value": case((ended, "1"), else_=cast(cast(LaunchState.value, Integer) + 1, Text)),
+                    "expires_at": case((ended, ends), else_=LaunchState.expires_at),
+                },
+            )
+            .returning(LaunchState.value, LaunchState.expires_at)
+        )
+        with db.engine.begin() as connection:
+            value, expires_at = connection.execute(statement).one()
+        # A concurrent request may have started the window a moment after this one read the clock.
+        return int(value), min(max(math.ceil((expires_at - now).total_seconds()), 1), window_seconds)
+
     def purge_expired(self) -> None:
         db.session.execute(delete(LaunchState).where(LaunchState.expires_at <= utcnow()))
 
@@ -78,6 +107,15 @@ class RedisStateStore:
     def take(self, key: str) -> Any | None:
         raw = self._redis.getdel(self._prefix + key)
         return None if raw is None else json.loads(raw)
+
+    def count(self, key: str, window_seconds: int) -> tuple[int, int]:
+        # MULTI/EXEC: create the counter with its expiry unless it runs, then count; INCR keeps the expiry.
+        pipeline = self._redis.pipeline(transaction=True)
+        pipeline.set(self._prefix + key, 0, ex=max(window_seconds, 1), nx=True)
+        pipeline.incr(self._prefix + key)
+        pipeline.ttl(self._prefix + key)
+        _, value, seconds_left = pipeline.execute()
+        return int(value), max(int(seconds_left), 1)
 
     def purge_expired(self) -> None:
         """Redis expires keys itself."""

@@ -78,9 +78,9 @@ class ToolConfiguration:
     def logo_url(self) -> str:
         return f"{self.base_url}/static/mentor-logo.svg"
 
-    @property
-    def registration_url(self) -> str:
-        return f"{self.base_url}/lti/register"
+    def registration_url(self, invitation: str) -> str:
+        """The dynamic registration URL of one invitation: in the path, because LMSs add their own query."""
+        return f"{self.base_url}/lti/register/{invitation}"
 
     @property
     def canvas_json_url(self) -> str:

@@ -24,14 +24,26 @@ def lrs() -> None:
     """Learning Record Stores the statements go to."""
 
 
+def _scope(platform_name: str | None, all_platforms: bool) -> str | None:
+    """The platform an LRS command is about, or None for the LRS shared with all: one of the two, said explicitly,
+    so that no platform's statements go to an LRS by default."""
+    if bool(platform_name) == all_platforms:
+        raise click.UsageError(
+            "Say whose statements: --platform NAME (see `mentor-lti platform list`) or --all-platforms."
+        )
+    return platform_name
+
+
 @lrs.command("add")
 @click.option("--endpoint", required=True, help="The LRS's xAPI endpoint, e.g. https://lrs.example.edu/xAPI")
 @click.option("--username", required=True)
 @click.option("--password", prompt=True, hide_input=True, help="Asked for when omitted (keeps it out of history).")
-@click.option("--platform", "platform_name", default=None, help="Only this platform's statements (default: all).")
+@click.option("--platform", "platform_name", default=None, help="The statements of this platform only.")
+@click.option("--all-platforms", is_flag=True, help="Shared: the statements of every platform without its own LRS.")
 @with_appcontext
-def lrs_add(endpoint: str, username: str, password: str, platform_name: str | None) -> None:
-    """Set the LRS for a platform, or the default LRS; replaces the previous one there."""
+def lrs_add(endpoint: str, username: str, password: str, platform_name: str | None, all_platforms: bool) -> None:
+    """Set the LRS of one platform, or the one shared with all platforms; replaces the previous one there."""
+    platform_name = _scope(platform_name, all_platforms)
     try:
         row = outbox.set_lrs(endpoint=endpoint, username=username, password=password, platform_name=platform_name)
     except MentorLtiError as error:
@@ -46,23 +58,26 @@ def lrs_add(endpoint: str, username: str, password: str, platform_name: str | No
 def lrs_list() -> None:
     """List configured LRSs (passwords are never shown)."""
     settings = runtime().settings
-    if settings.lrs_endpoint:
-        click.echo(f"default (environment)  {settings.lrs_endpoint}  user {settings.lrs_username}")
     registrations = outbox.list_lrs()
+    shared_in_database = any(platform_name is None for _, platform_name in registrations)
+    if settings.lrs_endpoint:
+        overridden = " (not used: `lrs add --all-platforms` replaced it)" if shared_in_database else ""
+        click.echo(f"all platforms (environment)  {settings.lrs_endpoint}  user {settings.lrs_username}{overridden}")
     for row, platform_name in registrations:
-        scope = f"platform {platform_name}" if platform_name else "default"
+        scope = f"platform {platform_name}" if platform_name else "all platforms"
         click.echo(f"{scope}  {row.endpoint}  user {row.username}")
     if not settings.lrs_endpoint and not registrations:
         click.echo("No LRS configured: statements wait in the outbox. Add one with `mentor-lti lrs add`.")
 
 
 @lrs.command("remove")
-@click.option("--platform", "platform_name", default=None, help="Remove this platform's LRS (default: the default).")
+@click.option("--platform", "platform_name", default=None, help="Remove this platform's LRS.")
+@click.option("--all-platforms", is_flag=True, help="Remove the LRS shared with all platforms.")
 @with_appcontext
-def lrs_remove(platform_name: str | None) -> None:
-    """Remove an LRS registration; its statements then go to the default LRS, or wait."""
+def lrs_remove(platform_name: str | None, all_platforms: bool) -> None:
+    """Remove an LRS registration; a platform's statements then go to the shared LRS, if any, or wait."""
     try:
-        outbox.remove_lrs(platform_name)
+        outbox.remove_lrs(_scope(platform_name, all_platforms))
     except MentorLtiError as error:
         raise click_error(error) from error
     db.session.commit()

@@ -42,7 +42,8 @@ class StatementOutbox(db.Model):  # type: ignore[name-defined,misc]
 
 
 class LrsEndpoint(db.Model):  # type: ignore[name-defined,misc]
-    """An LRS to deliver to: for one platform's statements, or (platform_id NULL) the default for all."""
+    """An LRS to deliver to: for one platform's statements, or (platform_id NULL) shared with all platforms that
+    have none of their own (configured so explicitly: `lrs add --all-platforms`)."""
 
     __tablename__ = "lrs_endpoint"
 

@@ -49,14 +49,15 @@ class LrsTarget:
 
 
 def lrs_targets(settings: Settings) -> dict[int | None, LrsTarget]:
-    """Configured LRSs by platform id; key None is the default (database first, then the environment)."""
+    """Configured LRSs by platform id; key None is the LRS shared with all platforms (`lrs add --all-platforms`,
+    else the environment's MENTOR_LTI_LRS_*): a platform's statements go to its own LRS, else to that one."""
     targets: dict[int | None, LrsTarget] = {}
     if settings.lrs_endpoint:
         targets[None] = LrsTarget(
             settings.lrs_endpoint, settings.lrs_username, settings.lrs_password.get_secret_value(), "environment"
         )
     for row in db.session.execute(select(LrsEndpoint)).scalars():
-        source = "default" if row.platform_id is None else f"platform {row.platform_id}"
+        source = "all platforms" if row.platform_id is None else f"platform {row.platform_id}"
         targets[row.platform_id] = LrsTarget(row.endpoint, row.username, row.password, source)
     return targets
 
@@ -66,7 +67,8 @@ def target_for(targets: dict[int | None, LrsTarget], platform_id: int | None) ->
 
 
 def set_lrs(*, endpoint: str, username: str, password: str, platform_name: str | None) -> LrsEndpoint:
-    """Add or replace the LRS of a platform (or the default). New credentials lift an authentication pause."""
+    """Add or replace the LRS of a platform (or, None, the one shared with all). New credentials lift an
+    authentication pause."""
     try:
         LrsClient(endpoint, username, password).close()  # validates the URL without contacting it
     except ValueError as error:
@@ -99,7 +101,7 @@ def remove_lrs(platform_name: str | None) -> None:
 
 
 def _registered_for(platform_id: int | None) -> ColumnElement[bool]:
-    """The LRS registration of a platform, or (None) the default one."""
+    """The LRS registration of a platform, or (None) the one shared with all platforms."""
     return LrsEndpoint.platform_id.is_(None) if platform_id is None else LrsEndpoint.platform_id == platform_id
 
 

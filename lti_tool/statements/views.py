@@ -22,14 +22,21 @@ def profile() -> Response:
 
 @course_member(staff=True)
 def course_records(course_id: int) -> str:
+    """The course's statements and the state of the one LRS its platform's statements go to: never another
+    platform's LRS, whose address and errors are that institution's business."""
     membership = current_membership()
-    settings = runtime().settings
+    course = membership.course
+    target = outbox.target_for(outbox.lrs_targets(runtime().settings), course.deployment.platform_id)
     return render_template(
         "statements/records.html",
         membership=membership,
-        course=membership.course,
+        course=course,
         counts=outbox.state_counts(course_id),
         dead_letters=outbox.dead_letters(course_id),
-        lrs_configured=bool(outbox.lrs_targets(settings)),
-        statuses=[s for s in outbox.lrs_statuses() if s.paused_reason or s.last_error],
+        lrs_configured=target is not None,
+        statuses=[
+            s
+            for s in outbox.lrs_statuses()
+            if target is not None and s.endpoint == target.endpoint and (s.paused_reason or s.last_error)
+        ],
     )

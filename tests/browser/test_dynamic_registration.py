@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from lti_tool.runtime import runtime
 from tests.browser.conftest import assert_no_serious_axe_violations
 from tests.conftest import Sandbox
+from tests.registration import invite
 from tests.servers import served
 
 # An LMS admin page: it opens the registration and shows the messages it receives, as Moodle and Canvas listen.
@@ -44,9 +45,9 @@ def lms_admin_page(start_url: str, *, popup: bool) -> Iterator[str]:
 
 @pytest.mark.parametrize("popup", [False, True], ids=["frame", "popup"])
 def test_finishing_the_registration_tells_the_lms_to_close(
-    page: Page, sandbox: Sandbox, tool_url: str, popup: bool
+    page: Page, app: Flask, sandbox: Sandbox, tool_url: str, popup: bool
 ) -> None:
-    start = f"{sandbox.url}/admin/register-tool?url={tool_url}/lti/register"
+    start = f"{sandbox.url}/admin/register-tool?url={invite(app, tool_url)}"
     with lms_admin_page(start, popup=popup) as lms:
         page.goto(lms)
         if popup:
@@ -65,7 +66,7 @@ def test_finishing_the_registration_tells_the_lms_to_close(
 def test_the_install_pages_are_accessible_and_fit_an_800px_frame(
     page: Page, app: Flask, sandbox: Sandbox, tool_url: str
 ) -> None:
-    start = f"{sandbox.url}/admin/register-tool?url={tool_url}/lti/register"
+    start = f"{sandbox.url}/admin/register-tool?url={invite(app, tool_url)}"
     with lms_admin_page(start, popup=False) as lms:
         page.goto(lms)
         expect(page.frame_locator("iframe").get_by_role("heading", level=1)).to_contain_text("is registered")
@@ -80,6 +81,8 @@ def test_the_install_pages_are_accessible_and_fit_an_800px_frame(
     page.goto(f"{tool_url}/lti/admin")
     page.get_by_label("Admin token").fill(token)
     page.keyboard.press("Enter")
-    expect(page.locator("#registration-url")).to_have_text(f"{tool_url}/lti/register")
+    page.get_by_role("button", name="Create a registration link").click()
+    expect(page.locator("#registration-url")).to_have_text(re.compile(re.escape(f"{tool_url}/lti/register/")))
     expect(page.get_by_role("button", name=re.compile("^Copy"))).to_have_count(2)
+    expect(page.get_by_role("button", name=re.compile("^Revoke"))).to_have_count(1)
     assert_no_serious_axe_violations(page)

@@ -33,6 +33,7 @@ from lti_tool.settings import load_settings
 from tests.conftest import Sandbox, row_counts
 from tests.lti_browser import LtiBrowser, heading
 from tests.programs.helpers import csrf_token
+from tests.registration import invite
 from tests.servers import served
 
 SCOPES = {
@@ -99,9 +100,10 @@ REGISTRATION = {
 }  # fmt: skip
 
 
-def _open_from_lms(http: httpx.Client, sandbox: Sandbox, tool_url: str) -> tuple[str, httpx.Response]:
-    """The admin pastes the tool's URL into the LMS, which sends the browser to it with a fresh token."""
-    start = http.get(f"{sandbox.url}/admin/register-tool", params={"url": f"{tool_url}/lti/register"})
+def _open_from_lms(http: httpx.Client, sandbox: Sandbox, registration_url: str) -> tuple[str, httpx.Response]:
+    """The admin pastes the tool's registration link into the LMS, which sends the browser to it with a fresh
+    token."""
+    start = http.get(f"{sandbox.url}/admin/register-tool", params={"url": registration_url})
     assert start.status_code == 302, start.text
     url = start.headers["location"]
     return url, http.get(url)
@@ -122,7 +124,9 @@ def _error_code(response: httpx.Response) -> str:
 
 
 def _domain_rows(app: Flask) -> dict[str, int]:
-    return {k: v for k, v in row_counts(app).items() if k != "lti_dynamic_registration"}
+    """Rows but the administrator's own records: registration attempts and invitations."""
+    records = {"lti_dynamic_registration", "lti_registration_invitation"}
+    return {k: v for k, v in row_counts(app).items() if k not in records}
 
 
 def _attempts(app: Flask) -> list[DynamicRegistration]:
@@ -150,7 +154,7 @@ def _sign_in(browser: LtiBrowser, app: Flask) -> None:
 def test_a_registration_started_in_the_lms_registers_the_tool_and_its_launches_work(
     app: Flask, sandbox: Sandbox, tool_url: str, browser: LtiBrowser, sandbox_preset: Preset
 ) -> None:
-    url, page = _open_from_lms(browser.http, sandbox, tool_url)
+    url, page = _open_from_lms(browser.http, sandbox, invite(app, tool_url))
     product = "Moodle" if sandbox_preset is Preset.MOODLE else "Canvas"
     assert page.status_code == 200, page.text
     assert heading(page) == f"Mentor is registered with {product}"
@@ -214,7 +218,7 @@ def test_a_canvas_deployment_that_comes_later_is_added_on_the_admin_page(
 ) -> None:
     # Canvas without its LTI Registrations feature answers without a deployment: the app is installed afterwards.
     sandbox.platform.advantage.canvas_deployment_in_registration = False
-    _, page = _open_from_lms(browser.http, sandbox, tool_url)
+    _, page = _open_from_lms(browser.http, sandbox, invite(app, tool_url))
     assert page.status_code == 200
     assert "One more step" in page.text and "Deployment Id" in page.text
     [(client_id, registered)] = sandbox.platform.advantage.tools.items()
@@ -239,19 +243,33 @@ def test_a_canvas_deployment_that_comes_later_is_added_on_the_admin_page(
 
 
 @BOTH
-def test_a_reused_registration_token_is_refused_before_the_platform_is_called(
+def test_a_reused_token_and_a_used_link_are_refused_before_the_platform_is_called(
     app: Flask, sandbox: Sandbox, tool_url: str, browser: LtiBrowser
 ) -> None:
-    url, first = _open_from_lms(browser.http, sandbox, tool_url)
-    assert first.status_code == 200
-    before, calls = _domain_rows(app), dict(sandbox.requests)
-    again = browser.http.get(url)
+    # A failed attempt spends the LMS's registration token but leaves the invitation open.
+    link = invite(app, tool_url)
+    config = sandbox.platform.openid_configuration_url
+    failed = browser.http.get(link, params={"openid_configuration": config, "registration_token": "forged"})
+    assert failed.status_code == 400
+    calls = dict(sandbox.requests)
+    again = browser.http.get(failed.url)
     assert again.status_code == 409
     assert _error_code(again) == "registration_token_reused"
-    assert "already used (it registered on" in again.text and "Start the registration again" in again.text
+    assert "already used (it failed on" in again.text and "Start the registration again" in again.text
     assert sandbox.requests == calls  # neither the configuration nor the registration endpoint was asked again
+
+    # The first registration that succeeds uses the invitation up: refreshing its page is refused.
+    url, first = _open_from_lms(browser.http, sandbox, link)
+    assert first.status_code == 200
+    before, calls = _domain_rows(app), dict(sandbox.requests)
+    refreshed = browser.http.get(url)
+    assert refreshed.status_code == 410
+    assert _error_code(refreshed) == "invitation_used"
+    assert "This registration link was already used, on" in refreshed.text
+    assert "Ask the tool&#39;s administrator for a registration link" in refreshed.text
+    assert sandbox.requests == calls
     assert _domain_rows(app) == before
-    assert len(_attempts(app)) == 1
+    assert [a.status for a in _attempts(app)] == ["failed", "registered"]
 
 
 def test_a_token_is_refused_while_its_first_use_is_still_running(app: Flask, tool_url: str) -> None:
@@ -263,12 +281,13 @@ def test_a_token_is_refused_while_its_first_use_is_still_running(app: Flask, too
         return _own_configuration(url)
 
     answer = (200, json.dumps({"client_id": "c-1", TOOL_CONFIGURATION: {"deployment_id": "d-1"}}), "")
+    link = invite(app, tool_url)
     with fake_lms(slow_configuration, answer) as lms, httpx.Client(timeout=30) as http:
         first: list[httpx.Response] = []
-        worker = threading.Thread(target=lambda: first.append(_register_with(tool_url, lms, http)))
+        worker = threading.Thread(target=lambda: first.append(_register_with(link, lms, http)))
         worker.start()
         assert entered.wait(timeout=10)
-        second = _register_with(tool_url, lms, http)
+        second = _register_with(link, lms, http)
         release.set()
         worker.join(timeout=30)
     assert second.status_code == 409 and _error_code(second) == "registration_token_reused"
@@ -283,7 +302,7 @@ def test_the_platforms_own_refusal_of_the_token_is_reported(
 ) -> None:
     before = _domain_rows(app)
     page = browser.http.get(
-        f"{tool_url}/lti/register",
+        invite(app, tool_url),
         params={"openid_configuration": sandbox.platform.openid_configuration_url, "registration_token": "forged"},
     )
     assert page.status_code == 400
@@ -343,9 +362,9 @@ def fake_lms(
         yield server.url
 
 
-def _register_with(tool_url: str, lms_url: str, http: httpx.Client) -> httpx.Response:
+def _register_with(registration_url: str, lms_url: str, http: httpx.Client) -> httpx.Response:
     return http.get(
-        f"{tool_url}/lti/register",
+        registration_url,
         params={"openid_configuration": f"{lms_url}/openid-configuration", "registration_token": "t0ken"},
     )
 
@@ -357,7 +376,7 @@ def test_a_configuration_naming_another_origins_issuer_is_refused(
     before = _domain_rows(app)
     # A copy of the sandbox's configuration, served from elsewhere: it claims the sandbox's issuer and endpoints.
     with fake_lms(lambda url: sandbox.platform.openid_configuration()) as lms:
-        page = _register_with(tool_url, lms, browser.http)
+        page = _register_with(invite(app, tool_url), lms, browser.http)
     assert page.status_code == 403
     assert _error_code(page) == "issuer_mismatch"
     assert f"names the issuer {sandbox.platform.issuer}, which is not its own address" in page.text
@@ -370,7 +389,7 @@ def test_a_configuration_naming_another_origins_issuer_is_refused(
 def test_a_configuration_missing_endpoints_is_refused(app: Flask, tool_url: str, browser: LtiBrowser) -> None:
     before = _domain_rows(app)
     with fake_lms(lambda url: _own_configuration(url, jwks_uri=None, registration_endpoint=None)) as lms:
-        page = _register_with(tool_url, lms, browser.http)
+        page = _register_with(invite(app, tool_url), lms, browser.http)
     assert page.status_code == 400
     assert _error_code(page) == "configuration_incomplete"
     assert "lacks jwks_uri, registration_endpoint" in page.text
@@ -404,7 +423,7 @@ def test_a_failing_platform_registration_is_reported_and_stores_nothing(
 ) -> None:
     before = _domain_rows(app)
     with fake_lms(_own_configuration, registration) as lms:
-        page = _register_with(tool_url, lms, browser.http)
+        page = _register_with(invite(app, tool_url), lms, browser.http)
     assert page.status_code == status
     assert _error_code(page) == code
     assert message in page.text.replace("&lt;", "<").replace("&gt;", ">")
@@ -415,7 +434,7 @@ def test_a_failing_platform_registration_is_reported_and_stores_nothing(
 
 
 def test_the_registration_url_opened_by_hand_explains_itself(app: Flask, tool_url: str) -> None:
-    page = httpx.get(f"{tool_url}/lti/register")
+    page = httpx.get(invite(app, tool_url))
     assert page.status_code == 400
     assert _error_code(page) == "not_started_by_lms"
     assert "must be opened by the LMS" in page.text
@@ -528,8 +547,8 @@ def test_the_admin_page_shows_the_registration_url_only_after_signing_in(
     _sign_in(browser, app)
     page = browser.get("/lti/admin")
     assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
-    assert f'id="registration-url">{tool_url}/lti/register</code>' in page.text
-    assert f"{tool_url}/lti/canvas.json" in page.text and 'data-copy="registration-url"' in page.text
+    assert "/lti/register" not in page.text and "nobody can register the tool until you create one" in page.text
+    assert f"{tool_url}/lti/canvas.json" in page.text and 'data-copy="canvas-json-url"' in page.text
     assert "/static/copy-button.js" in page.text and "<script>" not in page.text
     assert "Sandbox LMS" in page.text  # the registered platforms
 
@@ -555,7 +574,8 @@ def test_commands_print_the_registration_url_and_the_admin_token(app: Flask) -> 
     runner = app.test_cli_runner()
     urls = runner.invoke(main, ["platform", "register-url", "--base-url", "https://mentor.example.edu/"])
     assert urls.exit_code == 0, urls.output
-    assert "Dynamic registration URL: https://mentor.example.edu/lti/register" in urls.output
+    assert re.search(r"Dynamic registration URL: https://mentor\.example\.edu/lti/register/[\w-]{43}\n", urls.output)
+    assert "registers one LMS, until" in urls.output
     assert "Canvas developer key JSON: https://mentor.example.edu/lti/canvas.json" in urls.output
     assert runner.invoke(main, ["platform", "register-url"]).exit_code != 0  # no base URL known
     token = runner.invoke(main, ["platform", "admin-token"])

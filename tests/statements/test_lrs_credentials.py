@@ -9,11 +9,14 @@ from lti_tool.statements.outbox import lrs_statuses
 from tests.lti_browser import LtiBrowser
 from tests.statements.helpers import accepted_launch, cli, lrs_copies, once_each, outbox_rows
 
+# `lrs add` for every platform's statements (the sandbox's too).
+SHARED_LRS = ("lrs", "add", "--all-platforms")
+
 
 def test_a_wrong_password_pauses_delivery_until_the_lrs_is_set_again(
     app: Flask, browser: LtiBrowser, lrs: RalphLrs
 ) -> None:
-    added = cli(app, "lrs", "add", "--endpoint", lrs.endpoint, "--username", lrs.username, "--password", "wrong")
+    added = cli(app, *SHARED_LRS, "--endpoint", lrs.endpoint, "--username", lrs.username, "--password", "wrong")
     assert added.exit_code == 0, added.output
     for person in ("learner-01", "learner-02"):
         accepted_launch(browser, person)
@@ -37,7 +40,7 @@ def test_a_wrong_password_pauses_delivery_until_the_lrs_is_set_again(
     ids = [r.statement_id for r in rows]
     assert lrs_copies(lrs, ids) == dict.fromkeys(ids, 0)
 
-    fixed = cli(app, "lrs", "add", "--endpoint", lrs.endpoint, "--username", lrs.username, "--password", lrs.password)
+    fixed = cli(app, *SHARED_LRS, "--endpoint", lrs.endpoint, "--username", lrs.username, "--password", lrs.password)
     assert fixed.exit_code == 0, fixed.output
     with app.app_context():
         assert [s.paused_reason for s in lrs_statuses()] == [None]

@@ -15,6 +15,9 @@ from tests.lti_browser import LtiBrowser
 from tests.statements.helpers import accepted_launch, cli, deliver_once, lrs_copies, once_each, outbox_rows
 from tests.statements.lrs_proxy import LrsProxy
 
+# `lrs add` for every platform's statements (the sandbox's too).
+SHARED_LRS = ("lrs", "add", "--all-platforms")
+
 
 def test_statements_wait_for_an_lrs_and_can_be_exported(app: Flask, browser: LtiBrowser, tmp_path: Path) -> None:
     for person in ("learner-01", "learner-02"):
@@ -51,7 +54,7 @@ def test_an_added_lrs_gets_the_waiting_statements_and_a_backfill_resends_them_as
     assert deliver_once(app).waiting == 2  # put off until the next recheck
     ids = [row.statement_id for row in outbox_rows(app)]
 
-    added = cli(app, "lrs", "add", "--endpoint", proxy.endpoint, "--username", lrs.username, "--password", lrs.password)
+    added = cli(app, *SHARED_LRS, "--endpoint", proxy.endpoint, "--username", lrs.username, "--password", lrs.password)
     assert added.exit_code == 0, added.output
     flush = cli(app, "xapi", "flush")
 
