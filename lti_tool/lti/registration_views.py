@@ -3,7 +3,6 @@ shows what to paste and which platforms are registered."""
 
 from __future__ import annotations
 
-import httpx
 from flask import Response, flash, jsonify, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
@@ -16,7 +15,9 @@ from lti_tool.lti.dynamic_registration import (
     add_deployment,
     recent_registrations,
     register_tool,
+    registration_slot,
 )
+from lti_tool.lti.outbound import PlatformHttp
 from lti_tool.lti.registrations import list_platforms
 from lti_tool.lti.tool_configuration import ToolConfiguration
 from lti_tool.runtime import runtime
@@ -36,10 +37,10 @@ def _private(body: str, status: int = 200) -> Response:
 
 def register() -> ResponseReturnValue:
     """LTI Dynamic Registration: the LMS opens this page with its configuration URL and a registration token."""
-    settings = runtime().settings
-    tool = _tool(settings)
+    rt = runtime()
+    tool = _tool(rt.settings)
     try:
-        with httpx.Client(timeout=settings.platform_http_timeout_seconds) as http:
+        with registration_slot(rt.registration_slots), PlatformHttp(rt.settings) as http:
             outcome = register_tool(
                 configuration_url=request.args.get("openid_configuration", ""),
                 registration_token=request.args.get("registration_token", ""),
@@ -47,7 +48,10 @@ def register() -> ResponseReturnValue:
                 http=http,
             )
     except DynamicRegistrationError as error:
-        return _private(render_template("lti/registration_failed.html", error=error), error.status)
+        failed = _private(render_template("lti/registration_failed.html", error=error), error.status)
+        if error.retry_after is not None:
+            failed.headers["Retry-After"] = str(error.retry_after)
+        return failed
     return _private(render_template("lti/registration_done.html", outcome=outcome, tool=tool))
 
 
