@@ -19,8 +19,6 @@ from lti_tool.settings import Settings
 
 # Real key sets hold a few keys (Canvas publishes three, about 1.5 KiB each).
 MAX_KEY_SET_BYTES = 256 * 1024
-
-
 KEYS_HINT = (
     "Check the platform's JWKS URL in the tool registration (`mentor-lti platform list`), that the tool can reach "
     "it, and that an LMS on a private network is listed in allowed_private_networks."

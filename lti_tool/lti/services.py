@@ -29,7 +29,7 @@ from lti_tool.lti.outbound import AnswerTooLarge, PlatformHttp, Unreachable, fet
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 TOKEN_MARGIN = timedelta(seconds=60)
 ASSERTION_LIFETIME_SECONDS = 300
-# A roster page of a large course (Moodle sends all members at once: about 11,000 in 5 MiB) fits with room to spare.
+# Moodle answers a course's whole roster in one page: room for tens of thousands of members, and no more.
 MAX_SERVICE_ANSWER_BYTES = 32 * 1024 * 1024
 
 
