@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,7 +47,7 @@ from sqlalchemy.exc import IntegrityError
 from lti_tool.errors import MentorLtiError, NotFound, RegistrationError
 from lti_tool.extensions import db
 from lti_tool.lti.models import DynamicRegistration, Platform
-from lti_tool.lti.outbound import AnswerTooLarge, PlatformHttp, Unreachable, display_origin, fetch, oauth_error_code
+from lti_tool.lti.outbound import AnswerTooLarge, PlatformHttp, Unreachable, display_origin, fetch
 from lti_tool.lti.registrations import PlatformSpec, register_platform
 from lti_tool.lti.tool_configuration import SERVICE_SCOPES, TOOL_CONFIGURATION, ToolConfiguration
 
@@ -65,6 +66,8 @@ CANVAS_CLOUD = {
 }
 PRODUCT_NAMES = {"moodle": "Moodle", "canvas": "Canvas"}
 BUSY_RETRY_AFTER_SECONDS = 30
+# RFC 6749 (5.2) error codes are short ASCII words; anything else in an answer's `error` is not shown.
+OAUTH_ERROR_CODE = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
 
 START_AGAIN = (
     "Start the registration again from the LMS (Moodle: Manage tools > Tool URL > Add LTI Advantage; Canvas: "
@@ -400,8 +403,19 @@ def _fetch_json(
 def _status(response: httpx.Response) -> str:
     """The status of an error answer, with its OAuth error code when it has a plain one: nothing else of a body is
     shown (to whoever opened the registration URL) or stored (in the attempt)."""
-    code = oauth_error_code(response.content)
+    code = _oauth_error_code(response.content)
     return f"{response.status_code}: {code}" if code else str(response.status_code)
+
+
+def _oauth_error_code(content: bytes) -> str | None:
+    """The `error` of an OAuth-style JSON error answer, if it is a plain error code: the only part of an error
+    answer's body the tool ever shows or stores (the rest could be anything, from anyone)."""
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return None
+    code = body.get("error") if isinstance(body, dict) else None
+    return code if isinstance(code, str) and OAUTH_ERROR_CODE.fullmatch(code) else None
 
 
 def _check_url(url: str, label: str, *, allow_loopback: bool) -> None:

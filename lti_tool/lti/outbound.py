@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import contextvars
 import ipaddress
-import json
 import logging
-import re
 import socket
 import ssl
 import time
@@ -41,8 +39,6 @@ log = logging.getLogger(__name__)
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-# RFC 6749 (5.2) error codes are short ASCII words; anything else in an answer's `error` is not shown anywhere.
-_OAUTH_ERROR_CODE = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 # getaddrinfo cannot be given a timeout: lookups run here so that a request can stop waiting for a slow resolver.
@@ -304,14 +300,3 @@ def display_origin(url: str) -> str:
     """Scheme, host and port of a URL: what may be shown or logged (paths and queries can carry tokens)."""
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], "", "", ""))[:200] or "(no address)"
-
-
-def oauth_error_code(content: bytes) -> str | None:
-    """The `error` of an OAuth-style JSON error answer, if it is a plain error code: the only part of an error
-    answer's body the tool ever shows or stores (the rest could be anything, from anyone)."""
-    try:
-        body = json.loads(content)
-    except ValueError:
-        return None
-    code = body.get("error") if isinstance(body, dict) else None
-    return code if isinstance(code, str) and _OAUTH_ERROR_CODE.fullmatch(code) else None

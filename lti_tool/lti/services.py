@@ -3,8 +3,8 @@
 The token request authenticates with a JWT client assertion signed by the tool's current key (LTI Security
 Framework 4.1). Tokens are kept in the database, shared by every worker, and reused until `TOKEN_MARGIN` before
 they expire; a 401 from a service drops the token and retries once with a fresh one. The token, AGS and NRPS URLs
-are the platform's to choose: every call goes through `PlatformHttp` (lti_tool/lti/outbound.py), answers are read
-up to `MAX_SERVICE_ANSWER_BYTES`, and errors keep no more of an answer than its status and OAuth error code.
+are the platform's to choose: every call goes through `PlatformHttp` (lti_tool/lti/outbound.py) and answers are
+read up to `MAX_SERVICE_ANSWER_BYTES`. A refusal's description is kept: staff see why their LMS refused a score.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from lti_tool.errors import MentorLtiError
 from lti_tool.extensions import db, upsert, utcnow
 from lti_tool.lti.keys import KeyStore
 from lti_tool.lti.models import Platform, ServiceToken
-from lti_tool.lti.outbound import AnswerTooLarge, PlatformHttp, Unreachable, fetch, oauth_error_code
+from lti_tool.lti.outbound import AnswerTooLarge, PlatformHttp, Unreachable, fetch
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 TOKEN_MARGIN = timedelta(seconds=60)
@@ -97,7 +97,7 @@ class ServiceClient:
         )
         if response.status_code != 200:
             raise ServiceError(
-                f"The LMS refused an access token ({_status(response)}).",
+                f"The LMS refused an access token ({response.status_code}): {_oauth_error(response)}",
                 status=response.status_code,
                 retryable=response.status_code >= 500 or response.status_code == 429,
             )
@@ -154,7 +154,7 @@ class ServiceClient:
             if response.is_success:
                 return response
             raise ServiceError(
-                f"The LMS answered {_status(response)} to {method} {url}.",
+                f"The LMS answered {response.status_code} to {method} {url}: {_oauth_error(response)}",
                 status=response.status_code,
                 retryable=response.status_code >= 500 or response.status_code in (401, 408, 429),
                 retry_after=_retry_after(response),
@@ -182,6 +182,11 @@ def _dumps(value: Any) -> bytes:
     return json.dumps(value).encode()
 
 
-def _status(response: httpx.Response) -> str:
-    code = oauth_error_code(response.content)
-    return f"{response.status_code} {code}" if code else str(response.status_code)
+def _oauth_error(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    if isinstance(body, dict):
+        return str(body.get("error_description") or body.get("error") or body)[:200]
+    return str(body)[:200]
