@@ -22,6 +22,8 @@ DEMO_ENVIRONMENT = {
     "MENTOR_LTI_COOKIE_SECURE": "0",
     "MENTOR_LTI_COOKIE_SAMESITE": "Lax",
     "MENTOR_LTI_COOKIE_PARTITIONED": "0",
+    # The sandbox LMS is on loopback: the tool fetches its keys and calls its services there.
+    "MENTOR_LTI_ALLOWED_PRIVATE_NETWORKS": '["127.0.0.0/8", "::1/128"]',
 }
 LRS_USERNAME = "demo"
 

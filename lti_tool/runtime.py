@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from flask import current_app
@@ -16,11 +17,18 @@ class Runtime:
     settings: Settings
     keys: KeyStore
     state: LaunchStateStore
+    # This process's dynamic registrations that may wait on an LMS at once (lti.dynamic_registration.registration_slot).
+    registration_slots: threading.BoundedSemaphore
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
         state: LaunchStateStore = RedisStateStore(settings.redis_url) if settings.redis_url else DatabaseStateStore()
-        return cls(settings=settings, keys=KeyStore(settings.instance_path), state=state)
+        return cls(
+            settings=settings,
+            keys=KeyStore(settings.instance_path),
+            state=state,
+            registration_slots=threading.BoundedSemaphore(settings.dynamic_registration_concurrency),
+        )
 
 
 def runtime() -> Runtime:

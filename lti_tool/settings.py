@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -43,7 +43,12 @@ class Settings(BaseSettings):
     jwks_cache_ttl_seconds: int = Field(default=3600, ge=0)
     jwks_min_refetch_seconds: int = Field(default=5, ge=0)
     clock_skew_seconds: int = Field(default=60, ge=0, le=600)
+    # The most one request to an LMS may take in all (connect, headers, body); see lti_tool/lti/outbound.py.
     platform_http_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Loopback, private and other non-public networks (CIDRs) the tool may connect to; empty: none.
+    allowed_private_networks: tuple[IPvAnyNetwork, ...] = ()
+    # Dynamic registrations running at once in one process; more are answered 503, so they never take every thread.
+    dynamic_registration_concurrency: int = Field(default=2, ge=1, le=64)
     roster_sync_interval_seconds: int = Field(default=3600, ge=0)
 
     sandbox_enabled: bool = False

@@ -25,6 +25,7 @@ from tests.lti_browser import LtiBrowser
 from tests.servers import CountingMiddleware, served
 
 POSTGRES_URL = os.environ.get("MENTOR_LTI_TEST_DATABASE_URL", "")
+LOOPBACK_NETWORKS = ["127.0.0.0/8", "::1/128"]
 STATE_TABLES = {"lti_launch_state", "alembic_version"}
 
 
@@ -59,6 +60,8 @@ def tool_settings(tmp_path: Path, database_url: str) -> dict[str, Any]:
         "cookie_partitioned": False,
         "sandbox_enabled": True,
         "jwks_min_refetch_seconds": 0,
+        # The sandbox LMS and the test LMSs are on loopback, which the tool refuses to connect to unless allowed.
+        "allowed_private_networks": LOOPBACK_NETWORKS,
         # Launch-time roster syncs run in the background; tests/roster turns them on where it tests them.
         "roster_sync_interval_seconds": 0,
     }

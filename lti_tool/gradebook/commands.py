@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import click
-import httpx
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from lti_tool.extensions import db
 from lti_tool.gradebook.delivery import ScoreReport, deliver_scores, run_score_worker
 from lti_tool.gradebook.models import ScoreOutbox, ScoreState
+from lti_tool.lti.outbound import PlatformHttp
 from lti_tool.outboxes import stop_on_signals
 from lti_tool.runtime import runtime
 
@@ -41,7 +41,7 @@ def scores_flush() -> None:
         )
     ).scalar_one()
     with (
-        httpx.Client(timeout=settings.platform_http_timeout_seconds) as http,
+        PlatformHttp(settings) as http,
         click.progressbar(length=due, label="Delivering scores", show_pos=True) as bar,
     ):
         while True:

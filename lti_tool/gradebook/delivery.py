@@ -32,6 +32,7 @@ from lti_tool.extensions import UTCDateTime, db, utcnow
 from lti_tool.gradebook.models import GradebookColumn, ScoreOutbox, ScoreState
 from lti_tool.gradebook.services import service_problem
 from lti_tool.lti.models import Platform
+from lti_tool.lti.outbound import PlatformHttp
 from lti_tool.lti.services import ServiceClient, ServiceError
 from lti_tool.lti.tool_configuration import AGS_LINEITEM, AGS_LINEITEM_READONLY, AGS_SCORE
 from lti_tool.outboxes import claim_statement, poll_until_stopped
@@ -132,12 +133,12 @@ def claim_scores(settings: Settings, limit: int = BATCH_SIZE) -> list[ClaimedSco
     return sorted((ClaimedScore(*row) for row in rows), key=lambda row: row.id)
 
 
-def deliver_scores(settings: Settings, http: httpx.Client, *, limit: int = BATCH_SIZE) -> ScoreReport:
+def deliver_scores(settings: Settings, http: PlatformHttp, *, limit: int = BATCH_SIZE) -> ScoreReport:
     """Claim one batch of due scores and post them; commits its own transactions."""
     return send_claimed(claim_scores(settings, limit), settings, http)
 
 
-def send_claimed(claimed: list[ClaimedScore], settings: Settings, http: httpx.Client) -> ScoreReport:
+def send_claimed(claimed: list[ClaimedScore], settings: Settings, http: PlatformHttp) -> ScoreReport:
     """Post claimed scores, column by column, and settle each."""
     report = ScoreReport(claimed=len(claimed))
     by_column: dict[int, list[ClaimedScore]] = defaultdict(list)
@@ -405,7 +406,7 @@ def run_score_worker(
     settings: Settings, stop: threading.Event, *, on_batch: Callable[[ScoreReport], None] | None = None
 ) -> None:
     """Deliver scores until `stop` is set; sleeps between polls only when nothing was due."""
-    with httpx.Client(timeout=settings.platform_http_timeout_seconds) as http:
+    with PlatformHttp(settings) as http:
 
         def one_round() -> int:
             report = deliver_scores(settings, http)

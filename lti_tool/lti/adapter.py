@@ -163,12 +163,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         super().__init__(FlaskRequest(), self._tool_conf, launch_data_storage=self._storage)
         self.set_launch_data_lifetime(settings.launch_data_ttl_seconds)
         self._settings = settings
-        self._key_cache = PlatformKeyCache(
-            store,
-            ttl=settings.jwks_cache_ttl_seconds,
-            min_refetch=settings.jwks_min_refetch_seconds,
-            timeout=settings.platform_http_timeout_seconds,
-        )
+        self._key_cache = PlatformKeyCache(store, settings)
 
     def validate(self) -> ToolMessageLaunch:
         self._validated = True

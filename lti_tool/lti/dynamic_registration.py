@@ -14,8 +14,15 @@ the platform says is still checked before it is trusted:
   are trusted through those keys: such a registration can only ever accept launches signed by hosted Canvas.
 - HTTPS everywhere, except a configuration on this machine's loopback address (development), whose endpoints may
   then be on loopback too; a public configuration may not point the tool at loopback addresses.
-- No redirects are followed, answers are size-limited and time-limited, and what the platform sent is never echoed
-  beyond short error descriptions.
+- Every request goes through `PlatformHttp` (lti_tool/lti/outbound.py): only public addresses unless a network is
+  in `allowed_private_networks` (checked on the resolved address when connecting), one deadline for all of each
+  request, no redirects, and answers of at most `MAX_ANSWER_BYTES`.
+- Whoever opens the registration URL sees no more of the answers than their HTTP status and an OAuth `error` code
+  (only if it is a plain token): never a body, which could come from a service the caller cannot reach. Every way
+  of not getting an answer (refused, reset, timed out, unknown name, address not permitted) is one error with one
+  message, so the page cannot be used to scan ports or networks.
+- A process runs at most `dynamic_registration_concurrency` registrations at once (each may wait on a slow LMS);
+  beyond that the page answers 503 with Retry-After and records nothing, so LMSs cannot take every request thread.
 
 The first successful registration uses its invitation up, in the transaction that stores the platform. Each
 registration token is used once: its hash is recorded (and committed) before the platform is called, so a
@@ -28,6 +35,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -40,6 +51,7 @@ from lti_tool.errors import MentorLtiError, NotFound, RegistrationError
 from lti_tool.extensions import db, utcnow
 from lti_tool.lti.invitations import INVITATION_LIFETIME, find_invitation, use_invitation
 from lti_tool.lti.models import DynamicRegistration, Platform
+from lti_tool.lti.outbound import AnswerTooLarge, PlatformHttp, Unreachable, display_origin, fetch
 from lti_tool.lti.registrations import PlatformSpec, register_platform
 from lti_tool.lti.tool_configuration import SERVICE_SCOPES, TOOL_CONFIGURATION, ToolConfiguration
 
@@ -57,6 +69,9 @@ CANVAS_CLOUD = {
     "https://canvas.test.instructure.com": frozenset({"canvas.test.instructure.com", "sso.test.canvaslms.com"}),
 }
 PRODUCT_NAMES = {"moodle": "Moodle", "canvas": "Canvas"}
+BUSY_RETRY_AFTER_SECONDS = 30
+# RFC 6749 (5.2) error codes are short ASCII words; anything else in an answer's `error` is not shown.
+OAUTH_ERROR_CODE = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
 
 START_AGAIN = (
     "Start the registration again from the LMS (Moodle: Manage tools > Tool URL > Add LTI Advantage; Canvas: "
@@ -75,10 +90,13 @@ class DynamicRegistrationError(MentorLtiError):
 
     title = "The tool could not be registered"
 
-    def __init__(self, code: str, message: str, *, hint: str = "", status: int = 400) -> None:
+    def __init__(
+        self, code: str, message: str, *, hint: str = "", status: int = 400, retry_after: int | None = None
+    ) -> None:
         super().__init__(message, hint=hint)
         self.code = code
         self.status = status
+        self.retry_after = retry_after
         self.recorded = False  # whether the attempt, with this error, is on record for the admin page
 
 
@@ -112,8 +130,25 @@ class RegistrationOutcome:
     missing_scopes: tuple[str, ...]
 
 
+@contextmanager
+def registration_slot(slots: threading.Semaphore) -> Iterator[None]:
+    """One of the process's registration slots for the duration, or a 503 DynamicRegistrationError right away."""
+    if not slots.acquire(blocking=False):
+        raise DynamicRegistrationError(
+            "tool_busy",
+            "The tool is busy with other LMS registrations right now and did not start this one.",
+            hint="Nothing was used up: reload this page in a minute, or start the registration again from the LMS.",
+            status=503,
+            retry_after=BUSY_RETRY_AFTER_SECONDS,
+        )
+    try:
+        yield
+    finally:
+        slots.release()
+
+
 def register_tool(
-    *, invitation: str, configuration_url: str, registration_token: str, tool: ToolConfiguration, http: httpx.Client
+    *, invitation: str, configuration_url: str, registration_token: str, tool: ToolConfiguration, http: PlatformHttp
 ) -> RegistrationOutcome:
     """Run one registration, invited by the secret `invitation`. Commits twice on purpose: the token as used before
     the platform is called, then the outcome (a failure too, and then re-raises it as a DynamicRegistrationError)."""
@@ -221,7 +256,7 @@ def _check_issuer(configuration: PlatformConfiguration, configuration_url: str) 
     if trusted_hosts is None or configuration.product != "canvas":
         raise DynamicRegistrationError(
             "issuer_mismatch",
-            f"The LMS configuration served from {_display_origin(configuration_url)} names the issuer "
+            f"The LMS configuration served from {display_origin(configuration_url)} names the issuer "
             f"{configuration.issuer}, which is not its own address. A platform can only register itself.",
             hint="Start the registration from the LMS whose address is the issuer. Hosted Canvas (issuer "
             "canvas.instructure.com) is accepted only with Canvas's own sign-in and key endpoints.",
@@ -323,7 +358,7 @@ def _record(attempt_id: int, **values: Any) -> None:
 
 
 def _post_registration(
-    http: httpx.Client, configuration: PlatformConfiguration, token: str, tool: ToolConfiguration
+    http: PlatformHttp, configuration: PlatformConfiguration, token: str, tool: ToolConfiguration
 ) -> dict[str, Any]:
     body = tool.registration_request(product=configuration.product, message_types=configuration.message_types)
     answer = _fetch_json(http, "POST", configuration.registration_endpoint, token, what="registration", body=body)
@@ -362,26 +397,24 @@ def _store_platform(configuration: PlatformConfiguration, answer: dict[str, Any]
 
 
 def _fetch_json(
-    http: httpx.Client, method: str, url: str, token: str, *, what: str, body: dict[str, Any] | None = None
+    http: PlatformHttp, method: str, url: str, token: str, *, what: str, body: dict[str, Any] | None = None
 ) -> Any:
     """One request to the platform, bearing the registration token; its JSON answer, or a DynamicRegistrationError."""
-    where = _display_origin(url)
+    where = display_origin(url)
     headers = {"Accept": "application/json", "Authorization": f"Bearer {token}"}
     try:
-        with http.stream(method, url, headers=headers, json=body, follow_redirects=False) as response:
-            content = bytearray()
-            for chunk in response.iter_bytes():
-                content += chunk
-                if len(content) > MAX_ANSWER_BYTES:
-                    raise DynamicRegistrationError(
-                        "platform_answer_too_large",
-                        f"The LMS's {what} answer from {where} is larger than {MAX_ANSWER_BYTES // 1024} KiB.",
-                        status=502,
-                    )
-    except httpx.HTTPError as error:
+        response = fetch(http, method, url, headers=headers, json=body, max_bytes=MAX_ANSWER_BYTES)
+    except AnswerTooLarge as error:
+        raise DynamicRegistrationError(
+            "platform_answer_too_large",
+            f"The LMS's {what} answer from {where} is larger than {MAX_ANSWER_BYTES // 1024} KiB.",
+            status=502,
+        ) from error
+    except Unreachable as error:
+        # One message for every cause (logged by `fetch`): a caller must not learn which ports or hosts answer.
         raise DynamicRegistrationError(
             "platform_unreachable",
-            f"The tool could not reach the LMS at {where} for its {what} ({type(error).__name__}).",
+            f"The tool could not reach the LMS at {where} for its {what}.",
             hint="Check that the tool's server can reach the LMS over HTTPS. " + START_AGAIN,
             status=502,
         ) from error
@@ -389,8 +422,8 @@ def _fetch_json(
     if status in (401, 403):
         raise DynamicRegistrationError(
             "registration_token_refused",
-            f"The LMS refused the registration token when asked for its {what} ({status}: "
-            f"{_describe(content)}). Registration tokens are valid once, for a short time.",
+            f"The LMS refused the registration token when asked for its {what} ({_status(response)}). "
+            "Registration tokens are valid once, for a short time.",
             hint=START_AGAIN,
         )
     if 300 <= status < 400:
@@ -403,28 +436,34 @@ def _fetch_json(
     if status >= 400:
         raise DynamicRegistrationError(
             "platform_refused" if status < 500 else "platform_failed",
-            f"The LMS answered the {what} request with an error ({status}: {_describe(content)}).",
+            f"The LMS answered the {what} request with an error ({_status(response)}).",
             hint=START_AGAIN if status < 500 else "The LMS may be busy or down. " + START_AGAIN,
             status=400 if status < 500 else 502,
         )
     try:
-        return json.loads(content)
+        return json.loads(response.content)
     except ValueError as error:
         raise DynamicRegistrationError(
             "platform_answer_invalid", f"The LMS's {what} answer from {where} is not JSON.", status=502
         ) from error
 
 
-def _describe(content: bytes | bytearray) -> str:
-    """A short, printable description of a platform's error answer."""
+def _status(response: httpx.Response) -> str:
+    """The status of an error answer, with its OAuth error code when it has a plain one: nothing else of a body is
+    shown (to whoever opened the registration URL) or stored (in the attempt)."""
+    code = _oauth_error_code(response.content)
+    return f"{response.status_code}: {code}" if code else str(response.status_code)
+
+
+def _oauth_error_code(content: bytes) -> str | None:
+    """The `error` of an OAuth-style JSON error answer, if it is a plain error code: the only part of an error
+    answer's body the tool ever shows or stores (the rest could be anything, from anyone)."""
     try:
         body = json.loads(content)
     except ValueError:
-        return content[:200].decode(errors="replace").strip() or "no details"
-    if isinstance(body, dict):
-        detail = body.get("error_description") or body.get("errorMessage") or body.get("error") or body
-        return str(detail)[:200]
-    return str(body)[:200]
+        return None
+    code = body.get("error") if isinstance(body, dict) else None
+    return code if isinstance(code, str) and OAUTH_ERROR_CODE.fullmatch(code) else None
 
 
 def _check_url(url: str, label: str, *, allow_loopback: bool) -> None:
@@ -439,7 +478,7 @@ def _check_url(url: str, label: str, *, allow_loopback: bool) -> None:
     else:
         return
     raise DynamicRegistrationError(
-        "insecure_endpoint", f"The LMS's {label} ({_display_origin(url)}) {problem}.", hint=MANUAL_INSTEAD
+        "insecure_endpoint", f"The LMS's {label} ({display_origin(url)}) {problem}.", hint=MANUAL_INSTEAD
     )
 
 
@@ -451,11 +490,6 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     default_port = {"https": 443, "http": 80}.get(parts.scheme)
     return parts.scheme, (parts.hostname or "").lower(), parts.port or default_port
-
-
-def _display_origin(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "", "", "")) or "(no address)"
 
 
 def _without_query(url: str) -> str:

@@ -1,4 +1,8 @@
-"""Platform public keys: fetched over HTTP, cached with a TTL in shared state, refetched once on an unknown kid."""
+"""Platform public keys: fetched over HTTP, cached with a TTL in shared state, refetched once on an unknown kid.
+
+The key set URL is the platform's to choose, so it is fetched like every platform URL (lti_tool/lti/outbound.py:
+permitted addresses only, one deadline) and, beyond that, without redirects and at most `MAX_KEY_SET_BYTES`.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +10,30 @@ import hashlib
 import time
 from typing import Any
 
-import httpx
 from joserfc.jwk import KeySet
 
 from lti_tool.errors import LaunchError
+from lti_tool.lti.outbound import AnswerTooLarge, PlatformHttp, Unreachable, display_origin, fetch
 from lti_tool.lti.state import LaunchStateStore
+from lti_tool.settings import Settings
+
+# Real key sets hold a few keys (Canvas publishes three, about 1.5 KiB each).
+MAX_KEY_SET_BYTES = 256 * 1024
+KEYS_HINT = (
+    "Check the platform's JWKS URL in the tool registration (`mentor-lti platform list`), that the tool can reach "
+    "it, and that an LMS on a private network is listed in allowed_private_networks."
+)
 
 
 class PlatformKeyCache:
     """Without a refetch on an unknown `kid`, a platform's key rotation would break every launch until the TTL ends;
     the minimum refetch interval stops forged tokens with random kids from turning the tool into a JWKS hammer."""
 
-    def __init__(self, store: LaunchStateStore, *, ttl: int, min_refetch: int, timeout: float) -> None:
+    def __init__(self, store: LaunchStateStore, settings: Settings) -> None:
         self._store = store
-        self._ttl = ttl
-        self._min_refetch = min_refetch
-        self._timeout = timeout
+        self._ttl = settings.jwks_cache_ttl_seconds
+        self._min_refetch = settings.jwks_min_refetch_seconds
+        self._settings = settings
 
     def key_set_for(self, url: str, kid: str) -> KeySet:
         cache_key = "jwks-" + hashlib.sha256(url.encode()).hexdigest()
@@ -36,22 +48,38 @@ class PlatformKeyCache:
         return _import(jwks, url)
 
     def _fetch(self, url: str) -> dict[str, Any]:
+        where = display_origin(url)
         try:
-            response = httpx.get(url, timeout=self._timeout, follow_redirects=True)
-            response.raise_for_status()
-            jwks = response.json()
-        except (httpx.HTTPError, ValueError) as error:
+            with PlatformHttp(self._settings) as http:
+                response = fetch(http, "GET", url, headers={"Accept": "application/json"}, max_bytes=MAX_KEY_SET_BYTES)
+        except (Unreachable, AnswerTooLarge) as error:
+            problem = (
+                f"answered more than {MAX_KEY_SET_BYTES // 1024} KiB"
+                if isinstance(error, AnswerTooLarge)
+                else "could not be reached"
+            )
             raise LaunchError(
                 "platform_keys_unavailable",
-                f"The tool could not fetch the platform's public keys from {url} ({type(error).__name__}).",
-                hint="Check the platform's JWKS URL in the tool registration (`mentor-lti platform list`) and that "
-                "the tool can reach it.",
+                f"The platform's public keys at {where} {problem}.",
+                hint=KEYS_HINT,
                 status=502,
             ) from error
+        if response.status_code != 200:
+            raise LaunchError(
+                "platform_keys_unavailable",
+                f"The platform's public keys at {where} answered {response.status_code}, not 200 (redirects are "
+                "not followed).",
+                hint=KEYS_HINT,
+                status=502,
+            )
+        try:
+            jwks = response.json()
+        except ValueError:
+            jwks = None
         if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
             raise LaunchError(
                 "platform_keys_invalid",
-                f"The platform's key set at {url} is not a JWKS document.",
+                f"The platform's key set at {where} is not a JWKS document.",
                 hint="The JWKS URL must answer a JSON object with a `keys` list.",
                 status=502,
             )
@@ -70,6 +98,6 @@ def _import(jwks: dict[str, Any], url: str) -> KeySet:
     except ValueError as error:
         raise LaunchError(
             "platform_keys_invalid",
-            f"The platform's key set at {url} contains an unreadable key.",
+            f"The platform's key set at {display_origin(url)} contains an unreadable key.",
             status=502,
         ) from error

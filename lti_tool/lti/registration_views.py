@@ -3,7 +3,6 @@ shows what to paste and which platforms are registered."""
 
 from __future__ import annotations
 
-import httpx
 from flask import Response, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
@@ -18,9 +17,11 @@ from lti_tool.lti.dynamic_registration import (
     add_deployment,
     recent_registrations,
     register_tool,
+    registration_slot,
 )
 from lti_tool.lti.invitations import create_invitation, open_invitations, revoke_invitation
 from lti_tool.lti.models import RegistrationInvitation
+from lti_tool.lti.outbound import PlatformHttp
 from lti_tool.lti.registrations import list_platforms
 from lti_tool.lti.state import LaunchStateStore
 from lti_tool.lti.tool_configuration import ToolConfiguration
@@ -39,10 +40,10 @@ def _private(body: str, status: int = 200) -> Response:
     return response
 
 
-def _registration_failed(error: DynamicRegistrationError, *, retry_after: int | None = None) -> Response:
+def _registration_failed(error: DynamicRegistrationError) -> Response:
     response = _private(render_template("lti/registration_failed.html", error=error), error.status)
-    if retry_after is not None:
-        response.headers["Retry-After"] = str(retry_after)
+    if error.retry_after is not None:
+        response.headers["Retry-After"] = str(error.retry_after)
     return response
 
 
@@ -50,8 +51,7 @@ def register(invitation: str) -> ResponseReturnValue:
     """LTI Dynamic Registration: the LMS opens the invitation's link with its configuration URL and a registration
     token. Throttled per client address before anything else, so guessing links or flooding the tool is slow."""
     rt = runtime()
-    settings = rt.settings
-    tool = _tool(settings)
+    tool = _tool(rt.settings)
     wait = throttle.wait_seconds(rt.state, throttle.REGISTRATION_PER_ADDRESS, request.remote_addr or "")
     if wait is not None:
         error = DynamicRegistrationError(
@@ -59,10 +59,11 @@ def register(invitation: str) -> ResponseReturnValue:
             f"Too many registration attempts came from your address. Try again in {wait} seconds.",
             hint="Nothing was fetched or registered.",
             status=429,
+            retry_after=wait,
         )
-        return _registration_failed(error, retry_after=wait)
+        return _registration_failed(error)
     try:
-        with httpx.Client(timeout=settings.platform_http_timeout_seconds) as http:
+        with registration_slot(rt.registration_slots), PlatformHttp(rt.settings) as http:
             outcome = register_tool(
                 invitation=invitation,
                 configuration_url=request.args.get("openid_configuration", ""),

@@ -2,7 +2,9 @@
 
 The token request authenticates with a JWT client assertion signed by the tool's current key (LTI Security
 Framework 4.1). Tokens are kept in the database, shared by every worker, and reused until `TOKEN_MARGIN` before
-they expire; a 401 from a service drops the token and retries once with a fresh one.
+they expire; a 401 from a service drops the token and retries once with a fresh one. The token, AGS and NRPS URLs
+are the platform's to choose: every call goes through `PlatformHttp` (lti_tool/lti/outbound.py) and answers are
+read up to `MAX_SERVICE_ANSWER_BYTES`. A refusal's description is kept: staff see why their LMS refused a score.
 """
 
 from __future__ import annotations
@@ -22,10 +24,13 @@ from lti_tool.errors import MentorLtiError
 from lti_tool.extensions import db, upsert, utcnow
 from lti_tool.lti.keys import KeyStore
 from lti_tool.lti.models import Platform, ServiceToken
+from lti_tool.lti.outbound import AnswerTooLarge, PlatformHttp, Unreachable, fetch
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 TOKEN_MARGIN = timedelta(seconds=60)
 ASSERTION_LIFETIME_SECONDS = 300
+# Moodle answers a course's whole roster in one page: room for tens of thousands of members, and no more.
+MAX_SERVICE_ANSWER_BYTES = 32 * 1024 * 1024
 
 
 class ServiceError(MentorLtiError):
@@ -63,7 +68,7 @@ def _scope_key(scopes: Iterable[str]) -> str:
 class ServiceClient:
     """One platform's services, as the tool's client. Not thread-safe: one per worker thread or request."""
 
-    def __init__(self, platform: Platform, *, keys: KeyStore, http: httpx.Client) -> None:
+    def __init__(self, platform: Platform, *, keys: KeyStore, http: PlatformHttp) -> None:
         self.platform = platform
         self.keys = keys
         self.http = http
@@ -79,19 +84,17 @@ class ServiceClient:
         return self._new_token(scope)
 
     def _new_token(self, scope: str) -> str:
-        try:
-            response = self.http.post(
-                self.platform.auth_token_url,
-                data={
-                    "grant_type": "client_credentials",
-                    "client_assertion_type": CLIENT_ASSERTION_TYPE,
-                    "client_assertion": client_assertion(self.platform, self.keys),
-                    "scope": scope,
-                },
-                headers={"Accept": "application/json"},
-            )
-        except httpx.HTTPError as error:
-            raise ServiceError(f"The LMS token endpoint could not be reached: {error}") from error
+        response = self._fetch(
+            "POST",
+            self.platform.auth_token_url,
+            data={
+                "grant_type": "client_credentials",
+                "client_assertion_type": CLIENT_ASSERTION_TYPE,
+                "client_assertion": client_assertion(self.platform, self.keys),
+                "scope": scope,
+            },
+            headers={"Accept": "application/json"},
+        )
         if response.status_code != 200:
             raise ServiceError(
                 f"The LMS refused an access token ({response.status_code}): {_oauth_error(response)}",
@@ -137,17 +140,14 @@ class ServiceClient:
             headers = {"Authorization": f"Bearer {self.access_token(scopes)}", "Accept": accept}
             if content_type:
                 headers["Content-Type"] = content_type
-            try:
-                response = self.http.request(
-                    method,
-                    # Merged into the URL's own query: Moodle's service URLs carry `?type_id=`, which httpx's
-                    # `params=` would replace.
-                    httpx.URL(url).copy_merge_params(params or {}),
-                    headers=headers,
-                    content=None if body is None else _dumps(body),
-                )
-            except httpx.HTTPError as error:
-                raise ServiceError(f"The LMS could not be reached: {error}") from error
+            response = self._fetch(
+                method,
+                # Merged into the URL's own query: Moodle's service URLs carry `?type_id=`, which httpx's `params=`
+                # would replace.
+                httpx.URL(url).copy_merge_params(params or {}),
+                headers=headers,
+                content=None if body is None else _dumps(body),
+            )
             if response.status_code == 401 and attempt == 1:
                 self._forget_token(scopes)  # revoked or expired early: one retry with a new token
                 continue
@@ -160,6 +160,14 @@ class ServiceClient:
                 retry_after=_retry_after(response),
             )
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _fetch(self, method: str, url: str | httpx.URL, **request: Any) -> httpx.Response:
+        try:
+            return fetch(self.http, method, url, max_bytes=MAX_SERVICE_ANSWER_BYTES, **request)
+        except Unreachable as error:
+            raise ServiceError(f"The LMS at {error.origin} could not be reached.") from error
+        except AnswerTooLarge as error:
+            raise ServiceError(f"The LMS answered too much: {error}.", retryable=False) from error
 
 
 def _retry_after(response: httpx.Response) -> float | None:

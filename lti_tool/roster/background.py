@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 import threading
 
-import httpx
 from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
 from lti_tool.courses.models import Course, Membership
 from lti_tool.errors import MentorLtiError
 from lti_tool.extensions import db, utcnow
+from lti_tool.lti.outbound import PlatformHttp
 from lti_tool.lti.roles import CourseRole
 from lti_tool.roster.services import service_client, sync_due, sync_roster
 from lti_tool.runtime import runtime
@@ -81,7 +81,7 @@ def _sync_in_background(app: Flask, course_id: int) -> None:
         rt = runtime()
         try:
             course = db.session.get_one(Course, course_id)
-            with httpx.Client(timeout=rt.settings.platform_http_timeout_seconds) as http:
+            with PlatformHttp(rt.settings) as http:
                 report = sync_roster(course, service_client(course, keys=rt.keys, http=http), now=utcnow())
             db.session.commit()
         # Identifiers and our own messages only: database errors carry people's names in their parameters.

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import click
-import httpx
 from flask.cli import with_appcontext
 
 from lti_tool.errors import MentorLtiError
 from lti_tool.extensions import db, utcnow
+from lti_tool.lti.outbound import PlatformHttp
 from lti_tool.roster import services
 from lti_tool.roster.services import RosterMember
 from lti_tool.runtime import runtime
@@ -35,7 +35,7 @@ def roster_sync(course_id: int | None, context_id: str | None) -> None:
         url = services.roster_url(course)
         click.echo(f"Syncing the roster of “{course.display_title}” (course {course.id}) from the LMS.")
         members: list[RosterMember] = []
-        with httpx.Client(timeout=rt.settings.platform_http_timeout_seconds) as http:
+        with PlatformHttp(rt.settings) as http:
             client = services.service_client(course, keys=rt.keys, http=http)
             pages = services.roster_pages(client, url)
             with click.progressbar(

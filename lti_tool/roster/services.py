@@ -22,6 +22,7 @@ from lti_tool.courses.models import Course, Membership, User
 from lti_tool.errors import MentorLtiError, NotFound
 from lti_tool.extensions import db
 from lti_tool.lti.keys import KeyStore
+from lti_tool.lti.outbound import PlatformHttp
 from lti_tool.lti.roles import course_role, is_enrolled
 from lti_tool.lti.services import ServiceClient
 
@@ -318,7 +319,7 @@ def roster_url(course: Course) -> str:
     return course.nrps_url
 
 
-def service_client(course: Course, *, keys: KeyStore, http: httpx.Client) -> ServiceClient:
+def service_client(course: Course, *, keys: KeyStore, http: PlatformHttp) -> ServiceClient:
     return ServiceClient(course.deployment.platform, keys=keys, http=http)
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import httpx
 from flask import flash, redirect, url_for
 from werkzeug.wrappers import Response
 
 from lti_tool.courses.access import course_member, current_membership
 from lti_tool.errors import MentorLtiError
 from lti_tool.extensions import db, utcnow
+from lti_tool.lti.outbound import PlatformHttp
 from lti_tool.roster import services
 from lti_tool.runtime import runtime
 
@@ -19,7 +19,7 @@ def sync_now(course_id: int) -> Response:
     rt = runtime()
     course = current_membership().course
     try:
-        with httpx.Client(timeout=rt.settings.platform_http_timeout_seconds) as http:
+        with PlatformHttp(rt.settings) as http:
             client = services.service_client(course, keys=rt.keys, http=http)
             report = services.sync_roster(course, client, now=utcnow())
     except MentorLtiError as error:
