@@ -1,5 +1,6 @@
-"""The registration URL is open to anyone and makes the tool fetch the URL it is given: it must not reach loopback or
-private services, show what they answered, tell which ports are open, or let slow LMSs take every request thread."""
+"""A registration link makes the tool fetch the URL it is given. Whoever holds one (a leaked link, a careless LMS
+administrator) must not reach loopback or private services with it, see what they answered, tell which ports are
+open, or let slow LMSs take every request thread."""
 
 from __future__ import annotations
 
@@ -22,16 +23,26 @@ from lti_tool.devlrs import free_port
 from tests.conftest import LOOPBACK_NETWORKS, ToolEnvironment, tool_environment
 from tests.lti_advantage.test_dynamic_registration import _attempts, _error_code, _own_configuration, _sign_in
 from tests.lti_browser import LtiBrowser
+from tests.registration import invite
 from tests.servers import dripping, served
 from tests.test_serve import _wait_until_up
 
 SECRET = "SECRET-7f3a"
 
 
-def _register(tool_url: str, configuration_url: str, token: str = "t0") -> httpx.Response:  # noqa: S107
+def _register(
+    link: str,
+    configuration_url: str,
+    token: str = "t0",  # noqa: S107
+    *,
+    client: str = "192.0.2.1",
+) -> httpx.Response:
+    """Open a registration link as an LMS would; `client` is the caller's address as a trusted proxy reports it, so
+    that the per-address registration limit does not mix up the callers of one test."""
     return httpx.get(
-        f"{tool_url}/lti/register",
+        link,
         params={"openid_configuration": configuration_url, "registration_token": token},
+        headers={"X-Forwarded-For": client},
         timeout=30,
     )
 
@@ -40,7 +51,7 @@ def _register(tool_url: str, configuration_url: str, token: str = "t0") -> httpx
 def public_only(tool_settings: dict[str, Any]) -> Iterator[ToolEnvironment]:
     """The tool as shipped: no private network allowed (the sandbox LMS beside it is never called here)."""
     settings = {k: v for k, v in tool_settings.items() if k != "allowed_private_networks"}
-    with tool_environment(settings) as env:
+    with tool_environment({**settings, "trusted_proxies": 1}) as env:
         yield env
 
 
@@ -59,14 +70,15 @@ def test_an_anonymous_registration_cannot_reach_loopback_or_tell_open_ports_from
     public_only: ToolEnvironment,
 ) -> None:
     seen: list[str] = []
+    link = invite(public_only.app, public_only.tool_url)
     with served(_internal_service(seen)) as internal:
         port = internal.url.rsplit(":", 1)[1]
         closed = str(free_port())
         pages = {
-            "open": _register(public_only.tool_url, f"http://127.0.0.1:{port}/admin", "t1"),
-            "closed": _register(public_only.tool_url, f"http://127.0.0.1:{closed}/admin", "t2"),
+            "open": _register(link, f"http://127.0.0.1:{port}/admin", "t1"),
+            "closed": _register(link, f"http://127.0.0.1:{closed}/admin", "t2"),
             # Other names of loopback pass the URL check (https, not a loopback name); the connection is refused.
-            "other name": _register(public_only.tool_url, f"https://127.1:{port}/admin", "t3"),
+            "other name": _register(link, f"https://127.1:{port}/admin", "t3"),
         }
     assert seen == []  # no request reached the service, let alone with the bearer token
     messages = set()
@@ -104,7 +116,7 @@ def test_an_lms_error_answer_shows_its_status_and_oauth_code_but_never_its_body(
     app: Flask, tool_url: str, browser: LtiBrowser, status: int, body: str, content_type: str, shown: str
 ) -> None:
     with served(_lms_answering(status, body, content_type)) as lms:
-        page = _register(tool_url, f"{lms.url}/openid-configuration")
+        page = _register(invite(app, tool_url), f"{lms.url}/openid-configuration")
     assert shown in page.text and SECRET not in page.text
     [attempt] = _attempts(app)
     assert shown in (attempt.error or "") and SECRET not in (attempt.error or "")
@@ -119,7 +131,7 @@ def test_a_dripping_lms_fails_the_registration_within_the_deadline(
     with tool_environment({**tool_settings, "platform_http_timeout_seconds": 1.0}) as env:
         with dripping(json.dumps(_own_configuration("http://127.0.0.1")).encode()) as lms:
             started = time.monotonic()
-            page = _register(env.tool_url, f"{lms.url}/openid-configuration")
+            page = _register(invite(env.app, env.tool_url), f"{lms.url}/openid-configuration")
             took = time.monotonic() - started
         assert (page.status_code, _error_code(page)) == (502, "platform_unreachable")
         assert took < 1.8
@@ -135,6 +147,7 @@ def gunicorn_tool(tmp_path: Path, database_url: str) -> Iterator[str]:
         "MENTOR_LTI_ALLOWED_PRIVATE_NETWORKS": json.dumps(LOOPBACK_NETWORKS),
         "MENTOR_LTI_PLATFORM_HTTP_TIMEOUT_SECONDS": "3",
         "MENTOR_LTI_DYNAMIC_REGISTRATION_CONCURRENCY": "2",
+        "MENTOR_LTI_TRUSTED_PROXIES": "1",
     }
     port = free_port()
     log = tmp_path / "serve.log"
@@ -146,8 +159,24 @@ def gunicorn_tool(tmp_path: Path, database_url: str) -> Iterator[str]:
             stderr=subprocess.STDOUT,
         )
         try:
-            _wait_until_up(f"http://127.0.0.1:{port}/lti/jwks", process, log)
-            yield f"http://127.0.0.1:{port}"
+            _wait_until_up(f"http://127.0.0.1:{port}/lti/jwks", "mentor-lti serve", process, log)
+            invited = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "lti_tool",
+                    "platform",
+                    "register-url",
+                    "--base-url",
+                    f"http://127.0.0.1:{port}",
+                ],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            [link] = [word for word in invited.stdout.split() if "/lti/register/" in word]
+            yield link
         finally:
             process.terminate()
             process.wait(timeout=20)
@@ -156,12 +185,15 @@ def gunicorn_tool(tmp_path: Path, database_url: str) -> Iterator[str]:
 def test_other_requests_are_served_while_registrations_wait_on_a_dripping_lms(
     gunicorn_tool: str, database_url: str
 ) -> None:
+    tool_url = gunicorn_tool.split("/lti/register/")[0]
     pages: list[httpx.Response] = []
     with dripping(json.dumps(_own_configuration("http://127.0.0.1")).encode(), lifetime=10) as lms:
         # More registrations than the worker has threads, all at once.
         registrations = [
             threading.Thread(
-                target=lambda n=n: pages.append(_register(gunicorn_tool, f"{lms.url}/openid-configuration", f"t{n}"))
+                target=lambda n=n: pages.append(
+                    _register(gunicorn_tool, f"{lms.url}/openid-configuration", f"t{n}", client=f"192.0.2.{n + 1}")
+                )
             )
             for n in range(6)
         ]
@@ -170,7 +202,7 @@ def test_other_requests_are_served_while_registrations_wait_on_a_dripping_lms(
         time.sleep(0.5)
         for _ in range(3):
             started = time.monotonic()
-            assert httpx.get(f"{gunicorn_tool}/lti/jwks", timeout=2).status_code == 200
+            assert httpx.get(f"{tool_url}/lti/jwks", timeout=2).status_code == 200
             assert time.monotonic() - started < 1.0
         for registration in registrations:
             registration.join(timeout=20)
