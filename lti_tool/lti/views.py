@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response, current_app, jsonify, redirect, request, session, url_for
+from flask import Response, current_app, jsonify, redirect, request, url_for
 
+from lti_tool.courses.access import remember_launch
 from lti_tool.courses.services import record_launch
 from lti_tool.deep_linking.services import remember_request
 from lti_tool.deep_linking.views import launch_destination
@@ -16,7 +17,6 @@ from lti_tool.runtime import runtime
 from lti_tool.statements.events import record_lti_launch
 
 log = logging.getLogger(__name__)
-MAX_REMEMBERED_COURSES = 20
 
 
 def login() -> Response:
@@ -41,12 +41,7 @@ def launch() -> Response:
     db.session.commit()
     # In the background, so that the launch never waits for (or fails with) the LMS's roster service.
     sync_after_launch(current_app._get_current_object(), membership, rt.settings)  # type: ignore[attr-defined]
-    # One membership per course: a later launch into the same course (another person on this browser, an
-    # instructor's student view) replaces the earlier one. Oldest courses are forgotten first.
-    courses = {k: v for k, v in session.get("courses", {}).items() if k != str(membership.course_id)}
-    courses[str(membership.course_id)] = membership.id
-    session["courses"] = dict(list(courses.items())[-MAX_REMEMBERED_COURSES:])
-    session.permanent = True
+    remember_launch(membership)
     # Identifiers only: no names or emails in logs.
     log.info(
         "launch accepted: platform=%s course=%s role=%s",
