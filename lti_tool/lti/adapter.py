@@ -128,7 +128,7 @@ class _StoreStorage(LaunchDataStorage[Any]):
         return self._store.take(self._prepare_key(key))
 
 
-class _BoundStateCookie(FlaskCookieService):  # type: ignore[misc]
+class _BoundStateCookie(FlaskCookieService):
     """pylti1p3 sets one cookie at login, `lti1p3-<state>` = state; ours carries the login's browser secret
     instead (see lti_tool.lti.binding), with the library's attributes (HttpOnly; over HTTPS SameSite=None,
     Secure, Partitioned)."""
