@@ -15,6 +15,7 @@ from lti_tool.deep_linking import services
 from lti_tool.deep_linking.forms import SelectionForm
 from lti_tool.errors import NotAuthorised
 from lti_tool.extensions import db
+from lti_tool.hosts import external_url
 from lti_tool.lti.adapter import DEEP_LINKING_REQUEST
 from lti_tool.lti.claims import LaunchClaims
 from lti_tool.lti.roles import CourseRole
@@ -92,7 +93,7 @@ def choose(course_id: int, launch_id: str) -> Page:
     except services.SelectionError as error:
         form.items.errors = [error.message]
         return _chooser(selection, program, available, form), error.status
-    items = services.content_items(chosen, selection, launch_url=url_for("lti.launch", _external=True))
+    items = services.content_items(chosen, selection, launch_url=external_url("lti.launch"))
     token = services.answer(rt.state, rt.keys, selection, items)
     db.session.commit()
     log.info("deep linking answered: course=%s items=%s", course_id, len(items))
