@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from lti_tool.lti.frame_origins import FrameAncestors
 from lti_tool.lti.keys import KeyStore
 from lti_tool.lti.state import DatabaseStateStore, LaunchStateStore, RedisStateStore
 from lti_tool.settings import Settings
@@ -16,11 +17,17 @@ class Runtime:
     settings: Settings
     keys: KeyStore
     state: LaunchStateStore
+    frame_ancestors: FrameAncestors
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
         state: LaunchStateStore = RedisStateStore(settings.redis_url) if settings.redis_url else DatabaseStateStore()
-        return cls(settings=settings, keys=KeyStore(settings.instance_path), state=state)
+        return cls(
+            settings=settings,
+            keys=KeyStore(settings.instance_path),
+            state=state,
+            frame_ancestors=FrameAncestors(state),
+        )
 
 
 def runtime() -> Runtime:

@@ -13,6 +13,7 @@ from lti_tool.deep_linking.views import launch_destination
 from lti_tool.extensions import db
 from lti_tool.hosts import external_url, public_base_url
 from lti_tool.lti.adapter import DEEP_LINKING_REQUEST, ToolMessageLaunch, start_login
+from lti_tool.lti.frame_origins import learn_from_launch
 from lti_tool.roster.background import sync_after_launch
 from lti_tool.runtime import runtime
 from lti_tool.statements.events import record_lti_launch
@@ -37,7 +38,10 @@ def launch() -> Response:
         remember_request(rt.state, claims, membership, ttl_seconds=rt.settings.launch_data_ttl_seconds)
     else:
         record_lti_launch(claims, membership, settings=rt.settings, tool_base=public_base_url())
+    new_frame_origin = learn_from_launch(rt.state, claims)
     db.session.commit()
+    if new_frame_origin:
+        rt.frame_ancestors.forget()
     # In the background, so that the launch never waits for (or fails with) the LMS's roster service.
     sync_after_launch(current_app._get_current_object(), membership, rt.settings)  # type: ignore[attr-defined]
     remember_launch(membership)
