@@ -16,11 +16,11 @@ HSTS = "max-age=31536000; includeSubDomains"
 STATIC_MAX_AGE_SECONDS = 600
 
 
-def content_security_policy(*, form_action: str = "") -> str:
-    """The tool's policy; `form_action` adds one origin forms may post to (the LMS's deep linking return)."""
-    return _POLICY.format(
-        form_action=f" {form_action}" if form_action else "", frame_ancestors=runtime().frame_ancestors.sources()
-    )
+def content_security_policy(*, form_action: str = "", page: bool = True) -> str:
+    """The tool's policy; `form_action` adds one origin forms may post to (the LMS's deep linking return).
+    Only pages (`page`) are framed by the LMS; anything else (JSON, files) may be framed by the tool alone."""
+    frame_ancestors = runtime().frame_ancestors.sources() if page else "'self'"
+    return _POLICY.format(form_action=f" {form_action}" if form_action else "", frame_ancestors=frame_ancestors)
 
 
 def init_app(app: Flask) -> None:
@@ -29,7 +29,7 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def security_headers(response: Response) -> Response:
         if "Content-Security-Policy" not in response.headers:
-            response.headers["Content-Security-Policy"] = content_security_policy()
+            response.headers["Content-Security-Policy"] = content_security_policy(page=response.mimetype == "text/html")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         # Course pages show personal data: nothing dynamic is cached by the browser or a proxy unless a view

@@ -27,7 +27,10 @@ def _frame_ancestors(response: httpx.Response) -> set[str]:
 def test_only_self_and_the_registered_lms_may_frame_the_tool(browser: LtiBrowser, sandbox: Sandbox) -> None:
     page = browser.launch(person="learner-01")
     assert _frame_ancestors(page) == {"'self'", sandbox.url}  # the sandbox's issuer and auth URL share one origin
-    assert _frame_ancestors(browser.get("/lti/jwks")) == {"'self'", sandbox.url}
+    refused = httpx.get(str(page.url))  # the error page a launch without cookies meets is framed the same way
+    assert refused.status_code == 403 and _frame_ancestors(refused) == {"'self'", sandbox.url}
+    # Nothing but pages is framed by the LMS.
+    assert _frame_ancestors(browser.get("/lti/jwks")) == {"'self'"}
 
 
 def test_the_lms_domain_a_signed_launch_names_may_frame_the_tool(browser: LtiBrowser, sandbox: Sandbox) -> None:
@@ -40,7 +43,8 @@ def test_the_lms_domain_a_signed_launch_names_may_frame_the_tool(browser: LtiBro
 
 
 def test_a_newly_registered_platform_may_frame_the_tool_within_seconds(app: Flask, browser: LtiBrowser) -> None:
-    assert "https://moodle.school.edu" not in _frame_ancestors(browser.get("/lti/jwks"))
+    page = str(browser.launch(person="learner-01").url)
+    assert "https://moodle.school.edu" not in _frame_ancestors(browser.get(page))
     with app.app_context():
         register_platform(
             PlatformSpec(
@@ -55,7 +59,7 @@ def test_a_newly_registered_platform_may_frame_the_tool_within_seconds(app: Flas
         )
         db.session.commit()
     deadline = time.monotonic() + CACHE_SECONDS + 1
-    while "https://moodle.school.edu" not in _frame_ancestors(browser.get("/lti/jwks")):
+    while "https://moodle.school.edu" not in _frame_ancestors(browser.get(page)):
         assert time.monotonic() < deadline, "the new platform's origin never reached frame-ancestors"
         time.sleep(0.2)
 
