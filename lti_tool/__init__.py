@@ -6,9 +6,10 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from lti_tool import hosts, security_headers
 from lti_tool.assessments.blueprint import bp as assessments_bp
 from lti_tool.courses.blueprint import bp as courses_bp
 from lti_tool.deep_linking.blueprint import bp as deep_linking_bp
@@ -27,11 +28,6 @@ from lti_tool.runtime import Runtime
 from lti_tool.settings import load_settings
 from lti_tool.statements.blueprint import bp as statements_bp
 from lti_tool.surveys.blueprint import bp as surveys_bp
-
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
-    "base-uri 'self'; form-action 'self'; frame-ancestors *"
-)
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -63,6 +59,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
             x_prefix=settings.trusted_proxies,
         )
 
+    hosts.init_app(app, settings)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(resource_path("migrations")))
     csrf.init_app(app)
@@ -82,16 +79,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(deep_linking_bp)
     app.register_blueprint(gradebook_bp)
     register_error_handlers(app)
+    security_headers.init_app(app)
 
     @app.context_processor
     def tool_identity() -> dict[str, str]:
         return {"tool_name": settings.tool_name}
-
-    @app.after_request
-    def security_headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        return response
 
     return app

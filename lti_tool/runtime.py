@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from lti_tool.lti.frame_origins import FrameAncestors
 from lti_tool.lti.keys import KeyStore
 from lti_tool.lti.state import DatabaseStateStore, LaunchStateStore, RedisStateStore
 from lti_tool.settings import Settings
@@ -19,6 +20,7 @@ class Runtime:
     state: LaunchStateStore
     # This process's dynamic registrations that may wait on an LMS at once (lti.dynamic_registration.registration_slot).
     registration_slots: threading.BoundedSemaphore
+    frame_ancestors: FrameAncestors
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -28,6 +30,7 @@ class Runtime:
             keys=KeyStore(settings.instance_path),
             state=state,
             registration_slots=threading.BoundedSemaphore(settings.dynamic_registration_concurrency),
+            frame_ancestors=FrameAncestors(state),
         )
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -37,6 +38,8 @@ class Settings(BaseSettings):
     cookie_samesite: Literal["None", "Lax", "Strict"] = "None"
     cookie_partitioned: bool = True
     trusted_proxies: int = Field(default=0, ge=0, le=5)
+    # Host names the tool answers to besides public_base_url's; a comma-separated list in the environment.
+    trusted_hosts: Annotated[list[str], NoDecode] = []
 
     launch_state_ttl_seconds: int = Field(default=600, ge=30)
     launch_data_ttl_seconds: int = Field(default=86400, ge=60)
@@ -82,6 +85,18 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
+
+    @field_validator("trusted_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split(",")
+        if not isinstance(value, list):
+            return value
+        hosts = [host.strip().lower() if isinstance(host, str) else host for host in value]
+        if any(isinstance(host, str) and ("/" in host or ":" in host) for host in hosts):
+            raise ValueError("list host names only (mentor.example.edu), without scheme, port or path")
+        return [host for host in hosts if host != ""]
 
     @field_validator("admin_token")
     @classmethod

@@ -15,6 +15,7 @@ from lti_tool.courses.access import course_member, current_membership
 from lti_tool.errors import NotFound
 from lti_tool.extensions import db
 from lti_tool.gradebook import services as gradebook
+from lti_tool.hosts import public_base_url
 from lti_tool.lti.roles import CourseRole
 from lti_tool.programs.forms import ConfirmForm
 from lti_tool.programs.models import Participant, Program, Skill
@@ -106,7 +107,7 @@ def rate(course_id: int, round_id: int, participant_id: int) -> Page:
         if not form.validate_on_submit():
             return _rate_page(program, round_, subject, role, skills, form, previous is not None), 422
         levels, comment = form.levels(), form.comment.data or ""
-        settings, tool_base = runtime().settings, request.url_root
+        settings, tool_base = runtime().settings, public_base_url()
         try:
             services.submit_assessment(
                 round_, subject, membership, role, levels, comment, settings=settings, tool_base=tool_base

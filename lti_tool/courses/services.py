@@ -68,13 +68,16 @@ def record_launch(claims: LaunchClaims) -> Membership:
     return membership
 
 
-def membership_for(membership_id: int | None, course_id: int) -> Membership | None:
-    """The active membership this browser launched with, if it belongs to `course_id`."""
-    if membership_id is None:
+def membership_for(membership_id: int | None, course_id: int, *, user_id: int | None) -> Membership | None:
+    """The active membership this browser launched with, if it is `user_id`'s and belongs to `course_id`."""
+    if membership_id is None or user_id is None:
         return None
     return db.session.execute(
         select(Membership).where(
-            Membership.id == membership_id, Membership.course_id == course_id, Membership.active.is_(True)
+            Membership.id == membership_id,
+            Membership.user_id == user_id,
+            Membership.course_id == course_id,
+            Membership.active.is_(True),
         )
     ).scalar_one_or_none()
 

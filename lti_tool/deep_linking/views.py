@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
 
 from flask import make_response, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-import lti_tool
 from lti_tool.courses.access import course_member, current_membership
 from lti_tool.courses.models import Membership
 from lti_tool.deep_linking import services
 from lti_tool.deep_linking.forms import SelectionForm
 from lti_tool.errors import NotAuthorised
 from lti_tool.extensions import db
+from lti_tool.hosts import external_url
 from lti_tool.lti.adapter import DEEP_LINKING_REQUEST
 from lti_tool.lti.claims import LaunchClaims
+from lti_tool.lti.frame_origins import origin_of
 from lti_tool.lti.roles import CourseRole
 from lti_tool.programs.models import Program
 from lti_tool.programs.services import program_for_course
 from lti_tool.runtime import runtime
+from lti_tool.security_headers import content_security_policy
 
 Page = str | tuple[str, int] | BaseResponse
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ def choose(course_id: int, launch_id: str) -> Page:
     except services.SelectionError as error:
         form.items.errors = [error.message]
         return _chooser(selection, program, available, form), error.status
-    items = services.content_items(chosen, selection, launch_url=url_for("lti.launch", _external=True))
+    items = services.content_items(chosen, selection, launch_url=external_url("lti.launch"))
     token = services.answer(rt.state, rt.keys, selection, items)
     db.session.commit()
     log.info("deep linking answered: course=%s items=%s", course_id, len(items))
@@ -108,9 +109,8 @@ def choose(course_id: int, launch_id: str) -> Page:
         )
     )
     # The answer goes to the LMS's return URL, which the tool's policy (form-action 'self') would block.
-    origin = "{0.scheme}://{0.netloc}".format(urlsplit(selection.return_url))
-    response.headers["Content-Security-Policy"] = lti_tool.CONTENT_SECURITY_POLICY.replace(
-        "form-action 'self'", f"form-action 'self' {origin}"
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        form_action=origin_of(selection.return_url) or ""
     )
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from flask import Response
 from joserfc import jwt
 from joserfc.errors import BadSignatureError, ExpiredTokenError, JoseError, MissingClaimError
+from pylti1p3.contrib.flask.cookie import FlaskCookieService
 from pylti1p3.contrib.flask.message_launch import FlaskMessageLaunch
 from pylti1p3.contrib.flask.oidc_login import FlaskOIDCLogin
 from pylti1p3.contrib.flask.request import FlaskRequest
@@ -26,6 +27,7 @@ from pylti1p3.tool_config.abstract import ToolConfAbstract
 
 from lti_tool.errors import LaunchError
 from lti_tool.lti import registrations
+from lti_tool.lti.binding import bind_login, check_browser_secret
 from lti_tool.lti.claims import DEEP_LINKING_SETTINGS, LTI, LaunchClaims
 from lti_tool.lti.jwks import PlatformKeyCache
 from lti_tool.lti.keys import KeyStore
@@ -126,6 +128,20 @@ class _StoreStorage(LaunchDataStorage[Any]):
         return self._store.take(self._prepare_key(key))
 
 
+class _BoundStateCookie(FlaskCookieService):
+    """pylti1p3 sets one cookie at login, `lti1p3-<state>` = state; ours carries the login's browser secret
+    instead (see lti_tool.lti.binding), with the library's attributes (HttpOnly; over HTTPS SameSite=None,
+    Secure, Partitioned)."""
+
+    def __init__(self, request: FlaskRequest, store: LaunchStateStore, ttl_seconds: int) -> None:
+        super().__init__(request)
+        self._store = store
+        self._ttl_seconds = ttl_seconds
+
+    def set_cookie(self, name: str, value: str | int, exp: int | None = 3600) -> None:
+        super().set_cookie(name, bind_login(self._store, name, ttl_seconds=self._ttl_seconds), exp)
+
+
 def start_login(*, keys: KeyStore, store: LaunchStateStore, settings: Settings, launch_url: str) -> Response:
     """Answer an OIDC third-party login initiation with the redirect to the platform's auth endpoint."""
     request = FlaskRequest()
@@ -144,7 +160,12 @@ def start_login(*, keys: KeyStore, store: LaunchStateStore, settings: Settings, 
             hint=_REGISTRATION_HINT,
         )
     storage = _StoreStorage(store, settings.launch_state_ttl_seconds)
-    login = FlaskOIDCLogin(request, DatabaseToolConf(keys), launch_data_storage=storage)
+    login = FlaskOIDCLogin(
+        request,
+        DatabaseToolConf(keys),
+        cookie_service=_BoundStateCookie(request, store, settings.launch_state_ttl_seconds),
+        launch_data_storage=storage,
+    )
     login.set_launch_data_storage(storage).set_launch_data_lifetime(settings.launch_state_ttl_seconds)
     # Kept with the state so a launch whose cookie was blocked can offer to start again in a new window.
     login.pass_params_to_launch({k: v for k, v in params.items() if v})
@@ -158,6 +179,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
     """A launch validated by our ordered checks; each failure raises a LaunchError naming the check."""
 
     def __init__(self, *, keys: KeyStore, store: LaunchStateStore, settings: Settings) -> None:
+        self._store = store
         self._storage = _StoreStorage(store, settings.launch_data_ttl_seconds)
         self._tool_conf = DatabaseToolConf(keys)
         super().__init__(FlaskRequest(), self._tool_conf, launch_data_storage=self._storage)
@@ -205,8 +227,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
                 "frame. Open the tool in a new window; it works there.",
                 login_params=login_params or {},
             )
-        if cookie != state:
-            raise LaunchError("state_mismatch", "The launch's `state` does not match this browser's login.")
+        check_browser_secret(self._store, state, cookie)
 
     def _decode_unverified(self) -> None:
         try:

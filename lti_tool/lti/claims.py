@@ -41,6 +41,9 @@ class LaunchClaims:
     ags_scopes: tuple[str, ...] = ()
     nrps_url: str | None = None
     deep_linking_settings: dict[str, Any] | None = None  # LtiDeepLinkingRequest only
+    # Pages of the LMS the platform vouches for (launch_presentation.return_url, tool_platform.url, the deep
+    # linking return URL): their origins may frame the tool (lti_tool/lti/frame_origins.py).
+    lms_page_urls: tuple[str, ...] = ()
 
     @classmethod
     def from_body(cls, body: dict[str, Any], *, launch_id: str, platform_id: int, deployment_pk: int) -> LaunchClaims:
@@ -76,6 +79,15 @@ class LaunchClaims:
             ags_scopes=tuple(str(s) for s in ags.get("scope") or ()),
             nrps_url=_text(nrps.get("context_memberships_url")),
             deep_linking_settings=deep_linking if isinstance(deep_linking, dict) else None,
+            lms_page_urls=tuple(
+                url
+                for url in (
+                    _text(_object(launch_presentation).get("return_url")),
+                    _text(_object(platform).get("url")),
+                    _text(_object(deep_linking).get("deep_link_return_url")),
+                )
+                if url
+            ),
         )
 
 

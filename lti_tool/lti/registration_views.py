@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 
 from lti_tool.errors import MentorLtiError, RegistrationError
 from lti_tool.extensions import db
+from lti_tool.hosts import public_base_url
 from lti_tool.lti import admin as admin_access
 from lti_tool.lti import throttle
 from lti_tool.lti.admin import AdminSignInForm, DeploymentForm
@@ -30,7 +31,7 @@ from lti_tool.settings import Settings
 
 
 def _tool(settings: Settings) -> ToolConfiguration:
-    return ToolConfiguration(base_url=settings.public_base_url or request.url_root.rstrip("/"), name=settings.tool_name)
+    return ToolConfiguration(base_url=public_base_url(), name=settings.tool_name)
 
 
 def _private(body: str, status: int = 200) -> Response:

@@ -4,27 +4,27 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response, current_app, jsonify, redirect, request, session, url_for
+from flask import Response, current_app, jsonify, redirect
 
+from lti_tool.courses.access import remember_launch
 from lti_tool.courses.services import record_launch
 from lti_tool.deep_linking.services import remember_request
 from lti_tool.deep_linking.views import launch_destination
 from lti_tool.extensions import db
+from lti_tool.hosts import external_url, public_base_url
 from lti_tool.lti.adapter import DEEP_LINKING_REQUEST, ToolMessageLaunch, start_login
+from lti_tool.lti.frame_origins import learn_from_launch
 from lti_tool.roster.background import sync_after_launch
 from lti_tool.runtime import runtime
 from lti_tool.statements.events import record_lti_launch
 
 log = logging.getLogger(__name__)
-MAX_REMEMBERED_COURSES = 20
 
 
 def login() -> Response:
     rt = runtime()
     rt.state.purge_expired()
-    response = start_login(
-        keys=rt.keys, store=rt.state, settings=rt.settings, launch_url=url_for("lti.launch", _external=True)
-    )
+    response = start_login(keys=rt.keys, store=rt.state, settings=rt.settings, launch_url=external_url("lti.launch"))
     db.session.commit()
     return response
 
@@ -37,16 +37,14 @@ def launch() -> Response:
         # Choosing content to place opens no resource link: no `launched` statement, the chooser keeps the request.
         remember_request(rt.state, claims, membership, ttl_seconds=rt.settings.launch_data_ttl_seconds)
     else:
-        record_lti_launch(claims, membership, settings=rt.settings, tool_base=request.url_root)
+        record_lti_launch(claims, membership, settings=rt.settings, tool_base=public_base_url())
+    new_frame_origin = learn_from_launch(rt.state, claims)
     db.session.commit()
+    if new_frame_origin:
+        rt.frame_ancestors.forget()
     # In the background, so that the launch never waits for (or fails with) the LMS's roster service.
     sync_after_launch(current_app._get_current_object(), membership, rt.settings)  # type: ignore[attr-defined]
-    # One membership per course: a later launch into the same course (another person on this browser, an
-    # instructor's student view) replaces the earlier one. Oldest courses are forgotten first.
-    courses = {k: v for k, v in session.get("courses", {}).items() if k != str(membership.course_id)}
-    courses[str(membership.course_id)] = membership.id
-    session["courses"] = dict(list(courses.items())[-MAX_REMEMBERED_COURSES:])
-    session.permanent = True
+    remember_launch(membership)
     # Identifiers only: no names or emails in logs.
     log.info(
         "launch accepted: platform=%s course=%s role=%s",

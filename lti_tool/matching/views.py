@@ -12,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from lti_tool.courses.access import course_member, current_membership
 from lti_tool.errors import NotAuthorised
 from lti_tool.extensions import db
+from lti_tool.hosts import public_base_url
 from lti_tool.matching import forms, workflow
 from lti_tool.profiles.services import read_explanation, score_percent
 from lti_tool.programs.models import MatchStatus, Participant, Program
@@ -47,10 +48,6 @@ def _act(course_id: int, action: Callable[[], str], *, back: Callable[[int], Res
 
 def _count(number: int, one: str, several: str) -> str:
     return f"{number} {one if number == 1 else several}"
-
-
-def _tool_base() -> str:
-    return request.url_root
 
 
 def _card(match: Any) -> dict[str, Any]:
@@ -112,7 +109,7 @@ def publish(*, program: Program, course_id: int) -> Response:
     settings = runtime().settings
 
     def action() -> str:
-        published = workflow.publish(program, settings=settings, tool_base=_tool_base())
+        published = workflow.publish(program, settings=settings, tool_base=public_base_url())
         return f"Published {_count(published, 'match', 'matches')}."
 
     return _act(course_id, action)
@@ -246,7 +243,7 @@ def request_rematch(*, program: Program, course_id: int, match_id: int) -> Respo
             participant,
             form.reason.data,
             settings=settings,
-            tool_base=_tool_base(),
+            tool_base=public_base_url(),
         )
         return "Your request was sent to your instructor. Your match stays visible until they decide."
 
@@ -269,7 +266,7 @@ def choose(*, program: Program, course_id: int) -> Page:
                 participant,
                 workflow.find_participant(program, form.mentor.data),
                 settings=settings,
-                tool_base=_tool_base(),
+                tool_base=public_base_url(),
             )
             return f"{chosen.mentor.membership.user.display_name} is now your mentor."
 

@@ -7,6 +7,7 @@ from werkzeug.wrappers import Response
 
 from lti_tool.courses.access import course_member
 from lti_tool.extensions import db
+from lti_tool.hosts import public_base_url
 from lti_tool.mentoring import checkins
 from lti_tool.mentoring.relationships import MentoringError
 from lti_tool.mentoring.views import open_pair, pair_url, render_pair
@@ -18,7 +19,7 @@ def request_checkin(course_id: int, relationship_id: int) -> Response | tuple[st
     access = open_pair(course_id, relationship_id)
     try:
         checkins.request_checkin(
-            access, request.form.get("message", ""), settings=runtime().settings, tool_base=request.url_root
+            access, request.form.get("message", ""), settings=runtime().settings, tool_base=public_base_url()
         )
     except MentoringError as error:
         db.session.rollback()

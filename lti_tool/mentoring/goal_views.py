@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import flash, redirect, request
+from flask import flash, redirect
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from lti_tool.courses.access import course_member
 from lti_tool.extensions import db
+from lti_tool.hosts import public_base_url
 from lti_tool.mentoring import goal_forms, goals
 from lti_tool.mentoring.models import Goal, GoalStatus
 from lti_tool.mentoring.relationships import MentoringError, PairAccess
@@ -61,7 +62,7 @@ def set_goal(course_id: int, relationship_id: int) -> Page:
             measure=form.measure.data or "",
             target_on=form.target_on.data,
         )
-        goal = goals.set_goal(access, draft, settings=runtime().settings, tool_base=request.url_root)
+        goal = goals.set_goal(access, draft, settings=runtime().settings, tool_base=public_base_url())
         return goal, f"Your goal “{goal.title}” is set. Break it into milestones, and update its progress as you go."
 
     return _submitted(access, course_id, goal_forms.NEW_GOAL, form, save)
@@ -81,7 +82,7 @@ def update_goal(course_id: int, relationship_id: int, goal_id: int) -> Page:
             GoalStatus(form.status.data),
             form.progress.data,
             settings=runtime().settings,
-            tool_base=request.url_root,
+            tool_base=public_base_url(),
         )
         return goal, {
             goals.GoalChange.COMPLETED: f"“{goal.title}” is completed. Well done!",

@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from lti_tool.courses.access import course_member, current_membership
 from lti_tool.extensions import db
+from lti_tool.hosts import public_base_url
 from lti_tool.mentoring import session_forms, sessions
 from lti_tool.mentoring.models import MentoringSession, RelationshipMember
 from lti_tool.mentoring.relationships import MentoringError, PairAccess
@@ -97,7 +98,7 @@ def log_session(course_id: int, relationship_id: int) -> Page:
                 form.entry(),
                 form.private_note.data or "",
                 settings=runtime().settings,
-                tool_base=request.url_root,
+                tool_base=public_base_url(),
             )
         except sessions.SessionEntryError as error:
             db.session.rollback()
@@ -137,7 +138,7 @@ def edit_session(course_id: int, relationship_id: int, session_id: int) -> Page:
     if form.validate():
         try:
             changed = sessions.edit_session(
-                access, mentoring_session, form.entry(), settings=runtime().settings, tool_base=request.url_root
+                access, mentoring_session, form.entry(), settings=runtime().settings, tool_base=public_base_url()
             )
         except sessions.SessionEntryError as error:
             db.session.rollback()
@@ -182,7 +183,7 @@ def confirm_session(course_id: int, relationship_id: int, session_id: int) -> Pa
     access = open_pair(course_id, relationship_id)
     mentoring_session = sessions.session_for(access, session_id)
     try:
-        sessions.confirm_session(access, mentoring_session, settings=runtime().settings, tool_base=request.url_root)
+        sessions.confirm_session(access, mentoring_session, settings=runtime().settings, tool_base=public_base_url())
     except MentoringError as error:
         return _refused(access, mentoring_session, error)
     db.session.commit()

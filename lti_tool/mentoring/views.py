@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from lti_tool.courses.access import course_member, current_membership
 from lti_tool.extensions import db
+from lti_tool.hosts import public_base_url
 from lti_tool.mentoring import checkins, goals, relationships, sessions
 from lti_tool.mentoring.relationships import MentoringError, PairAccess
 from lti_tool.runtime import runtime
@@ -55,7 +56,7 @@ def accept_agreement(course_id: int, relationship_id: int) -> Response | tuple[s
             access,
             request.form.get("expectations", ""),
             settings=runtime().settings,
-            tool_base=request.url_root,
+            tool_base=public_base_url(),
         )
     except MentoringError as error:
         flash(error.explanation, "error")

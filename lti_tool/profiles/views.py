@@ -10,6 +10,7 @@ from lti_tool.assessments.services import member_assessments
 from lti_tool.courses.access import course_member, current_membership
 from lti_tool.errors import NotAuthorised
 from lti_tool.extensions import db
+from lti_tool.hosts import public_base_url
 from lti_tool.mentoring import checkins
 from lti_tool.profiles import services
 from lti_tool.profiles.forms import build_profile_form
@@ -56,7 +57,7 @@ def edit(course_id: int) -> ResponseReturnValue:
     form = build_profile_form(program, membership, participant, fill=request.method == "GET")
     if form.validate_on_submit():
         data = form.to_input()
-        settings, tool_base = runtime().settings, request.url_root
+        settings, tool_base = runtime().settings, public_base_url()
         try:
             saved = services.save_profile(program, membership, data, settings=settings, tool_base=tool_base)
             db.session.commit()

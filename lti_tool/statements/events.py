@@ -43,7 +43,7 @@ def statement_context(
 ) -> events.StatementContext:
     """What every statement about `course` shares: IRIs under the tool's base, the institution's privacy choice."""
     return events.StatementContext(
-        tool_base=settings.public_base_url or tool_base,
+        tool_base=tool_base,
         launch=launch,
         course=events.Course(ref=course_ref(course), title=course.title),
         privacy=events.ActorPrivacy(

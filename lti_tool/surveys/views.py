@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from lti_tool.courses.access import course_member, current_membership
 from lti_tool.errors import NotAuthorised, NotFound
 from lti_tool.extensions import db
+from lti_tool.hosts import public_base_url
 from lti_tool.programs.forms import ConfirmForm
 from lti_tool.programs.models import Participant, Program
 from lti_tool.programs.services import participant_for, program_for_course
@@ -197,7 +198,7 @@ def answer(course_id: int, survey_id: int) -> Page:
         return _answer_page(found, questions, response, values)
     submitted = request.form.to_dict(flat=False)
     values = {q.key: submitted.get(field_name(q), []) for q in questions}
-    settings, tool_base = runtime().settings, request.url_root
+    settings, tool_base = runtime().settings, public_base_url()
     try:
         answers = parse_answers(questions, submitted)
         changed = response is not None

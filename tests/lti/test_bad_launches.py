@@ -153,6 +153,31 @@ def test_state_that_does_not_match_the_cookie_is_refused(app: Flask, browser: Lt
     assert row_counts(app) == before
 
 
+def test_a_captured_launch_form_replayed_from_another_browser_is_refused(
+    app: Flask, browser: LtiBrowser, new_browser: Callable[[], LtiBrowser]
+) -> None:
+    fields = browser.authorize(browser.login(person="learner-05"))
+    # The form carries the state, so an attacker can set the cookie pylti1p3 would have set; not the secret.
+    attacker = new_browser()
+    attacker.http.cookies.set(f"lti1p3-{fields['state']}", fields["state"], domain="127.0.0.1")
+    before = row_counts(app)
+    response = attacker.post_launch(fields)
+    assert response.status_code == 400
+    assert error_code(response) == "state_mismatch"
+    assert row_counts(app) == before
+    # The learner's own browser still completes the launch.
+    page = browser.post_launch(fields)
+    assert page.status_code == 303
+    assert heading(browser.get(page.headers["location"])) == "My mentorship"
+
+
+def test_the_state_cookie_holds_a_secret_not_the_state(browser: LtiBrowser) -> None:
+    auth = browser.login(person="learner-05")
+    secret = browser.http.cookies[f"lti1p3-{auth['state']}"]
+    assert secret != auth["state"] and len(secret) >= 40
+    assert secret not in browser.authorize(auth).values()
+
+
 def test_blocked_cookies_offer_a_new_window_that_then_works(
     app: Flask, browser: LtiBrowser, new_browser: Callable[[], LtiBrowser]
 ) -> None:

@@ -73,6 +73,11 @@ def test_launch_state_can_live_in_redis(tool_settings: dict[str, Any]) -> None:
     with tool_environment({**tool_settings, "redis_url": REDIS_URL}) as env:
         client = LtiBrowser(env.tool_url, env.sandbox.platform)
         fields = client.authorize(client.login(person="learner-09"))
+        # The login's browser secret lives in Redis too: a replay from a browser that forged the cookie fails.
+        attacker = LtiBrowser(env.tool_url, env.sandbox.platform)
+        attacker.http.cookies.set(f"lti1p3-{fields['state']}", fields["state"], domain="127.0.0.1")
+        assert error_code(attacker.post_launch(fields)) == "state_mismatch"
+        attacker.close()
         assert client.post_launch(fields).status_code == 303
         assert error_code(client.post_launch(fields)) == "replayed"
         client.close()

@@ -126,7 +126,10 @@ def test_every_url_in_the_configuration_answers(tool_url: str) -> None:
 
 
 def test_urls_follow_the_public_base_url_when_set(tool_settings: dict[str, Any]) -> None:
-    behind_proxy = create_app({**tool_settings, "public_base_url": "https://mentor.example.edu/"})
+    # Reached on an internal address the deployment trusts; the URLs still name the public one.
+    behind_proxy = create_app(
+        {**tool_settings, "public_base_url": "https://mentor.example.edu/", "trusted_hosts": ["10.0.0.5"]}
+    )
     config = behind_proxy.test_client().get("/lti/canvas.json", base_url="http://10.0.0.5:5000").get_json()
     jsonschema.validate(config, CANVAS_DEVELOPER_KEY)
     assert config["oidc_initiation_url"] == "https://mentor.example.edu/lti/login"
