@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -48,6 +49,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def cell(value: object) -> Cell:
     """A value as a CSV cell: numbers stay numbers, times are ISO 8601 in UTC, text that a spreadsheet would
     evaluate gets a leading quote so it is shown as text."""
+    if type(value) is str:  # most cells: checked first, as exports write tens of thousands a second
+        return "'" + value if value.startswith(FORMULA_STARTS) else value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -73,14 +76,21 @@ def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[object]]) -> Itera
     `stream_with_context` pushes it again for the rows): `rows` must take ids and plain values, not ORM objects."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
+
+    def written() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
     writer.writerow(header)
+    yield written()  # alone, before `rows` runs its first query
     for count, row in enumerate(rows, 1):
-        if count % ROWS_PER_CHUNK == 1:  # the first chunk holds the header: it leaves before any query runs
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
         writer.writerow([cell(value) for value in row])
-    yield buffer.getvalue()
+        if count % ROWS_PER_CHUNK == 0:
+            yield written()
+    if buffer.tell():
+        yield written()
 
 
 @dataclass(frozen=True)
@@ -92,19 +102,15 @@ class Export:
 
 
 class _Person:
-    """A participant's name columns, joined into an export's query (no lookup per row)."""
+    """A participant's name columns, joined into an export's query (no lookup per row); they go last in the
+    select, so that `name` reads them by position (the fastest way into a row)."""
 
-    def __init__(self, label: str) -> None:
-        self.label = label
+    def __init__(self) -> None:
         self.participant, self.membership, self.user = aliased(Participant), aliased(Membership), aliased(User)
 
     @property
     def columns(self) -> tuple[Any, ...]:
-        return (
-            self.user.name.label(f"{self.label}_name"),
-            self.user.given_name.label(f"{self.label}_given"),
-            self.user.family_name.label(f"{self.label}_family"),
-        )
+        return self.user.name, self.user.given_name, self.user.family_name
 
     def join(self, statement: Select[Any], participant_id: Any) -> Select[Any]:
         return (
@@ -113,59 +119,47 @@ class _Person:
             .join(self.user, self.user.id == self.membership.user_id)
         )
 
-    def name(self, row: Row[Any]) -> str:
-        return person_name(*(getattr(row, f"{self.label}_{part}") for part in ("name", "given", "family")))
+    @staticmethod
+    def name(row: Row[Any]) -> str:
+        return person_name(row[-3], row[-2], row[-1])
 
 
 class _Groups:
-    """Rows of a second query sorted like an export's main query, handed out group by group as the main rows pass
-    (a merge join in Python): both stream, so memory stays the same whatever the number of rows."""
+    """Rows of a second query keyed by its first column, sorted like an export's main query, handed out group by
+    group as the main rows pass (a merge join in Python): both stream, so memory stays the same whatever the
+    number of rows. Every key of the second query is one the main rows visit, in the same order."""
 
-    def __init__(self, rows: Iterable[Row[Any]], width: int) -> None:
+    def __init__(self, rows: Iterable[Row[Any]]) -> None:
         self._rows = iter(rows)
-        self._width = width  # the leading columns that hold the sort key
         self._next = next(self._rows, None)
-        self._key: tuple[Any, ...] | None = None
-        self._group: list[Row[Any]] = []
 
-    def of(self, key: tuple[Any, ...]) -> list[Row[Any]]:
-        if key != self._key:
-            group = []
-            while self._next is not None and (found := tuple(self._next[: self._width])) <= key:
-                if found == key:
-                    group.append(self._next)
-                self._next = next(self._rows, None)
-            self._key, self._group = key, group
-        return self._group
+    def of(self, key: object) -> list[Row[Any]]:
+        group = []
+        while self._next is not None and self._next[0] == key:
+            group.append(self._next)
+            self._next = next(self._rows, None)
+        return group
 
 
 def _stream(statement: Select[Any]) -> Iterable[Row[Any]]:
-    return db.session.execute(statement, execution_options=STREAMED)
+    # On the session's connection without the ORM's row handling: plain tuples, a thousand at a time.
+    return db.session.connection().execute(statement, execution_options=STREAMED)
 
 
-def _pair_members(program_id: int) -> _Groups:
-    """Who is in each pair, by relationship id, as `health.services.members_text` words it."""
-    person = _Person("member")
+def _pair_members(program_id: int) -> dict[int, str]:
+    """Who is in each pair, by relationship id, as `health.services.members_text` words it: one query, a short
+    text per pair (kept for the export: pairs are far fewer than its rows)."""
+    person = _Person()
     statement = person.join(
         select(RelationshipMember.relationship_id, RelationshipMember.role, *person.columns).join(
             Relationship, Relationship.id == RelationshipMember.relationship_id
         ),
         RelationshipMember.participant_id,
-    )
-    return _Groups(
-        _stream(
-            statement.where(Relationship.program_id == program_id).order_by(
-                RelationshipMember.relationship_id, RelationshipMember.id
-            )
-        ),
-        1,
-    )
-
-
-def _members_text(members: _Groups, relationship_id: int) -> str:
-    return members_text(
-        (person_name(r.member_name, r.member_given, r.member_family), r.role) for r in members.of((relationship_id,))
-    )
+    ).where(Relationship.program_id == program_id)
+    members: defaultdict[int, list[tuple[str, str]]] = defaultdict(list)
+    for row in _stream(statement.order_by(RelationshipMember.relationship_id, RelationshipMember.id)):
+        members[row[0]].append((person.name(row), row[1]))
+    return {relationship_id: members_text(found) for relationship_id, found in members.items()}
 
 
 def sessions_csv(program: Program) -> Iterator[str]:
@@ -179,25 +173,26 @@ def sessions_csv(program: Program) -> Iterator[str]:
 
 def _session_rows(program_id: int) -> Iterator[tuple[object, ...]]:
     order = (MentoringSession.relationship_id, MentoringSession.started_at, MentoringSession.id)
+    in_program = Relationship.program_id == program_id
 
-    def of_sessions(*columns: Any, person: _Person, participant_id: Any, own_id: Any, model: Any) -> _Groups:
-        statement = select(*order, *columns, *person.columns).join(MentoringSession, MentoringSession.id == model)
-        statement = person.join(statement.join(Relationship, Relationship.id == MentoringSession.relationship_id),
-                                participant_id)  # fmt: skip
-        return _Groups(_stream(statement.where(Relationship.program_id == program_id).order_by(*order, own_id)), 3)
+    def of_sessions(session_id: Any, participant_id: Any, own_id: Any, *columns: Any) -> _Groups:
+        """A session's responses, ratings or action items, with their author's name, in the sessions' order."""
+        by = _Person()
+        statement = (
+            select(MentoringSession.id, *columns, *by.columns)
+            .join(MentoringSession, MentoringSession.id == session_id)
+            .join(Relationship, Relationship.id == MentoringSession.relationship_id)
+        )
+        return _Groups(_stream(by.join(statement, participant_id).where(in_program).order_by(*order, own_id)))
 
-    by = _Person("by")
-    responses = of_sessions(SessionResponse.status, SessionResponse.reason, person=by,
-                            participant_id=SessionResponse.participant_id, own_id=SessionResponse.id,
-                            model=SessionResponse.session_id)  # fmt: skip
-    ratings = of_sessions(SessionRating.rating, SessionRating.comment, person=by,
-                          participant_id=SessionRating.participant_id, own_id=SessionRating.id,
-                          model=SessionRating.session_id)  # fmt: skip
-    items = of_sessions(ActionItem.text, ActionItem.due_on, ActionItem.done_at, person=by,
-                        participant_id=ActionItem.owner_id, own_id=ActionItem.id,
-                        model=ActionItem.session_id)  # fmt: skip
+    responses = of_sessions(SessionResponse.session_id, SessionResponse.participant_id, SessionResponse.id,
+                            SessionResponse.status, SessionResponse.reason)  # fmt: skip
+    ratings = of_sessions(SessionRating.session_id, SessionRating.participant_id, SessionRating.id,
+                          SessionRating.rating, SessionRating.comment)  # fmt: skip
+    items = of_sessions(ActionItem.session_id, ActionItem.owner_id, ActionItem.id,
+                        ActionItem.text, ActionItem.due_on, ActionItem.done_at)  # fmt: skip
     members = _pair_members(program_id)
-    logger = _Person("logger")
+    logger = _Person()
     sessions = logger.join(
         select(*order, MentoringSession.timezone, MentoringSession.duration_minutes, MentoringSession.format,
                MentoringSession.topics, MentoringSession.skill_keys, MentoringSession.shared_notes,
@@ -205,13 +200,13 @@ def _session_rows(program_id: int) -> Iterator[tuple[object, ...]]:
         .join(Relationship, Relationship.id == MentoringSession.relationship_id),
         MentoringSession.logged_by_id,
     )  # fmt: skip
-    for s in _stream(sessions.where(Relationship.program_id == program_id).order_by(*order)):
-        key = (s.relationship_id, s.started_at, s.id)
+    name = _Person.name
+    for s in _stream(sessions.where(in_program).order_by(*order)):
         yield (
             s.relationship_id,
-            _members_text(members, s.relationship_id),
+            members.get(s.relationship_id, ""),
             s.id,
-            logger.name(s),
+            name(s),
             s.started_at,
             s.timezone,
             s.duration_minutes,
@@ -220,17 +215,14 @@ def _session_rows(program_id: int) -> Iterator[tuple[object, ...]]:
             "; ".join(s.skill_keys or []),
             s.shared_notes,
             s.status,
-            " | ".join(f"{by.name(r)}: {r.status}" + (f" ({r.reason})" if r.reason else "") for r in responses.of(key)),
+            " | ".join(f"{name(r)}: {r.status}" + (f" ({r.reason})" if r.reason else "") for r in responses.of(s.id)),
+            " | ".join(f"{name(r)}: {r.rating}/5" + (f" ({r.comment})" if r.comment else "") for r in ratings.of(s.id)),
             " | ".join(
-                f"{by.name(r)}: {r.rating}/5" + (f" ({r.comment})" if r.comment else "") for r in ratings.of(key)
-            ),
-            " | ".join(
-                f"{by.name(i)}: {i.text}"
-                + (f" (due {i.due_on.isoformat()})" if i.due_on else "")
+                f"{name(i)}: {i.text}" + (f" (due {i.due_on.isoformat()})" if i.due_on else "")
                 + (" [done]" if i.done_at else "")
-                for i in items.of(key)
+                for i in items.of(s.id)
             ),
-        )
+        )  # fmt: skip
 
 
 def goals_csv(program: Program) -> Iterator[str]:
@@ -247,43 +239,42 @@ def _goal_rows(program_id: int, skills: dict[str, str]) -> Iterator[tuple[object
     in_program = Relationship.program_id == program_id
     milestones = _Groups(
         _stream(
-            select(*order, Milestone.title, Milestone.done_at)
+            select(Goal.id, Milestone.title, Milestone.done_at)
             .join(Goal, Goal.id == Milestone.goal_id)
             .join(Relationship, Relationship.id == Goal.relationship_id)
             .where(in_program)
             .order_by(*order, Milestone.id)
-        ),
-        2,
+        )
     )
-    author = _Person("author")
+    author = _Person()
     comments = _Groups(
         _stream(
             author.join(
-                select(*order, GoalComment.text, *author.columns)
+                select(Goal.id, GoalComment.text, *author.columns)
                 .join(Goal, Goal.id == GoalComment.goal_id)
                 .join(Relationship, Relationship.id == Goal.relationship_id),
                 GoalComment.author_id,
             )
             .where(in_program)
             .order_by(*order, GoalComment.id)
-        ),
-        2,
+        )
     )
     members = _pair_members(program_id)
-    owner = _Person("owner")
+    owner = _Person()
     goals = owner.join(
         select(*order, Goal.title, Goal.skill_key, Goal.measure, Goal.target_on, Goal.status, Goal.progress,
                Goal.created_at, Goal.completed_at, *owner.columns)
         .join(Relationship, Relationship.id == Goal.relationship_id),
         Goal.owner_id,
     )  # fmt: skip
+    name = _Person.name
     for g in _stream(goals.where(in_program).order_by(*order)):
-        steps = milestones.of((g.relationship_id, g.id))
+        steps = milestones.of(g.id)
         yield (
             g.relationship_id,
-            _members_text(members, g.relationship_id),
+            members.get(g.relationship_id, ""),
             g.id,
-            owner.name(g),
+            name(g),
             g.title,
             skills.get(g.skill_key, g.skill_key) if g.skill_key else "",
             g.measure,
@@ -295,7 +286,7 @@ def _goal_rows(program_id: int, skills: dict[str, str]) -> Iterator[tuple[object
             sum(1 for m in steps if m.done_at),
             len(steps),
             " | ".join(f"{m.title}" + (" [done]" if m.done_at else "") for m in steps),
-            " | ".join(f"{author.name(c)}: {c.text}" for c in comments.of((g.relationship_id, g.id))),
+            " | ".join(f"{name(c)}: {c.text}" for c in comments.of(g.id)),
         )
 
 
@@ -312,7 +303,7 @@ def assessments_csv(program: Program) -> Iterator[str]:
 def _assessment_rows(
     program_id: int, rounds: dict[int, tuple[int, str, str]], skills: dict[str, str]
 ) -> Iterator[tuple[object, ...]]:
-    learner = _Person("learner")
+    learner = _Person()
     rater = aliased(User)
     statement = learner.join(
         select(SkillAssessment.round_id, SkillAssessment.rater_role, SkillAssessment.submitted_at,
@@ -359,7 +350,7 @@ def survey_answers_csv(program: Program) -> Iterator[str]:
 
 
 def _survey_rows(program_id: int, surveys: dict[int, tuple[str, str, list[Question]]]) -> Iterator[tuple[object, ...]]:
-    answerer = _Person("answerer")
+    answerer = _Person()
     responses = answerer.join(
         select(SurveyResponse.survey_id, SurveyResponse.submitted_at, SurveyResponse.answers, *answerer.columns)
         .join(Survey, Survey.id == SurveyResponse.survey_id),

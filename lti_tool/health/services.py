@@ -493,34 +493,35 @@ def skill_growth(program: Program, rounds: list[AssessmentRound]) -> list[SkillG
         )
         .subquery("by_role")
     )
+    # Each learner's first and latest rounds with ratings (window functions: no self-join, one pass each)...
     levels = (
-        select(by_role.c.subject_id, by_role.c.position, by_role.c.skill_key, by_role.c.level)
-        .where(by_role.c.choice == 1)
-        .cte("levels")
-    )
-    span = (
         select(
-            levels.c.subject_id,
-            func.min(levels.c.position).label("first"),
-            func.max(levels.c.position).label("latest"),
+            by_role.c.subject_id,
+            by_role.c.skill_key,
+            by_role.c.position,
+            by_role.c.level,
+            func.min(by_role.c.position).over(partition_by=by_role.c.subject_id).label("first"),
+            func.max(by_role.c.position).over(partition_by=by_role.c.subject_id).label("latest"),
         )
-        .group_by(levels.c.subject_id)
-        .having(func.min(levels.c.position) < func.max(levels.c.position))
-        .cte("span")
+        .where(by_role.c.choice == 1)
+        .subquery("levels")
     )
-    first, latest = levels.alias("first_level"), levels.alias("latest_level")
-    rows = db.session.execute(
-        select(first.c.skill_key, func.count(), func.avg(first.c.level), func.avg(latest.c.level))
-        .join(span, and_(span.c.subject_id == first.c.subject_id, span.c.first == first.c.position))
-        .join(
-            latest,
-            and_(
-                latest.c.subject_id == first.c.subject_id,
-                latest.c.skill_key == first.c.skill_key,
-                latest.c.position == span.c.latest,
-            ),
+    # ... their level of each skill in those two rounds ...
+    ends = (
+        select(
+            func.max(case((levels.c.position == levels.c.first, levels.c.level))).label("first_level"),
+            func.max(case((levels.c.position == levels.c.latest, levels.c.level))).label("latest_level"),
+            levels.c.skill_key,
         )
-        .group_by(first.c.skill_key)
+        .where(levels.c.first < levels.c.latest)
+        .group_by(levels.c.subject_id, levels.c.skill_key)
+        .subquery("ends")
+    )
+    # ... averaged over the learners rated on the skill in both.
+    rows = db.session.execute(
+        select(ends.c.skill_key, func.count(), func.avg(ends.c.first_level), func.avg(ends.c.latest_level))
+        .where(ends.c.first_level.is_not(None), ends.c.latest_level.is_not(None))
+        .group_by(ends.c.skill_key)
     ).all()
     compared = {key: (learners, float(baseline), float(latest_level)) for key, learners, baseline, latest_level in rows}
     names = {skill.key: skill.name for skill in program.skills}
