@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 
 from lti_tool.assessments.models import AssessmentRound, RaterRole, RoundKind, SkillAssessment, SkillRating
 from lti_tool.courses.models import Course, Membership, User
@@ -42,7 +42,7 @@ from lti_tool.mentoring.models import (
     SessionStatus,
 )
 from lti_tool.programs import services as programs
-from lti_tool.programs.models import Match, MatchingRun, MatchSource, MatchStatus, MentoringModel, Participant, Program
+from lti_tool.programs.models import Match, MatchingRun, MatchSource, MatchStatus, MentoringModel, Participant
 from lti_tool.statements.models import OutboxState, StatementOutbox
 from lti_tool.surveys import services as surveys
 from lti_tool.surveys.models import SurveyKind, SurveyResponse
@@ -449,7 +449,3 @@ def build_course(course: Course, size: CourseSize, *, seed: int = 12, now: datet
     _insert(StatementOutbox, outbox, counts)
     db.session.commit()
     return BuiltCourse(course.id, program.id, relationship_ids, counts)
-
-
-def program_of(course_id: int) -> Program:
-    return db.session.execute(select(Program).where(Program.course_id == course_id)).scalar_one()
