@@ -258,6 +258,15 @@ def subjects(program: Program) -> list[Participant]:
     return sorted(found, key=lambda p: (p.membership.user.display_name.casefold(), p.id))
 
 
+def subject_count(program: Program) -> int:
+    """How many people `subjects` lists, counted in SQL."""
+    return int(
+        db.session.execute(
+            select(func.count(Participant.id)).where(Participant.program_id == program.id, _assessed(program))
+        ).scalar_one()
+    )
+
+
 def is_subject(participant: Participant) -> bool:
     return (
         db.session.execute(

@@ -30,8 +30,13 @@ class User(db.Model):  # type: ignore[name-defined,misc]
 
     @property
     def display_name(self) -> str:
-        full = " ".join(part for part in (self.given_name, self.family_name) if part)
-        return self.name or full or "Participant"
+        return person_name(self.name, self.given_name, self.family_name)
+
+
+def person_name(name: str | None, given_name: str | None, family_name: str | None) -> str:
+    """A person's name as pages show it, from a user's columns (exports read the columns without the row)."""
+    full = " ".join(part for part in (given_name, family_name) if part)
+    return name or full or "Participant"
 
 
 class Course(db.Model):  # type: ignore[name-defined,misc]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Response, current_app, render_template
+from flask import Response, current_app, render_template, request, stream_with_context
 
 from lti_tool.assessments.services import viewer_timezone
 from lti_tool.courses.access import course_member, current_membership
@@ -36,13 +36,18 @@ def _page(template: str, program: Program, **context: Any) -> str:
 @with_program
 def health(course_id: int, program: Program) -> str:
     report = services.program_health(program)
+    page = request.args.get("page", "1")
+    if not page.isdecimal() or len(page) > 9:
+        raise services.HealthError("Pages are numbered 1, 2, 3...", hint="Open the pair list from its first page.")
+    pairs = services.pair_page(program, int(page), request.args.get("q", ""))
     return _page(
         "health/health.html",
         program,
         report=report,
+        pairs=pairs,
         goal_labels=services.GOAL_STATUS_LABELS,
         weekly=services.weekly_figure(report.weeks),
-        pair_hours=services.pairs_figure(report.pairs),
+        pair_hours=services.pairs_figure(report.totals),
         goals=services.goals_figure(report.goals),
         completion=services.completion_figure(report.rounds),
         growth=services.growth_figure(report.growth),
@@ -64,7 +69,8 @@ def export(course_id: int, program: Program, name: str) -> Response:
     chosen = EXPORTS.get(name)
     if chosen is None:
         raise NotFound("There is no such export.", hint="The program health page lists the exports.")
-    response = current_app.response_class(chosen.build(program), mimetype="text/csv")
+    # Streamed: the header row leaves at once, then rows as the database hands them over (see exports.py).
+    response = current_app.response_class(stream_with_context(chosen.build(program)), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}-course-{course_id}.csv"'
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from lti_tool.extensions import db
-from lti_tool.health.services import program_health
+from lti_tool.health.services import pair_page, program_health
 from lti_tool.programs.models import Program
 from tests.health.conftest import (
     FORMULA_ANSWER,
@@ -55,10 +55,18 @@ def _csv(known: KnownProgram, name: str) -> httpx.Response:
 
 def test_health_figures_are_computed_from_the_programs_history(known: KnownProgram) -> None:
     with known.app.app_context():
-        report = program_health(db.session.get(Program, known.pair.cohort.program_id))
-        assert len(report.open_pairs) == 2 and report.accepted_pairs == 1
-        assert (report.sessions, report.hours) == (2, 2.5)  # the disputed half hour does not count
-        assert [p.relationship.id for p in report.overdue_pairs] == [known.other_id]
+        program = db.session.get(Program, known.pair.cohort.program_id)
+        report = program_health(program)
+        totals = report.totals
+        assert (totals.open_pairs, totals.accepted_pairs, totals.overdue_pairs) == (2, 1, 1)
+        assert (totals.sessions, totals.hours) == (2, 2.5)  # the disputed half hour does not count
+        # The pair list starts with the pairs needing attention: the overdue one first.
+        pairs = pair_page(program).pairs
+        assert [(p.relationship.id, p.checkin.overdue) for p in pairs] == [
+            (known.other_id, True),
+            (known.pair.relationship_id, False),
+        ]
+        assert [(p.sessions, p.hours, p.goals_completed, p.goals_set) for p in pairs] == [(0, 0, 0, 1), (2, 2.5, 1, 2)]
         assert (report.goals_completed, report.goals_set) == (1, 3)
         assert [(r.round.title, r.completed, r.total) for r in report.rounds] == [
             ("Baseline", 2, 3),
@@ -108,7 +116,8 @@ def test_the_health_page_shows_the_figures_with_charts_and_their_tables(known: K
     assert ["I was promoted", "1"] in career and ["I led a project", "0"] in career
     assert "1 of 5 participants answered" in page.text
     pairs_table = _rows(page.text.split('class="pair-table"')[1].split("</table>")[0])
-    assert [row[1:4] for row in pairs_table[1:]] == [["Accepted", "2", "2.5"], ["Waiting", "0", "0.0"]]
+    # The overdue pair comes first, then the other.
+    assert [row[1:4] for row in pairs_table[1:]] == [["Waiting", "0", "0.0"], ["Accepted", "2", "2.5"]]
     assert "Overdue by 16 days" in _text(page.text)
     assert PRIVATE not in page.text
     assert FORMULA_ANSWER not in html.unescape(page.text)  # written answers are in the export, not on the page

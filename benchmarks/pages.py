@@ -1,0 +1,192 @@
+"""Pages and exports of a large course (issue 12): server time, SQL statements and bytes against the budget.
+
+    .venv/bin/python benchmarks/pages.py [--pairs 4000] [--databases sqlite,postgresql] [--repeat 3]
+
+For each database it serves the tool beside the sandbox LMS as the tests do, launches the instructor once (a real
+signed launch), fills the course with `tests/scale/builder.py` (the issue's course by default: 11,001 members,
+4,000 published pairs, ~20,000 sessions, ~73,000 ratings; `--pairs` scales it), then requests each page through
+the Flask test client with the launch's session cookie: one warm-up, then `--repeat` timed requests (the median
+is printed). Server time is in-process, the response read to its last byte; statements are counted with a
+`before_cursor_execute` listener (tests/scale/queries.py). The first slice of issue 12 measures program health
+and the four CSV exports; later slices add the other pages.
+
+Budgets: a page ≤ 300 ms, ≤ 50 SQL statements, ≤ 300 KB of HTML; an export ≥ 50,000 rows/s and ≤ 50
+statements (the query-count tests check that they do not grow with the course). Exit status 1 when one is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from flask import Flask  # noqa: E402
+from flask.testing import FlaskClient  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+
+from benchmarks.xapi_delivery import fresh_database  # noqa: E402
+from lti_tool.courses.models import Course  # noqa: E402
+from lti_tool.extensions import db  # noqa: E402
+from lti_tool.health.services import PAGE_SIZE  # noqa: E402
+from tests.conftest import tool_environment  # noqa: E402
+from tests.lti_browser import LtiBrowser  # noqa: E402
+from tests.scale.builder import ISSUE, CourseSize, build_course  # noqa: E402
+from tests.scale.queries import count_statements  # noqa: E402
+
+PAGE_MS, PAGE_STATEMENTS, PAGE_BYTES = 300.0, 50, 300_000
+EXPORT_ROWS_PER_SECOND, EXPORT_STATEMENTS = 50_000, 50
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@dataclass(frozen=True)
+class Measured:
+    name: str
+    milliseconds: float  # median server time, to the last byte
+    first_byte_ms: float
+    statements: int
+    size: int  # bytes
+    lines: int  # CSV rows (the header excluded); 0 for pages
+
+    @property
+    def export(self) -> bool:
+        return self.name.endswith(".csv")
+
+    def verdict(self) -> tuple[str, bool]:
+        if self.export:
+            rate = self.lines / (self.milliseconds / 1000) if self.milliseconds else float("inf")
+            ok = rate >= EXPORT_ROWS_PER_SECOND and self.statements <= EXPORT_STATEMENTS
+            return f"{rate:,.0f} rows/s (≥ {EXPORT_ROWS_PER_SECOND:,}), ≤ {EXPORT_STATEMENTS} statements", ok
+        ok = self.milliseconds <= PAGE_MS and self.statements <= PAGE_STATEMENTS and self.size <= PAGE_BYTES
+        return f"≤ {PAGE_MS:.0f} ms, ≤ {PAGE_STATEMENTS} statements, ≤ {PAGE_BYTES // 1000} KB", ok
+
+
+def measure(app: Flask, client: FlaskClient, name: str, path: str, repeat: int) -> Measured:
+    def once() -> tuple[float, float, int, bytes]:
+        with count_statements(app) as counted:
+            started = time.perf_counter()
+            response = client.get(path, buffered=False)
+            assert response.status_code == 200, (path, response.status_code)
+            chunks = iter(response.response)
+            first = next(chunks, b"")
+            first_byte = time.perf_counter() - started
+            body = b"".join([first if isinstance(first, bytes) else first.encode(), *chunks])
+            elapsed = time.perf_counter() - started
+            response.close()
+        return elapsed * 1000, first_byte * 1000, counted.total, body
+
+    once()  # warm: templates compiled, statements cached, pages in the database's cache
+    runs = [once() for _ in range(repeat)]
+    body = runs[-1][3]
+    return Measured(
+        name=name,
+        milliseconds=statistics.median(r[0] for r in runs),
+        first_byte_ms=statistics.median(r[1] for r in runs),
+        statements=max(r[2] for r in runs),
+        size=len(body),
+        lines=body.count(b"\n") - 1 if name.endswith(".csv") else 0,
+    )
+
+
+def settings(work: Path, database_url: str) -> dict[str, Any]:
+    """As the tests' tool settings: plain http on loopback beside the sandbox, no background roster sync."""
+    return {
+        "instance_path": work / "instance",
+        "database_url": database_url,
+        "secret_key": "benchmark-secret-key",
+        "cookie_secure": False,
+        "cookie_samesite": "Lax",
+        "cookie_partitioned": False,
+        "sandbox_enabled": True,
+        "roster_sync_interval_seconds": 0,
+    }
+
+
+def run_database(label: str, url: str | None, size: CourseSize, repeat: int) -> list[Measured]:
+    with tempfile.TemporaryDirectory() as directory:
+        work = Path(directory)
+        with fresh_database(work, url) as (database_url, _), tool_environment(settings(work, database_url)) as env:
+            browser = LtiBrowser(env.tool_url, env.sandbox.platform)
+            browser.launch("ment-101", "instructor")
+            app = env.app
+            started = time.perf_counter()
+            with app.app_context():
+                course = db.session.execute(select(Course).where(Course.context_id == "ment-101")).scalar_one()
+                built = build_course(course, size)
+            build_seconds = time.perf_counter() - started
+            say(f"{label}: built {size.pairs:,} pairs in a course of {size.members:,} members in {build_seconds:.1f} s")
+            client = app.test_client()
+            cookie = app.config["SESSION_COOKIE_NAME"]
+            client.set_cookie(cookie, browser.http.cookies[cookie], domain="localhost")
+            browser.close()
+            base = f"/courses/{built.course_id}/program"
+            last_page = math.ceil(size.pairs / PAGE_SIZE)
+            targets = [
+                ("program health", f"{base}/health"),
+                (f"program health, page {last_page}", f"{base}/health?page={last_page}"),
+                ("program health, search", f"{base}/health?q=Mentee00042"),
+                *((f"{name}.csv", f"{base}/exports/{name}.csv") for name in
+                  ("sessions", "goals", "assessments", "survey-answers")),
+            ]  # fmt: skip
+            return [measure(app, client, name, path, repeat) for name, path in targets]
+
+
+def say(message: str = "") -> None:
+    print(message, flush=True)
+
+
+def report(label: str, results: list[Measured]) -> bool:
+    say(f"\n{label}")
+    say(f"{'':34}{'server ms':>10}{'1st byte':>10}{'SQL':>6}{'bytes':>11}{'rows':>9}  budget")
+    all_ok = True
+    for m in results:
+        budget, ok = m.verdict()
+        all_ok &= ok
+        say(
+            f"{m.name:34}{m.milliseconds:>10.0f}{m.first_byte_ms:>10.1f}{m.statements:>6}{m.size:>11,}"
+            f"{m.lines or '':>9}  {'PASS' if ok else 'FAIL'} {budget}"
+        )
+    return all_ok
+
+
+def describe(size: CourseSize) -> str:
+    return f"{size.members:,} members ({size.mentors:,} mentors, {size.mentees:,} mentees), {size.pairs:,} pairs"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pairs", type=int, default=ISSUE.pairs, help="published pairs (the course scales with it)")
+    parser.add_argument("--databases", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
+    parser.add_argument("--postgresql-url", default=POSTGRES_URL, help="a fresh schema of it is used, then dropped")
+    parser.add_argument("--repeat", type=int, default=3, help="timed requests per page (after one warm-up)")
+    args = parser.parse_args(argv)
+    if args.pairs < 1 or args.repeat < 1:
+        parser.error("--pairs and --repeat must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    size = ISSUE if args.pairs == ISSUE.pairs else CourseSize.for_pairs(args.pairs)
+    say(f"Course: {describe(size)}")
+    ok = True
+    for database in args.databases.split(","):
+        url = None if database == "sqlite" else args.postgresql_url
+        label = "SQLite" if database == "sqlite" else "PostgreSQL"
+        results = run_database(label, url, size, args.repeat)
+        ok &= report(f"{label}, {size.pairs:,} pairs", results)
+    say("\nEvery budget met." if ok else "\nSome budgets missed (FAIL above).")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
