@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from lti_tool.errors import NotAuthorised, NotFound
 from lti_tool.extensions import db, utcnow
 from lti_tool.mentoring.models import Goal, GoalComment, GoalStatus, MemberRole, Milestone
-from lti_tool.mentoring.relationships import MentoringError, PairAccess
+from lti_tool.mentoring.relationships import MentoringError, PairAccess, require_open
 from lti_tool.profiles.services import BAR_STEP, ContributionBar
 from lti_tool.programs.models import Participant
 from lti_tool.settings import Settings
@@ -89,12 +89,6 @@ def _clean(text: str) -> str:
     return text.replace("\r\n", "\n").strip()
 
 
-def require_open(access: PairAccess) -> None:
-    """Changes are for active members of an open pair; an ended pair's goals stay as its record."""
-    if not access.is_open:
-        raise NotAuthorised("This pair has ended: its goals stay here as a record and can no longer change.")
-
-
 def may_set_goals(access: PairAccess) -> bool:
     return access.me.role in GOAL_SETTER_ROLES
 
@@ -143,7 +137,7 @@ def set_goal(access: PairAccess, draft: GoalDraft, *, settings: Settings, tool_b
 def goal_of(access: PairAccess, goal_id: int) -> Goal:
     """A goal of this pair; another pair's goal is not found, as if it did not exist."""
     goal = db.session.get(Goal, goal_id)
-    if goal is None or goal.relationship_id != access.relationship.id:
+    if goal is None or goal.relationship_id != access.relationship.id or not access.sees(goal.created_at):
         raise NotFound("There is no such goal on this pair page.")
     return goal
 
@@ -213,11 +207,22 @@ def add_comment(access: PairAccess, goal: Goal, text: str) -> GoalComment:
 # --- The pair page's goals section ------------------------------------------------------------------------------
 
 
+def _as_seen(access: PairAccess, milestone: Milestone) -> Milestone:
+    """The milestone as the viewer may see it: ticked off after their cut-off, it was still open for them (a
+    transient stand-in, never added to the database session)."""
+    if access.sees(milestone.done_at) or milestone.done_at is None:
+        return milestone
+    return Milestone(id=milestone.id, goal_id=milestone.goal_id, title=milestone.title, due_on=milestone.due_on)
+
+
 @dataclass(frozen=True)
 class GoalCard:
     """One goal as the pair page shows it, with the forms that act on it."""
 
     goal: Goal
+    milestones: list[Milestone]  # as the viewer sees them (see `PairAccess`), like the comments
+    comments: list[GoalComment]
+    completed_at: datetime | None
     skill_name: str
     owner_name: str
     mine: bool
@@ -235,7 +240,7 @@ def pair_goals(access: PairAccess) -> list[Goal]:
     return list(
         db.session.execute(
             select(Goal)
-            .where(Goal.relationship_id == access.relationship.id)
+            .where(Goal.relationship_id == access.relationship.id, access.visible(Goal.created_at))
             .order_by(case((Goal.status.in_(CLOSED), 1), else_=0), Goal.target_on, Goal.id)
             .options(
                 selectinload(Goal.milestones),
@@ -258,6 +263,9 @@ def section(access: PairAccess, forms: dict[str, Any] | None = None) -> dict[str
     cards = [
         GoalCard(
             goal=goal,
+            milestones=[_as_seen(access, milestone) for milestone in goal.milestones],
+            comments=[comment for comment in goal.comments if access.sees(comment.created_at)],
+            completed_at=goal.completed_at if access.sees(goal.completed_at) else None,
             skill_name=skill_names.get(goal.skill_key or "", goal.skill_key or "no skill"),
             owner_name=goal.owner.membership.user.display_name,
             mine=goal.owner_id == me.id,
