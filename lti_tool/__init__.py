@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from lti_tool.assessments.blueprint import bp as assessments_bp
 from lti_tool.courses.blueprint import bp as courses_bp
 from lti_tool.deep_linking.blueprint import bp as deep_linking_bp
-from lti_tool.errors import register_error_handlers
+from lti_tool.errors import register_error_handlers, register_input_checks
 from lti_tool.extensions import csrf, db, engine_options, migrate
 from lti_tool.gradebook.blueprint import bp as gradebook_bp
 from lti_tool.health.blueprint import bp as health_bp
@@ -82,6 +82,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(deep_linking_bp)
     app.register_blueprint(gradebook_bp)
     register_error_handlers(app)
+    register_input_checks(app)
 
     @app.context_processor
     def tool_identity() -> dict[str, str]:
