@@ -221,7 +221,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         body = self._jwt["body"]
         if not isinstance(body, dict):
             raise LaunchError("malformed_token", "The id_token body is not a JSON object.")
-        refuse_nul(body)  # before any claim reaches a query
+        refuse_nul(dict(body))  # before any claim reaches a query
 
     def _check_registration(self) -> Platform:
         body = self._jwt["body"]

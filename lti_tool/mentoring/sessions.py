@@ -261,21 +261,21 @@ def _seen(
         later_edits[revision.session_id] = revision  # the lowest version wins: it holds the state at the cut-off
     seen = []
     for mentoring_session in sessions:
-        revision = later_edits.get(mentoring_session.id)
-        if revision is None:
+        later = later_edits.get(mentoring_session.id)
+        if later is None:
             shown_items = [_as_open(item, cutoff) for item in items[mentoring_session.id]]
             shown_responses = [r for r in responses[mentoring_session.id] if access.sees(r.responded_at)]
             fields, version = snapshot(mentoring_session, [], []), mentoring_session.version
         else:
             shown_responses = [
                 SessionResponse(participant_id=a["participant_id"], status=a["status"], reason=a["reason"])
-                for a in revision.fields["responses"]
+                for a in later.fields["responses"]
             ]
             shown_items = [
                 ActionItem(owner_id=a["owner_id"], text=a["text"], due_on=_day(a["due_on"]))
-                for a in revision.fields["action_items"]
+                for a in later.fields["action_items"]
             ]
-            fields, version = revision.fields, revision.version
+            fields, version = later.fields, later.version
         shown = _stand_in(mentoring_session, fields, version, shown_responses)
         shown_ratings = [r for r in ratings[mentoring_session.id] if access.sees(r.rated_at)]
         seen.append(SeenSession(shown, shown_items, shown_responses, shown_ratings))
