@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.orm import selectinload
@@ -12,12 +13,19 @@ from sqlalchemy.orm import selectinload
 from lti_tool.courses.models import Membership
 from lti_tool.errors import MentorLtiError, NotAuthorised, NotFound
 from lti_tool.extensions import db, utcnow
-from lti_tool.mentoring.models import MentoringSession, Relationship, RelationshipMember, SessionStatus
+from lti_tool.mentoring.models import (
+    ExpectationsChange,
+    MentoringSession,
+    Relationship,
+    RelationshipMember,
+    SessionStatus,
+)
 from lti_tool.programs.models import Match, MentoringModel, Participant, Program
 from lti_tool.settings import Settings
 from lti_tool.statements.events import record_agreement_accepted
 
 MAX_EXPECTATIONS = 2000
+State = TypeVar("State")
 
 
 class MentoringError(MentorLtiError):
@@ -107,7 +115,8 @@ class PairAccess:
 
     The one visibility rule of the pair pages lives here: a member who left (their match ended, or the pair did)
     sees the pair as it was when they left — what happened up to their `left_at`, their own history included —
-    and nothing after it. Every reading service filters with `visible` (queries) or `sees` (loaded rows).
+    and nothing after it. Every reading service filters with `visible` (queries) or `sees` (loaded rows), and
+    shows what changes in place (a goal's progress, a member's expectations) `as_it_was` from its history.
     """
 
     relationship: Relationship
@@ -125,6 +134,26 @@ class PairAccess:
     def visible(self, column: Any) -> ColumnElement[bool]:
         """A query filter: rows whose `column` (a creation time) is up to the viewer's cut-off."""
         return true() if self.cutoff is None else column <= self.cutoff
+
+    def as_it_was(self, current: State, changes: Iterable[tuple[datetime, State]], initial: State) -> State:
+        """Something that changes in place, as the viewer may see it: as it is now, or for a member who left, as
+        the last of its `changes` (when, and what it became; oldest first) up to their cut-off left it, else as it
+        began (`initial`)."""
+        if self.cutoff is None:
+            return current
+        seen = [state for moment, state in changes if self.sees(moment)]
+        return seen[-1] if seen else initial
+
+    def expectations_of(self, member: RelationshipMember) -> str:
+        """A member's own expectations for the pair, as the viewer may see them."""
+        changes = ((change.changed_at, change.expectations) for change in member.expectations_changes)
+        return self.as_it_was(member.expectations, changes, "")
+
+    @property
+    def stated_expectations(self) -> list[tuple[RelationshipMember, str]]:
+        """The members the viewer may know of who have stated expectations, with them as the viewer may see them."""
+        stated = ((member, self.expectations_of(member)) for member in self.known_members)
+        return [(member, text) for member, text in stated if text]
 
     @property
     def members(self) -> list[RelationshipMember]:
@@ -179,7 +208,11 @@ def pair_for(course_id: int, relationship_id: int, membership: Membership) -> Pa
 
     Not found rather than forbidden: a guessed id must not tell whether the pair exists.
     """
-    relationship = db.session.get(Relationship, relationship_id, options=[selectinload(Relationship.members)])
+    relationship = db.session.get(
+        Relationship,
+        relationship_id,
+        options=[selectinload(Relationship.members).selectinload(RelationshipMember.expectations_changes)],
+    )
     if relationship is None or relationship.program.course_id != course_id:
         raise NotFound("There is no such mentoring pair in this course.")
     me = next((m for m in relationship.members if m.participant.membership_id == membership.id), None)
@@ -235,7 +268,8 @@ def accept_agreement(access: PairAccess, expectations: str, *, settings: Setting
     me = access.me
     if me.accepted_at is not None:
         raise MentoringError("You have already accepted this agreement.")
-    me.accepted_at, me.expectations = utcnow(), expectations
+    me.accepted_at = utcnow()
+    _set_expectations(me, expectations, me.accepted_at)
     record_agreement_accepted(access.relationship, me, settings=settings, tool_base=tool_base)
 
 
@@ -244,7 +278,14 @@ def update_expectations(access: PairAccess, expectations: str) -> None:
     expectations = expectations.strip()
     if len(expectations) > MAX_EXPECTATIONS:
         raise MentoringError(f"Keep your expectations under {MAX_EXPECTATIONS} characters.")
-    access.me.expectations = expectations
+    _set_expectations(access.me, expectations, utcnow())
+
+
+def _set_expectations(member: RelationshipMember, expectations: str, now: datetime) -> None:
+    """The one writer of a member's expectations: each change is kept, for whoever left the pair before it."""
+    if expectations != member.expectations:
+        member.expectations = expectations
+        member.expectations_changes.append(ExpectationsChange(expectations=expectations, changed_at=now))
 
 
 @dataclass(frozen=True)

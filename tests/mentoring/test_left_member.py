@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import httpx
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from lti_tool.extensions import db
 from lti_tool.matching import workflow
-from lti_tool.mentoring.models import CheckinRequest, Goal, Relationship, RelationshipMember
+from lti_tool.mentoring.models import CheckinRequest, Goal, Milestone, Relationship, RelationshipMember
 from lti_tool.programs.models import Match, MatchStatus, MentoringModel, Participant, Program
 from lti_tool.runtime import runtime
 from tests.lti_browser import LtiBrowser
@@ -151,3 +154,75 @@ def test_a_mentee_who_left_can_no_longer_act_on_the_group(group: Group) -> None:
         )
         assert db.session.execute(select(CheckinRequest.id)).first() is None
         assert db.session.execute(select(Goal.id)).first() is None
+
+
+def goal_card(page: httpx.Response, goal_id: int) -> str:
+    """One goal's card on a pair page, as text."""
+    found = re.search(rf'<article class="goal" id="goal-{goal_id}".*?</article>', page.text, re.S)
+    assert found, page.text[:2000]
+    return html.unescape(found.group(0))
+
+
+def expectations_shown(page: httpx.Response) -> str:
+    found = re.search(r"<h3>Pair-specific expectations</h3>(.*?)<h3>", page.text, re.S)
+    assert found, page.text[:2000]
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", found.group(1))))
+
+
+def progress(goal_id: int, status: str, percent: int) -> dict[str, str]:
+    return {f"goal-{goal_id}-status": status, f"goal-{goal_id}-progress": str(percent)}
+
+
+def milestone(goal_id: int, title: str) -> dict[str, str]:
+    return {f"goal-{goal_id}-milestone-title": title}
+
+
+def test_a_mentee_who_left_sees_goals_and_milestones_as_they_were_when_they_left(group: Group) -> None:
+    pair, leaver, stayer = group.pair, group.leaver, group.stayer
+    assert pair.post(leaver, "/goals", goal_data(**{"new-goal-title": "The leaver's goal"})).status_code == 200
+    assert pair.post(stayer, "/goals", goal_data(**{"new-goal-title": "The stayer's goal"})).status_code == 200
+    with pair.app.app_context():
+        own, theirs = db.session.execute(select(Goal.id).order_by(Goal.id)).scalars()
+    # Before they left: the leaver moves their own goal on, the stayer adds a milestone to theirs.
+    assert pair.post(leaver, f"/goals/{own}/progress", progress(own, "in-progress", 30)).status_code == 200
+    assert pair.post(stayer, f"/goals/{theirs}/milestones", milestone(theirs, "A step from before")).status_code == 200
+    with pair.app.app_context():
+        step = db.session.execute(select(Milestone.id)).scalar_one()
+    end_match(group)
+    # After they left: their goal is completed for them, the stayer's is moved on and gets a new milestone, and the
+    # old milestone is ticked off.
+    assert pair.post(pair.mentor, f"/goals/{own}/progress", progress(own, "completed", 100)).status_code == 200
+    assert pair.post(stayer, f"/goals/{theirs}/progress", progress(theirs, "in-progress", 70)).status_code == 200
+    assert pair.post(stayer, f"/goals/{theirs}/milestones", milestone(theirs, "A step added later")).status_code == 200
+    assert pair.post(pair.mentor, f"/goals/{theirs}/milestones/{step}", {"done": "y"}).status_code == 200
+
+    page = pair.page(leaver)
+    mine, stayers = goal_card(page, own), goal_card(page, theirs)
+    assert "In progress" in mine and "30%" in mine and "Completed" not in mine  # their own history stays
+    assert "Not started" in stayers and "0%" in stayers and "70%" not in stayers
+    assert "A step from before" in stayers and "A step added later" not in stayers
+    assert 'class="done"' not in stayers  # ticked off after they left: still open for them
+    # Open goals come first: a goal completed after they left does not move down for them.
+    assert page.text.index(f'id="goal-{own}"') < page.text.index(f'id="goal-{theirs}"')
+
+    # The others see the goals as they are now.
+    now = pair.page(stayer)
+    mine_now, stayers_now = goal_card(now, own), goal_card(now, theirs)
+    assert "Completed on" in mine_now and "100%" in mine_now
+    assert "70%" in stayers_now and "A step added later" in stayers_now and 'class="done"' in stayers_now
+
+
+def test_a_mentee_who_left_sees_everyones_expectations_as_they_were_when_they_left(group: Group) -> None:
+    pair, leaver, stayer = group.pair, group.leaver, group.stayer
+    assert pair.post(leaver, "/agreement", {"expectations": "Weekly calls, please"}).status_code == 200
+    assert pair.post(stayer, "/agreement", {"expectations": "Code review first"}).status_code == 200
+    end_match(group)
+    assert pair.post(stayer, "/expectations", {"expectations": "Rewritten without them"}).status_code == 200
+    assert pair.post(pair.mentor, "/agreement", {"expectations": "Stated after they left"}).status_code == 200
+
+    shown = expectations_shown(pair.page(leaver))
+    assert "Weekly calls, please" in shown and "Code review first" in shown  # their own and the stayer's, as they were
+    assert "Rewritten without them" not in shown and "Stated after they left" not in shown
+
+    now = expectations_shown(pair.page(stayer))
+    assert "Rewritten without them" in now and "Stated after they left" in now and "Code review first" not in now
