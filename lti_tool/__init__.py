@@ -13,7 +13,7 @@ from lti_tool import hosts, security_headers
 from lti_tool.assessments.blueprint import bp as assessments_bp
 from lti_tool.courses.blueprint import bp as courses_bp
 from lti_tool.deep_linking.blueprint import bp as deep_linking_bp
-from lti_tool.errors import register_error_handlers
+from lti_tool.errors import register_error_handlers, register_input_checks
 from lti_tool.extensions import csrf, db, engine_options, migrate
 from lti_tool.gradebook.blueprint import bp as gradebook_bp
 from lti_tool.health.blueprint import bp as health_bp
@@ -80,6 +80,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(gradebook_bp)
     register_error_handlers(app)
     security_headers.init_app(app)
+    register_input_checks(app)
 
     @app.context_processor
     def tool_identity() -> dict[str, str]:

@@ -6,9 +6,10 @@ from typing import Any
 
 import click
 from flask import Flask, Request, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from lti_tool.extensions import db
+from lti_tool.input_checks import NUL, nul_path
 
 
 class MentorLtiError(Exception):
@@ -90,3 +91,38 @@ def register_error_handlers(app: Flask) -> None:
         if _wants_json(request):
             return jsonify(error="Internal Server Error"), 500
         return render_template("errors/http.html", error=None), 500
+
+
+def register_input_checks(app: Flask) -> None:
+    """Refuse, before any view runs, a request with a NUL character in its path, query, form, uploaded files or
+    JSON body: a 400 that says so, and nothing written (PostgreSQL cannot store the character; no real input
+    has one)."""
+
+    @app.before_request
+    def refuse_nul_characters() -> None:
+        where = _nul_in(request)
+        if where is not None:
+            raise BadRequest(f"The request's {where} contains a NUL character, which is never valid input.")
+
+
+def _nul_in(req: Request) -> str | None:
+    if NUL in req.path:
+        return "path"
+    for source, values in (("query", req.args), ("form", req.form)):
+        for key, value in values.items(multi=True):
+            if NUL in key or NUL in value:
+                return f"{source} field {key.replace(NUL, '')!r}"
+    for key, upload in req.files.items(multi=True):
+        content = upload.stream.read()
+        upload.stream.seek(0)
+        if NUL.encode() in content:
+            return f"uploaded file {key!r}"
+    if req.is_json:
+        try:
+            body = req.get_json(silent=True)
+        except RecursionError as error:
+            raise BadRequest("The request's JSON body is nested too deeply.") from error
+        where = nul_path(body)
+        if where is not None:
+            return f"JSON field {where!r}"
+    return None

@@ -3,6 +3,7 @@ course can place, the content items sent back, and what a placed link opens when
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
@@ -25,6 +26,7 @@ from lti_tool.programs.services import participant_for, program_for_course
 # only when the round belongs to the launched course's program (a copied course keeps the links, not the rounds).
 TARGET = "mentor_lti_target"
 ROUND = "mentor_lti_round"
+_ROUND_ID = re.compile(r"[0-9]{1,9}")  # a round id as placed links carry it: fits the id column everywhere
 LINE_ITEM_TAG = "skill-assessment"
 IFRAME = {"width": 800, "height": 800}  # the tool's pages are laid out for an 800 px frame
 WINDOW = {"targetName": "mentor-lti"}
@@ -254,7 +256,8 @@ def placed_target(custom: dict[str, str], course_id: int) -> PlacedTarget | None
 
 def _round_in_course(round_id: str, course_id: int) -> AssessmentRound:
     program = program_for_course(course_id)
-    found = db.session.get(AssessmentRound, int(round_id)) if round_id.isdigit() else None
+    # ASCII digits only, and within the id column's range: `isdigit()` also takes "²", which `int()` refuses.
+    found = db.session.get(AssessmentRound, int(round_id)) if _ROUND_ID.fullmatch(round_id) else None
     if program is None or found is None or found.program_id != program.id:
         # One answer for a deleted round and another course's: a link tells nothing about other courses.
         raise PlacementError(

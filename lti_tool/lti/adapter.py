@@ -28,7 +28,7 @@ from pylti1p3.tool_config.abstract import ToolConfAbstract
 from lti_tool.errors import LaunchError
 from lti_tool.lti import registrations
 from lti_tool.lti.binding import bind_login, check_browser_secret
-from lti_tool.lti.claims import DEEP_LINKING_SETTINGS, LTI, LaunchClaims
+from lti_tool.lti.claims import DEEP_LINKING_SETTINGS, LTI, LaunchClaims, refuse_nul
 from lti_tool.lti.jwks import PlatformKeyCache
 from lti_tool.lti.keys import KeyStore
 from lti_tool.lti.models import Platform
@@ -237,6 +237,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         body = self._jwt["body"]
         if not isinstance(body, dict):
             raise LaunchError("malformed_token", "The id_token body is not a JSON object.")
+        refuse_nul(dict(body))  # before any claim reaches a query
 
     def _check_registration(self) -> Platform:
         body = self._jwt["body"]

@@ -7,11 +7,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
 from lti_tool.extensions import db, utcnow
-from lti_tool.mentoring.goals import day_text, moment_text, require_open
+from lti_tool.mentoring.goals import day_text, moment_text
 from lti_tool.mentoring.models import CheckinRequest, Relationship
 from lti_tool.mentoring.relationships import (
     CheckinStatus,
@@ -20,6 +20,7 @@ from lti_tool.mentoring.relationships import (
     checkin_status,
     last_meetings,
     relationships_of,
+    require_open,
     waiting_on,
 )
 from lti_tool.programs.models import Participant
@@ -83,13 +84,22 @@ def _asked_recently(requests: list[RequestView]) -> bool:
     return any(r.mine and r.recent for r in requests)
 
 
-def open_requests(relationship_ids: list[int]) -> dict[int, list[CheckinRequest]]:
-    """The unanswered check-in requests per relationship, oldest first."""
+def open_requests(relationship_ids: list[int], *, until: datetime | None = None) -> dict[int, list[CheckinRequest]]:
+    """The unanswered check-in requests per relationship, oldest first; or those open at `until` (a member's
+    cut-off, see `PairAccess`) if given."""
     found: dict[int, list[CheckinRequest]] = {rid: [] for rid in relationship_ids}
+    still_open = (
+        CheckinRequest.answered_at.is_(None)
+        if until is None
+        else and_(
+            CheckinRequest.created_at <= until,
+            or_(CheckinRequest.answered_at.is_(None), CheckinRequest.answered_at > until),
+        )
+    )
     if relationship_ids:
         rows = db.session.execute(
             select(CheckinRequest)
-            .where(CheckinRequest.relationship_id.in_(relationship_ids), CheckinRequest.answered_at.is_(None))
+            .where(CheckinRequest.relationship_id.in_(relationship_ids), still_open)
             .order_by(CheckinRequest.created_at, CheckinRequest.id)
             .options(selectinload(CheckinRequest.requested_by).selectinload(Participant.membership))
         ).scalars()
@@ -154,8 +164,8 @@ def section(access: PairAccess) -> dict[str, Any]:
     """When the pair last met, whether it is overdue, and the open check-in requests."""
     relationship = access.relationship
     me = access.me.participant
-    last_met = last_meetings([relationship.id]).get(relationship.id)
-    requests = _request_views(open_requests([relationship.id])[relationship.id], me)
+    last_met = last_meetings([relationship.id], until=access.cutoff).get(relationship.id)
+    requests = _request_views(open_requests([relationship.id], until=access.cutoff)[relationship.id], me)
     return {
         "checkin": checkin_view(relationship, last_met, me.timezone),
         "checkin_requests": requests,

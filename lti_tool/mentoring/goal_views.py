@@ -112,7 +112,7 @@ def add_milestone(course_id: int, relationship_id: int, goal_id: int) -> Page:
 def mark_milestone(course_id: int, relationship_id: int, goal_id: int, milestone_id: int) -> Page:
     access = open_pair(course_id, relationship_id)
     goal = goals.goal_of(access, goal_id)
-    milestone = goals.milestone_of(goal, milestone_id)
+    milestone = goals.milestone_of(access, goal, milestone_id)
     # A checkbox has nothing to get wrong: absent means "not done" (CSRF is checked for every POST).
     goals.mark_milestone(access, milestone, bool(goal_forms.MilestoneTickForm().done.data))
     db.session.commit()

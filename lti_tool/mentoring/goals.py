@@ -9,13 +9,13 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from lti_tool.errors import NotAuthorised, NotFound
 from lti_tool.extensions import db, utcnow
-from lti_tool.mentoring.models import Goal, GoalComment, GoalStatus, MemberRole, Milestone
-from lti_tool.mentoring.relationships import MentoringError, PairAccess
+from lti_tool.mentoring.models import Goal, GoalComment, GoalProgressChange, GoalStatus, MemberRole, Milestone
+from lti_tool.mentoring.relationships import MentoringError, PairAccess, require_open
 from lti_tool.profiles.services import BAR_STEP, ContributionBar
 from lti_tool.programs.models import Participant
 from lti_tool.settings import Settings
@@ -76,6 +76,26 @@ class GoalDraft:
     target_on: date
 
 
+@dataclass(frozen=True)
+class GoalState:
+    """What a status and progress update changes."""
+
+    status: str
+    progress: int
+    completed_at: datetime | None
+
+    @classmethod
+    def of(cls, goal: Goal) -> GoalState:
+        return cls(goal.status, goal.progress, goal.completed_at)
+
+    @classmethod
+    def after(cls, change: GoalProgressChange) -> GoalState:
+        return cls(change.status, change.progress, change.completed_at)
+
+
+GOAL_AS_SET = GoalState(GoalStatus.NOT_STARTED.value, 0, None)  # how every goal is set
+
+
 class GoalChange(StrEnum):
     """What a status and progress update did, for the message that confirms it."""
 
@@ -87,12 +107,6 @@ class GoalChange(StrEnum):
 def _clean(text: str) -> str:
     # Browsers send CRLF line ends from a textarea; store one kind.
     return text.replace("\r\n", "\n").strip()
-
-
-def require_open(access: PairAccess) -> None:
-    """Changes are for active members of an open pair; an ended pair's goals stay as its record."""
-    if not access.is_open:
-        raise NotAuthorised("This pair has ended: its goals stay here as a record and can no longer change.")
 
 
 def may_set_goals(access: PairAccess) -> bool:
@@ -130,8 +144,9 @@ def set_goal(access: PairAccess, draft: GoalDraft, *, settings: Settings, tool_b
         skill_key=draft.skill_key,
         measure=measure,
         target_on=draft.target_on,
-        status=GoalStatus.NOT_STARTED.value,
-        progress=0,
+        status=GOAL_AS_SET.status,
+        progress=GOAL_AS_SET.progress,
+        completed_at=GOAL_AS_SET.completed_at,
         created_at=utcnow(),
     )
     db.session.add(goal)
@@ -143,14 +158,14 @@ def set_goal(access: PairAccess, draft: GoalDraft, *, settings: Settings, tool_b
 def goal_of(access: PairAccess, goal_id: int) -> Goal:
     """A goal of this pair; another pair's goal is not found, as if it did not exist."""
     goal = db.session.get(Goal, goal_id)
-    if goal is None or goal.relationship_id != access.relationship.id:
+    if goal is None or goal.relationship_id != access.relationship.id or not access.sees(goal.created_at):
         raise NotFound("There is no such goal on this pair page.")
     return goal
 
 
-def milestone_of(goal: Goal, milestone_id: int) -> Milestone:
+def milestone_of(access: PairAccess, goal: Goal, milestone_id: int) -> Milestone:
     milestone = next((m for m in goal.milestones if m.id == milestone_id), None)
-    if milestone is None:
+    if milestone is None or not access.sees(milestone.created_at):
         raise NotFound("There is no such milestone on this goal.")
     return milestone
 
@@ -159,20 +174,29 @@ def update_progress(
     access: PairAccess, goal: Goal, status: GoalStatus, progress: int, *, settings: Settings, tool_base: str
 ) -> GoalChange:
     """Any member updates a goal's status and progress. Reaching "completed" records the completion once
-    (a repeated "completed" changes nothing); leaving it reopens the goal, so a later completion is a new one."""
+    (a repeated "completed" changes nothing); leaving it reopens the goal, so a later completion is a new one.
+    The one writer of a goal's status and progress: each update is kept, for whoever left the pair before it."""
     require_open(access)
     _check(0 <= progress <= 100, "Progress is a whole number from 0 to 100.")
+    now = utcnow()
     was_completed = goal.status == GoalStatus.COMPLETED.value
     goal.status, goal.progress = status.value, progress
     if status is GoalStatus.COMPLETED:
         goal.progress = 100
-        if was_completed:
-            return GoalChange.UPDATED
-        goal.completed_at = utcnow()
+        change = GoalChange.UPDATED if was_completed else GoalChange.COMPLETED
+        goal.completed_at = goal.completed_at if was_completed else now
+    else:
+        goal.completed_at = None
+        change = GoalChange.REOPENED if was_completed else GoalChange.UPDATED
+    state = GoalState.of(goal)
+    goal.progress_changes.append(
+        GoalProgressChange(
+            status=state.status, progress=state.progress, completed_at=state.completed_at, changed_at=now
+        )
+    )
+    if change is GoalChange.COMPLETED:
         record_goal_completed(goal, settings=settings, tool_base=tool_base)
-        return GoalChange.COMPLETED
-    goal.completed_at = None
-    return GoalChange.REOPENED if was_completed else GoalChange.UPDATED
+    return change
 
 
 def add_milestone(access: PairAccess, goal: Goal, title: str, due_on: date | None) -> Milestone:
@@ -213,11 +237,22 @@ def add_comment(access: PairAccess, goal: Goal, text: str) -> GoalComment:
 # --- The pair page's goals section ------------------------------------------------------------------------------
 
 
+def _as_seen(access: PairAccess, milestone: Milestone) -> Milestone:
+    """The milestone as the viewer may see it: ticked off after their cut-off, it was still open for them (a
+    transient stand-in, never added to the database session)."""
+    if access.sees(milestone.done_at) or milestone.done_at is None:
+        return milestone
+    return Milestone(id=milestone.id, goal_id=milestone.goal_id, title=milestone.title, due_on=milestone.due_on)
+
+
 @dataclass(frozen=True)
 class GoalCard:
     """One goal as the pair page shows it, with the forms that act on it."""
 
     goal: Goal
+    state: GoalState  # as the viewer sees it (see `PairAccess`), like the milestones and the comments
+    milestones: list[Milestone]
+    comments: list[GoalComment]
     skill_name: str
     owner_name: str
     mine: bool
@@ -231,14 +266,15 @@ class GoalCard:
 
 
 def pair_goals(access: PairAccess) -> list[Goal]:
-    """The pair's goals: open ones first by target date, then completed and dropped ones."""
+    """The pair's goals the viewer may see, by target date."""
     return list(
         db.session.execute(
             select(Goal)
-            .where(Goal.relationship_id == access.relationship.id)
-            .order_by(case((Goal.status.in_(CLOSED), 1), else_=0), Goal.target_on, Goal.id)
+            .where(Goal.relationship_id == access.relationship.id, access.visible(Goal.created_at))
+            .order_by(Goal.target_on, Goal.id)
             .options(
                 selectinload(Goal.milestones),
+                selectinload(Goal.progress_changes),
                 selectinload(Goal.comments).selectinload(GoalComment.author).selectinload(Participant.membership),
                 selectinload(Goal.owner).selectinload(Participant.membership),
             )
@@ -246,8 +282,15 @@ def pair_goals(access: PairAccess) -> list[Goal]:
     )
 
 
+def _state_seen(access: PairAccess, goal: Goal) -> GoalState:
+    """A goal's status and progress as the viewer may see them."""
+    changes = ((change.changed_at, GoalState.after(change)) for change in goal.progress_changes)
+    return access.as_it_was(GoalState.of(goal), changes, GOAL_AS_SET)
+
+
 def section(access: PairAccess, forms: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The goals, their progress, milestones and comments; `forms` holds a submitted form that had errors."""
+    """The goals, their progress, milestones and comments, open ones first by target date, then completed and
+    dropped ones; `forms` holds a submitted form that had errors."""
     from lti_tool.mentoring import goal_forms  # here, not at the top: the forms import this module's rules
 
     forms = forms or {}
@@ -258,24 +301,28 @@ def section(access: PairAccess, forms: dict[str, Any] | None = None) -> dict[str
     cards = [
         GoalCard(
             goal=goal,
+            state=state,
+            milestones=[_as_seen(access, m) for m in goal.milestones if access.sees(m.created_at)],
+            comments=[comment for comment in goal.comments if access.sees(comment.created_at)],
             skill_name=skill_names.get(goal.skill_key or "", goal.skill_key or "no skill"),
             owner_name=goal.owner.membership.user.display_name,
             mine=goal.owner_id == me.id,
-            status_label=goal_forms.STATUS_LABELS.get(goal.status, goal.status),
+            status_label=goal_forms.STATUS_LABELS.get(state.status, state.status),
             bar=ContributionBar(
                 label="Progress",
-                value_text=f"{goal.progress}%",
-                width=round(goal.progress / BAR_STEP) * BAR_STEP,
+                value_text=f"{state.progress}%",
+                width=round(state.progress / BAR_STEP) * BAR_STEP,
             ),
-            past_target=goal.status not in CLOSED and goal.target_on < window.earliest,
+            past_target=state.status not in CLOSED and goal.target_on < window.earliest,
             may_add_milestones=editable and goal.owner_id == me.id,
             progress_form=forms.get(goal_forms.progress_prefix(goal.id)) or goal_forms.ProgressForm.of(goal),
             milestone_form=forms.get(goal_forms.milestone_prefix(goal.id))
             or goal_forms.MilestoneForm.blank(goal.id, window),
             comment_form=forms.get(goal_forms.comment_prefix(goal.id)) or goal_forms.CommentForm.blank(goal.id),
         )
-        for goal in pair_goals(access)
+        for goal, state in ((goal, _state_seen(access, goal)) for goal in pair_goals(access))
     ]
+    cards.sort(key=lambda card: card.state.status in CLOSED)  # stable: by target date within each
     new_goal_form = None
     if editable and may_set_goals(access):
         new_goal_form = forms.get(goal_forms.NEW_GOAL) or goal_forms.GoalForm.blank(

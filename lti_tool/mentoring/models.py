@@ -70,6 +70,21 @@ class RelationshipMember(db.Model):  # type: ignore[name-defined,misc]
 
     relationship: Mapped[Relationship] = orm.relationship(back_populates="members")
     participant: Mapped[Participant] = orm.relationship()
+    expectations_changes: Mapped[list[ExpectationsChange]] = orm.relationship(
+        order_by="ExpectationsChange.id", cascade="all, delete-orphan"
+    )
+
+
+class ExpectationsChange(db.Model):  # type: ignore[name-defined,misc]
+    """A member's expectations as they set them at `changed_at`: what a member who left the pair before a later
+    change still sees (`PairAccess.as_it_was`)."""
+
+    __tablename__ = "expectations_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("relationship_member.id", ondelete="CASCADE"), index=True)
+    expectations: Mapped[str] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class SessionFormat(StrEnum):
@@ -221,6 +236,23 @@ class Goal(db.Model):  # type: ignore[name-defined,misc]
     comments: Mapped[list[GoalComment]] = orm.relationship(
         order_by="GoalComment.id", cascade="all, delete-orphan", back_populates="goal"
     )
+    progress_changes: Mapped[list[GoalProgressChange]] = orm.relationship(
+        order_by="GoalProgressChange.id", cascade="all, delete-orphan"
+    )
+
+
+class GoalProgressChange(db.Model):  # type: ignore[name-defined,misc]
+    """A goal's status and progress as one update left them at `changed_at`: what a member who left the pair
+    before a later update still sees (`PairAccess.as_it_was`)."""
+
+    __tablename__ = "goal_progress_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    goal_id: Mapped[int] = mapped_column(ForeignKey("mentoring_goal.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    progress: Mapped[int] = mapped_column(Integer)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Milestone(db.Model):  # type: ignore[name-defined,misc]
@@ -231,6 +263,7 @@ class Milestone(db.Model):  # type: ignore[name-defined,misc]
     title: Mapped[str] = mapped_column(String(200))
     due_on: Mapped[date | None] = mapped_column(Date)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     goal: Mapped[Goal] = orm.relationship(back_populates="milestones")
 

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.orm import selectinload
 
 from lti_tool.courses.models import Membership
-from lti_tool.errors import MentorLtiError, NotFound
+from lti_tool.errors import MentorLtiError, NotAuthorised, NotFound
 from lti_tool.extensions import db, utcnow
-from lti_tool.mentoring.models import MentoringSession, Relationship, RelationshipMember, SessionStatus
+from lti_tool.mentoring.models import (
+    ExpectationsChange,
+    MentoringSession,
+    Relationship,
+    RelationshipMember,
+    SessionStatus,
+)
 from lti_tool.programs.models import Match, MentoringModel, Participant, Program
 from lti_tool.settings import Settings
 from lti_tool.statements.events import record_agreement_accepted
 
 MAX_EXPECTATIONS = 2000
+State = TypeVar("State")
 
 
 class MentoringError(MentorLtiError):
@@ -102,14 +111,69 @@ def leave_relationship(match: Match) -> None:
 
 @dataclass(frozen=True)
 class PairAccess:
-    """An open pair page: the relationship and the viewer's own member row."""
+    """An open pair page: the relationship and the viewer's own member row.
+
+    The one visibility rule of the pair pages lives here: a member who left (their match ended, or the pair did)
+    sees the pair as it was when they left — what happened up to their `left_at`, their own history included —
+    and nothing after it. Every reading service filters with `visible` (queries) or `sees` (loaded rows), and
+    shows what changes in place (a goal's progress, a member's expectations) `as_it_was` from its history.
+    """
 
     relationship: Relationship
     me: RelationshipMember
 
     @property
+    def cutoff(self) -> datetime | None:
+        """The last moment the viewer may see: when they left, or None while they are a member."""
+        return self.me.left_at
+
+    def sees(self, moment: datetime | None) -> bool:
+        """Whether something that happened at `moment` is the viewer's to see (None: it has not happened)."""
+        return moment is not None and (self.cutoff is None or moment <= self.cutoff)
+
+    def visible(self, column: Any) -> ColumnElement[bool]:
+        """A query filter: rows whose `column` (a creation time) is up to the viewer's cut-off."""
+        return true() if self.cutoff is None else column <= self.cutoff
+
+    def as_it_was(self, current: State, changes: Iterable[tuple[datetime, State]], initial: State) -> State:
+        """Something that changes in place, as the viewer may see it: as it is now, or for a member who left, as
+        the last of its `changes` (when, and what it became; oldest first) up to their cut-off left it, else as it
+        began (`initial`)."""
+        if self.cutoff is None:
+            return current
+        seen = [state for moment, state in changes if self.sees(moment)]
+        return seen[-1] if seen else initial
+
+    def expectations_of(self, member: RelationshipMember) -> str:
+        """A member's own expectations for the pair, as the viewer may see them."""
+        changes = ((change.changed_at, change.expectations) for change in member.expectations_changes)
+        return self.as_it_was(member.expectations, changes, "")
+
+    @property
+    def stated_expectations(self) -> list[tuple[RelationshipMember, str]]:
+        """The members the viewer may know of who have stated expectations, with them as the viewer may see them."""
+        stated = ((member, self.expectations_of(member)) for member in self.known_members)
+        return [(member, text) for member, text in stated if text]
+
+    @property
+    def members(self) -> list[RelationshipMember]:
+        """Who is in the pair as the viewer sees it: its active members, or, for a member who left, those who were
+        in it when they left (someone who joined a group later is not theirs to know)."""
+        cutoff = self.cutoff
+        if cutoff is None:
+            return self.active_members
+        return [
+            m for m in self.relationship.members if m.joined_at <= cutoff and (m.left_at is None or m.left_at >= cutoff)
+        ]
+
+    @property
+    def known_members(self) -> list[RelationshipMember]:
+        """Everyone ever in the pair whom the viewer may know of: for a member who left, who joined before that."""
+        return [m for m in self.relationship.members if self.sees(m.joined_at)]
+
+    @property
     def others(self) -> list[RelationshipMember]:
-        return [m for m in self.relationship.members if m.id != self.me.id and m.left_at is None]
+        return [m for m in self.members if m.id != self.me.id]
 
     @property
     def is_open(self) -> bool:
@@ -120,13 +184,35 @@ class PairAccess:
     def active_members(self) -> list[RelationshipMember]:
         return [m for m in self.relationship.members if m.left_at is None]
 
+    def accepted_at(self, member: RelationshipMember) -> datetime | None:
+        """When `member` accepted the agreement, if the viewer may know it."""
+        return member.accepted_at if self.sees(member.accepted_at) else None
+
+    @property
+    def waiting_on(self) -> list[RelationshipMember]:
+        """Whom the agreement waits on, as the viewer sees the pair."""
+        return [m for m in self.members if self.accepted_at(m) is None]
+
+
+def require_open(access: PairAccess) -> None:
+    """Changes are for active members of an open pair; what an ended pair, or a member who left, had stays as
+    the pair's record."""
+    if not access.is_open:
+        raise NotAuthorised(
+            "This pair has ended, or you have left it: what it holds stays here as a record and can no longer change."
+        )
+
 
 def pair_for(course_id: int, relationship_id: int, membership: Membership) -> PairAccess:
     """The relationship if `membership` is one of its members in this course; otherwise not found.
 
     Not found rather than forbidden: a guessed id must not tell whether the pair exists.
     """
-    relationship = db.session.get(Relationship, relationship_id, options=[selectinload(Relationship.members)])
+    relationship = db.session.get(
+        Relationship,
+        relationship_id,
+        options=[selectinload(Relationship.members).selectinload(RelationshipMember.expectations_changes)],
+    )
     if relationship is None or relationship.program.course_id != course_id:
         raise NotFound("There is no such mentoring pair in this course.")
     me = next((m for m in relationship.members if m.participant.membership_id == membership.id), None)
@@ -178,18 +264,28 @@ def accept_agreement(access: PairAccess, expectations: str, *, settings: Setting
     expectations = expectations.strip()
     if len(expectations) > MAX_EXPECTATIONS:
         raise MentoringError(f"Keep your expectations under {MAX_EXPECTATIONS} characters.")
+    require_open(access)
     me = access.me
     if me.accepted_at is not None:
         raise MentoringError("You have already accepted this agreement.")
-    me.accepted_at, me.expectations = utcnow(), expectations
+    me.accepted_at = utcnow()
+    _set_expectations(me, expectations, me.accepted_at)
     record_agreement_accepted(access.relationship, me, settings=settings, tool_base=tool_base)
 
 
 def update_expectations(access: PairAccess, expectations: str) -> None:
+    require_open(access)
     expectations = expectations.strip()
     if len(expectations) > MAX_EXPECTATIONS:
         raise MentoringError(f"Keep your expectations under {MAX_EXPECTATIONS} characters.")
-    access.me.expectations = expectations
+    _set_expectations(access.me, expectations, utcnow())
+
+
+def _set_expectations(member: RelationshipMember, expectations: str, now: datetime) -> None:
+    """The one writer of a member's expectations: each change is kept, for whoever left the pair before it."""
+    if expectations != member.expectations:
+        member.expectations = expectations
+        member.expectations_changes.append(ExpectationsChange(expectations=expectations, changed_at=now))
 
 
 @dataclass(frozen=True)
@@ -205,8 +301,9 @@ class CheckinStatus:
         return max(0, (utcnow() - self.due).days)
 
 
-def last_meetings(relationship_ids: list[int]) -> dict[int, datetime]:
-    """The latest session start per relationship (disputed sessions do not count)."""
+def last_meetings(relationship_ids: list[int], *, until: datetime | None = None) -> dict[int, datetime]:
+    """The latest session start per relationship (disputed sessions do not count), of the sessions logged up to
+    `until` (a member's cut-off, see `PairAccess`) if given."""
     if not relationship_ids:
         return {}
     rows = db.session.execute(
@@ -214,6 +311,7 @@ def last_meetings(relationship_ids: list[int]) -> dict[int, datetime]:
         .where(
             MentoringSession.relationship_id.in_(relationship_ids),
             MentoringSession.status != SessionStatus.DISPUTED.value,
+            true() if until is None else MentoringSession.created_at <= until,
         )
         .group_by(MentoringSession.relationship_id)
     ).all()

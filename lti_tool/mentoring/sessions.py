@@ -36,7 +36,7 @@ from lti_tool.mentoring.models import (
     SessionRevision,
     SessionStatus,
 )
-from lti_tool.mentoring.relationships import MentoringError, PairAccess
+from lti_tool.mentoring.relationships import MentoringError, PairAccess, require_open
 from lti_tool.settings import Settings
 from lti_tool.statements.events import record_mentoring_session, void_mentoring_session_record
 from xapi.events import AttendanceRecord
@@ -176,7 +176,7 @@ def _action_errors(access: PairAccess, entry: SessionEntry, timezone: str, start
 def session_for(access: PairAccess, session_id: int) -> MentoringSession:
     """One of the pair's sessions; a session of another pair is not found, so a guessed id tells nothing."""
     found = db.session.get(MentoringSession, session_id)
-    if found is None or found.relationship_id != access.relationship.id:
+    if found is None or found.relationship_id != access.relationship.id or not access.sees(found.created_at):
         raise NotFound("There is no such session in this pair.")
     return found
 
@@ -185,7 +185,9 @@ def _pair_sessions(access: PairAccess) -> list[MentoringSession]:
     return list(
         db.session.execute(
             select(MentoringSession)
-            .where(MentoringSession.relationship_id == access.relationship.id)
+            .where(
+                MentoringSession.relationship_id == access.relationship.id, access.visible(MentoringSession.created_at)
+            )
             .order_by(MentoringSession.started_at.desc(), MentoringSession.id.desc())
         ).scalars()
     )
@@ -209,21 +211,12 @@ def _responses(mentoring_session: MentoringSession) -> list[SessionResponse]:
     return _by_session(SessionResponse, [mentoring_session.id], SessionResponse.id)[mentoring_session.id]
 
 
-def _require_open(access: PairAccess) -> None:
-    if not access.is_open:
-        raise NotAuthorised(
-            "This pair has ended, or you have left it: its sessions stay here as a record and can no longer change."
-        )
-
-
 def expected_responders(access: PairAccess, mentoring_session: MentoringSession) -> list[RelationshipMember]:
-    """Who answers a session: every other active member who was in the pair when it was logged (someone who
-    joined a group later was not at its earlier sessions)."""
+    """Who answers a session: every other member (as the viewer sees the pair) who was in it when it was logged
+    (someone who joined a group later was not at its earlier sessions)."""
     logged_at = mentoring_session.created_at or utcnow()
     return [
-        m
-        for m in access.active_members
-        if m.participant_id != mentoring_session.logged_by_id and m.joined_at <= logged_at
+        m for m in access.members if m.participant_id != mentoring_session.logged_by_id and m.joined_at <= logged_at
     ]
 
 
@@ -234,6 +227,94 @@ def _status_of(responses: Iterable[SessionResponse]) -> str:
     if SessionStatus.CONFIRMED.value in answers:
         return SessionStatus.CONFIRMED.value
     return SessionStatus.LOGGED.value
+
+
+@dataclass(frozen=True)
+class SeenSession:
+    """A session as the viewer may see it: as it is now, or for a member who left, as it was when they left."""
+
+    session: MentoringSession
+    action_items: list[ActionItem]
+    responses: list[SessionResponse]
+    ratings: list[SessionRating]
+
+
+def _seen(
+    access: PairAccess,
+    sessions: list[MentoringSession],
+    items: dict[int, list[ActionItem]],
+    responses: dict[int, list[SessionResponse]],
+    ratings: dict[int, list[SessionRating]],
+) -> list[SeenSession]:
+    """The sessions cut at the viewer's cut-off (see `PairAccess`). A session edited after it is shown as the
+    version its first later revision kept; answers, ratings and ticks given after it are left out. The stand-ins
+    built for that are never added to the database session."""
+    cutoff = access.cutoff
+    if cutoff is None:
+        return [SeenSession(s, items[s.id], responses[s.id], ratings[s.id]) for s in sessions]
+    later_edits: dict[int, SessionRevision] = {}
+    for revision in db.session.execute(
+        select(SessionRevision)
+        .where(SessionRevision.session_id.in_([s.id for s in sessions]), SessionRevision.edited_at > cutoff)
+        .order_by(SessionRevision.version.desc())
+    ).scalars():
+        later_edits[revision.session_id] = revision  # the lowest version wins: it holds the state at the cut-off
+    seen = []
+    for mentoring_session in sessions:
+        later = later_edits.get(mentoring_session.id)
+        if later is None:
+            shown_items = [_as_open(item, cutoff) for item in items[mentoring_session.id]]
+            shown_responses = [r for r in responses[mentoring_session.id] if access.sees(r.responded_at)]
+            fields, version = snapshot(mentoring_session, [], []), mentoring_session.version
+        else:
+            shown_responses = [
+                SessionResponse(participant_id=a["participant_id"], status=a["status"], reason=a["reason"])
+                for a in later.fields["responses"]
+            ]
+            shown_items = [
+                ActionItem(owner_id=a["owner_id"], text=a["text"], due_on=_day(a["due_on"]))
+                for a in later.fields["action_items"]
+            ]
+            fields, version = later.fields, later.version
+        shown = _stand_in(mentoring_session, fields, version, shown_responses)
+        shown_ratings = [r for r in ratings[mentoring_session.id] if access.sees(r.rated_at)]
+        seen.append(SeenSession(shown, shown_items, shown_responses, shown_ratings))
+    return seen
+
+
+def _as_open(item: ActionItem, cutoff: datetime) -> ActionItem:
+    """The item as it was at `cutoff`: ticked off after it, it was still open then."""
+    if item.done_at is None or item.done_at <= cutoff:
+        return item
+    return ActionItem(
+        id=item.id, session_id=item.session_id, owner_id=item.owner_id, text=item.text, due_on=item.due_on
+    )
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def _stand_in(
+    mentoring_session: MentoringSession, fields: dict[str, Any], version: int, responses: list[SessionResponse]
+) -> MentoringSession:
+    """The session with the shared `fields` of a snapshot and the status its `responses` give, as a transient
+    object that is never added to the database session."""
+    return MentoringSession(
+        id=mentoring_session.id,
+        relationship_id=mentoring_session.relationship_id,
+        logged_by_id=mentoring_session.logged_by_id,
+        created_at=mentoring_session.created_at,
+        started_at=datetime.fromisoformat(fields["started_at"]),
+        timezone=fields["timezone"],
+        duration_minutes=fields["duration_minutes"],
+        format=fields["format"],
+        topics=fields["topics"],
+        skill_keys=list(fields["skill_keys"]),
+        shared_notes=fields["shared_notes"],
+        status=_status_of(responses),
+        version=version,
+    )
 
 
 @dataclass(frozen=True)
@@ -282,9 +363,13 @@ class SessionCard:
 def session_cards(access: PairAccess, sessions: list[MentoringSession]) -> list[SessionCard]:
     """Cards for `sessions`, with their answers, ratings and action items read in one query each."""
     ids = [s.id for s in sessions]
-    responses = _by_session(SessionResponse, ids, SessionResponse.id)
-    items = _by_session(ActionItem, ids, ActionItem.id)
-    ratings = _by_session(SessionRating, ids, SessionRating.id)
+    seen = _seen(
+        access,
+        sessions,
+        _by_session(ActionItem, ids, ActionItem.id),
+        _by_session(SessionResponse, ids, SessionResponse.id),
+        _by_session(SessionRating, ids, SessionRating.id),
+    )
     noted = set(
         db.session.execute(
             select(PrivateNote.session_id).where(
@@ -296,8 +381,9 @@ def session_cards(access: PairAccess, sessions: list[MentoringSession]) -> list[
     skill_names = {skill.key: skill.name for skill in access.relationship.program.skills}
     is_open = access.is_open
     cards = []
-    for mentoring_session in sessions:
-        answered = {r.participant_id: r for r in responses[mentoring_session.id]}
+    for view in seen:
+        mentoring_session = view.session
+        answered = {r.participant_id: r for r in view.responses}
         expected = [m.participant_id for m in expected_responders(access, mentoring_session)]
         cards.append(
             SessionCard(
@@ -312,11 +398,11 @@ def session_cards(access: PairAccess, sessions: list[MentoringSession]) -> list[
                 format_label=FORMAT_LABELS.get(mentoring_session.format, mentoring_session.format),
                 status_label=STATUS_LABELS.get(mentoring_session.status, mentoring_session.status),
                 skills=[skill_names.get(key, key) for key in mentoring_session.skill_keys],
-                responses=responses[mentoring_session.id],
+                responses=view.responses,
                 waiting_for=[pid for pid in expected if pid not in answered],
                 my_response=answered.get(me.id),
-                action_items=items[mentoring_session.id],
-                ratings=ratings[mentoring_session.id],
+                action_items=view.action_items,
+                ratings=view.ratings,
                 has_private_note=mentoring_session.id in noted,
                 may_answer=is_open and me.id in expected,
                 may_edit=is_open and mentoring_session.logged_by_id == me.id,
@@ -330,7 +416,7 @@ def participant_names(access: PairAccess) -> dict[int, str]:
     """Display names of everyone who was ever in the pair, by participant id; the viewer is "you"."""
     return {
         m.participant_id: "you" if m.id == access.me.id else m.participant.membership.user.display_name
-        for m in access.relationship.members
+        for m in access.known_members
     }
 
 
@@ -374,7 +460,7 @@ def log_session(
 
     Sends the logger's `attended` statement and answers the pair's open check-in requests, in this transaction.
     """
-    _require_open(access)
+    require_open(access)
     now = now or utcnow()
     me = access.me
     timezone = me.participant.timezone
@@ -404,7 +490,7 @@ def log_session(
 
 def require_logger(access: PairAccess, mentoring_session: MentoringSession) -> None:
     """Only the member who logged a session edits it (see the module's docstring for why)."""
-    _require_open(access)
+    require_open(access)
     if mentoring_session.logged_by_id != access.me.participant_id:
         logger = participant_names(access).get(mentoring_session.logged_by_id, "the member who logged it")
         raise NotAuthorised(
@@ -545,7 +631,7 @@ def snapshot(
 
 def _require_responder(access: PairAccess, mentoring_session: MentoringSession) -> SessionResponse | None:
     """The viewer's current answer, if they may answer this session at all."""
-    _require_open(access)
+    require_open(access)
     if mentoring_session.logged_by_id == access.me.participant_id:
         raise NotAuthorised(
             "You logged this session, so you cannot confirm or dispute it yourself.",
@@ -607,7 +693,7 @@ def rating_of(access: PairAccess, mentoring_session: MentoringSession) -> Sessio
 
 def rate_session(access: PairAccess, mentoring_session: MentoringSession, rating: int, comment: str) -> None:
     """The viewer rates the session from 1 to 5 (the form checks the range), again if they change their mind."""
-    _require_open(access)
+    require_open(access)
     found = rating_of(access, mentoring_session)
     if found is None:
         found = SessionRating(session_id=mentoring_session.id, participant_id=access.me.participant_id)
@@ -629,7 +715,7 @@ def _note(mentoring_session: MentoringSession, author_id: int) -> PrivateNote | 
 
 def save_private_note(access: PairAccess, mentoring_session: MentoringSession, text: str) -> bool:
     """The viewer's own note on the session; an empty note removes it. True if a note is kept."""
-    _require_open(access)
+    require_open(access)
     return _write_private_note(mentoring_session, access.me.participant_id, text)
 
 
@@ -649,7 +735,7 @@ def _write_private_note(mentoring_session: MentoringSession, author_id: int, tex
 
 def mark_action_item(access: PairAccess, mentoring_session: MentoringSession, item_id: int, done: bool) -> ActionItem:
     """The item's owner ticks it done, or opens it again."""
-    _require_open(access)
+    require_open(access)
     item = db.session.get(ActionItem, item_id)
     if item is None or item.session_id != mentoring_session.id:
         raise NotFound("There is no such action item in this session.")
@@ -710,10 +796,14 @@ def session_history(access: PairAccess, mentoring_session: MentoringSession) -> 
             .order_by(SessionRevision.version)
         ).scalars()
     )
+    # A member who left reads the versions up to their cut-off: the first later revision holds the one they saw.
+    later = [revision for revision in revisions if not access.sees(revision.edited_at)]
+    revisions = revisions[: len(revisions) - len(later)]
     names = participant_names(access)
     skill_names = {skill.key: skill.name for skill in access.relationship.program.skills}
     timezone = access.me.participant.timezone
-    current = snapshot(mentoring_session, action_items_of(mentoring_session), _responses(mentoring_session))
+    answers = [r for r in _responses(mentoring_session) if access.sees(r.responded_at)]
+    current = later[0].fields if later else snapshot(mentoring_session, action_items_of(mentoring_session), answers)
     states = [revision.fields for revision in revisions] + [current]
     described = [_describe(state, names, skill_names, timezone) for state in states]
     steps = []

@@ -36,7 +36,7 @@ def render_pair(access: PairAccess, status: int = 200, **forms: Any) -> tuple[st
         program=relationship.program,
         access=access,
         relationship=relationship,
-        waiting_on=relationships.waiting_on(relationship),
+        waiting_on=access.waiting_on,
         **checkins.section(access),
         **sessions.section(access, forms),
         **goals.section(access, forms),

@@ -7,6 +7,7 @@ and history, and become active again when the LMS lists them as active (or they 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,11 +22,13 @@ from sqlalchemy.orm import contains_eager
 from lti_tool.courses.models import Course, Membership, User
 from lti_tool.errors import MentorLtiError, NotFound
 from lti_tool.extensions import db
+from lti_tool.input_checks import NUL
 from lti_tool.lti.keys import KeyStore
 from lti_tool.lti.outbound import PlatformHttp
 from lti_tool.lti.roles import course_role, is_enrolled
 from lti_tool.lti.services import ServiceClient
 
+log = logging.getLogger(__name__)
 NRPS_SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
 MEMBERSHIP_CONTAINER = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
 # Stops a platform whose `next` links never end; at Canvas's largest page (50) that is 50,000 people.
@@ -166,10 +169,15 @@ def _members(body: Any, url: str) -> list[RosterMember]:
             raise RosterSyncError(f"The LMS's roster page {url} lists a member without a usable user_id.")
         if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
             raise RosterSyncError(f"The LMS's roster page {url} lists a member without a list of roles.")
+        if NUL in user_id:
+            # No launch can carry it (launch claims with a NUL are refused), so no one we know is this member:
+            # skipping them deactivates no one, and the rest of the roster is synced.
+            log.warning("roster sync: skipped a member whose user_id has a NUL character")
+            continue
         members.append(
             RosterMember(
                 user_id=user_id,
-                roles=tuple(roles),
+                roles=tuple(role for role in roles if NUL not in role),
                 # NRPS 2.0: status is Active when absent; Inactive and Deleted mean not (or no longer) taking part.
                 active=item.get("status", "Active") == "Active",
                 **{name: _text(item.get(name), User.__table__.c[name].type.length) for name in PERSONAL_FIELDS},
@@ -179,7 +187,8 @@ def _members(body: Any, url: str) -> list[RosterMember]:
 
 
 def _text(value: Any, length: int) -> str | None:
-    return (value.strip()[:length] or None) if isinstance(value, str) else None
+    """A personal field as we store it: NUL characters (which PostgreSQL cannot store) removed, cut to `length`."""
+    return (value.replace(NUL, "").strip()[:length] or None) if isinstance(value, str) else None
 
 
 # --- Applying it --------------------------------------------------------------------------------------------------

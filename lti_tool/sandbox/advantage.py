@@ -134,6 +134,9 @@ class Advantage:
         self.token_requests: list[str] = []  # client ids, one per issued token
         self.line_items: dict[str, LineItem] = {}
         self.removed: dict[str, set[str]] = {}  # course id -> user ids who left the course
+        # Course id -> members the roster lists beyond the course's people: someone no launch knows, or data an LMS
+        # should not send (a NUL character, say), to see the tool cope with it.
+        self.also_listed: dict[str, list[Membership]] = {}
         self._mixed_case = secrets.token_urlsafe(6) + "Ab"  # a cursor whose case matters
 
     # --- Dynamic registration ----------------------------------------------------------------------------------

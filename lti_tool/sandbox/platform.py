@@ -295,10 +295,11 @@ class SandboxPlatform:
         return ToolEndpoints(login_url=login, launch_url=launch, jwks_url=registered.jwks_url), registered.deployment_id
 
     def members(self, course_id: str) -> list[Membership]:
-        """The course roster as NRPS shares it; people who left the course are listed as Inactive."""
+        """The course roster as NRPS shares it; people who left the course are listed as Inactive, and whoever
+        `advantage.also_listed` adds comes last."""
         course = self.course(course_id)
         left = self.advantage.removed.get(course_id, set())
-        return [
+        listed = [
             Membership(
                 user_id=self.sub(person),
                 roles=[*ROLE_IRIS[person.role]],
@@ -310,6 +311,7 @@ class SandboxPlatform:
             )
             for person in course.people
         ]
+        return listed + self.advantage.also_listed.get(course_id, [])
 
     def course(self, course_id: str) -> Course:
         for course in self.courses:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 
 import pytest
 from flask import Flask
 
-from lti_tool.sandbox.advantage import Preset
+from lti_tool.sandbox.advantage import Membership, Preset
 from tests.conftest import Sandbox, row_counts
 from tests.lti_browser import LtiBrowser
 from tests.programs.helpers import course_id, create_program, text_of
@@ -73,6 +74,38 @@ def test_an_lms_outage_is_reported_and_changes_nothing(app: Flask, sandbox: Sand
     assert "The roster was not synced; nothing changed. The LMS answered 503" in page
     assert row_counts(app) == rows
     assert set(people(app, sandbox, course)) == {"instructor"}
+
+
+LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
+
+
+def test_a_member_with_a_nul_character_is_cleaned_or_skipped_and_the_rest_syncs(
+    app: Flask, sandbox: Sandbox, browser: LtiBrowser, caplog: pytest.LogCaptureFixture
+) -> None:
+    # PostgreSQL cannot store a NUL in text: a NUL in a name or email is removed, and a member whose user_id has one
+    # is skipped (no launch can carry that id, so they are no one the tool knows).
+    sandbox.platform.advantage.also_listed[COURSE] = [
+        Membership("nul-in-name", [LEARNER, "urn:x\x00"], "Zed\x00 Null", "Zed\x00", "Null", "zed\x00@lms.example"),
+        Membership("nul-\x00-in-id", [LEARNER], "Yara Void", "Yara", "Void", "yara@lms.example"),
+    ]
+    browser.launch(COURSE, "instructor")
+    course = course_id(app, COURSE)
+    overview = f"/courses/{course}/program"
+    token = _token(browser, overview)
+
+    with caplog.at_level(logging.DEBUG):
+        assert _sync_now(browser, course, token) == 303
+
+    page = text_of(browser.get(overview))
+    assert "Roster synced from the LMS. 15 active members in the LMS roster: 14 added, 0 updated" in page
+    found = people(app, sandbox, course)
+    assert len(found) == 15 and all(p.active for p in found.values())
+    zed = found["nul-in-name"]
+    assert (zed.name, zed.given_name, zed.email, zed.roles) == ("Zed Null", "Zed", "zed@lms.example", (LEARNER,))
+    assert not any("Yara" in (p.name or "") for p in found.values())
+    assert "skipped a member whose user_id has a NUL character" in caplog.text
+    for personal in ("Zed", "Yara", "lms.example", "nul-"):
+        assert personal not in caplog.text
 
 
 def test_sync_now_needs_a_csrf_token_and_a_staff_role(

@@ -1,0 +1,97 @@
+"""What a member who left a pair still sees: milestone creation times, goal progress and expectations changes
+
+Revision ID: 4b6ce15423b5
+Revises: 4c8f020d6e4d
+Create Date: 2026-12-02 08:05:26.543408
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+import lti_tool.extensions
+
+# revision identifiers, used by Alembic.
+revision = "4b6ce15423b5"
+down_revision = "4c8f020d6e4d"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        "expectations_change",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("member_id", sa.Integer(), nullable=False),
+        sa.Column("expectations", sa.Text(), nullable=False),
+        sa.Column("changed_at", lti_tool.extensions.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["member_id"],
+            ["relationship_member.id"],
+            name=op.f("fk_expectations_change_member_id_relationship_member"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_expectations_change")),
+    )
+    with op.batch_alter_table("expectations_change", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_expectations_change_member_id"), ["member_id"], unique=False)
+
+    op.create_table(
+        "goal_progress_change",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("goal_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("progress", sa.Integer(), nullable=False),
+        sa.Column("completed_at", lti_tool.extensions.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("changed_at", lti_tool.extensions.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["goal_id"],
+            ["mentoring_goal.id"],
+            name=op.f("fk_goal_progress_change_goal_id_mentoring_goal"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_goal_progress_change")),
+    )
+    with op.batch_alter_table("goal_progress_change", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_goal_progress_change_goal_id"), ["goal_id"], unique=False)
+
+    with op.batch_alter_table("goal_milestone", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("created_at", lti_tool.extensions.UTCDateTime(timezone=True), nullable=True))
+
+    # Existing rows: when each was made is not known, so each gets the last moment it is known to have existed by.
+    # A milestone was added no earlier than its goal was set.
+    op.execute(
+        "UPDATE goal_milestone SET created_at ="
+        " (SELECT mentoring_goal.created_at FROM mentoring_goal WHERE mentoring_goal.id = goal_milestone.goal_id)"
+    )
+    # A goal that moved on from how it was set was last updated at its updated_at: one change, to how it is now.
+    # (Someone who left between an earlier update and that one sees the goal as it was set.)
+    op.execute(
+        "INSERT INTO goal_progress_change (goal_id, status, progress, completed_at, changed_at)"
+        " SELECT id, status, progress, completed_at, updated_at FROM mentoring_goal"
+        " WHERE status <> 'not-started' OR progress <> 0 OR completed_at IS NOT NULL"
+    )
+    # Expectations are stated when accepting the agreement (the form to change them comes after): one change then.
+    op.execute(
+        "INSERT INTO expectations_change (member_id, expectations, changed_at)"
+        " SELECT id, expectations, COALESCE(accepted_at, joined_at) FROM relationship_member WHERE expectations <> ''"
+    )
+
+    with op.batch_alter_table("goal_milestone", schema=None) as batch_op:
+        batch_op.alter_column(
+            "created_at", existing_type=lti_tool.extensions.UTCDateTime(timezone=True), nullable=False
+        )
+
+
+def downgrade():
+    with op.batch_alter_table("goal_milestone", schema=None) as batch_op:
+        batch_op.drop_column("created_at")
+
+    with op.batch_alter_table("goal_progress_change", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_goal_progress_change_goal_id"))
+
+    op.drop_table("goal_progress_change")
+    with op.batch_alter_table("expectations_change", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_expectations_change_member_id"))
+
+    op.drop_table("expectations_change")
