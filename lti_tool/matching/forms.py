@@ -13,14 +13,14 @@ class ActionForm(FlaskForm):  # type: ignore[misc]
 
 
 class PairForm(FlaskForm):  # type: ignore[misc]
-    """A manual match: choose a mentor and a mentee."""
+    """A manual match: a mentor and a mentee, as participant ids (found by searching; the workflow checks them)."""
 
-    mentor = SelectField("Mentor", coerce=int, validators=[DataRequired()])
-    mentee = SelectField("Mentee", coerce=int, validators=[DataRequired()])
+    mentor = IntegerField("Mentor", validators=[DataRequired()])
+    mentee = IntegerField("Mentee", validators=[DataRequired()])
 
 
 class ReassignForm(FlaskForm):  # type: ignore[misc]
-    mentor = SelectField("New mentor", coerce=int, validators=[DataRequired()])
+    mentor = IntegerField("New mentor", validators=[DataRequired()])
 
 
 class SwapForm(FlaskForm):  # type: ignore[misc]

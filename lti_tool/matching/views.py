@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
-from wtforms.fields.choices import SelectChoice
 
 from lti_tool.courses.access import course_member, current_membership
 from lti_tool.errors import NotAuthorised
@@ -21,6 +20,7 @@ from lti_tool.programs.views import with_program
 from lti_tool.runtime import runtime
 
 Page = str | tuple[str, int] | Response
+UNMATCHED_SHOWN = 50  # the latest run's unmatched mentees named on the review page; the rest are counted
 
 
 def _back(course_id: int) -> Response:
@@ -56,37 +56,87 @@ def _card(match: Any) -> dict[str, Any]:
     return {"match": match, "percent": score_percent(match.score), "reasons": reasons, "bars": bars, "broken": broken}
 
 
+def _page_number(name: str) -> int:
+    return request.args.get(name, 1, type=int) or 1
+
+
 @course_member(staff=True)
 @with_program
 def review(*, program: Program, course_id: int) -> str:
+    """Totals, then pages of drafts and of published matches (a name search narrows both), never every match."""
     membership = current_membership()
-    drafts = workflow.matches(program, MatchStatus.DRAFT)
-    published = workflow.matches(program, MatchStatus.PUBLISHED)
-    pool = workflow.build_pool(program)
-    mentors, mentees = pool.cohort.sides(pool.program.model)
-    mentor_choices = [SelectChoice(str(pool.people[p.id].id), p.label) for p in mentors]
-    mentee_choices = [SelectChoice(str(pool.people[p.id].id), p.label) for p in mentees]
-    pair_form = forms.PairForm()
-    pair_form.mentor.choices, pair_form.mentee.choices = mentor_choices, mentee_choices
+    search = workflow.clean_search(request.args.get("q"))
+    drafts = workflow.match_page(program, MatchStatus.DRAFT, search=search, page=_page_number("page"))
+    published = workflow.match_page(program, MatchStatus.PUBLISHED, search=search, page=_page_number("published_page"))
     run = workflow.latest_run(program)
-    names = {str(p.id): p.membership.user.display_name for p in pool.people.values()}
+    unmatched = list(run.unmatched if run else [])
+    shown = unmatched[:UNMATCHED_SHOWN]
+    names = workflow.participant_names(program, [int(u["participant_id"]) for u in shown])
     return render_template(
         "matching/review.html",
         membership=membership,
         course=membership.course,
         program=program,
-        drafts=[_card(m) for m in drafts],
-        published=[_card(m) for m in published],
+        totals=workflow.totals(program),
+        search=search,
+        drafts=drafts,
+        draft_cards=[_card(m) for m in drafts.matches],
+        published=published,
+        published_cards=[_card(m) for m in published.matches],
         run=run,
-        unmatched=[
-            {**u, "name": names.get(u["participant_id"], "A participant")} for u in (run.unmatched if run else [])
-        ],
+        unmatched=[{**u, "name": names.get(int(u["participant_id"]), "A participant")} for u in shown],
+        unmatched_total=len(unmatched),
         requests=workflow.open_requests(program),
-        mentor_choices=mentor_choices,
-        pool_sizes=(len(mentors), len(mentees)),
         action_form=forms.ActionForm(),
-        pair_form=pair_form,
         resolve_form=forms.ResolveForm(),
+    )
+
+
+@course_member(staff=True)
+@with_program
+def find_mentor(*, program: Program, course_id: int, match_id: int) -> Page | Response:
+    """Mentors with a place left whose name contains the search, for reassigning a draft: a page of choices
+    (the picker without JavaScript) or, asked for JSON, the list the picker script shows as you type."""
+    match = workflow.find_match(program, match_id)
+    search = workflow.clean_search(request.args.get("q"))
+    found = workflow.candidates(program, workflow.Side.MENTOR, search)
+    if request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json":
+        return jsonify(
+            mentors=[
+                {"id": c.participant_id, "name": c.name, "places": f"{c.load} of {c.capacity} places taken"}
+                for c in found
+            ]
+        )
+    membership = current_membership()
+    return render_template(
+        "matching/find_mentor.html",
+        membership=membership,
+        course=membership.course,
+        program=program,
+        match=match,
+        search=search,
+        found=found,
+        action_form=forms.ActionForm(),
+    )
+
+
+@course_member(staff=True)
+@with_program
+def pick_pair(*, program: Program, course_id: int) -> str:
+    """The manual match's searches: mentors with a place left and mentees without a match, by name."""
+    membership = current_membership()
+    mentor_search = workflow.clean_search(request.args.get("mentor_q"))
+    mentee_search = workflow.clean_search(request.args.get("mentee_q"))
+    return render_template(
+        "matching/pick_pair.html",
+        membership=membership,
+        course=membership.course,
+        program=program,
+        mentor_search=mentor_search,
+        mentee_search=mentee_search,
+        mentors=workflow.candidates(program, workflow.Side.MENTOR, mentor_search),
+        mentees=workflow.candidates(program, workflow.Side.MENTEE, mentee_search),
+        pair_form=forms.PairForm(),
     )
 
 
@@ -139,18 +189,13 @@ def remove(*, program: Program, course_id: int, match_id: int) -> Response:
 @course_member(staff=True)
 @with_program
 def reassign(*, program: Program, course_id: int, match_id: int) -> Response:
-    pool = workflow.build_pool(program)
     form = forms.ReassignForm()
-    form.mentor.choices = _participant_choices(pool)
 
     def action() -> str:
         if not form.validate():
             raise workflow.MatchingError("Choose a mentor.")
         match = workflow.reassign(
-            program,
-            workflow.find_match(program, match_id),
-            workflow.find_participant(program, form.mentor.data),
-            pool=pool,
+            program, workflow.find_match(program, match_id), workflow.find_participant(program, form.mentor.data)
         )
         return _outcome("Reassigned", match)
 
@@ -176,9 +221,7 @@ def swap(*, program: Program, course_id: int) -> Response:
 @course_member(staff=True)
 @with_program
 def manual(*, program: Program, course_id: int) -> Response:
-    pool = workflow.build_pool(program)
     form = forms.PairForm()
-    form.mentor.choices = form.mentee.choices = _participant_choices(pool)
 
     def action() -> str:
         if not form.validate():
@@ -187,15 +230,10 @@ def manual(*, program: Program, course_id: int) -> Response:
             program,
             workflow.find_participant(program, form.mentor.data),
             workflow.find_participant(program, form.mentee.data),
-            pool=pool,
         )
         return _outcome("Added a manual draft", match)
 
     return _act(course_id, action)
-
-
-def _participant_choices(pool: workflow.Pool) -> list[SelectChoice]:
-    return [SelectChoice(str(p.id)) for p in pool.people.values()]
 
 
 def _outcome(what: str, match: Any) -> str:

@@ -7,18 +7,21 @@ that record it land in one transaction.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+import math
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import ColumnElement, Select, and_, case, delete, false, func, insert, or_, select
+from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.orm.util import AliasedClass
 
-from lti_tool.courses.models import Membership
+from lti_tool.courses.models import Membership, User
 from lti_tool.errors import MentorLtiError
 from lti_tool.extensions import db, utcnow
 from lti_tool.lti.roles import CourseRole
 from lti_tool.matching import engine
-from lti_tool.mentoring.relationships import join_relationship, leave_relationship
+from lti_tool.mentoring.relationships import join_relationships, leave_relationship
 from lti_tool.profiles.services import DAYS, LANGUAGES, utc_hour_slots
 from lti_tool.programs.models import (
     Match,
@@ -31,11 +34,14 @@ from lti_tool.programs.models import (
     RematchRequest,
     RequestStatus,
 )
-from lti_tool.programs.services import allowed_roles
+from lti_tool.programs.services import allowed_roles_of
 from lti_tool.settings import Settings
-from lti_tool.statements.events import record_match_published, record_rematch_requested
+from lti_tool.statements.events import record_match_published, record_matches_published, record_rematch_requested
 
 ACTIVE = (MatchStatus.DRAFT.value, MatchStatus.PUBLISHED.value)
+PAGE_SIZE = 50  # matches per page of the review page
+PICK_SIZE = 20  # people a search for a mentor (or a mentee) offers
+MAX_SEARCH = 200
 # Explanations name languages and the UTC hours people share in words, not codes.
 LABELS: dict[str, str] = {code: name for code, name, _ in LANGUAGES} | {
     f"{day}-{hour:02d}": f"{day_name} {hour:02d}:00 UTC" for day, day_name in DAYS for hour in range(24)
@@ -89,18 +95,54 @@ def _declined(program: Program) -> tuple[engine.Pair, ...]:
     )
 
 
-def build_pool(program: Program, *, fixed: Iterable[Match] = ()) -> Pool:
-    """Participants with complete profiles and an active membership, on the sides the program allows them."""
-    participants = (
-        db.session.execute(
-            select(Participant)
-            .where(Participant.program_id == program.id, Participant.completed_at.is_not(None))
-            .options(selectinload(Participant.membership).selectinload(Membership.user))
-            .order_by(Participant.id)
+def _sides(program: Program, course_role: str, wants_to_mentor: bool, wants_to_be_mentored: bool) -> tuple[bool, bool]:
+    """(on the mentor side, on the mentee side) of the pool for someone with a complete profile."""
+    if program.model == MentoringModel.REVERSE.value:
+        # Two cohorts, staff and learners; the engine decides per skill who teaches whom.
+        staff = CourseRole(course_role).is_staff
+        return staff, not staff
+    may_mentor, may_be_mentored = allowed_roles_of(program, course_role)
+    return may_mentor and wants_to_mentor, may_be_mentored and wants_to_be_mentored
+
+
+def _on_side(program: Program, side: int) -> ColumnElement[bool]:
+    """SQL for `_sides(...)[side]` (0 mentor, 1 mentee; in the peer model either), from the one rule above."""
+    peer = program.model == MentoringModel.PEER.value
+    kinds = [
+        and_(
+            Membership.course_role == role.value,
+            Participant.wants_to_mentor.is_(wants_to_mentor),
+            Participant.wants_to_be_mentored.is_(wants_to_be_mentored),
         )
-        .scalars()
-        .all()
+        for role in CourseRole
+        for wants_to_mentor in (True, False)
+        for wants_to_be_mentored in (True, False)
+        if any(
+            _sides(program, role.value, wants_to_mentor, wants_to_be_mentored)[i] for i in ((0, 1) if peer else (side,))
+        )
+    ]
+    return or_(*kinds) if kinds else false()
+
+
+def _in_pool(program: Program) -> ColumnElement[bool]:
+    return and_(
+        Participant.program_id == program.id, Participant.completed_at.is_not(None), Membership.active.is_(True)
     )
+
+
+def build_pool(program: Program, *, fixed: Iterable[Match] = (), only: Collection[int] | None = None) -> Pool:
+    """Participants with complete profiles and an active membership, on the sides the program allows them.
+
+    `only` (participant ids) limits it to the people one action needs: scoring a pair needs two, not the course."""
+    query = (
+        select(Participant)
+        .where(Participant.program_id == program.id, Participant.completed_at.is_not(None))
+        .options(selectinload(Participant.membership).selectinload(Membership.user))
+        .order_by(Participant.id)
+    )
+    if only is not None:
+        query = query.where(Participant.id.in_(list(only)))
+    participants = db.session.execute(query).scalars().all()
     mentors: list[engine.Person] = []
     mentees: list[engine.Person] = []
     people: dict[str, Participant] = {}
@@ -108,16 +150,17 @@ def build_pool(program: Program, *, fixed: Iterable[Match] = ()) -> Pool:
     for participant in participants:
         if not participant.membership.active:
             continue
-        may_mentor, may_be_mentored = allowed_roles(program, participant.membership)
         person = _person(participant)
         people[person.id], persons[person.id] = participant, person
-        if program.model == MentoringModel.REVERSE.value:
-            # Two cohorts, staff and learners; the engine decides per skill who teaches whom.
-            (mentors if CourseRole(participant.membership.course_role).is_staff else mentees).append(person)
-            continue
-        if may_mentor and participant.wants_to_mentor:
+        as_mentor, as_mentee = _sides(
+            program,
+            participant.membership.course_role,
+            participant.wants_to_mentor,
+            participant.wants_to_be_mentored,
+        )
+        if as_mentor:
             mentors.append(person)
-        if may_be_mentored and participant.wants_to_be_mentored:
+        if as_mentee:
             mentees.append(person)
     model = engine.MentoringModel(program.model)
     if model is engine.MentoringModel.PEER:
@@ -127,9 +170,9 @@ def build_pool(program: Program, *, fixed: Iterable[Match] = ()) -> Pool:
         cohort = engine.Cohort(mentors=tuple(mentors), mentees=tuple(mentees))
     known = set(persons)
     fixed_pairs = tuple(
-        engine.Pair(mentor=_engine_id(m.mentor), mentee=_engine_id(m.mentee))
+        engine.Pair(mentor=_engine_id(m.mentor_id), mentee=_engine_id(m.mentee_id))
         for m in fixed
-        if _engine_id(m.mentor) in known and _engine_id(m.mentee) in known
+        if _engine_id(m.mentor_id) in known and _engine_id(m.mentee_id) in known
     )
     rules = dataclasses.replace(
         engine.Rules.from_mapping(program.rules),
@@ -188,27 +231,30 @@ def run_matching(program: Program) -> MatchingRun:
         result = engine.match(pool.program, pool.cohort, seed=program.matching_seed)
     except engine.MatchingInputError as error:
         raise MatchingError(f"The profiles cannot be matched as they are: {error}") from error
-    for draft in db.session.execute(
-        select(Match).where(
+    # Bulk statements: a run replaces thousands of drafts at a large course.
+    db.session.execute(
+        delete(Match).where(
             Match.program_id == program.id, Match.status == MatchStatus.DRAFT.value, Match.locked.is_(False)
-        )
-    ).scalars():
-        db.session.delete(draft)
-    kept_pairs = {(_engine_id(m.mentor), _engine_id(m.mentee)) for m in kept}
-    for found in result.matches:
-        if (found.mentor, found.mentee) in kept_pairs:
-            continue
-        db.session.add(
-            Match(
-                program_id=program.id,
-                mentor_id=pool.people[found.mentor].id,
-                mentee_id=pool.people[found.mentee].id,
-                score=found.score,
-                explanation=_explanation(found.explanation, dict(found.teaches)),
-                status=MatchStatus.DRAFT.value,
-                source=MatchSource.ENGINE.value,
-            )
-        )
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    kept_pairs = {(_engine_id(m.mentor_id), _engine_id(m.mentee_id)) for m in kept}
+    drafts = [
+        {
+            "program_id": program.id,
+            "mentor_id": pool.people[found.mentor].id,
+            "mentee_id": pool.people[found.mentee].id,
+            "score": found.score,
+            "explanation": _explanation(found.explanation, dict(found.teaches)),
+            "status": MatchStatus.DRAFT.value,
+            "source": MatchSource.ENGINE.value,
+            "locked": False,
+        }
+        for found in result.matches
+        if (found.mentor, found.mentee) not in kept_pairs
+    ]
+    if drafts:
+        db.session.execute(insert(Match), drafts)
     run = MatchingRun(
         program_id=program.id,
         seed=program.matching_seed,
@@ -236,6 +282,173 @@ def matches(program: Program, status: MatchStatus) -> list[Match]:
             select(Match).where(Match.program_id == program.id, Match.status == status.value).order_by(Match.id)
         ).scalars()
     )
+
+
+# A match's mentor and mentee with their memberships and users, in the same SELECT (no load per match).
+_WITH_PEOPLE = (
+    joinedload(Match.mentor).joinedload(Participant.membership).joinedload(Membership.user),
+    joinedload(Match.mentee).joinedload(Participant.membership).joinedload(Membership.user),
+)
+
+
+def _named(user: type[User] | AliasedClass[User], search: str) -> ColumnElement[bool]:
+    """The user's name (as LTI gave it, or given and family name) or email contains `search`, in any case."""
+    full = func.coalesce(user.given_name, "") + " " + func.coalesce(user.family_name, "")
+    return or_(
+        *(column.icontains(search, autoescape=True) for column in (user.name, full, user.family_name, user.email))
+    )
+
+
+def clean_search(search: str | None) -> str:
+    return " ".join((search or "").split())[:MAX_SEARCH]
+
+
+@dataclass(frozen=True)
+class MatchPage:
+    """One page of a program's matches of one status, optionally only those naming `search`."""
+
+    matches: list[Match]
+    search: str
+    number: int
+    pages: int
+    matching: int  # how many matches the search finds, on every page
+
+    @property
+    def offset(self) -> int:
+        """How many matches come before this page's first."""
+        return (self.number - 1) * PAGE_SIZE
+
+
+def match_page(program: Program, status: MatchStatus, *, search: str = "", page: int = 1) -> MatchPage:
+    """A page of matches (oldest first) with their people loaded, whatever the program's size: two statements."""
+    query: Select[tuple[Match]] = select(Match).where(Match.program_id == program.id, Match.status == status.value)
+    if search:
+        mentor_user, mentee_user = aliased(User), aliased(User)
+        mentor, mentee = aliased(Participant), aliased(Participant)
+        mentor_membership, mentee_membership = aliased(Membership), aliased(Membership)
+        query = (
+            query.join(mentor, mentor.id == Match.mentor_id)
+            .join(mentor_membership, mentor_membership.id == mentor.membership_id)
+            .join(mentor_user, mentor_user.id == mentor_membership.user_id)
+            .join(mentee, mentee.id == Match.mentee_id)
+            .join(mentee_membership, mentee_membership.id == mentee.membership_id)
+            .join(mentee_user, mentee_user.id == mentee_membership.user_id)
+            .where(or_(_named(mentor_user, search), _named(mentee_user, search)))
+        )
+    matching = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    pages = max(1, math.ceil(matching / PAGE_SIZE))
+    number = min(max(1, page), pages)
+    found = db.session.execute(
+        query.order_by(Match.id).offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE).options(*_WITH_PEOPLE)
+    ).scalars()
+    return MatchPage(list(found.unique()), search, number, pages, matching)
+
+
+@dataclass(frozen=True)
+class Totals:
+    """The review page's summary, counted in SQL."""
+
+    drafts: int
+    locked: int
+    manual: int
+    mean_draft_score: float | None
+    published: int
+    mentors: int  # possible mentors and mentees (complete profile, active membership)
+    mentees: int
+
+
+def totals(program: Program) -> Totals:
+    by_status = {
+        status: (count, locked or 0, manual or 0, mean)
+        for status, count, locked, manual, mean in db.session.execute(
+            select(
+                Match.status,
+                func.count(Match.id),
+                func.sum(case((Match.locked.is_(True), 1), else_=0)),
+                func.sum(case((Match.source == MatchSource.MANUAL.value, 1), else_=0)),
+                func.avg(Match.score),
+            )
+            .where(Match.program_id == program.id, Match.status.in_(ACTIVE))
+            .group_by(Match.status)
+        )
+    }
+    drafts = by_status.get(MatchStatus.DRAFT.value, (0, 0, 0, None))
+    in_pool = select(func.count(Participant.id)).join(Membership, Membership.id == Participant.membership_id)
+    mentors, mentees = (
+        db.session.execute(in_pool.where(_in_pool(program), _on_side(program, side))).scalar_one() for side in (0, 1)
+    )
+    return Totals(
+        drafts=drafts[0],
+        locked=int(drafts[1]),
+        manual=int(drafts[2]),
+        mean_draft_score=None if drafts[3] is None else float(drafts[3]),
+        published=by_status.get(MatchStatus.PUBLISHED.value, (0,))[0],
+        mentors=mentors,
+        mentees=mentees,
+    )
+
+
+class Side(StrEnum):
+    MENTOR = "mentor"
+    MENTEE = "mentee"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Someone a search offers for a match: a mentor with a place left, or a mentee without a match."""
+
+    participant_id: int
+    name: str
+    email: str | None
+    load: int  # active matches on that side
+    capacity: int | None  # mentors only
+
+
+def candidates(program: Program, side: Side, search: str, *, limit: int = PICK_SIZE) -> list[Candidate]:
+    """Up to `limit` people in the pool for `side` whose name or email contains `search`, by name.
+
+    Mentors only while they have a place left; mentees only without a match (where a mentee has one)."""
+    role = Match.mentor_id if side is Side.MENTOR else Match.mentee_id
+    load = (
+        select(role.label("participant_id"), func.count(Match.id).label("load"))
+        .where(Match.program_id == program.id, Match.status.in_(ACTIVE))
+        .group_by(role)
+        .subquery()
+    )
+    taken = func.coalesce(load.c.load, 0)
+    capacity = func.coalesce(Participant.capacity, program.default_capacity)
+    query = (
+        select(Participant.id, User, taken, capacity)
+        .join(Membership, Membership.id == Participant.membership_id)
+        .join(User, User.id == Membership.user_id)
+        .outerjoin(load, load.c.participant_id == Participant.id)
+        .where(_in_pool(program), _on_side(program, 0 if side is Side.MENTOR else 1))
+        .order_by(User.family_name, User.given_name, Participant.id)
+        .limit(limit)
+    )
+    if search:
+        query = query.where(_named(User, search))
+    if side is Side.MENTOR:
+        query = query.where(taken < capacity)
+    elif program.model not in (MentoringModel.PEER.value, MentoringModel.REVERSE.value):
+        query = query.where(taken == 0)
+    return [
+        Candidate(pid, user.display_name, user.email, int(n), int(cap) if side is Side.MENTOR else None)
+        for pid, user, n, cap in db.session.execute(query)
+    ]
+
+
+def participant_names(program: Program, participant_ids: Collection[int]) -> dict[int, str]:
+    """Display names of some of a program's participants, in one statement."""
+    if not participant_ids:
+        return {}
+    rows = db.session.execute(
+        select(Participant.id, User)
+        .join(Membership, Membership.id == Participant.membership_id)
+        .join(User, User.id == Membership.user_id)
+        .where(Participant.program_id == program.id, Participant.id.in_(list(participant_ids)))
+    )
+    return {pid: user.display_name for pid, user in rows}
 
 
 def find_match(program: Program, match_id: int) -> Match:
@@ -281,7 +494,7 @@ def assess(
     `pool` is the program's `build_pool(program)` when the caller already has it."""
     if mentor.id == mentee.id:
         raise MatchingError("A person cannot mentor themself.")
-    pool = pool if pool is not None else build_pool(program)
+    pool = pool if pool is not None else build_pool(program, only=[mentor.id, mentee.id])
     if _engine_id(mentor) not in pool.persons or _engine_id(mentee) not in pool.persons:
         raise MatchingError("Both people need a complete profile before they can be matched.")
     try:
@@ -315,11 +528,11 @@ def _already_matched(program: Program, mentee: Participant, *, excluding: Iterab
     return db.session.execute(query.limit(1)).first() is not None
 
 
-def manual_match(program: Program, mentor: Participant, mentee: Participant, *, pool: Pool | None = None) -> Match:
+def manual_match(program: Program, mentor: Participant, mentee: Participant) -> Match:
     """The instructor's own pairing, saved as a draft with its score and any broken rule spelled out."""
     if _already_matched(program, mentee):
         raise MatchingError("This mentee already has a match; reassign or remove it instead.")
-    draft = assess(program, mentor, mentee, pool=pool)
+    draft = assess(program, mentor, mentee)
     draft.source = MatchSource.MANUAL.value
     db.session.add(draft)
     db.session.flush()
@@ -334,10 +547,10 @@ def remove_draft(program: Program, match: Match) -> None:
     db.session.delete(_draft(program, match))
 
 
-def reassign(program: Program, match: Match, mentor: Participant, *, pool: Pool | None = None) -> Match:
+def reassign(program: Program, match: Match, mentor: Participant) -> Match:
     """Give a draft's mentee another mentor; the new pair is rescored and its broken rules shown."""
     _draft(program, match)
-    fresh = assess(program, mentor, match.mentee, excluding=[match.id], pool=pool)
+    fresh = assess(program, mentor, match.mentee, excluding=[match.id])
     match.mentor_id, match.score, match.explanation = mentor.id, fresh.score, fresh.explanation
     match.source = MatchSource.MANUAL.value
     return match
@@ -350,7 +563,7 @@ def swap(program: Program, first: Match, second: Match) -> None:
     if first.id == second.id:
         raise MatchingError("Choose two different drafts to swap.")
     excluding = [first.id, second.id]
-    pool = build_pool(program)
+    pool = build_pool(program, only=[first.mentor_id, first.mentee_id, second.mentor_id, second.mentee_id])
     one = assess(program, first.mentor, second.mentee, excluding=excluding, pool=pool)
     two = assess(program, second.mentor, first.mentee, excluding=excluding, pool=pool)
     first.mentee_id, first.score, first.explanation = second.mentee_id, one.score, one.explanation
@@ -360,14 +573,23 @@ def swap(program: Program, first: Match, second: Match) -> None:
 
 def publish(program: Program, *, settings: Settings, tool_base: str) -> int:
     """Make every draft visible to its pair, recording each as a `matched` statement."""
-    drafts = matches(program, MatchStatus.DRAFT)
+    drafts = list(
+        db.session.execute(
+            select(Match)
+            .where(Match.program_id == program.id, Match.status == MatchStatus.DRAFT.value)
+            .order_by(Match.id)
+            .options(*_WITH_PEOPLE)
+        ).scalars()
+    )
     if not drafts:
         raise MatchingError("There are no draft matches to publish.", hint="Run matching first.")
     now = utcnow()
     for draft in drafts:
         draft.status, draft.published_at, draft.locked = MatchStatus.PUBLISHED.value, now, False
-        join_relationship(draft)
-        record_match_published(draft, settings=settings, tool_base=tool_base)
+    # Relationships, members and statements in bulk; the matches' changes go out in one batched UPDATE.
+    join_relationships(program, drafts)
+    record_matches_published(program, drafts, settings=settings, tool_base=tool_base)
+    db.session.flush()
     return len(drafts)
 
 
@@ -400,6 +622,10 @@ def open_requests(program: Program) -> list[RematchRequest]:
             .join(Match, Match.id == RematchRequest.match_id)
             .where(Match.program_id == program.id, RematchRequest.status == RequestStatus.OPEN.value)
             .order_by(RematchRequest.id)
+            .options(
+                joinedload(RematchRequest.requested_by).joinedload(Participant.membership).joinedload(Membership.user),
+                joinedload(RematchRequest.match).options(*_WITH_PEOPLE),
+            )
         ).scalars()
     )
 
@@ -456,6 +682,6 @@ def choose_mentor(
     chosen.status, chosen.source, chosen.published_at = MatchStatus.PUBLISHED.value, MatchSource.SELF.value, utcnow()
     db.session.add(chosen)
     db.session.flush()
-    join_relationship(chosen)
+    join_relationships(program, [chosen])
     record_match_published(chosen, settings=settings, tool_base=tool_base)
     return chosen

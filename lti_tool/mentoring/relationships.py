@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy import ColumnElement, func, insert, select, true
 from sqlalchemy.orm import selectinload
 
 from lti_tool.courses.models import Membership
@@ -42,47 +43,72 @@ def _active_member(relationship: Relationship, participant_id: int) -> Relations
     return next((m for m in relationship.members if m.participant_id == participant_id and m.left_at is None), None)
 
 
-def join_relationship(match: Match) -> Relationship:
-    """Attach a just-published match to its relationship, creating it or adding the new member.
+def join_relationships(program: Program, matches: Sequence[Match]) -> None:
+    """Attach just-published matches to their relationships, creating them or adding the new members.
 
     Group programs gather a mentor's mentees in one relationship; peer programs keep one relationship per
-    pair of peers whichever direction each match runs; other models have one relationship per match.
+    pair of peers whichever direction each match runs; other models have one relationship per match. The
+    plan is made in memory and written in a few bulk statements, however many matches are published at once.
     """
-    program = match.program
-    found: Relationship | None = None
-    if program.model == MentoringModel.GROUP.value:
-        found = _open_relationship_with(program, [match.mentor_id])
-    elif program.model == MentoringModel.PEER.value:
-        found = _open_relationship_with(program, [match.mentor_id, match.mentee_id])
-    if found is None:
-        found = Relationship(program_id=program.id)
-        db.session.add(found)
+    shares = program.model in (MentoringModel.GROUP.value, MentoringModel.PEER.value)
+    # Relationship key (an existing id, or -1, -2... for one planned here) -> its active members.
+    active: dict[int, set[int]] = defaultdict(set)
+    if shares:
+        for relationship_id, participant_id in db.session.execute(
+            select(RelationshipMember.relationship_id, RelationshipMember.participant_id)
+            .join(Relationship, Relationship.id == RelationshipMember.relationship_id)
+            .where(
+                Relationship.program_id == program.id,
+                Relationship.ended_at.is_(None),
+                RelationshipMember.left_at.is_(None),
+            )
+            .order_by(RelationshipMember.relationship_id)
+        ):
+            active[relationship_id].add(participant_id)
+    of_participant: dict[int, list[int]] = defaultdict(list)
+    for key, members in active.items():
+        for participant_id in members:
+            of_participant[participant_id].append(key)
     mentor_role, mentee_role = _role_pair(program)
-    for participant_id, role in ((match.mentor_id, mentor_role), (match.mentee_id, mentee_role)):
-        if _active_member(found, participant_id) is None:
-            found.members.append(RelationshipMember(participant_id=participant_id, role=role))
-    db.session.flush()
-    match.relationship_id = found.id
-    return found
-
-
-def _open_relationship_with(program: Program, participant_ids: list[int]) -> Relationship | None:
-    """The program's open relationship whose active members include all of `participant_ids`."""
-    candidates = db.session.execute(
-        select(Relationship)
-        .join(RelationshipMember, RelationshipMember.relationship_id == Relationship.id)
-        .where(
-            Relationship.program_id == program.id,
-            Relationship.ended_at.is_(None),
-            RelationshipMember.participant_id == participant_ids[0],
-            RelationshipMember.left_at.is_(None),
+    planned: list[int] = []
+    new_members: list[tuple[int, int, str]] = []
+    key_of_match: dict[int, int] = {}
+    for match in matches:
+        together = (
+            [match.mentor_id] if program.model == MentoringModel.GROUP.value else [match.mentor_id, match.mentee_id]
         )
-        .options(selectinload(Relationship.members))
-    ).scalars()
-    for relationship in candidates:
-        if all(_active_member(relationship, pid) is not None for pid in participant_ids):
-            return relationship
-    return None
+        found = (
+            next((k for k in of_participant[together[0]] if active[k].issuperset(together)), None) if shares else None
+        )
+        if found is None:
+            found = -(len(planned) + 1)
+            planned.append(found)
+        for participant_id, role in ((match.mentor_id, mentor_role), (match.mentee_id, mentee_role)):
+            if participant_id not in active[found]:
+                active[found].add(participant_id)
+                of_participant[participant_id].append(found)
+                new_members.append((found, participant_id, role))
+        key_of_match[match.id] = found
+    now = utcnow()
+    # The new rows are alike, so their ids may come back in any order: no per-row ordering, one batched INSERT.
+    created = (
+        list(
+            db.session.scalars(
+                insert(Relationship).returning(Relationship.id),
+                [{"program_id": program.id, "created_at": now}] * len(planned),
+            )
+        )
+        if planned
+        else []
+    )
+    ids = dict(zip(planned, created, strict=True))
+    if new_members:
+        db.session.execute(
+            insert(RelationshipMember),
+            [{"relationship_id": ids.get(k, k), "participant_id": p, "role": role} for k, p, role in new_members],
+        )
+    for match in matches:
+        match.relationship_id = ids.get(key_of_match[match.id], key_of_match[match.id])
 
 
 def leave_relationship(match: Match) -> None:

@@ -159,8 +159,8 @@ def participant_for(program: Program, membership: Membership) -> Participant | N
     ).scalar_one_or_none()
 
 
-def _eligible(rule: str, membership: Membership) -> bool:
-    role = CourseRole(membership.course_role)
+def _eligible(rule: str, course_role: str) -> bool:
+    role = CourseRole(course_role)
     if rule == Eligibility.STAFF.value:
         return role.is_staff
     if rule == Eligibility.LEARNERS.value:
@@ -173,9 +173,14 @@ def allowed_roles(program: Program, membership: Membership) -> tuple[bool, bool]
 
     Reverse mentoring lets anyone take either side: the direction is decided per skill, not by seniority.
     """
+    return allowed_roles_of(program, membership.course_role)
+
+
+def allowed_roles_of(program: Program, course_role: str) -> tuple[bool, bool]:
+    """`allowed_roles` for a course role (`Membership.course_role`), for counting a program's people in SQL."""
     if program.model == MentoringModel.REVERSE.value:
         return True, True
-    return _eligible(program.mentor_eligibility, membership), _eligible(program.mentee_eligibility, membership)
+    return _eligible(program.mentor_eligibility, course_role), _eligible(program.mentee_eligibility, course_role)
 
 
 # --- Program setup: creation context, settings, the overview's figures -------------------------------------------

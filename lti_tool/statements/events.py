@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from lti_tool.assessments.models import SkillAssessment
@@ -13,7 +14,7 @@ from lti_tool.mentoring.models import CheckinRequest, Goal, MentoringSession, Re
 from lti_tool.programs.models import Match, Participant, Program, RematchRequest
 from lti_tool.settings import Settings
 from lti_tool.statements.models import StatementOutbox
-from lti_tool.statements.outbox import emit
+from lti_tool.statements.outbox import emit, emit_many
 from lti_tool.surveys.models import SurveyResponse
 from xapi import events
 from xapi.builders import (
@@ -72,14 +73,18 @@ def course_statement_context(settings: Settings, *, tool_base: str, course: Cour
     return statement_context(settings, tool_base=tool_base, course=course, launch=launch)
 
 
-def enrolment(participant: Participant) -> events.Enrolment:
-    """A participant's enrolment: its registration ties all their statements in the program together."""
-    program = participant.program
-    course = program.course
-    ref = opaque_ref(course_ref(course), "program", str(program.id))
+def enrolment(participant: Participant, program: events.Program | None = None) -> events.Enrolment:
+    """A participant's enrolment: its registration ties all their statements in the program together.
+
+    `program` is `program_activity(participant.program)` when the caller records many statements at once."""
     return events.Enrolment(
-        program=events.Program(ref=ref, title=program.title), registration=uuid.UUID(participant.registration)
+        program=program or program_activity(participant.program), registration=uuid.UUID(participant.registration)
     )
+
+
+def program_activity(program: Program) -> events.Program:
+    ref = opaque_ref(course_ref(program.course), "program", str(program.id))
+    return events.Program(ref=ref, title=program.title)
 
 
 def actor(membership: Membership) -> events.ActorIdentity:
@@ -134,23 +139,37 @@ def match_ref(match: Match) -> str:
     return opaque_ref(course_ref(match.program.course), "match", str(match.id))
 
 
-def record_match_published(match: Match, *, settings: Settings, tool_base: str) -> StatementOutbox:
+def record_match_published(match: Match, *, settings: Settings, tool_base: str) -> None:
     """`matched`: a mentee and their mentor were paired (by the engine, the instructor or the mentee)."""
-    program = match.program
-    ctx = course_statement_context(settings, tool_base=tool_base, course=program.course)
-    teaches = match.explanation.get("teaches") if isinstance(match.explanation, dict) else None
-    statement = build_match_published(
-        ctx,
-        enrolment(match.mentee),
-        mentee=actor(match.mentee.membership),
-        mentor=actor(match.mentor.membership),
-        match_ref=match_ref(match),
-        statement_id=event_statement_id(f"match-published:{match.mentee.registration}:{match.id}"),
-        timestamp=utcnow(),
-        mentoring_model=program.model,
-        skills=tuple(sorted(teaches)) if isinstance(teaches, dict) else (),
-    )
-    return _emit_for(program, statement, "match-published")
+    record_matches_published(match.program, [match], settings=settings, tool_base=tool_base)
+
+
+def record_matches_published(program: Program, matches: Sequence[Match], *, settings: Settings, tool_base: str) -> None:
+    """`matched` for each match just published in `program`, written to the outbox in one bulk insert.
+
+    What the statements share (the course's context, the program's activity) is worked out once; each match
+    comes with its mentor's and mentee's membership and user loaded, so no statement loads anything."""
+    course = program.course
+    ctx = course_statement_context(settings, tool_base=tool_base, course=course)
+    activity = program_activity(program)
+    course_id_ref = course_ref(course)
+    statements = []
+    for match in matches:
+        teaches = match.explanation.get("teaches") if isinstance(match.explanation, dict) else None
+        statements.append(
+            build_match_published(
+                ctx,
+                enrolment(match.mentee, activity),
+                mentee=actor(match.mentee.membership),
+                mentor=actor(match.mentor.membership),
+                match_ref=opaque_ref(course_id_ref, "match", str(match.id)),
+                statement_id=event_statement_id(f"match-published:{match.mentee.registration}:{match.id}"),
+                timestamp=match.published_at or utcnow(),
+                mentoring_model=program.model,
+                skills=tuple(sorted(teaches)) if isinstance(teaches, dict) else (),
+            )
+        )
+    emit_many(statements, event="match-published", platform_id=course.deployment.platform_id, course_id=course.id)
 
 
 def record_rematch_requested(request: RematchRequest, *, settings: Settings, tool_base: str) -> StatementOutbox:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, select, update
 
 from lti_tool.errors import MentorLtiError
 from lti_tool.extensions import db, utcnow
@@ -22,17 +24,27 @@ class LrsConfigError(MentorLtiError):
 
 def emit(statement: Statement, *, event: str, platform_id: int | None, course_id: int | None) -> StatementOutbox:
     """Queue a statement in the caller's transaction: it exists exactly when the change it records is committed."""
-    row = StatementOutbox(
-        statement_id=str(statement.id),
-        event=event,
-        body=statement.to_json_bytes().decode(),
-        platform_id=platform_id,
-        course_id=course_id,
-        state=OutboxState.PENDING.value,
-        next_attempt_at=utcnow(),
-    )
+    row = StatementOutbox(**_queued(statement, event, platform_id, course_id))
     db.session.add(row)
     return row
+
+
+def emit_many(statements: Sequence[Statement], *, event: str, platform_id: int | None, course_id: int | None) -> None:
+    """`emit` for many statements of one event at once: one bulk insert, in the caller's transaction too."""
+    if statements:
+        db.session.execute(insert(StatementOutbox), [_queued(s, event, platform_id, course_id) for s in statements])
+
+
+def _queued(statement: Statement, event: str, platform_id: int | None, course_id: int | None) -> dict[str, Any]:
+    return {
+        "statement_id": str(statement.id),
+        "event": event,
+        "body": statement.to_json_bytes().decode(),
+        "platform_id": platform_id,
+        "course_id": course_id,
+        "state": OutboxState.PENDING.value,
+        "next_attempt_at": utcnow(),
+    }
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,7 @@ class CourseSize:
     rounds: int
     self_assessed: float  # share of mentees who assess themselves in each round (mentors rate every pair)
     survey_answers: int
+    drafts: int = 0  # waiting mentees the latest run of matching proposed a mentor for (drafts not yet published)
 
     @property
     def mentees(self) -> int:
@@ -225,6 +226,8 @@ def build_course(course: Course, size: CourseSize, *, seed: int = 12, now: datet
     db.session.add(
         MatchingRun(program_id=program.id, created_at=published, seed=1, objective=0.7 * size.pairs, matched=size.pairs)
     )
+    if size.drafts:
+        _insert_drafts(program.id, mentors, mentees[size.pairs :], size, rng, now, counts)
     # Most members accept within days; some pairs are still waiting for one of them.
     members: list[dict[str, Any]] = []
     for (mentor, mentee), relationship_id, when in zip(pairs, relationship_ids, created, strict=True):
@@ -449,3 +452,60 @@ def build_course(course: Course, size: CourseSize, *, seed: int = 12, now: datet
     _insert(StatementOutbox, outbox, counts)
     db.session.commit()
     return BuiltCourse(course.id, program.id, relationship_ids, counts)
+
+
+def _insert_drafts(
+    program_id: int,
+    mentors: list[int],
+    waiting: list[int],
+    size: CourseSize,
+    rng: random.Random,
+    now: datetime,
+    counts: dict[str, int],
+) -> None:
+    """A later run of matching, as `workflow.run_matching` leaves it: drafts for the first `size.drafts` waiting
+    mentees with mentors' places left (round robin after the published pairs), and the others unmatched."""
+    if size.drafts > len(waiting):
+        raise ValueError(f"{size.drafts} drafts need as many waiting mentees; the course has {len(waiting)}.")
+    ran = now - timedelta(days=1)
+    _insert(
+        Match,
+        [
+            {
+                "program_id": program_id,
+                "mentor_id": mentors[(size.pairs + index) % size.mentors],
+                "mentee_id": mentee,
+                "score": round(rng.uniform(0.4, 0.95), 3),
+                "explanation": {
+                    "contributions": {"goal_gain": 0.41, "complementarity": 0.12, "availability": 0.17},
+                    "values": {"goal_gain": 0.75, "complementarity": 0.8, "availability": 0.85},
+                    "reasons": ["Can help with 2 of your goals", "Shares 3 free hours a week"],
+                    "broken_rules": [],
+                    "teaches": {},
+                },
+                "status": MatchStatus.DRAFT.value,
+                "source": MatchSource.ENGINE.value,
+                "locked": False,
+                "created_at": ran,
+            }
+            for index, mentee in enumerate(waiting[: size.drafts])
+        ],
+        counts,
+    )
+    db.session.add(
+        MatchingRun(
+            program_id=program_id,
+            created_at=ran,
+            seed=1,
+            objective=0.7 * (size.pairs + size.drafts),
+            matched=size.pairs + size.drafts,
+            unmatched=[
+                {
+                    "participant_id": str(mentee),
+                    "reason": "capacity_exhausted",
+                    "message": "Every mentor who fits is full.",
+                }
+                for mentee in waiting[size.drafts :]
+            ],
+        )
+    )
