@@ -36,6 +36,10 @@ document.addEventListener("DOMContentLoaded", function () {
   }
 
   function show(answer) {
+    // Ticked results join the choices before the list is replaced (not on ticking: moving would lose the focus).
+    results.querySelectorAll("input:checked").forEach(function (checkbox) {
+      chosen.appendChild(checkbox.parentNode);
+    });
     results.replaceChildren();
     answer.people.forEach(function (person) {
       if (!isChosen(person.id)) {
@@ -66,12 +70,6 @@ document.addEventListener("DOMContentLoaded", function () {
       });
   }
 
-  // A ticked result joins the choices, so that a later search does not take it away.
-  results.addEventListener("change", function (event) {
-    if (event.target.checked) {
-      chosen.appendChild(event.target.parentNode);
-    }
-  });
   input.addEventListener("input", function () {
     window.clearTimeout(pending);
     pending = window.setTimeout(search, 250);
