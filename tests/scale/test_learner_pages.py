@@ -26,6 +26,7 @@ BUDGET = 50  # SQL statements a page may run, whatever the course size (issue 12
 # 62 and 573 members: past 500 people, a relationship loaded for every one of them takes a second statement.
 SMALL, LARGE = CourseSize.for_pairs(22), CourseSize.for_pairs(220)
 ROW = re.compile(r'<th scope="row">')
+TO = "\N{EN DASH}"  # between the first and the last row's numbers
 
 
 @dataclass
@@ -82,7 +83,7 @@ def _same_for_ten_times_the_people(small: CountedStatements, large: CountedState
 def test_the_profile_form_and_its_people_search_do_not_grow_with_the_course(
     courses: tuple[SizedCourse, SizedCourse],
 ) -> None:
-    small, large = courses
+    large = courses[1]
     candidates = LARGE.members - 1  # everyone but the instructor has a complete profile
     pages = {}
     for course in courses:
@@ -112,7 +113,6 @@ def test_the_profile_form_and_its_people_search_do_not_grow_with_the_course(
 
 
 def test_the_round_and_manage_pages_do_not_grow_with_the_course(courses: tuple[SizedCourse, SizedCourse]) -> None:
-    small, large = courses
     views = {}
     for course in courses:
         path = f"/assessments/manage/{course.open_round}"
@@ -134,17 +134,17 @@ def test_the_round_page_lists_a_page_of_mentees_found_by_name_and_filter(
     path = f"/courses/{large.course_id}/assessments/manage/{large.open_round}"
     first = large.instructor.get(path).text
     assert len(ROW.findall(first)) == ROUND_PAGE_SIZE
-    assert f"Mentees 1–{ROUND_PAGE_SIZE} of {LARGE.mentees}, by name." in first
+    assert f"Mentees 1{TO}{ROUND_PAGE_SIZE} of {LARGE.mentees}, by name." in first
     assert f"{LARGE.mentees} mentees are assessed" in first
     assert f"Page 1 of {pages}" in first and 'rel="next"' in first and 'rel="prev"' not in first
     assert first.index("Mentee00001") < first.index("Mentee00002")
     second = large.instructor.get(f"{path}?page=2").text
-    assert f"Mentees {ROUND_PAGE_SIZE + 1}–{2 * ROUND_PAGE_SIZE} of {LARGE.mentees}" in second
+    assert f"Mentees {ROUND_PAGE_SIZE + 1}{TO}{2 * ROUND_PAGE_SIZE} of {LARGE.mentees}" in second
     assert "Mentee00001" not in second and f"Mentee{ROUND_PAGE_SIZE + 1:05d}" in second
     beyond = large.instructor.get(f"{path}?page=999").text  # kept within the pages there are
     assert f"Page {pages} of {pages}" in beyond and f"Mentee{LARGE.mentees:05d}" in beyond
     one = large.instructor.get(f"{path}?q=mentee00007").text
-    assert len(ROW.findall(one)) == 1 and "Mentee00007" in one and "Mentees 1–1 of 1 found" in one
+    assert len(ROW.findall(one)) == 1 and "Mentee00007" in one and f"Mentees 1{TO}1 of 1 found" in one
     # Mentees without a self-assessment: the builder's late joiners and those who skipped it.
     waiting = large.instructor.get(f"{path}?show=no-self").text
     for row in re.findall(r'<th scope="row">(.*?)</th>\s*<td>(.*?)</td>', waiting, re.S):
