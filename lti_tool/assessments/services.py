@@ -21,7 +21,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from lti_tool.assessments.charts import BarChart, Series, change_text, grouped_bars, level_text
 from lti_tool.assessments.growth import (
@@ -42,10 +42,10 @@ from lti_tool.assessments.models import (
     SkillAssessment,
     SkillRating,
 )
-from lti_tool.courses.models import Membership
+from lti_tool.courses.models import Membership, User
 from lti_tool.errors import MentorLtiError, NotFound
 from lti_tool.extensions import db, utcnow
-from lti_tool.gradebook.services import Activity, ScoreValues, lock_for_scoring, queue_score
+from lti_tool.gradebook.services import Activity, ScoreValues, lock_for_scoring, queue_score, waiting_memberships
 from lti_tool.lti.roles import CourseRole
 from lti_tool.mentoring.models import Goal, GoalStatus, MemberRole, Relationship, RelationshipMember
 from lti_tool.mentoring.relationships import relationships_of
@@ -208,6 +208,7 @@ class RoundCompletion:
 
     self_done: int = 0
     mentor_done: int = 0
+    instructor_done: int = 0
 
 
 def completion_by_round(program: Program) -> dict[int, RoundCompletion]:
@@ -223,7 +224,11 @@ def completion_by_round(program: Program) -> dict[int, RoundCompletion]:
     for round_id, role, count in rows:
         found.setdefault(round_id, {})[role] = count
     return {
-        round_id: RoundCompletion(counts.get(RaterRole.SELF.value, 0), counts.get(RaterRole.MENTOR.value, 0))
+        round_id: RoundCompletion(
+            counts.get(RaterRole.SELF.value, 0),
+            counts.get(RaterRole.MENTOR.value, 0),
+            counts.get(RaterRole.INSTRUCTOR.value, 0),
+        )
         for round_id, counts in found.items()
     }
 
@@ -512,6 +517,31 @@ def member_assessments(program: Program, membership: Membership) -> MemberAssess
     return MemberAssessments(tasks, subject, mentees)
 
 
+ROUND_PAGE_SIZE = 50  # mentees a round page lists at a time
+
+
+class ProgressFilter(StrEnum):
+    """Which mentees a round page lists."""
+
+    EVERYONE = "everyone"
+    NO_SELF = "no-self"
+    NO_MENTOR = "no-mentor"
+    NOT_BY_YOU = "not-by-you"
+    NOT_IN_GRADEBOOK = "not-in-gradebook"  # graded rounds: a score the LMS does not have in its latest version
+
+
+def filter_labels(round_: AssessmentRound) -> dict[str, str]:
+    labels = {
+        ProgressFilter.EVERYONE.value: "Everyone",
+        ProgressFilter.NO_SELF.value: "No self-assessment yet",
+        ProgressFilter.NO_MENTOR.value: f"No {mentor_word(round_.program)} rating yet",
+        ProgressFilter.NOT_BY_YOU.value: "Not rated by you",
+    }
+    if round_.graded:
+        labels[ProgressFilter.NOT_IN_GRADEBOOK.value] = "Score not in the gradebook yet"
+    return labels
+
+
 @dataclass(frozen=True)
 class SubjectProgress:
     """A mentee's assessments in one round, for the instructor's round page."""
@@ -524,23 +554,92 @@ class SubjectProgress:
     score: float | None
 
 
-def round_progress(round_: AssessmentRound, viewer: Membership) -> list[SubjectProgress]:
-    assessments = list(
+@dataclass(frozen=True)
+class ProgressPage:
+    """One page of a round's mentees (by name), found by name and filter."""
+
+    rows: list[SubjectProgress]
+    query: str
+    shown: ProgressFilter
+    found: int  # mentees that the search and the filter find
+    page: int
+    pages: int
+
+    @property
+    def first(self) -> int:
+        """The number of the page's first row among those found (1-based), 0 when none are."""
+        return (self.page - 1) * ROUND_PAGE_SIZE + 1 if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.rows) - 1 if self.rows else 0
+
+
+def _rated(round_: AssessmentRound, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    return (
+        select(SkillAssessment.id)
+        .where(SkillAssessment.round_id == round_.id, SkillAssessment.subject_id == Participant.id, *conditions)
+        .exists()
+    )
+
+
+def _filtered(round_: AssessmentRound, shown: ProgressFilter, viewer: Membership) -> ColumnElement[bool] | None:
+    if shown is ProgressFilter.NO_SELF:
+        return ~_rated(round_, SkillAssessment.rater_role == RaterRole.SELF.value)
+    if shown is ProgressFilter.NO_MENTOR:
+        return ~_rated(round_, SkillAssessment.rater_role == RaterRole.MENTOR.value)
+    if shown is ProgressFilter.NOT_BY_YOU:
+        return ~_rated(round_, SkillAssessment.rater_id == viewer.id)
+    if shown is ProgressFilter.NOT_IN_GRADEBOOK and round_.graded:
+        return Participant.membership_id.in_(waiting_memberships(round_))
+    return None
+
+
+def round_progress(
+    round_: AssessmentRound, viewer: Membership, *, query: str = "", shown: str = "", page: int = 1
+) -> ProgressPage:
+    """A page of the round's mentees, by name: those whose name contains `query`, in the filter `shown` (an
+    unknown one shows everyone), page `page` (kept within the pages there are). A constant number of statements
+    whatever the size of the course."""
+    query = " ".join(query.split())[:MAX_TITLE]
+    chosen = ProgressFilter(shown) if shown in filter_labels(round_) else ProgressFilter.EVERYONE
+    program = round_.program
+    conditions = [Participant.program_id == program.id, _assessed(program)]
+    if query:
+        conditions.append(User.name_contains(query))
+    if (condition := _filtered(round_, chosen, viewer)) is not None:
+        conditions.append(condition)
+    people = (
+        select(Participant)
+        .join(Membership, Membership.id == Participant.membership_id)
+        .join(User, User.id == Membership.user_id)
+        .where(*conditions)
+    )
+    found = db.session.execute(select(func.count()).select_from(people.subquery())).scalar_one()
+    pages = max(1, -(-found // ROUND_PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    subjects = list(
         db.session.execute(
-            select(SkillAssessment)
-            .where(SkillAssessment.round_id == round_.id)
-            .options(selectinload(SkillAssessment.ratings))
+            people.options(contains_eager(Participant.membership).contains_eager(Membership.user))
+            .order_by(func.lower(User.display_name), Participant.id)
+            .offset((page - 1) * ROUND_PAGE_SIZE)
+            .limit(ROUND_PAGE_SIZE)
         ).scalars()
     )
     by_subject: dict[int, list[SkillAssessment]] = {}
-    for assessment in assessments:
-        by_subject.setdefault(assessment.subject_id, []).append(assessment)
+    if subjects:
+        for assessment in db.session.execute(
+            select(SkillAssessment)
+            .where(SkillAssessment.round_id == round_.id, SkillAssessment.subject_id.in_([s.id for s in subjects]))
+            .options(selectinload(SkillAssessment.ratings))
+        ).scalars():
+            by_subject.setdefault(assessment.subject_id, []).append(assessment)
     rule = GradeRule(round_.grade_rule)
-    progress = []
-    for subject in subjects(round_.program):
+    rows = []
+    for subject in subjects:
         own = by_subject.get(subject.id, [])
         roles = [a.rater_role for a in own]
-        progress.append(
+        rows.append(
             SubjectProgress(
                 subject=subject,
                 self_at=next((a.submitted_at for a in own if a.rater_role == RaterRole.SELF.value), None),
@@ -550,7 +649,7 @@ def round_progress(round_: AssessmentRound, viewer: Membership) -> list[SubjectP
                 score=grade_score(rule, round_ratings(own)) if round_.graded else None,
             )
         )
-    return progress
+    return ProgressPage(rows, query, chosen, found, page, pages)
 
 
 @dataclass(frozen=True)

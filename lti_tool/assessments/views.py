@@ -170,7 +170,7 @@ def _manage_page(program: Program, form: RoundForm) -> str:
         rounds=services.program_rounds(program),
         scores_waiting=gradebook.waiting_count(program.course_id),
         completion=services.completion_by_round(program),
-        mentees=len(services.subjects(program)),
+        mentees=services.subject_count(program),
         form=form,
         kind_explanations=KIND_EXPLANATIONS,
         rule_explanations=RULE_EXPLANATIONS,
@@ -192,13 +192,23 @@ def manage(course_id: int, program: Program) -> Page:
 
 
 def _round_page(program: Program, round_: AssessmentRound, form: RoundForm) -> str:
-    progress = services.round_progress(round_, current_membership())
+    progress = services.round_progress(
+        round_,
+        current_membership(),
+        query=request.args.get("q", ""),
+        shown=request.args.get("show", ""),
+        page=request.args.get("page", 1, type=int),
+    )
     return _page(
         "assessments/round.html",
         program,
         round=round_,
         progress=progress,
-        gradebook=gradebook.round_statuses(round_, [row.subject for row in progress]),
+        filters=services.filter_labels(round_),
+        totals=services.completion_by_round(program).get(round_.id, services.RoundCompletion()),
+        mentees=services.subject_count(program),
+        scores_waiting=gradebook.waiting_count(program.course_id, round_id=round_.id) if round_.graded else 0,
+        gradebook=gradebook.round_statuses(round_, [row.subject for row in progress.rows]),
         gradebook_problem=gradebook.service_problem(program.course),
         form=form,
         action_form=ConfirmForm(formdata=None),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ColumnElement, ForeignKey, String, UniqueConstraint, func
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lti_tool.extensions import UTCDateTime, db, utcnow
@@ -28,9 +29,21 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    @property
+    @hybrid_property
     def display_name(self) -> str:
         return person_name(self.name, self.given_name, self.family_name)
+
+    @display_name.inplace.expression
+    @classmethod
+    def _display_name_expression(cls) -> ColumnElement[str]:
+        """The same name in SQL, so that pages of 10,000 people search and sort by it in the database."""
+        full = func.trim(func.coalesce(cls.given_name, "") + " " + func.coalesce(cls.family_name, ""))
+        return func.coalesce(func.nullif(cls.name, ""), func.nullif(full, ""), "Participant")
+
+    @classmethod
+    def name_contains(cls, query: str) -> ColumnElement[bool]:
+        """People whose name contains `query` in any case (SQLite folds the case of ASCII letters only)."""
+        return cls.display_name.icontains(query, autoescape=True)
 
 
 def person_name(name: str | None, given_name: str | None, family_name: str | None) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from lti_tool.assessments.growth import SCORE_MAXIMUM
 from lti_tool.assessments.models import AssessmentRound
@@ -210,13 +210,27 @@ def round_statuses(round_: AssessmentRound, subjects: Iterable[Participant]) -> 
     }
 
 
-def waiting_count(course_id: int) -> int:
-    """Scores of the course the LMS does not have in their latest version (the manage page's warning)."""
-    return db.session.execute(
+def _waiting() -> ColumnElement[bool]:
+    """A score the LMS does not have in its latest version."""
+    return or_(ScoreOutbox.delivered_version.is_(None), ScoreOutbox.delivered_version != ScoreOutbox.version)
+
+
+def waiting_count(course_id: int, *, round_id: int | None = None) -> int:
+    """Scores of the course (or of one of its rounds) the LMS does not have yet (the pages' warnings)."""
+    found = (
         select(func.count(ScoreOutbox.id))
         .join(GradebookColumn, GradebookColumn.id == ScoreOutbox.column_id)
-        .where(
-            GradebookColumn.course_id == course_id,
-            or_(ScoreOutbox.delivered_version.is_(None), ScoreOutbox.delivered_version != ScoreOutbox.version),
-        )
-    ).scalar_one()
+        .where(GradebookColumn.course_id == course_id, _waiting())
+    )
+    if round_id is not None:
+        found = found.where(GradebookColumn.round_id == round_id)
+    return db.session.execute(found).scalar_one()
+
+
+def waiting_memberships(round_: AssessmentRound) -> Select[tuple[int]]:
+    """The memberships whose score in the round the LMS does not have yet (the round page's filter)."""
+    return (
+        select(ScoreOutbox.membership_id)
+        .join(GradebookColumn, GradebookColumn.id == ScoreOutbox.column_id)
+        .where(GradebookColumn.round_id == round_.id, GradebookColumn.course_id == round_.program.course_id, _waiting())
+    )

@@ -26,6 +26,7 @@ from lti_tool.programs.models import Participant, Program, Skill
 from lti_tool.programs.services import allowed_roles
 
 LEVEL_FIELD_PREFIX = "level-"
+MAX_LOOKED_UP = 100  # ticked people whose names one request looks up
 
 
 def _strip(value: Any) -> Any:
@@ -81,6 +82,7 @@ class ProfileForm(FlaskForm):  # type: ignore[misc]
     goals = MultiCheckboxField("Skills you want to work on", default=list)
     expertise = MultiCheckboxField("Skills you can help others with", default=list)
     preferences = MultiCheckboxField("People you would like to be matched with", default=list)
+    people_query = StringField("Find people by name", filters=[_strip])
     availability = MultiCheckboxField(
         "When you are available each week",
         default=list,
@@ -131,6 +133,8 @@ class ProfileForm(FlaskForm):  # type: ignore[misc]
     may_mentor: bool
     may_be_mentored: bool
     skill_fields: list[tuple[Skill, RadioField]]
+    chosen_people: list[services.Candidate]  # the people ticked, as far as they may be chosen
+    people_search: services.CandidateSearch  # what the search box (empty: everyone, bounded) finds besides
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
@@ -174,7 +178,7 @@ class ProfileForm(FlaskForm):  # type: ignore[misc]
         entries += [
             (str(self.goals.label.text), self.goals.errors, f"{self.goals.id}-0"),
             (str(self.expertise.label.text), self.expertise.errors, f"{self.expertise.id}-0"),
-            (str(self.preferences.label.text), self.preferences.errors, f"{self.preferences.id}-0"),
+            (str(self.preferences.label.text), self.preferences.errors, self.people_query.id),
             (str(self.timezone.label.text), self.timezone.errors, self.timezone.id),
             (str(self.availability.label.text), self.availability.errors, first_slot),
             (str(self.languages.label.text), self.languages.errors, f"{self.languages.id}-0"),
@@ -201,7 +205,7 @@ class ProfileForm(FlaskForm):  # type: ignore[misc]
             skill_levels={skill.key: int(field.data) for skill, field in self.skill_fields},
             goals=_unique(self.goals.data),
             expertise=_unique(self.expertise.data),
-            preferences=tuple(int(value) for value in _unique(self.preferences.data)),
+            preferences=tuple(person.id for person in self.chosen_people),
             availability=_unique(self.availability.data),
             timezone=str(self.timezone.data),
             languages=_unique(self.languages.data),
@@ -256,10 +260,15 @@ def build_profile_form(
     form.goals.validators = [all_in(keys, "Choose goals from the program's skills.")]
     form.expertise.choices = skill_choices
     form.expertise.validators = [all_in(keys, "Choose skills from the program's framework.")]
-    people = services.preference_candidates(program, participant)
-    form.preferences.choices = [SelectChoice(str(p.id), p.membership.user.display_name) for p in people]
+    # Looked up in one statement; a post of more people than anyone may choose is refused by count anyway.
+    ticked = [int(value) for value in _unique(form.preferences.data) if value.isascii() and value.isdigit()]
+    form.chosen_people = services.chosen_candidates(program, participant, ticked[:MAX_LOOKED_UP])
+    form.people_search = services.search_candidates(program, participant, form.people_query.data or "")
+    chosen_ids = {person.id for person in form.chosen_people}
+    shown = form.chosen_people + [person for person in form.people_search.people if person.id not in chosen_ids]
+    form.preferences.choices = [SelectChoice(str(person.id), person.name) for person in shown]
     form.preferences.validators = [
-        all_in({str(p.id) for p in people}, "Choose people from this program."),
+        all_in({str(person.id) for person in form.chosen_people}, "Choose people from this program."),
         count_between(0, services.MAX_PREFERENCES, f"Choose at most {services.MAX_PREFERENCES} people."),
     ]
     zones = list(services.timezone_choices())

@@ -12,9 +12,9 @@ from functools import lru_cache
 from typing import Any, Final
 from zoneinfo import ZoneInfo, available_timezones
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, func, or_, select
 
-from lti_tool.courses.models import Membership
+from lti_tool.courses.models import Membership, User
 from lti_tool.errors import MentorLtiError, NotAuthorised
 from lti_tool.extensions import db, utcnow
 from lti_tool.programs.models import Match, MatchStatus, Participant, Program
@@ -189,8 +189,8 @@ def save_profile(
     may_mentor, may_be_mentored = allowed_roles(program, membership)
     if (data.wants_to_mentor and not may_mentor) or (data.wants_to_be_mentored and not may_be_mentored):
         raise NotAuthorised("This program does not offer you that role.")
-    _check(program, data)
     participant = participant_for(program, membership)
+    _check(program, participant, data)
     created = participant is None
     if participant is None:
         participant = Participant(program=program, membership=membership)
@@ -217,7 +217,7 @@ def save_profile(
     return ProfileSaved(participant=participant, created=created, completed_now=completed_now)
 
 
-def _check(program: Program, data: ProfileInput) -> None:
+def _check(program: Program, participant: Participant | None, data: ProfileInput) -> None:
     keys = {skill.key for skill in program.skills}
     if not (data.wants_to_mentor or data.wants_to_be_mentored):
         raise ProfileError("Choose at least one role.")
@@ -229,7 +229,7 @@ def _check(program: Program, data: ProfileInput) -> None:
         raise ProfileError(f"Goals (at most {MAX_GOALS}) and expertise must be skills of the program.")
     if len(set(data.preferences)) > MAX_PREFERENCES:
         raise ProfileError(f"Name at most {MAX_PREFERENCES} people you would like to be matched with.")
-    if data.preferences and not set(data.preferences) <= {p.id for p in preference_candidates(program, None)}:
+    if len(chosen_candidates(program, participant, data.preferences)) != len(set(data.preferences)):
         raise ProfileError("Choose people from this program's participants.")
     if data.wants_to_be_mentored and not data.goals:
         raise ProfileError("Choose at least one goal skill.")
@@ -408,11 +408,68 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def preference_candidates(program: Program, participant: Participant | None) -> list[Participant]:
-    """People one may ask to be matched with: the program's other participants with a complete profile."""
-    others = db.session.execute(
-        select(Participant)
+# ---------------------------------------------------------------------------------------------------------------
+# Whom one may name as a preference: searched by name, never listed whole (a course may have 10,000 people)
+# ---------------------------------------------------------------------------------------------------------------
+
+PEOPLE_SHOWN: Final = 20  # people one search shows
+MAX_QUERY: Final = 100  # characters of a name search that count
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Someone a participant may ask to be matched with."""
+
+    id: int  # their participant id
+    name: str
+
+
+@dataclass(frozen=True)
+class CandidateSearch:
+    query: str
+    people: list[Candidate]  # at most PEOPLE_SHOWN, by name
+    total: int  # everyone who matches
+
+    @property
+    def summary(self) -> str:
+        """What the search found, in words (the page and the picker's live region say it)."""
+        if not self.query:
+            if self.total <= len(self.people):
+                return f"Everyone you can choose ({self.total})."
+            return f"The first {len(self.people)} of {self.total:,} people by name: search to find someone else."
+        if not self.total:
+            return f"Nobody you can choose is called “{self.query}”."
+        found = f"{self.total:,} {'person matches' if self.total == 1 else 'people match'} “{self.query}”"
+        return f"{found}." if self.total <= len(self.people) else f"{found}: the first {len(self.people)} shown."
+
+
+def _candidates(program: Program, participant: Participant | None) -> Select[tuple[int, str]]:
+    """The rule: the program's other participants with a complete profile."""
+    found = (
+        select(Participant.id, User.display_name)
+        .join(Membership, Membership.id == Participant.membership_id)
+        .join(User, User.id == Membership.user_id)
         .where(Participant.program_id == program.id, Participant.completed_at.is_not(None))
-        .order_by(Participant.id)
-    ).scalars()
-    return [p for p in others if participant is None or p.id != participant.id]
+    )
+    return found if participant is None else found.where(Participant.id != participant.id)
+
+
+def search_candidates(program: Program, participant: Participant | None, query: str) -> CandidateSearch:
+    """The first PEOPLE_SHOWN candidates whose name contains `query` (everyone for an empty one), by name."""
+    query = " ".join(query.split())[:MAX_QUERY]
+    found = _candidates(program, participant)
+    if query:
+        found = found.where(User.name_contains(query))
+    total = db.session.execute(select(func.count()).select_from(found.subquery())).scalar_one()
+    rows = db.session.execute(found.order_by(func.lower(User.display_name), Participant.id).limit(PEOPLE_SHOWN))
+    return CandidateSearch(query, [Candidate(id, name) for id, name in rows], total)
+
+
+def chosen_candidates(program: Program, participant: Participant | None, ids: Iterable[int]) -> list[Candidate]:
+    """Those of `ids` the participant may choose, in the order given: what a choice is checked against."""
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return []
+    rows = db.session.execute(_candidates(program, participant).where(Participant.id.in_(wanted)))
+    names = {id: name for id, name in rows}
+    return [Candidate(id, names[id]) for id in wanted if id in names]

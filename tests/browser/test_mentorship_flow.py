@@ -193,6 +193,35 @@ def test_a_learner_fills_in_her_profile_in_the_form_and_sees_it_complete(
     expect(frame.get_by_label("Short bio (optional)")).to_have_value("Biology student learning Python for my lab data.")
 
 
+def test_a_learner_finds_the_mentor_she_would_like_by_name_with_the_keyboard(
+    page: Page, sandbox: Sandbox, tool_url: str, cohort: Cohort
+) -> None:
+    frame = launch(page, sandbox, AMARA, "My mentorship")
+    frame.get_by_role("link", name="Edit your profile").press("Enter")
+    expect(frame.get_by_role("heading", level=1)).to_have_text("Edit your profile")
+    picker = frame.get_by_role("group", name="People you would like to be matched with (optional, up to 3)")
+    search = picker.get_by_label("Find people by name")
+    search.press_sequentially("beck")
+    found = picker.get_by_role("group", name="People found")
+    expect(picker.get_by_role("status")).to_have_text("1 person matches “beck”.")
+    expect(found.get_by_role("checkbox")).to_have_count(1)
+    tick(picker.get_by_role("checkbox", name=LUKAS))
+    # Enter searches at once (it does not save the form); the choice stays, ticked, among her choices.
+    search.fill("")
+    search.press_sequentially("priya")
+    search.press("Enter")
+    expect(picker.get_by_role("status")).to_have_text("1 person matches “priya”.")
+    expect(found.get_by_role("checkbox", name=PRIYA)).to_be_visible()
+    expect(picker.get_by_role("group", name="Your choices").get_by_role("checkbox", name=LUKAS)).to_be_checked()
+    expect(frame.get_by_role("heading", level=1)).to_have_text("Edit your profile")
+    assert_no_serious_axe_violations(tool_document(page, tool_url))
+    frame.get_by_role("button", name="Save profile").press("Enter")
+    expect(flash(frame)).to_have_text("Your profile is saved.")
+    frame.get_by_role("link", name="Edit your profile").press("Enter")
+    expect(picker.get_by_role("group", name="Your choices").get_by_role("checkbox", name=LUKAS)).to_be_checked()
+    expect(picker.get_by_role("checkbox", checked=True)).to_have_count(1)
+
+
 # --- 2. The full cycle: run, review, lock, publish; a mentee asks for another mentor; the instructor decides -----
 
 
