@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +26,13 @@ from lti_tool.matching.engine import (
     Weights,
     validate,
 )
+from lti_tool.matching.engine.errors import at_key, quoted
 
 MAX_PROBLEMS = 20  # a file with a systematic mistake would otherwise print one line per person
+# Integers written with more digits are read as floats: no bound of the format needs them, and int() of a
+# very long one is slow (Python refuses past 4300 digits). As floats they fail the checks of their field.
+MAX_DIGITS = 30
+EXACT_FLOAT = 2**53  # floats beyond this are not exact whole numbers: too large for any whole-number field
 TOP_LEVEL = {
     "$schema",
     "model",
@@ -96,9 +102,10 @@ class _Reader:
             self.fail(path, f"expected an object, got {_kind(value)}")
             return None
         for key in value:
+            if len(self.problems) > MAX_PROBLEMS:
+                break
             if key not in allowed:
-                hint = _closest(key, allowed)
-                self.fail(f"{path}.{key}" if path else key, f"unknown field{hint}")
+                self.fail(at_key(path, key), f"unknown field{_closest(key, allowed)}")
         return value
 
     def string(self, value: object, path: str, *, required: bool = True) -> str | None:
@@ -116,26 +123,28 @@ class _Reader:
         found = [self.string(item, f"{path}[{index}]") for index, item in enumerate(value)]
         return [item for item in found if item is not None]
 
-    def integer(self, value: object, path: str, *, minimum: int = 0) -> int | None:
+    def integer(self, value: object, path: str) -> int | None:
+        """A whole number of at least 0 (the engine checks the upper bounds)."""
+        if isinstance(value, float) and (math.isinf(value) or (value.is_integer() and abs(value) > EXACT_FLOAT)):
+            self.fail(path, "the number is too large")
+            return None
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
             else:
-                self.fail(
-                    path,
-                    f"expected a whole number, got {value!r}"
-                    if isinstance(value, float)
-                    else f"expected a whole number, got {_kind(value)}",
-                )
+                self.fail(path, f"expected a whole number, got {_got(value)}")
                 return None
-        if value < minimum:
-            self.fail(path, f"{value} is below {minimum}")
+        if value < 0:
+            self.fail(path, f"{value} is below 0")
             return None
         return value
 
     def number(self, value: object, path: str) -> float | None:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.fail(path, f"expected a number, got {_kind(value)}")
+        if isinstance(value, float) and math.isinf(value):
+            self.fail(path, "the number is too large")
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+            self.fail(path, f"expected a number, got {_got(value)}")
             return None
         return float(value)
 
@@ -144,6 +153,20 @@ class _Reader:
             self.fail(path, f"expected true or false, got {_kind(value)}")
             return None
         return value
+
+
+def _shown(value: object) -> str:
+    """A value of the file as a message quotes it: as JSON, with long strings cut and lists and objects elided."""
+    if isinstance(value, str):
+        return quoted(value)
+    if isinstance(value, list | dict):
+        return "[...]" if isinstance(value, list) else "{...}"
+    return json.dumps(value)  # a number, true, false or null (NaN and Infinity as Python's JSON reads them)
+
+
+def _got(value: object) -> str:
+    """How a message names a value of the wrong kind: a float as written (1.5, NaN), anything else by its kind."""
+    return _shown(value) if isinstance(value, float) else _kind(value)
 
 
 def _closest(word: str, choices: set[str]) -> str:
@@ -226,7 +249,7 @@ def _person(reader: _Reader, value: object, path: str) -> Person | None:
     if isinstance(raw_skills, dict):
         for key, level in raw_skills.items():
             if isinstance(level, bool) or not isinstance(level, int):
-                reader.fail(f"{path}.skills.{key}", f"level {level!r} is not a whole number from 0 to 5")
+                reader.fail(at_key(f"{path}.skills", key), f"level {_shown(level)} is not a whole number from 0 to 5")
             else:
                 skills[key] = level
     else:
@@ -274,7 +297,7 @@ def read_document(document: object, *, model: MentoringModel | None = None) -> C
             model = MentoringModel(raw_model)
         except ValueError:
             names = ", ".join(m.value for m in MentoringModel)
-            reader.fail("model", f"{raw_model!r} is not one of {names}")
+            reader.fail("model", f"{_shown(raw_model)} is not one of {names}")
             model = MentoringModel.ONE_ON_ONE
     seed = reader.integer(top["seed"], "seed") if "seed" in top else None
     default_capacity = (
@@ -302,7 +325,7 @@ def read_document(document: object, *, model: MentoringModel | None = None) -> C
     )
     problems = list(reader.problems)
     try:
-        validate(program, cohort)
+        validate(program, cohort, seed=seed or 0)
     except MatchingInputError as error:
         # Report the rule breaks too, except where the field already failed to read.
         seen = {problem.path for problem in problems}
@@ -318,13 +341,21 @@ def read_cohort_file(path: Path, *, model: MentoringModel | None = None) -> Coho
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
         raise MatchingInputError([Problem("", f"{path.name} is not UTF-8 text ({error.reason})")]) from error
+    except OSError as error:
+        raise MatchingInputError([Problem("", f"Could not read {path.name}: {error.strerror}")]) from error
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_int=_whole_number)
     except json.JSONDecodeError as error:
         raise MatchingInputError(
             [Problem("", f"{path.name} is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})")]
         ) from error
+    except RecursionError as error:
+        raise MatchingInputError([Problem("", f"{path.name} nests lists or objects too deeply")]) from error
     return read_document(document, model=model)
+
+
+def _whole_number(digits: str) -> int | float:
+    return int(digits) if len(digits) <= MAX_DIGITS else float(digits)
 
 
 def result_document(result: MatchResult) -> dict[str, Any]:

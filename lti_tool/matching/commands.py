@@ -10,6 +10,10 @@ from typing import ClassVar, TextIO
 
 import click
 
+from lti_tool.matching.cohort_file import read_cohort_file, result_document
+from lti_tool.matching.engine import MAX_SEED, MatchingInputError, MatchOptions, MentoringModel
+from lti_tool.matching.engine import match as run_match
+
 # A cohort is "large" (progress shown unless --no-progress) from this many mentor-mentee pairs on.
 PROGRESS_PAIRS = 2_000_000
 
@@ -71,7 +75,9 @@ class ProgressReport:
     help="Mentoring model; overrides the file's `model` (default: one-on-one).",
 )
 @click.option(
-    "--seed", type=int, help="Decides between equally good matchings; overrides the file's `seed` (default 0)."
+    "--seed",
+    type=click.IntRange(0, MAX_SEED),
+    help="Decides between equally good matchings; overrides the file's `seed` (default 0).",
 )
 @click.option(
     "--exact", is_flag=True, help="Give the solver every allowed pair: exact, but slow beyond a few thousand."
@@ -84,11 +90,6 @@ def match(
 ) -> None:
     """Match a cohort file (format: config/matching-input.schema.json) and write the matches, with an
     explanation for each and a reason for each mentee left unmatched (config/matching-output.schema.json)."""
-    # Imported here: numpy and OR-Tools are only loaded when someone matches.
-    from lti_tool.matching.cohort_file import read_cohort_file, result_document
-    from lti_tool.matching.engine import MatchingInputError, MatchOptions, MentoringModel
-    from lti_tool.matching.engine import match as run_match
-
     try:
         loaded = read_cohort_file(input_file, model=MentoringModel(model) if model else None)
     except MatchingInputError as error:

@@ -18,6 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from lti_tool.matching.engine import MAX_WEIGHT
 from lti_tool.programs.models import DEFAULT_RULES, DEFAULT_WEIGHTS, Eligibility, MentoringModel
 from lti_tool.programs.services import (
     CAPACITY_RANGE,
@@ -74,7 +75,10 @@ _CATEGORY_CHOICES = [SelectChoice("technical", "Technical"), SelectChoice("soft"
 def _weight_field(key: str) -> FloatField:
     return FloatField(
         WEIGHT_LABELS[key][0],
-        [InputRequired("Enter a number from 0 to 1."), NumberRange(0, 1, "Enter a number from 0 to 1.")],
+        [
+            InputRequired(f"Enter a number from 0 to {MAX_WEIGHT:g}."),
+            NumberRange(0, MAX_WEIGHT, f"Enter a number from 0 to {MAX_WEIGHT:g}."),
+        ],
     )
 
 

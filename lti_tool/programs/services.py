@@ -16,6 +16,7 @@ from lti_tool.courses.services import RosterCounts, course_roster_counts
 from lti_tool.errors import MentorLtiError
 from lti_tool.extensions import db
 from lti_tool.lti.roles import CourseRole
+from lti_tool.matching.engine import MAX_CAPACITY, MAX_SKILLS, MAX_WEIGHT, weight_ok
 from lti_tool.programs.models import (
     DEFAULT_RULES,
     DEFAULT_WEIGHTS,
@@ -33,9 +34,8 @@ LEVELS = 5
 LEVEL_NAMES = ("Beginner", "Developing", "Competent", "Proficient", "Expert")
 CATEGORIES = ("technical", "soft")
 CSV_COLUMNS = ("key", "name", "category", "description", *(f"level{n}" for n in range(1, LEVELS + 1)))
-MAX_SKILLS = 200
 MAX_AGREEMENT = 5000
-CAPACITY_RANGE = (1, 50)
+CAPACITY_RANGE = (1, MAX_CAPACITY)  # the engine's bound; a program's mentors take at least one mentee
 CHECKIN_RANGE = (1, 90)
 
 
@@ -246,8 +246,8 @@ def settings_errors(settings: ProgramSettings) -> dict[str, str]:
         errors["agreement_text"] = f"At most {MAX_AGREEMENT} characters (this has {len(settings.agreement_text)})."
     if set(settings.weights) != set(DEFAULT_WEIGHTS):
         errors["weights"] = f"Give exactly these weights: {', '.join(DEFAULT_WEIGHTS)}."
-    elif not all(0 <= w <= 1 for w in settings.weights.values()):
-        errors["weights"] = "Each weight is a number from 0 to 1."
+    elif not all(weight_ok(w) for w in settings.weights.values()):
+        errors["weights"] = f"Each weight is a number from 0 to {MAX_WEIGHT:g}."
     elif not any(w > 0 for w in settings.weights.values()):
         errors["weights"] = "At least one weight must be above 0, or matching has nothing to go by."
     if set(settings.rules) != set(DEFAULT_RULES):

@@ -10,9 +10,21 @@ from typing import Any
 import jsonschema
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lti_tool.matching import commands
 from lti_tool.matching.commands import match
+from lti_tool.matching.engine import (
+    CRITERIA,
+    MAX_CAPACITY,
+    MAX_LEVEL,
+    MAX_PREFERENCES,
+    MAX_SEED,
+    MAX_SKILLS,
+    MAX_TEXT,
+    MAX_WEIGHT,
+)
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 INPUT_SCHEMA = json.loads((CONFIG / "matching-input.schema.json").read_text())
@@ -169,6 +181,49 @@ def test_every_model_runs_from_a_file(tmp_path: Path) -> None:
             True,
         ),
         (lambda d: d["weights"].update(goal_gain="most"), "weights.goal_gain: expected a number, got a string", True),
+        # The engine's bounds (lti_tool/matching/engine/cohort.py), each named at its field.
+        (lambda d: d["mentors"][1].update(capacity=51), "mentors[1].capacity: 51 is above 50", True),
+        (lambda d: d["mentors"][1].update(capacity=10**30), "mentors[1].capacity: the number is too large", True),
+        (lambda d: d.update(default_capacity=10**6), "default_capacity: 1000000 is above 50", True),
+        (
+            lambda d: d["weights"].update(goal_gain=1e308),
+            "weights.goal_gain: weight 1e+308 is not a number from 0 to 1",
+            True,
+        ),
+        (lambda d: d.update(seed=2**31), "seed: 2147483648 is not a whole number from 0 to 2147483647", True),
+        (
+            lambda d: d["mentees"][2].update(id="e\ud800"),
+            "mentees[2].id: 'e\\ud800' is not valid Unicode text (it has a lone surrogate)",
+            False,
+        ),
+        (lambda d: d["mentors"][0].update(name="A\x00na"), "mentors[0].name: a NUL character is not allowed", False),
+        (
+            lambda d: d["mentees"][0].update(department="x" * 501),
+            "mentees[0].department: text of at most 500 characters (this has 501)",
+            True,
+        ),
+        (
+            lambda d: d["mentees"][2]["skills"].update({"py\ud800\n": 1}),
+            "mentees[2].skills.'py\\ud800\\n': unknown skill",
+            False,
+        ),
+        (
+            lambda d: d["mentees"][0]["skills"].update(python=[[[1]]]),
+            "mentees[0].skills.python: level [...] is not a whole number from 0 to 5",
+            True,
+        ),
+        (lambda d: d.update(skills=[f"s{i}" for i in range(201)]), "skills: at most 200 skills (this has 201)", True),
+        (
+            lambda d: d["mentees"][0].update(preferences=[f"m{i}" for i in range(101)]),
+            "mentees[0].preferences: at most 100 ids (this has 101)",
+            True,
+        ),
+        (
+            lambda d: d["mentees"].extend({"id": f"e{i}", "availability": [f"slot-{i}"]} for i in range(1001)),
+            "mentees[1001].availability: the cohort names more than 1000 distinct availability slots",
+            False,
+        ),
+        (lambda d: d.update(model=["one-on-one"] * 10**5), "model: [...] is not one of one-on-one, group", True),
     ],
 )
 def test_bad_files_get_an_error_naming_the_field_and_no_traceback(
@@ -185,12 +240,109 @@ def test_bad_files_get_an_error_naming_the_field_and_no_traceback(
     assert message in result.output
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert len(result.output) < 2000  # one short line per problem, however large the bad value
 
 
 def test_a_file_that_is_not_json_says_where_it_breaks(tmp_path: Path) -> None:
     result, _ = run(tmp_path, '{"skills": ["python",]}')
     assert result.exit_code == 1
     assert "cohort.json is not valid JSON: Expecting value (line 1, column 22)" in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # More digits than Python turns into an int (4300): read as a number too large for the field.
+        (
+            json.dumps(cohort_document()).replace('"capacity": 2', '"capacity": ' + "9" * 5000),
+            "cohort.json: mentors[0].capacity: the number is too large",
+        ),
+        ('{"seed": ' + "1" * 5000 + ', "skills": ["python"]}', "cohort.json: seed: the number is too large"),
+        ('{"skills": ' + "[" * 100_000 + "]" * 100_000 + "}", "cohort.json nests lists or objects too deeply"),
+        ('{"skills": ["python"], "mentees": ' + '{"a": ' * 100_000 + "1" + "}" * 100_000 + "}", "too deeply"),
+        (
+            json.dumps(cohort_document()).replace('"goal_gain": 0.6', '"goal_gain": NaN'),
+            "cohort.json: weights.goal_gain: expected a number, got NaN",
+        ),
+        (
+            json.dumps(cohort_document()).replace('"goal_gain": 0.6', '"goal_gain": -Infinity'),
+            "cohort.json: weights.goal_gain: the number is too large",
+        ),
+        ('{"skills": ["py\\ud800"]}', "cohort.json: skills[0]: 'py\\ud800' is not valid Unicode text"),
+    ],
+)
+def test_files_no_parser_can_take_get_one_line_and_no_traceback(tmp_path: Path, text: str, message: str) -> None:
+    result, output = run(tmp_path, text)
+    assert (result.exit_code, output) == (1, None)
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert message in result.output
+    assert len(result.output.splitlines()) == 1
+
+
+def test_a_file_that_is_not_utf8_or_cannot_be_read_is_one_line(tmp_path: Path) -> None:
+    source = tmp_path / "cohort.json"
+    source.write_bytes(b'{"skills": ["caf\xe9"]}')  # Latin-1
+    result = CliRunner().invoke(match, [str(source)])
+    assert (result.exit_code, result.output) == (
+        1,
+        "Error: cohort.json is not UTF-8 text (invalid continuation byte)\n",
+    )
+    # A file the permission checks let through that still cannot be read (here: unmapped memory).
+    unreadable = Path("/proc/self/mem")
+    if unreadable.exists():
+        result = CliRunner().invoke(match, [str(unreadable)])
+        assert (result.exit_code, result.output) == (1, "Error: Could not read mem: Input/output error\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--seed", "-1"], "Invalid value for '--seed': -1 is not in the range 0<=x<=2147483647."),
+        (["--seed", str(2**31)], "Invalid value for '--seed': 2147483648 is not in the range 0<=x<=2147483647."),
+        (["--seed", "9" * 5000], "is not a valid integer"),
+        (["--model", "mesh"], "Invalid value for '--model': 'mesh' is not one of"),
+        (["-o", "{tmp}"], "Invalid value for '-o' / '--output': File '{tmp}' is a directory."),
+        (["-o", "{tmp}/missing/matches.json"], "Could not write {tmp}/missing/matches.json: No such file or directory"),
+        (["{tmp}/missing.json"], "Invalid value for 'INPUT.json': File '{tmp}/missing.json' does not exist."),
+        (["{tmp}"], "Invalid value for 'INPUT.json': File '{tmp}' is a directory."),
+    ],
+)
+def test_absurd_options_and_paths_get_one_error_and_no_traceback(tmp_path: Path, args: list[str], message: str) -> None:
+    source = tmp_path / "cohort.json"
+    source.write_text(json.dumps(cohort_document()))
+    args = [arg.format(tmp=tmp_path) for arg in args]
+    inputs = [] if not args[0].startswith("-") else [str(source)]
+    result = CliRunner().invoke(match, [*inputs, *args])
+    assert result.exit_code in (1, 2)  # 2: click's usage errors
+    assert message.format(tmp=tmp_path) in result.output
+    assert isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+
+
+def test_the_schema_states_the_engines_bounds() -> None:
+    definitions, properties = INPUT_SCHEMA["$defs"], INPUT_SCHEMA["properties"]
+    person = definitions["person"]["properties"]
+    assert properties["seed"]["maximum"] == MAX_SEED
+    assert properties["skills"]["maxItems"] == MAX_SKILLS
+    assert {w["maximum"] for w in properties["weights"]["properties"].values()} == {MAX_WEIGHT}
+    assert properties["default_capacity"]["maximum"] == person["capacity"]["maximum"] == MAX_CAPACITY
+    assert definitions["level"]["maximum"] == MAX_LEVEL
+    assert person["preferences"]["maxItems"] == MAX_PREFERENCES
+    assert definitions["key"]["maxLength"] == definitions["text"]["maxLength"] == MAX_TEXT
+
+
+def test_weights_at_the_maximum_give_finite_scores_and_the_same_matches_as_smaller_ones(tmp_path: Path) -> None:
+    document = cohort_document()
+    document["weights"] = {name: MAX_WEIGHT for name in CRITERIA} | {"diversity": 0.0}
+    top = run(tmp_path, document)[1]
+    document["weights"] = {name: weight * 1e-300 for name, weight in document["weights"].items()}
+    tiny = run(tmp_path, document)[1]
+    assert top is not None and tiny is not None
+    scores = [m["score"] for m in top["matches"]] + [v for m in top["matches"] for v in m["explanation"].values()]
+    assert scores and all(math.isfinite(score) for score in scores)
+    assert min(m["score"] for m in top["matches"]) > 0
+    assert [(m["mentor"], m["mentee"]) for m in top["matches"]] == [(m["mentor"], m["mentee"]) for m in tiny["matches"]]
+    assert [m["score"] for m in top["matches"]] == pytest.approx([m["score"] for m in tiny["matches"]])
 
 
 def test_large_cohorts_show_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -206,3 +358,61 @@ def test_large_cohorts_show_progress(tmp_path: Path, monkeypatch: pytest.MonkeyP
     quiet = CliRunner().invoke(match, [str(tmp_path / "cohort.json"), "--no-progress"])
     assert "Scoring" not in quiet.stderr
     assert json.loads(quiet.stdout)["objective"] == output["objective"]
+
+
+def _junk() -> st.SearchStrategy[object]:
+    """Any JSON value, including what Python's JSON reads beyond the standard (NaN, Infinity, lone surrogates)."""
+    text = st.one_of(st.text(max_size=8), st.text(st.characters(categories=["Cs", "Cc"]), max_size=3))
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), text)
+    return st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3))
+
+
+PERSON_FIELDS = ("id", "name", "skills", "goals", "languages", "availability", "department", "capacity", "sklls")
+FIELDS = [
+    *(("top", key) for key in ("model", "seed", "skills", "weights", "rules", "default_capacity", "mentors")),
+    *((side, key) for side in ("mentor", "mentee") for key in (*PERSON_FIELDS, "preferences")),
+    *(("weights", key) for key in ("goal_gain", "diversity")),
+    *(("rules", key) for key in ("same_language", "min_score", "declined_pairs", "fixed_pairs")),
+    ("skill", "python"),
+]
+
+
+# Values at the edges, for every field: each of these failed somewhere before the engine had bounds.
+EDGES = (10**30, -(2**63), 1e308, math.nan, -math.inf, "\ud800", "a\x00", "x" * 600, [[[[1]]]], {"a": {}}, "")
+
+
+def run_with(directory: Path, field: tuple[str, str], value: object) -> Any:
+    """The command on the good cohort file with `value` in `field`."""
+    document = cohort_document()
+    mentor, mentee = document["mentors"][0], document["mentees"][1]
+    where, key = field
+    targets = {"top": document, "mentor": mentor, "mentee": mentee, "skill": mentee["skills"]}
+    targets.get(where, document.get(where))[key] = value
+    source, target = directory / "cohort.json", directory / "matches.json"
+    source.write_text(json.dumps(document))  # NaN and Infinity as Python's JSON writes them
+    return CliRunner().invoke(match, [str(source), "-o", str(target)])
+
+
+def assert_no_traceback(result: Any) -> None:
+    assert result.exit_code in (0, 1), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("field", FIELDS, ids=[f"{where}.{key}" for where, key in FIELDS])
+def test_edge_values_in_any_field_are_an_error_or_a_match_never_a_traceback(tmp_path: Path, field: Any) -> None:
+    for value in EDGES:
+        assert_no_traceback(run_with(tmp_path, field, value))
+
+
+@pytest.fixture(scope="module")
+def junk_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("junk")
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(field=st.sampled_from(FIELDS), value=_junk())
+def test_junk_in_any_field_is_an_error_or_a_match_never_a_traceback(
+    junk_dir: Path, field: tuple[str, str], value: object
+) -> None:
+    assert_no_traceback(run_with(junk_dir, field, value))

@@ -8,7 +8,15 @@ from lti_tool.matching.engine.candidates import KernelOptions
 from lti_tool.matching.engine.cohort import (
     CRITERIA,
     FULL_AVAILABILITY_SLOTS,
+    MAX_CAPACITY,
+    MAX_LANGUAGES,
     MAX_LEVEL,
+    MAX_PREFERENCES,
+    MAX_SEED,
+    MAX_SKILLS,
+    MAX_SLOTS,
+    MAX_TEXT,
+    MAX_WEIGHT,
     Cohort,
     MentoringModel,
     Pair,
@@ -18,6 +26,7 @@ from lti_tool.matching.engine.cohort import (
     Skill,
     Weights,
     validate,
+    weight_ok,
 )
 from lti_tool.matching.engine.engine import (
     MatchOptions,
@@ -41,7 +50,15 @@ from lti_tool.matching.engine.results import (
 __all__ = [
     "CRITERIA",
     "FULL_AVAILABILITY_SLOTS",
+    "MAX_CAPACITY",
+    "MAX_LANGUAGES",
     "MAX_LEVEL",
+    "MAX_PREFERENCES",
+    "MAX_SEED",
+    "MAX_SKILLS",
+    "MAX_SLOTS",
+    "MAX_TEXT",
+    "MAX_WEIGHT",
     "Cohort",
     "Explanation",
     "KernelOptions",
@@ -67,4 +84,5 @@ __all__ = [
     "match_late_joiners",
     "suggest_mentors",
     "validate",
+    "weight_ok",
 ]

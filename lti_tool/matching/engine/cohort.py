@@ -7,10 +7,22 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import chain
+from operator import attrgetter
 
-from lti_tool.matching.engine.errors import MatchingInputError, Problem
+from lti_tool.matching.engine.errors import MatchingInputError, Problem, at_key, quoted
 
 MAX_LEVEL = 5
+# The bounds of the engine's input, checked by validate() and shared by the program settings (README, "The
+# matching engine"): every figure stays finite and every array the engine builds stays small.
+MAX_CAPACITY = 50  # mentees (or peers) per mentor
+MAX_WEIGHT = 1.0  # each weight is from 0 to this; only their shares count
+MAX_SKILLS = 200  # in a framework: every skill adds 5 bits to each person's bitsets
+MAX_SLOTS = 1000  # distinct availability slots in a cohort: each is a column of every person's calendar
+MAX_LANGUAGES = 200  # distinct languages in a cohort, likewise
+MAX_PREFERENCES = 100  # ids one person asks to be matched with: the engine keeps each asked pair
+MAX_TEXT = 500  # characters in an id, name, skill, language, slot or department
+MAX_SEED = 2**31 - 1  # CP-SAT takes a 32-bit seed
 CRITERIA = ("goal_gain", "complementarity", "availability", "diversity", "preferences")
 # Three shared weekly slots leave room to reschedule; more adds little, so availability saturates there.
 FULL_AVAILABILITY_SLOTS = 3
@@ -144,29 +156,78 @@ class Cohort:
 
 def _did_you_mean(word: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return f" (did you mean {quoted(close[0])}?)" if close else ""
 
 
-def validate(program: Program, cohort: Cohort) -> None:
-    """Raise MatchingInputError naming every field that breaks the engine's rules; return when all is well."""
+def text_problem(value: str) -> str | None:
+    """Why `value` cannot be an id, name or label (None when it can): short, valid Unicode, no NUL."""
+    if len(value) > MAX_TEXT:
+        return f"text of at most {MAX_TEXT} characters (this has {len(value):,})"
+    if "\x00" in value:
+        return "a NUL character is not allowed"
+    if not value.isascii() and not _encodes(value):
+        return f"{quoted(value)} is not valid Unicode text (it has a lone surrogate)"
+    return None
+
+
+def _encodes(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _texts_clean(texts: tuple[str, ...]) -> bool:
+    """Whether every text is fine, in a few C-level passes: the path of the common, valid record."""
+    joined = "".join(texts)
+    return max(map(len, texts)) <= MAX_TEXT and "\x00" not in joined and (joined.isascii() or _encodes(joined))
+
+
+def capacity_problem(capacity: int) -> str | None:
+    """Why `capacity` is not a mentor's number of places (None when it is)."""
+    if capacity < 0:
+        return f"{capacity} is below 0"
+    if capacity > MAX_CAPACITY:
+        return f"{capacity} is above {MAX_CAPACITY}"
+    return None
+
+
+def weight_ok(value: float) -> bool:
+    """A weight is a finite number from 0 to MAX_WEIGHT (NaN is not)."""
+    return 0 <= value <= MAX_WEIGHT
+
+
+def validate(program: Program, cohort: Cohort, *, seed: int = 0) -> None:
+    """Raise MatchingInputError naming every field that breaks the engine's rules or bounds (the MAX_ constants);
+    return when all is well."""
     problems: list[Problem] = []
+    if not 0 <= seed <= MAX_SEED:
+        problems.append(Problem("seed", f"{seed} is not a whole number from 0 to {MAX_SEED}"))
     skill_keys = [skill.key for skill in program.skills]
     known = set(skill_keys)
     if not skill_keys:
         problems.append(Problem("skills", "list at least one skill"))
+    if len(skill_keys) > MAX_SKILLS:
+        problems.append(Problem("skills", f"at most {MAX_SKILLS} skills (this has {len(skill_keys):,})"))
+    for index, skill in enumerate(program.skills):
+        for where, text in ((f"skills[{index}]", skill.key), (f"skills[{index}].name", skill.name)):
+            message = text_problem(text)
+            if message:
+                problems.append(Problem(where, message))
     for key, count in Counter(skill_keys).items():
         if count > 1:
-            problems.append(Problem("skills", f"skill {key!r} is listed {count} times"))
+            problems.append(Problem("skills", f"skill {quoted(key)} is listed {count} times"))
     shares = [getattr(program.weights, name) for name in CRITERIA]
     for name, value in zip(CRITERIA, shares, strict=True):
-        if not value >= 0:  # also catches NaN
-            problems.append(Problem(f"weights.{name}", f"weight {value} is below 0"))
+        if not weight_ok(value):
+            problems.append(Problem(f"weights.{name}", f"weight {value:g} is not a number from 0 to {MAX_WEIGHT:g}"))
     if not sum(value for value in shares if value > 0) > 0:
         problems.append(Problem("weights", "at least one weight must be above 0, or matching has nothing to go by"))
     if not 0 <= program.rules.min_score <= 1:
         problems.append(Problem("rules.min_score", f"{program.rules.min_score} is not between 0 and 1"))
-    if program.default_capacity is not None and program.default_capacity < 0:
-        problems.append(Problem("default_capacity", f"{program.default_capacity} is below 0"))
+    if program.default_capacity is not None and (message := capacity_problem(program.default_capacity)):
+        problems.append(Problem("default_capacity", message))
 
     peer = program.model is MentoringModel.PEER
     if peer and (cohort.mentors or cohort.mentees):
@@ -185,23 +246,50 @@ def validate(program: Program, cohort: Cohort) -> None:
             where = f"{list_name}[{index}]"
             problems.extend(_person_problems(person, where, known, skill_keys))
             if person.id in seen:
-                problems.append(Problem(f"{where}.id", f"id {person.id!r} is used twice in {list_name}"))
+                problems.append(Problem(f"{where}.id", f"id {quoted(person.id)} is used twice in {list_name}"))
             seen.add(person.id)
         ids[list_name] = seen
+    problems.extend(_vocabulary_problems(lists))
     mentor_ids = ids["participants"] if peer else ids["mentors"]
     mentee_ids = ids["participants"] if peer else ids["mentees"]
     if not peer:
         for both in sorted(mentor_ids & mentee_ids):
-            problems.append(Problem("mentees", f"{both!r} is both a mentor and a mentee: give them two ids"))
+            problems.append(Problem("mentees", f"{quoted(both)} is both a mentor and a mentee: give them two ids"))
     problems.extend(_pair_problems(program, cohort, mentor_ids, mentee_ids))
     if problems:
         raise MatchingInputError(problems)
+
+
+def _vocabulary_problems(lists: Mapping[str, tuple[Person, ...]]) -> list[Problem]:
+    """Distinct slots and languages in the whole cohort: each one is a column of every person's arrays."""
+    problems: list[Problem] = []
+    for attribute, limit, what in (
+        ("availability", MAX_SLOTS, "availability slots"),
+        ("languages", MAX_LANGUAGES, "languages"),
+    ):
+        sets = [map(attrgetter(attribute), people) for people in lists.values()]
+        if len(frozenset().union(*chain.from_iterable(sets))) <= limit:
+            continue
+        found: set[str] = set()  # too many: find the first person past the limit, to name the field
+        for list_name, people in lists.items():
+            for index, person in enumerate(people):
+                found |= getattr(person, attribute)
+                if len(found) > limit:
+                    where = f"{list_name}[{index}].{attribute}"
+                    problems.append(Problem(where, f"the cohort names more than {limit} distinct {what}"))
+                    break
+            if len(found) > limit:
+                break
+    return problems
 
 
 def _person_problems(person: Person, where: str, known: set[str], skill_keys: list[str]) -> list[Problem]:
     problems: list[Problem] = []
     if not person.id:
         problems.append(Problem(f"{where}.id", "an id is required"))
+    texts = (person.id, person.name or "", person.department or "")
+    if not _texts_clean((*texts, *person.languages, *person.availability, *person.preferences)):
+        problems.extend(_text_problems(person, where))
     levels = person.skills.values()
     # Fast path for the common, valid record: cohorts of 100k people are validated in well under a second.
     clean_skills = (
@@ -210,21 +298,41 @@ def _person_problems(person: Person, where: str, known: set[str], skill_keys: li
         and (not levels or (min(levels) >= 0 and max(levels) <= MAX_LEVEL))
     )
     for key, level in () if clean_skills else person.skills.items():
+        path = at_key(f"{where}.skills", key)
         if key not in known:
-            problems.append(Problem(f"{where}.skills.{key}", f"unknown skill{_did_you_mean(key, skill_keys)}"))
+            problems.append(Problem(path, f"unknown skill{_did_you_mean(key, skill_keys)}"))
         elif isinstance(level, bool) or not isinstance(level, int):
-            problems.append(Problem(f"{where}.skills.{key}", f"level {level!r} is not a whole number from 0 to 5"))
+            problems.append(Problem(path, f"level {level!r} is not a whole number from 0 to 5"))
         elif level > MAX_LEVEL:
-            problems.append(Problem(f"{where}.skills.{key}", f"level {level} is above {MAX_LEVEL}"))
+            problems.append(Problem(path, f"level {level} is above {MAX_LEVEL}"))
         elif level < 0:
-            problems.append(Problem(f"{where}.skills.{key}", f"level {level} is below 0"))
+            problems.append(Problem(path, f"level {level} is below 0"))
     for index, goal in enumerate(() if known.issuperset(person.goals) else person.goals):
         if goal not in known:
-            problems.append(Problem(f"{where}.goals[{index}]", f"unknown skill {goal!r}{_did_you_mean(goal, known)}"))
+            problems.append(
+                Problem(f"{where}.goals[{index}]", f"unknown skill {quoted(goal)}{_did_you_mean(goal, known)}")
+            )
     if len(set(person.goals)) != len(person.goals):
         problems.append(Problem(f"{where}.goals", "a goal is listed twice"))
-    if person.capacity is not None and person.capacity < 0:
-        problems.append(Problem(f"{where}.capacity", f"{person.capacity} is below 0"))
+    if person.capacity is not None and (message := capacity_problem(person.capacity)):
+        problems.append(Problem(f"{where}.capacity", message))
+    if len(person.preferences) > MAX_PREFERENCES:
+        problems.append(
+            Problem(f"{where}.preferences", f"at most {MAX_PREFERENCES} ids (this has {len(person.preferences):,})")
+        )
+    return problems
+
+
+def _text_problems(person: Person, where: str) -> list[Problem]:
+    """Each of the person's texts that is not fine, by field (the sets' items have no position to name)."""
+    fields = [("id", person.id), ("name", person.name), ("department", person.department)]
+    for attribute in ("languages", "availability", "preferences"):
+        fields.extend((attribute, text) for text in sorted(getattr(person, attribute)))
+    problems: list[Problem] = []
+    for name, text in fields:
+        message = None if text is None else text_problem(text)
+        if message:
+            problems.append(Problem(f"{where}.{name}", message))
     return problems
 
 
@@ -240,9 +348,9 @@ def _pair_problems(program: Program, cohort: Cohort, mentor_ids: set[str], mente
     for name, pairs in (("declined_pairs", rules.declined_pairs), ("fixed_pairs", rules.fixed_pairs)):
         for index, pair in enumerate(pairs):
             if pair.mentor not in mentor_ids:
-                problems.append(Problem(f"rules.{name}[{index}].mentor", f"no mentor has id {pair.mentor!r}"))
+                problems.append(Problem(f"rules.{name}[{index}].mentor", f"no mentor has id {quoted(pair.mentor)}"))
             if pair.mentee not in mentee_ids:
-                problems.append(Problem(f"rules.{name}[{index}].mentee", f"no mentee has id {pair.mentee!r}"))
+                problems.append(Problem(f"rules.{name}[{index}].mentee", f"no mentee has id {quoted(pair.mentee)}"))
             if pair.mentor == pair.mentee:
                 problems.append(Problem(f"rules.{name}[{index}]", "a person cannot be paired with themself"))
     mentors, _ = cohort.sides(program.model)
@@ -253,17 +361,18 @@ def _pair_problems(program: Program, cohort: Cohort, mentor_ids: set[str], mente
     for index, pair in enumerate(rules.fixed_pairs):
         where = f"rules.fixed_pairs[{index}]"
         if pair in declined and rules.never_repair_declined:
-            problems.append(Problem(where, f"{pair.mentor!r} and {pair.mentee!r} are also a declined pair"))
+            problems.append(Problem(where, f"{quoted(pair.mentor)} and {quoted(pair.mentee)} are also a declined pair"))
         if pair.mentee in mentee_seen:
             first = mentee_seen[pair.mentee]
-            problems.append(Problem(where, f"mentee {pair.mentee!r} is already fixed in fixed_pairs[{first}]"))
+            problems.append(Problem(where, f"mentee {quoted(pair.mentee)} is already fixed in fixed_pairs[{first}]"))
         mentee_seen.setdefault(pair.mentee, index)
         taken[pair.mentor] += 1
     for mentor, count in taken.items():
         if mentor in capacity and count > capacity[mentor]:
             problems.append(
                 Problem(
-                    "rules.fixed_pairs", f"mentor {mentor!r} has {count} fixed mentees but capacity {capacity[mentor]}"
+                    "rules.fixed_pairs",
+                    f"mentor {quoted(mentor)} has {count} fixed mentees but capacity {capacity[mentor]}",
                 )
             )
     return problems

@@ -336,7 +336,7 @@ def match(
     are kept as given. The same input and seed give the same result; the seed only decides between ties.
     Raises MatchingInputError naming every field at fault.
     """
-    validate(program, cohort)
+    validate(program, cohort, seed=seed)
     options = options or MatchOptions()
     encoded = encode(program, cohort, seed)
     fixed = _fixed_pairs(encoded, program.rules.fixed_pairs)
@@ -486,7 +486,7 @@ def suggest_mentors(
 ) -> dict[str, tuple[Suggestion, ...]]:
     """Self-match: each mentee's best `top_n` mentors among those with a place left (after the fixed pairs,
     i.e. the existing matches), best first, never breaking a hard rule."""
-    validate(program, cohort)
+    validate(program, cohort, seed=seed)
     encoded = encode(program, cohort, seed)
     mentors_side, mentees_side = encoded.mentors, encoded.mentees
     fixed = _fixed_pairs(encoded, program.rules.fixed_pairs)

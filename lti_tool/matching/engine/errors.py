@@ -23,3 +23,17 @@ class MatchingInputError(ValueError):
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = tuple(problems)
         super().__init__("\n".join(str(problem) for problem in self.problems))
+
+
+SHOWN = 60  # characters of a value quoted in a message: a problem stays one readable line
+
+
+def quoted(text: str) -> str:
+    """`text` as a message shows it: repr (control characters and lone surrogates escaped), cut when long."""
+    return repr(text if len(text) <= SHOWN else text[: SHOWN - 3] + "...")
+
+
+def at_key(parent: str, key: str) -> str:
+    """The path of `key` in the object at `parent`; an unprintable or long key is quoted."""
+    name = key if key.isprintable() and len(key) <= SHOWN else quoted(key)
+    return f"{parent}.{name}" if parent else name
