@@ -112,5 +112,4 @@ def choose(course_id: int, launch_id: str) -> Page:
     response.headers["Content-Security-Policy"] = content_security_policy(
         form_action=origin_of(selection.return_url) or ""
     )
-    response.headers["Cache-Control"] = "no-store"
     return response

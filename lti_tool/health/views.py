@@ -72,5 +72,4 @@ def export(course_id: int, program: Program, name: str) -> Response:
     # Streamed: the header row leaves at once, then rows as the database hands them over (see exports.py).
     response = current_app.response_class(stream_with_context(chosen.build(program)), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}-course-{course_id}.csv"'
-    response.headers["Cache-Control"] = "no-store"
     return response

@@ -34,15 +34,8 @@ def _tool(settings: Settings) -> ToolConfiguration:
     return ToolConfiguration(base_url=public_base_url(), name=settings.tool_name)
 
 
-def _private(body: str, status: int = 200) -> Response:
-    # Registration pages and the admin page must never be kept by a shared cache.
-    response = Response(body, status=status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 def _registration_failed(error: DynamicRegistrationError) -> Response:
-    response = _private(render_template("lti/registration_failed.html", error=error), error.status)
+    response = Response(render_template("lti/registration_failed.html", error=error), status=error.status)
     if error.retry_after is not None:
         response.headers["Retry-After"] = str(error.retry_after)
     return response
@@ -74,7 +67,7 @@ def register(invitation: str) -> ResponseReturnValue:
             )
     except DynamicRegistrationError as error:
         return _registration_failed(error)
-    return _private(render_template("lti/registration_done.html", outcome=outcome, tool=tool))
+    return render_template("lti/registration_done.html", outcome=outcome, tool=tool)
 
 
 def register_uninvited() -> ResponseReturnValue:
@@ -184,7 +177,7 @@ def admin_add_deployment(platform_id: int) -> ResponseReturnValue:
 
 
 def _sign_in_page(form: AdminSignInForm, *, status: int = 401) -> Response:
-    return _private(render_template("lti/admin_sign_in.html", form=form), status)
+    return Response(render_template("lti/admin_sign_in.html", form=form), status=status)
 
 
 def _admin_page(
@@ -195,7 +188,7 @@ def _admin_page(
     new_link: tuple[str, RegistrationInvitation] | None = None,
     status: int = 200,
 ) -> Response:
-    return _private(
+    return Response(
         render_template(
             "lti/admin.html",
             tool=_tool(settings),
@@ -206,5 +199,5 @@ def _admin_page(
             failed_form=failed_form,
             failed_platform_id=failed_platform_id,
         ),
-        status,
+        status=status,
     )

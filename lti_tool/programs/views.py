@@ -249,5 +249,4 @@ def export_skills(course_id: int, program: Program) -> Response:
     body = json.dumps(services.framework_document(program), indent=2, ensure_ascii=False) + "\n"
     response = current_app.response_class(body, mimetype="application/json")
     response.headers["Content-Disposition"] = f'attachment; filename="skill-framework-course-{course_id}.json"'
-    response.headers["Cache-Control"] = "no-store"
     return response
