@@ -612,6 +612,8 @@ def two_instances(work: Path, lms_url: str, keys: PlatformKeys, course: Course, 
                 login = instances[index % 2]
                 return login, instances[(index + 1) % 2].url + "/lti/launch"
 
+            with app.app_context():
+                before = _launched(db.session)
             run = burst(instances[0], newcomers, args.burst_seconds, route=route)
         finally:
             for process in processes:
@@ -621,12 +623,17 @@ def two_instances(work: Path, lms_url: str, keys: PlatformKeys, course: Course, 
                 sa.text("SELECT count(*) FROM lti_user WHERE sub = ANY(:subs)"),
                 {"subs": [platform.sub(course.person(p)) for p in newcomers]},
             ).scalar_one()
-            launched = db.session.execute(
-                sa.text("SELECT count(*) FROM statement_outbox WHERE event = 'lti-launch'")
-            ).scalar_one()
+            launched = _launched(db.session) - before  # the burst's own, not the warm-up's
             db.session.remove()
             db.engine.dispose()
     return run, recorded, launched
+
+
+def _launched(session: Any) -> int:
+    count: int = session.execute(
+        sa.text("SELECT count(*) FROM statement_outbox WHERE event = 'lti-launch'")
+    ).scalar_one()
+    return count
 
 
 def _load() -> str:
