@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from lti_tool.lti.frame_origins import FrameAncestors
+from lti_tool.lti.jwks import PlatformKeyCache
 from lti_tool.lti.keys import KeyStore
 from lti_tool.lti.state import DatabaseStateStore, LaunchStateStore, RedisStateStore
 from lti_tool.settings import Settings
@@ -21,6 +22,7 @@ class Runtime:
     # This process's dynamic registrations that may wait on an LMS at once (lti.dynamic_registration.registration_slot).
     registration_slots: threading.BoundedSemaphore
     frame_ancestors: FrameAncestors
+    platform_keys: PlatformKeyCache
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -31,6 +33,7 @@ class Runtime:
             state=state,
             registration_slots=threading.BoundedSemaphore(settings.dynamic_registration_concurrency),
             frame_ancestors=FrameAncestors(state),
+            platform_keys=PlatformKeyCache(state, settings),
         )
 
 

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from lti_tool.courses.access import course_member, current_membership
 from lti_tool.courses.models import Membership
+from lti_tool.courses.views import landing_url
 from lti_tool.deep_linking import services
 from lti_tool.deep_linking.forms import SelectionForm
 from lti_tool.errors import NotAuthorised
@@ -33,10 +34,11 @@ def launch_destination(claims: LaunchClaims, membership: Membership) -> str:
     if claims.message_type == DEEP_LINKING_REQUEST:
         return url_for("deep_linking.choose", course_id=course_id, launch_id=claims.launch_id)
     placed = services.placed_target(claims.custom, course_id)
-    if placed is None or placed.round is None:
-        return url_for("courses.home", course_id=course_id)
-    round_ = placed.round
     role = CourseRole(membership.course_role)
+    if placed is None or placed.round is None:
+        # Straight to the role's page, not through the course landing's redirect: one request less per launch.
+        return landing_url(course_id, role) or url_for("courses.home", course_id=course_id)
+    round_ = placed.round
     if role.is_staff:
         return url_for("assessments.round_page", course_id=course_id, round_id=round_.id)
     if role is CourseRole.LEARNER:

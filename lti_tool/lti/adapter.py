@@ -31,7 +31,7 @@ from lti_tool.lti.binding import bind_login, check_browser_secret
 from lti_tool.lti.claims import DEEP_LINKING_SETTINGS, LTI, LaunchClaims, refuse_nul
 from lti_tool.lti.jwks import PlatformKeyCache
 from lti_tool.lti.keys import KeyStore
-from lti_tool.lti.models import Platform
+from lti_tool.lti.models import Deployment, Platform
 from lti_tool.lti.state import LaunchStateStore
 from lti_tool.settings import Settings
 
@@ -49,12 +49,18 @@ _REGISTRATION_HINT = (
 
 
 class DatabaseToolConf(ToolConfAbstract[FlaskRequest]):
-    """pylti1p3's view of our `platform` and `deployment` tables; every issuer may have many client ids."""
+    """pylti1p3's view of our `platform` and `deployment` tables; every issuer may have many client ids. A request
+    looks each (issuer, client id) up once, however often it and pylti1p3 ask."""
 
     def __init__(self, keys: KeyStore) -> None:
         super().__init__()
         self._keys = keys
-        self.platforms_by_client: dict[tuple[str, str], Platform] = {}
+        self._platforms: dict[tuple[str, str | None], Platform | None] = {}
+
+    def platform(self, iss: str, client_id: str | None) -> Platform | None:
+        if (iss, client_id) not in self._platforms:
+            self._platforms[(iss, client_id)] = registrations.find_platform(iss, client_id)
+        return self._platforms[(iss, client_id)]
 
     def check_iss_has_one_client(self, iss: str) -> bool:
         return False
@@ -70,10 +76,10 @@ class DatabaseToolConf(ToolConfAbstract[FlaskRequest]):
     def find_registration_by_params(  # type: ignore[override]
         self, iss: str, client_id: str | None, *args: Any, **kwargs: Any
     ) -> Registration | None:
-        platform = registrations.find_platform(iss, client_id)
-        if platform is None:
-            return None
-        self.platforms_by_client[(iss, platform.client_id)] = platform
+        platform = self.platform(iss, client_id)
+        return None if platform is None else self.registration_of(platform)
+
+    def registration_of(self, platform: Platform) -> Registration:
         signing = self._keys.signing_key()
         registration = (
             Registration()
@@ -94,8 +100,8 @@ class DatabaseToolConf(ToolConfAbstract[FlaskRequest]):
     def find_deployment_by_params(
         self, iss: str, deployment_id: str, client_id: str, *args: Any, **kwargs: Any
     ) -> LtiDeployment | None:
-        platform = registrations.find_platform(iss, client_id)
-        if platform is None or registrations.find_deployment(platform, deployment_id) is None:
+        found = registrations.find_registration(iss, client_id, deployment_id)
+        if found is None or found[1] is None:
             return None
         return LtiDeployment().set_deployment_id(deployment_id)
 
@@ -142,6 +148,44 @@ class _BoundStateCookie(FlaskCookieService):
         super().set_cookie(name, bind_login(self._store, name, ttl_seconds=self._ttl_seconds), exp)
 
 
+class _WritesAtOnce:
+    """The state store as a login sees it: its writes (browser binding, nonce, state parameters, all with the
+    login's lifetime) wait for `write`, which makes those of one lifetime in one statement."""
+
+    def __init__(self, store: LaunchStateStore) -> None:
+        self._store = store
+        self._pending: dict[int, dict[str, Any]] = {}  # lifetime -> key -> value
+
+    def get(self, key: str) -> Any | None:
+        for values in self._pending.values():
+            if key in values:
+                return values[key]
+        return self._store.get(key)
+
+    def put(self, key: str, value: Any, ttl_seconds: int) -> None:
+        self.put_many({key: value}, ttl_seconds)
+
+    def put_many(self, values: dict[str, Any], ttl_seconds: int) -> None:
+        self._pending.setdefault(ttl_seconds, {}).update(values)
+
+    def take(self, key: str) -> Any | None:
+        for values in self._pending.values():
+            if key in values:
+                return values.pop(key)
+        return self._store.take(key)
+
+    def count(self, key: str, window_seconds: int) -> tuple[int, int]:
+        return self._store.count(key, window_seconds)
+
+    def purge_expired(self) -> None:
+        self._store.purge_expired()
+
+    def write(self) -> None:
+        for ttl_seconds, values in self._pending.items():
+            self._store.put_many(values, ttl_seconds)
+        self._pending = {}
+
+
 def start_login(*, keys: KeyStore, store: LaunchStateStore, settings: Settings, launch_url: str) -> Response:
     """Answer an OIDC third-party login initiation with the redirect to the platform's auth endpoint."""
     request = FlaskRequest()
@@ -153,39 +197,47 @@ def start_login(*, keys: KeyStore, store: LaunchStateStore, settings: Settings, 
             f"The LMS started a login without {missing}.",
             hint="The tool's login URL must be called by the LMS as an LTI 1.3 login initiation.",
         )
-    if registrations.find_platform(params["iss"], params["client_id"]) is None:
+    tool_conf = DatabaseToolConf(keys)
+    if tool_conf.platform(params["iss"], params["client_id"]) is None:
         raise LaunchError(
             "unknown_registration",
             f"No registration for issuer {params['iss']!r} with client id {params['client_id']!r}.",
             hint=_REGISTRATION_HINT,
         )
-    storage = _StoreStorage(store, settings.launch_state_ttl_seconds)
+    ttl = settings.launch_state_ttl_seconds
+    writes = _WritesAtOnce(store)
+    storage = _StoreStorage(writes, ttl)
     login = FlaskOIDCLogin(
         request,
-        DatabaseToolConf(keys),
-        cookie_service=_BoundStateCookie(request, store, settings.launch_state_ttl_seconds),
+        tool_conf,
+        cookie_service=_BoundStateCookie(request, writes, ttl),
         launch_data_storage=storage,
     )
-    login.set_launch_data_storage(storage).set_launch_data_lifetime(settings.launch_state_ttl_seconds)
+    login.set_launch_data_storage(storage).set_launch_data_lifetime(ttl)
     # Kept with the state so a launch whose cookie was blocked can offer to start again in a new window.
     login.pass_params_to_launch({k: v for k, v in params.items() if v})
     try:
-        return login.get_redirect_object(launch_url).do_redirect()  # type: ignore[no-any-return]
+        response = login.get_redirect_object(launch_url).do_redirect()
     except LtiException as error:
         raise LaunchError("login_rejected", str(error), hint=_REGISTRATION_HINT) from error
+    writes.write()
+    return response  # type: ignore[no-any-return]
 
 
 class ToolMessageLaunch(FlaskMessageLaunch):
     """A launch validated by our ordered checks; each failure raises a LaunchError naming the check."""
 
-    def __init__(self, *, keys: KeyStore, store: LaunchStateStore, settings: Settings) -> None:
+    def __init__(
+        self, *, keys: KeyStore, store: LaunchStateStore, settings: Settings, platform_keys: PlatformKeyCache
+    ) -> None:
         self._store = store
         self._storage = _StoreStorage(store, settings.launch_data_ttl_seconds)
         self._tool_conf = DatabaseToolConf(keys)
         super().__init__(FlaskRequest(), self._tool_conf, launch_data_storage=self._storage)
         self.set_launch_data_lifetime(settings.launch_data_ttl_seconds)
         self._settings = settings
-        self._key_cache = PlatformKeyCache(store, settings)
+        self._key_cache = platform_keys
+        self._deployment: Deployment | None = None
 
     def validate(self) -> ToolMessageLaunch:
         self._validated = True
@@ -197,7 +249,6 @@ class ToolMessageLaunch(FlaskMessageLaunch):
             self._deployment_pk = self._check_deployment(self._platform)
             self._check_message()
             self._consume_nonce()
-            self._session_service.save_launch_data(self._launch_id, self._jwt["body"])
         except Exception:
             self._validated = False
             raise
@@ -253,8 +304,12 @@ class ToolMessageLaunch(FlaskMessageLaunch):
                 "wrong_audience",
                 "The id_token has several audiences but no `azp` naming this tool's client id.",
             )
-        registration = self._tool_conf.find_registration_by_params(issuer, client_id)
-        if registration is None:
+        deployment_id = body.get(LTI + "deployment_id")
+        # The deployment comes with the registration, in one query; it is checked after the signature.
+        found = registrations.find_registration(
+            issuer, client_id, deployment_id if isinstance(deployment_id, str) else None
+        )
+        if found is None:
             if not registrations.issuer_is_registered(issuer):
                 raise LaunchError(
                     "unknown_issuer",
@@ -266,8 +321,9 @@ class ToolMessageLaunch(FlaskMessageLaunch):
                 f"The id_token is addressed to client id {client_id!r}, which is not registered for {issuer!r}.",
                 hint=_REGISTRATION_HINT,
             )
-        self._registration = registration
-        return self._tool_conf.platforms_by_client[(issuer, client_id)]
+        platform, self._deployment = found
+        self._registration = self._tool_conf.registration_of(platform)
+        return platform
 
     def _check_signature_and_claims(self, platform: Platform) -> None:
         header = self._jwt.get("header", {})
@@ -323,7 +379,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         deployment_id = self._jwt["body"].get(LTI + "deployment_id")
         if not isinstance(deployment_id, str) or not deployment_id:
             raise LaunchError("missing_claim", "The id_token has no deployment_id claim.")
-        deployment = registrations.find_deployment(platform, deployment_id)
+        deployment = self._deployment
         if deployment is None:
             raise LaunchError(
                 "unknown_deployment",

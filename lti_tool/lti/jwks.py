@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from joserfc.jwk import KeySet
@@ -34,18 +35,31 @@ class PlatformKeyCache:
         self._ttl = settings.jwks_cache_ttl_seconds
         self._min_refetch = settings.jwks_min_refetch_seconds
         self._settings = settings
+        # This process's copy of the shared cache, imported: a launch whose kid it holds reads no shared state and
+        # parses no key. Each copy ends when the shared entry it was read from does.
+        self._held: dict[str, _HeldKeySet] = {}
 
     def key_set_for(self, url: str, kid: str) -> KeySet:
         cache_key = "jwks-" + hashlib.sha256(url.encode()).hexdigest()
+        held = self._held.get(cache_key) if self._ttl else None
+        if held is not None and time.time() < held.fetched_at + self._ttl and _has_kid(held.jwks, kid):
+            return held.key_set
         cached = self._store.get(cache_key) if self._ttl else None
         if cached is not None:
             fresh_enough = time.time() - cached["fetched_at"] < self._min_refetch
             if _has_kid(cached["jwks"], kid) or fresh_enough:
-                return _import(cached["jwks"], url)
+                return self._hold(cache_key, cached["fetched_at"], cached["jwks"], url)
         jwks = self._fetch(url)
+        fetched_at = time.time()
         if self._ttl:
-            self._store.put(cache_key, {"fetched_at": time.time(), "jwks": jwks}, self._ttl)
-        return _import(jwks, url)
+            self._store.put(cache_key, {"fetched_at": fetched_at, "jwks": jwks}, self._ttl)
+        return self._hold(cache_key, fetched_at, jwks, url)
+
+    def _hold(self, cache_key: str, fetched_at: float, jwks: dict[str, Any], url: str) -> KeySet:
+        key_set = _import(jwks, url)
+        if self._ttl:
+            self._held[cache_key] = _HeldKeySet(fetched_at, jwks, key_set)
+        return key_set
 
     def _fetch(self, url: str) -> dict[str, Any]:
         where = display_origin(url)
@@ -84,6 +98,13 @@ class PlatformKeyCache:
                 status=502,
             )
         return jwks
+
+
+@dataclass(frozen=True)
+class _HeldKeySet:
+    fetched_at: float
+    jwks: dict[str, Any]
+    key_set: KeySet
 
 
 def _has_kid(jwks: dict[str, Any], kid: str) -> bool:

@@ -97,14 +97,22 @@ def find_platform(issuer: str, client_id: str | None) -> Platform | None:
     return candidates[0] if len(candidates) == 1 else None
 
 
+def find_registration(
+    issuer: str, client_id: str, deployment_id: str | None
+) -> tuple[Platform, Deployment | None] | None:
+    """The registration for (issuer, client_id) and its deployment `deployment_id` if registered, in one query: a
+    launch names both, and checks them at two different steps (the deployment after the signature)."""
+    deployment_join = (Deployment.platform_id == Platform.id) & (Deployment.deployment_id == deployment_id)
+    row = db.session.execute(
+        select(Platform, Deployment)
+        .outerjoin(Deployment, deployment_join)
+        .where(Platform.issuer == issuer, Platform.client_id == client_id)
+    ).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
 def issuer_is_registered(issuer: str) -> bool:
     return db.session.execute(select(Platform.id).where(Platform.issuer == issuer).limit(1)).first() is not None
-
-
-def find_deployment(platform: Platform, deployment_id: str) -> Deployment | None:
-    return db.session.execute(
-        select(Deployment).where(Deployment.platform_id == platform.id, Deployment.deployment_id == deployment_id)
-    ).scalar_one_or_none()
 
 
 def list_platforms() -> list[Platform]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -13,6 +14,10 @@ from sqlalchemy import Integer, Text, case, cast, delete, literal, select
 from lti_tool.extensions import UTCDateTime, db, upsert, utcnow
 from lti_tool.lti.models import LaunchState
 
+# Expired rows are invisible to `get` and `take` already: deleting them is housekeeping, done by each process at
+# most this often rather than by every login.
+PURGE_INTERVAL_SECONDS = 60.0
+
 
 class LaunchStateStore(Protocol):
     """Key/value state with expiry; `take` reads and deletes in one atomic step (single-use values)."""
@@ -20,6 +25,10 @@ class LaunchStateStore(Protocol):
     def get(self, key: str) -> Any | None: ...
 
     def put(self, key: str, value: Any, ttl_seconds: int) -> None: ...
+
+    def put_many(self, values: dict[str, Any], ttl_seconds: int) -> None:
+        """`put` each of `values`, in one statement (or one round trip)."""
+        ...
 
     def take(self, key: str) -> Any | None: ...
 
@@ -34,6 +43,9 @@ class LaunchStateStore(Protocol):
 class DatabaseStateStore:
     """Rows in `lti_launch_state`, written in the caller's transaction: the view that uses it commits once."""
 
+    def __init__(self) -> None:
+        self._purged_at = -math.inf
+
     def get(self, key: str) -> Any | None:
         row = db.session.execute(
             select(LaunchState.value).where(LaunchState.key == key, LaunchState.expires_at > utcnow())
@@ -41,16 +53,17 @@ class DatabaseStateStore:
         return None if row is None else json.loads(row)
 
     def put(self, key: str, value: Any, ttl_seconds: int) -> None:
-        values = {
-            "key": key,
-            "value": json.dumps(value),
-            "expires_at": utcnow() + timedelta(seconds=ttl_seconds),
-        }
+        self.put_many({key: value}, ttl_seconds)
+
+    def put_many(self, values: dict[str, Any], ttl_seconds: int) -> None:
+        expires_at = utcnow() + timedelta(seconds=ttl_seconds)
         # An upsert: two workers refreshing the same platform key set must not collide on the primary key.
-        statement = upsert(LaunchState).values(**values)
+        statement = upsert(LaunchState).values(
+            [{"key": key, "value": json.dumps(value), "expires_at": expires_at} for key, value in values.items()]
+        )
         statement = statement.on_conflict_do_update(
             index_elements=[LaunchState.key],
-            set_={"value": values["value"], "expires_at": values["expires_at"]},
+            set_={"value": statement.excluded.value, "expires_at": statement.excluded.expires_at},
         )
         db.session.execute(statement)
 
@@ -87,6 +100,9 @@ class DatabaseStateStore:
         return int(value), min(max(math.ceil((expires_at - now).total_seconds()), 1), window_seconds)
 
     def purge_expired(self) -> None:
+        if time.monotonic() - self._purged_at < PURGE_INTERVAL_SECONDS:
+            return
+        self._purged_at = time.monotonic()
         db.session.execute(delete(LaunchState).where(LaunchState.expires_at <= utcnow()))
 
 
@@ -103,6 +119,12 @@ class RedisStateStore:
 
     def put(self, key: str, value: Any, ttl_seconds: int) -> None:
         self._redis.set(self._prefix + key, json.dumps(value), ex=max(ttl_seconds, 1))
+
+    def put_many(self, values: dict[str, Any], ttl_seconds: int) -> None:
+        pipeline = self._redis.pipeline(transaction=False)
+        for key, value in values.items():
+            pipeline.set(self._prefix + key, json.dumps(value), ex=max(ttl_seconds, 1))
+        pipeline.execute()
 
     def take(self, key: str) -> Any | None:
         raw = self._redis.getdel(self._prefix + key)

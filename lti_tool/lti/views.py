@@ -13,7 +13,6 @@ from lti_tool.deep_linking.views import launch_destination
 from lti_tool.extensions import db
 from lti_tool.hosts import external_url, public_base_url
 from lti_tool.lti.adapter import DEEP_LINKING_REQUEST, ToolMessageLaunch, start_login
-from lti_tool.lti.frame_origins import learn_from_launch
 from lti_tool.roster.background import sync_after_launch
 from lti_tool.runtime import runtime
 from lti_tool.statements.events import record_lti_launch
@@ -31,17 +30,22 @@ def login() -> Response:
 
 def launch() -> Response:
     rt = runtime()
-    claims = ToolMessageLaunch(keys=rt.keys, store=rt.state, settings=rt.settings).accept()
+    claims = ToolMessageLaunch(
+        keys=rt.keys, store=rt.state, settings=rt.settings, platform_keys=rt.platform_keys
+    ).accept()
     membership = record_launch(claims)
     if claims.message_type == DEEP_LINKING_REQUEST:
         # Choosing content to place opens no resource link: no `launched` statement, the chooser keeps the request.
         remember_request(rt.state, claims, membership, ttl_seconds=rt.settings.launch_data_ttl_seconds)
     else:
         record_lti_launch(claims, membership, settings=rt.settings, tool_base=public_base_url())
-    new_frame_origin = learn_from_launch(rt.state, claims)
+    new_frame_origins = rt.frame_ancestors.learn_from_launch(claims)
+    # What follows reads the rows just written and committed (the session, the roster check, where to go): keep
+    # them loaded instead of reloading each one after the commit.
+    db.session().expire_on_commit = False
     db.session.commit()
-    if new_frame_origin:
-        rt.frame_ancestors.forget()
+    if new_frame_origins:
+        rt.frame_ancestors.learned(new_frame_origins)
     # In the background, so that the launch never waits for (or fails with) the LMS's roster service.
     sync_after_launch(current_app._get_current_object(), membership, rt.settings)  # type: ignore[attr-defined]
     remember_launch(membership)

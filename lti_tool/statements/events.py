@@ -46,7 +46,9 @@ def statement_context(
     return events.StatementContext(
         tool_base=tool_base,
         launch=launch,
-        course=events.Course(ref=course_ref(course), title=course.title),
+        course=events.Course(
+            ref=context_ref(launch.issuer, launch.deployment_id, launch.context_id), title=course.title
+        ),
         privacy=events.ActorPrivacy(
             include_name=settings.xapi_actor_include_name, use_email=settings.xapi_actor_use_email
         ),
@@ -55,9 +57,14 @@ def statement_context(
 
 
 def course_ref(course: Course) -> str:
-    # Opaque and stable across databases: derived from LTI identifiers, not from our row ids.
     deployment = course.deployment
-    return opaque_ref(deployment.platform.issuer, deployment.deployment_id, course.context_id)
+    return context_ref(deployment.platform.issuer, deployment.deployment_id, course.context_id)
+
+
+def context_ref(issuer: str, deployment_id: str, context_id: str) -> str:
+    """A course's ref from its LTI identifiers alone, which a launch carries: no row needs loading for it."""
+    # Opaque and stable across databases: derived from LTI identifiers, not from our row ids.
+    return opaque_ref(issuer, deployment_id, context_id)
 
 
 def course_statement_context(settings: Settings, *, tool_base: str, course: Course) -> events.StatementContext:

@@ -204,13 +204,14 @@ def test_later_launches_of_placed_links_open_what_was_placed(
         instructor, "link_selection", ["program", f"assessment-{rounds['baseline']}"]
     )
 
-    # The program link opens the course home: staff land on the program overview, learners on their own page.
+    # The program link opens the course's page for the role, directly: the program overview for staff, their
+    # own page for learners.
     staff = open_placed(instructor, program_link.id, person="instructor")
-    assert staff.location == f"/courses/{course}/"
+    assert staff.location == f"/courses/{course}/program"
     assert instructor.get(staff.location).url.path == f"/courses/{course}/program"
     learner = new_browser()
     learned = open_placed(learner, program_link.id, person="learner-01")
-    assert learned.location == f"/courses/{course}/"
+    assert learned.location == f"/courses/{course}/me"
     assert learner.get(learned.location).url.path == f"/courses/{course}/me"
 
     # The assessment link opens the round: its page for staff, the learner's assessments or their own rating.
