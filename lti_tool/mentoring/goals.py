@@ -14,7 +14,15 @@ from sqlalchemy.orm import selectinload
 
 from lti_tool.errors import NotAuthorised, NotFound
 from lti_tool.extensions import db, utcnow
-from lti_tool.mentoring.models import Goal, GoalComment, GoalProgressChange, GoalStatus, MemberRole, Milestone
+from lti_tool.mentoring.models import (
+    Goal,
+    GoalComment,
+    GoalProgressChange,
+    GoalStatus,
+    MemberRole,
+    Milestone,
+    MilestoneChange,
+)
 from lti_tool.mentoring.relationships import MentoringError, PairAccess, require_open
 from lti_tool.profiles.services import BAR_STEP, ContributionBar
 from lti_tool.programs.models import Participant
@@ -216,12 +224,14 @@ def add_milestone(access: PairAccess, goal: Goal, title: str, due_on: date | Non
 
 
 def mark_milestone(access: PairAccess, milestone: Milestone, done: bool) -> None:
-    """Any member ticks a milestone off, or back on; ticking twice keeps the first time."""
+    """Any member ticks a milestone off, or back on; ticking twice keeps the first time. The one writer of a
+    milestone's ticks: each is kept, for whoever left the pair before it."""
     require_open(access)
-    if not done:
-        milestone.done_at = None
-    elif milestone.done_at is None:
-        milestone.done_at = utcnow()
+    if done == (milestone.done_at is not None):
+        return
+    now = utcnow()
+    milestone.done_at = now if done else None
+    milestone.changes.append(MilestoneChange(done_at=milestone.done_at, changed_at=now))
 
 
 def add_comment(access: PairAccess, goal: Goal, text: str) -> GoalComment:
@@ -238,11 +248,15 @@ def add_comment(access: PairAccess, goal: Goal, text: str) -> GoalComment:
 
 
 def _as_seen(access: PairAccess, milestone: Milestone) -> Milestone:
-    """The milestone as the viewer may see it: ticked off after their cut-off, it was still open for them (a
-    transient stand-in, never added to the database session)."""
-    if access.sees(milestone.done_at) or milestone.done_at is None:
+    """The milestone as the viewer may see it: ticked off, or not, as its last tick up to their cut-off left it
+    (a transient stand-in when that differs from now, never added to the database session)."""
+    changes = ((change.changed_at, change.done_at) for change in milestone.changes)
+    done_at = access.as_it_was(milestone.done_at, changes, None)
+    if done_at == milestone.done_at:
         return milestone
-    return Milestone(id=milestone.id, goal_id=milestone.goal_id, title=milestone.title, due_on=milestone.due_on)
+    return Milestone(
+        id=milestone.id, goal_id=milestone.goal_id, title=milestone.title, due_on=milestone.due_on, done_at=done_at
+    )
 
 
 @dataclass(frozen=True)
@@ -273,7 +287,7 @@ def pair_goals(access: PairAccess) -> list[Goal]:
             .where(Goal.relationship_id == access.relationship.id, access.visible(Goal.created_at))
             .order_by(Goal.target_on, Goal.id)
             .options(
-                selectinload(Goal.milestones),
+                selectinload(Goal.milestones).selectinload(Milestone.changes),
                 selectinload(Goal.progress_changes),
                 selectinload(Goal.comments).selectinload(GoalComment.author).selectinload(Participant.membership),
                 selectinload(Goal.owner).selectinload(Participant.membership),

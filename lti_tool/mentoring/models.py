@@ -266,6 +266,21 @@ class Milestone(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     goal: Mapped[Goal] = orm.relationship(back_populates="milestones")
+    changes: Mapped[list[MilestoneChange]] = orm.relationship(
+        order_by="MilestoneChange.id", cascade="all, delete-orphan"
+    )
+
+
+class MilestoneChange(db.Model):  # type: ignore[name-defined,misc]
+    """A milestone ticked off (`done_at` set) or back on (None) at `changed_at`: what a member who left the pair
+    before a later tick still sees (`PairAccess.as_it_was`)."""
+
+    __tablename__ = "milestone_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    milestone_id: Mapped[int] = mapped_column(ForeignKey("goal_milestone.id", ondelete="CASCADE"), index=True)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class GoalComment(db.Model):  # type: ignore[name-defined,misc]

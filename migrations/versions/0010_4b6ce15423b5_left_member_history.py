@@ -1,4 +1,4 @@
-"""What a member who left a pair still sees: milestone creation times, goal progress and expectations changes
+"""What a member who left a pair still sees: milestone creation times and ticks, goal progress, expectations
 
 Revision ID: 4b6ce15423b5
 Revises: 4c8f020d6e4d
@@ -82,8 +82,39 @@ def upgrade():
             "created_at", existing_type=lti_tool.extensions.UTCDateTime(timezone=True), nullable=False
         )
 
+    # Made after the batch rebuild of goal_milestone above (SQLite copies and drops that table): its rows point at
+    # the final table.
+    op.create_table(
+        "milestone_change",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("milestone_id", sa.Integer(), nullable=False),
+        sa.Column("done_at", lti_tool.extensions.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("changed_at", lti_tool.extensions.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["milestone_id"],
+            ["goal_milestone.id"],
+            name=op.f("fk_milestone_change_milestone_id_goal_milestone"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_milestone_change")),
+    )
+    with op.batch_alter_table("milestone_change", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_milestone_change_milestone_id"), ["milestone_id"], unique=False)
+
+    # A milestone ticked off now was last ticked at its done_at: one change then. (Earlier ticks and unticks are
+    # not known; someone who left before that tick sees it open.)
+    op.execute(
+        "INSERT INTO milestone_change (milestone_id, done_at, changed_at)"
+        " SELECT id, done_at, done_at FROM goal_milestone WHERE done_at IS NOT NULL"
+    )
+
 
 def downgrade():
+    with op.batch_alter_table("milestone_change", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_milestone_change_milestone_id"))
+
+    op.drop_table("milestone_change")
+
     with op.batch_alter_table("goal_milestone", schema=None) as batch_op:
         batch_op.drop_column("created_at")
 

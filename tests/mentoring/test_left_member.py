@@ -226,3 +226,31 @@ def test_a_mentee_who_left_sees_everyones_expectations_as_they_were_when_they_le
 
     now = expectations_shown(pair.page(stayer))
     assert "Rewritten without them" in now and "Stated after they left" in now and "Code review first" not in now
+
+
+def milestones_done(card: str) -> set[str]:
+    """The titles of a goal card's milestones shown as ticked off."""
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", card))
+    return set(re.findall(r"Done: (.+?) done ", text))
+
+
+def test_a_mentee_who_left_sees_each_milestone_ticked_as_it_was_when_they_left(group: Group) -> None:
+    pair, leaver, stayer = group.pair, group.leaver, group.stayer
+    assert pair.post(stayer, "/goals", goal_data(**{"new-goal-title": "The stayer's goal"})).status_code == 200
+    with pair.app.app_context():
+        goal_id = db.session.execute(select(Goal.id)).scalar_one()
+    steps = ("Unticked later", "Ticked again later", "Ticked only later")
+    for title in steps:
+        assert pair.post(stayer, f"/goals/{goal_id}/milestones", milestone(goal_id, title)).status_code == 200
+    with pair.app.app_context():
+        unticked, reticked, ticked = db.session.execute(select(Milestone.id).order_by(Milestone.id)).scalars()
+    tick = f"/goals/{goal_id}/milestones/"
+    for step in (unticked, reticked):
+        assert pair.post(stayer, f"{tick}{step}", {"done": "y"}).status_code == 200
+    end_match(group)
+    # After they left: one milestone ticked before is unticked, another unticked and ticked again, a third ticked.
+    for step, done in ((unticked, False), (reticked, False), (reticked, True), (ticked, True)):
+        assert pair.post(pair.mentor, f"{tick}{step}", {"done": "y"} if done else {}).status_code == 200
+
+    assert milestones_done(goal_card(pair.page(leaver), goal_id)) == {"Unticked later", "Ticked again later"}
+    assert milestones_done(goal_card(pair.page(stayer), goal_id)) == {"Ticked again later", "Ticked only later"}
