@@ -467,7 +467,13 @@ def _oauth_error_code(content: bytes) -> str | None:
 
 
 def _check_url(url: str, label: str, *, allow_loopback: bool) -> None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (reading it checks it: a port that is not a number raises)
+    except ValueError:
+        raise DynamicRegistrationError(
+            "insecure_endpoint", f"The LMS's {label} is not a readable URL.", hint=MANUAL_INSTEAD
+        ) from None
     loopback = _is_loopback(parts.hostname)
     if parts.username or parts.password or not parts.hostname:
         problem = "is not a plain https address"

@@ -170,7 +170,7 @@ class _PermittedAddressBackend(httpcore.SyncBackend):
             found = lookup.result(timeout=_time_left(timeout, httpcore.ConnectTimeout))
         except LookupTimeout as error:
             raise httpcore.ConnectTimeout(f"looking up {host} took too long") from error
-        except OSError as error:
+        except (OSError, UnicodeError) as error:  # UnicodeError: a name IDNA cannot encode (empty or long labels)
             raise httpcore.ConnectError(f"{host} was not found ({error})") from error
         addresses = [str(info[4][0]) for info in found]
         permitted = [a for a in dict.fromkeys(addresses) if is_permitted(ipaddress.ip_address(a), self._allowed)]
@@ -287,7 +287,9 @@ def fetch(
                 content += chunk
                 if len(content) > max_bytes:
                     raise AnswerTooLarge(f"{display_origin(str(url))} answered more than {max_bytes} bytes")
-    except httpx.HTTPError as error:
+    # InvalidURL and IDNA's UnicodeError come from a URL httpx cannot even send (e.g. `https://0177.0.0.1/`): to the
+    # caller that is one more way of not reaching the LMS.
+    except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as error:
         unreachable = Unreachable(str(url), f"{type(error).__name__}: {error}")
         log.warning("outbound %s to %s failed: %s", method, display_origin(str(url)), unreachable.detail)
         raise unreachable from error
@@ -298,5 +300,8 @@ def fetch(
 
 def display_origin(url: str) -> str:
     """Scheme, host and port of a URL: what may be shown or logged (paths and queries can carry tokens)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return "(an unreadable address)"
     return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], "", "", ""))[:200] or "(no address)"

@@ -216,3 +216,25 @@ def test_other_requests_are_served_while_registrations_wait_on_a_dripping_lms(
     finally:
         engine.dispose()
     assert count == 2
+
+
+@pytest.mark.parametrize(
+    "configuration_url",
+    [
+        "https://0177.0.0.1/x",
+        "https://[::1/x",
+        "https://[v1.x]/x",
+        "https://lms.example:port/x",
+        "https://a..b/x",
+        "https://xn--/x",
+        f"https://{'a' * 300}.example/x",
+        "https://.example/x",
+    ],
+)
+def test_a_configuration_url_no_client_can_send_fails_as_unreachable_and_is_recorded(
+    public_only: ToolEnvironment, configuration_url: str
+) -> None:
+    page = _register(invite(public_only.app, public_only.tool_url), configuration_url)
+    assert page.status_code in (400, 502) and _error_code(page) in ("platform_unreachable", "insecure_endpoint")
+    # Never left "started": the attempt is on record with its failure, or was refused before it began.
+    assert all(attempt.status == "failed" for attempt in _attempts(public_only.app))
