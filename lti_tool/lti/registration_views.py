@@ -24,7 +24,6 @@ from lti_tool.lti.invitations import create_invitation, open_invitations, revoke
 from lti_tool.lti.models import RegistrationInvitation
 from lti_tool.lti.outbound import PlatformHttp
 from lti_tool.lti.registrations import list_platforms
-from lti_tool.lti.state import LaunchStateStore
 from lti_tool.lti.tool_configuration import ToolConfiguration
 from lti_tool.runtime import runtime
 from lti_tool.settings import Settings
@@ -104,7 +103,7 @@ def admin_sign_in() -> ResponseReturnValue:
     rt = runtime()
     form = AdminSignInForm()
     if form.validate_on_submit():
-        wait = _sign_in_wait(rt.state, request.remote_addr or "")
+        wait = throttle.wait_seconds(rt.state, throttle.SIGN_IN_PER_ADDRESS, request.remote_addr or "")
         if wait is not None:
             form.token.errors.append(
                 f"Too many sign-in attempts. Try again in {wait} seconds; the token was not checked."
@@ -119,13 +118,6 @@ def admin_sign_in() -> ResponseReturnValue:
             return redirect(url_for("lti.admin"), code=303)
         form.token.errors.append("That is not the admin token.")
     return _sign_in_page(form)
-
-
-def _sign_in_wait(store: LaunchStateStore, address: str) -> int | None:
-    """Counts a sign-in attempt from this address, then (unless it is over its own limit) everyone's."""
-    return throttle.wait_seconds(store, throttle.SIGN_IN_PER_ADDRESS, address) or throttle.wait_seconds(
-        store, throttle.SIGN_IN_EVERYONE, ""
-    )
 
 
 def admin_sign_out() -> ResponseReturnValue:
