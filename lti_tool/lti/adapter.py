@@ -28,7 +28,7 @@ from pylti1p3.tool_config.abstract import ToolConfAbstract
 from lti_tool.errors import LaunchError
 from lti_tool.lti import registrations
 from lti_tool.lti.binding import bind_login, check_browser_secret
-from lti_tool.lti.claims import DEEP_LINKING_SETTINGS, LTI, LaunchClaims, refuse_nul
+from lti_tool.lti.claims import DEEP_LINKING_SETTINGS, LTI, LaunchClaims, refuse_nul, refuse_wrong_types
 from lti_tool.lti.jwks import PlatformKeyCache
 from lti_tool.lti.keys import KeyStore
 from lti_tool.lti.models import Deployment, Platform
@@ -289,6 +289,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         if not isinstance(body, dict):
             raise LaunchError("malformed_token", "The id_token body is not a JSON object.")
         refuse_nul(dict(body))  # before any claim reaches a query
+        refuse_wrong_types(dict(body))  # before any claim reaches pylti1p3's validators
 
     def _check_registration(self) -> Platform:
         body = self._jwt["body"]

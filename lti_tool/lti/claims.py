@@ -111,6 +111,31 @@ class LaunchClaims:
         )
 
 
+# Claims whose JSON type pylti1p3's validators and the launch checks take for granted, before `LaunchClaims` reads
+# the body: one of another type (a `message_type` list, a `nonce` number) would be a TypeError deep in the library.
+_CLAIM_TYPES: dict[str, tuple[type, str]] = {
+    "sub": (str, "text"),
+    "nonce": (str, "text"),
+    LTI + "message_type": (str, "text"),
+    LTI + "version": (str, "text"),
+    LTI + "deployment_id": (str, "text"),
+    LTI + "resource_link": (dict, "an object"),
+    LTI + "context": (dict, "an object"),
+}
+
+
+def refuse_wrong_types(body: dict[str, Any]) -> None:
+    """Refuse an id_token one of whose claims in `_CLAIM_TYPES` is there but of another JSON type (absent ones are
+    left to the checks that require them, which say so)."""
+    for claim, (kind, described) in _CLAIM_TYPES.items():
+        if claim in body and not isinstance(body[claim], kind):
+            raise LaunchError(
+                "invalid_claim",
+                f"The id_token's `{claim}` claim must be {described}.",
+                hint="The LMS sent a launch the LTI 1.3 specification does not allow; report it to its administrator.",
+            )
+
+
 def refuse_nul(body: dict[str, Any]) -> None:
     """Refuse an id_token whose body has a NUL character in any claim: no LMS sends one, and PostgreSQL cannot
     store it (see `lti_tool.input_checks`)."""

@@ -19,6 +19,24 @@ REFUSED_CLAIMS: list[tuple[str, dict[str, Any], str]] = [
     ("sub is too long", {"sub": "x" * 256}, "`sub`"),
     ("roles is text", {LTI + "roles": "Learner"}, "`roles`"),
     ("resource link id is an object", {LTI + "resource_link": {"id": {"a": 1}}}, "`resource_link.id`"),
+    (
+        "resource link is a list",
+        {LTI + "resource_link": []},
+        "`https://purl.imsglobal.org/spec/lti/claim/resource_link`",
+    ),
+    (
+        "resource link is text",
+        {LTI + "resource_link": "x"},
+        "`https://purl.imsglobal.org/spec/lti/claim/resource_link`",
+    ),
+    (
+        "message type is a list",
+        {LTI + "message_type": ["x"]},
+        "`https://purl.imsglobal.org/spec/lti/claim/message_type`",
+    ),
+    ("message type is an object", {LTI + "message_type": {"a": 1}}, "claim/message_type`"),
+    ("nonce is a number", {"nonce": 5}, "`nonce`"),
+    ("context is text", {LTI + "context": "ment-101"}, "claim/context`"),
     ("NUL in a name", {"given_name": "Pri\x00ya"}, "`given_name`"),
     (
         "NUL deep in custom",
