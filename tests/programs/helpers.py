@@ -15,7 +15,7 @@ from lti_tool.extensions import db
 from lti_tool.programs.models import Program
 from tests.lti_browser import LtiBrowser
 
-_CSRF = re.compile(r'<input type="hidden" name="csrf_token" value="([^"]+)">')
+_CSRF = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def course_id(app: Flask, context_id: str) -> int:

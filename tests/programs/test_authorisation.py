@@ -47,12 +47,12 @@ def _request(browser: LtiBrowser, method: str, path: str, data: dict[str, str], 
 def test_a_learner_is_refused_every_route(
     app: Flask, instructor: LtiBrowser, course: int, new_browser: Callable[[], LtiBrowser]
 ) -> None:
-    # The learner's browser holds a valid CSRF token (from an instructor's page earlier in the same browser), so
-    # each POST is refused for the role, not for the token.
+    # The learner holds a valid CSRF token of their own (from their profile form), so each POST is refused for the
+    # role, not for the token. (A token from a staff member's page earlier in the same browser no longer helps: a
+    # launch by another person empties the session, tests/courses/test_access.py.)
     shared = new_browser()
-    shared.launch("ment-101", "ta")
-    token = csrf_token(shared.get(f"/courses/{course}/program/settings"))
     shared.launch("ment-101", "learner-01")
+    token = csrf_token(shared.get(f"/courses/{course}/me/profile"))
     before, rows = program_state(app, course), row_counts(app)
     for method, path, data in _routes(course, skill_id(app, course, "python")):
         assert _request(shared, method, path, data, token) == 403, (method, path)
