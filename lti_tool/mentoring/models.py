@@ -199,6 +199,21 @@ class ActionItem(db.Model):  # type: ignore[name-defined,misc]
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     owner: Mapped[Participant] = orm.relationship()
+    changes: Mapped[list[ActionItemChange]] = orm.relationship(
+        order_by="ActionItemChange.id", cascade="all, delete-orphan"
+    )
+
+
+class ActionItemChange(db.Model):  # type: ignore[name-defined,misc]
+    """An action item ticked off (`done_at` set) or opened again (None) at `changed_at`: what a member who left the
+    pair before a later tick still sees (`PairAccess.as_it_was`)."""
+
+    __tablename__ = "action_item_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_item_id: Mapped[int] = mapped_column(ForeignKey("action_item.id", ondelete="CASCADE"), index=True)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class GoalStatus(StrEnum):

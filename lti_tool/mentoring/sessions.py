@@ -27,6 +27,7 @@ from lti_tool.mentoring.checkins import answer_open_requests
 from lti_tool.mentoring.goals import day_text, moment_text
 from lti_tool.mentoring.models import (
     ActionItem,
+    ActionItemChange,
     MentoringSession,
     PrivateNote,
     RelationshipMember,
@@ -252,6 +253,7 @@ def _seen(
     cutoff = access.cutoff
     if cutoff is None:
         return [SeenSession(s, items[s.id], responses[s.id], ratings[s.id]) for s in sessions]
+    ticks = _ticks([item.id for found in items.values() for item in found])
     later_edits: dict[int, SessionRevision] = {}
     for revision in db.session.execute(
         select(SessionRevision)
@@ -263,7 +265,7 @@ def _seen(
     for mentoring_session in sessions:
         later = later_edits.get(mentoring_session.id)
         if later is None:
-            shown_items = [_as_open(item, cutoff) for item in items[mentoring_session.id]]
+            shown_items = [_as_seen(access, item, ticks[item.id]) for item in items[mentoring_session.id]]
             shown_responses = [r for r in responses[mentoring_session.id] if access.sees(r.responded_at)]
             fields, version = snapshot(mentoring_session, [], []), mentoring_session.version
         else:
@@ -282,12 +284,32 @@ def _seen(
     return seen
 
 
-def _as_open(item: ActionItem, cutoff: datetime) -> ActionItem:
-    """The item as it was at `cutoff`: ticked off after it, it was still open then."""
-    if item.done_at is None or item.done_at <= cutoff:
+def _ticks(item_ids: list[int]) -> dict[int, list[tuple[datetime, datetime | None]]]:
+    """Each item's ticks (when, and its `done_at` after), oldest first, read in one query."""
+    found: dict[int, list[tuple[datetime, datetime | None]]] = defaultdict(list)
+    if item_ids:
+        for change in db.session.execute(
+            select(ActionItemChange)
+            .where(ActionItemChange.action_item_id.in_(item_ids))
+            .order_by(ActionItemChange.changed_at, ActionItemChange.id)
+        ).scalars():
+            found[change.action_item_id].append((change.changed_at, change.done_at))
+    return found
+
+
+def _as_seen(access: PairAccess, item: ActionItem, ticks: list[tuple[datetime, datetime | None]]) -> ActionItem:
+    """The item ticked off, or not, as its last tick up to the viewer's cut-off left it (a transient stand-in when
+    that differs from now, never added to the database session)."""
+    done_at = access.as_it_was(item.done_at, ticks, None)
+    if done_at == item.done_at:
         return item
     return ActionItem(
-        id=item.id, session_id=item.session_id, owner_id=item.owner_id, text=item.text, due_on=item.due_on
+        id=item.id,
+        session_id=item.session_id,
+        owner_id=item.owner_id,
+        text=item.text,
+        due_on=item.due_on,
+        done_at=done_at,
     )
 
 
@@ -481,7 +503,7 @@ def log_session(
     )
     db.session.add(mentoring_session)
     db.session.flush()
-    _apply_actions(mentoring_session, [], entry.actions)
+    _apply_actions(mentoring_session, [], entry.actions, now)
     _write_private_note(mentoring_session, me.participant_id, private_note)
     answer_open_requests(access.relationship, answered_at=now)
     record_mentoring_session(mentoring_session, me, AttendanceRecord.LOGGED, settings=settings, tool_base=tool_base)
@@ -568,16 +590,16 @@ def edit_session(
     mentoring_session.shared_notes = shared_notes
     mentoring_session.status = SessionStatus.LOGGED.value
     mentoring_session.version += 1
-    _apply_actions(mentoring_session, items, entry.actions)
+    _apply_actions(mentoring_session, items, entry.actions, now)
     record_mentoring_session(mentoring_session, me, AttendanceRecord.LOGGED, settings=settings, tool_base=tool_base)
     return True
 
 
 def _apply_actions(
-    mentoring_session: MentoringSession, items: list[ActionItem], actions: Iterable[ActionEntry]
+    mentoring_session: MentoringSession, items: list[ActionItem], actions: Iterable[ActionEntry], now: datetime
 ) -> None:
     """Rows 0..n-1 of the form hold the existing items in order: a row left blank removes its item, a filled
-    row updates it (a new owner starts it over as not done), and rows after those add items."""
+    row updates it (a new owner starts it over as not done, kept as an untick), and rows after those add items."""
     by_row = {action.row: action for action in actions}
     for row, item in enumerate(items):
         action = by_row.pop(row, None)
@@ -585,7 +607,7 @@ def _apply_actions(
             db.session.delete(item)
             continue
         if item.owner_id != action.owner_id:
-            item.done_at = None
+            _tick(item, False, now)
         item.text, item.owner_id, item.due_on = clean_text(action.text), action.owner_id, action.due_on
     for action in sorted(by_row.values(), key=lambda a: a.row):
         db.session.add(
@@ -734,7 +756,7 @@ def _write_private_note(mentoring_session: MentoringSession, author_id: int, tex
 
 
 def mark_action_item(access: PairAccess, mentoring_session: MentoringSession, item_id: int, done: bool) -> ActionItem:
-    """The item's owner ticks it done, or opens it again."""
+    """The item's owner ticks it done, or opens it again; ticking twice keeps the first time."""
     require_open(access)
     item = db.session.get(ActionItem, item_id)
     if item is None or item.session_id != mentoring_session.id:
@@ -744,8 +766,17 @@ def mark_action_item(access: PairAccess, mentoring_session: MentoringSession, it
             f"Only {participant_names(access).get(item.owner_id, 'its owner')} can tick this action item.",
             hint="Each member ticks their own action items.",
         )
-    item.done_at = utcnow() if done else None
+    _tick(item, done, utcnow())
     return item
+
+
+def _tick(item: ActionItem, done: bool, now: datetime) -> None:
+    """The one writer of an action item's done state: each tick and untick is kept, for whoever left the pair
+    before it."""
+    if done == (item.done_at is not None):
+        return
+    item.done_at = now if done else None
+    item.changes.append(ActionItemChange(done_at=item.done_at, changed_at=now))
 
 
 # --- History ------------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""What a member who left a pair still sees: milestone creation times and ticks, goal progress, expectations
+"""What a member who left a pair still sees: milestone times and ticks, action item ticks, goal progress, expectations
 
 Revision ID: 4b6ce15423b5
 Revises: 4c8f020d6e4d
@@ -108,8 +108,37 @@ def upgrade():
         " SELECT id, done_at, done_at FROM goal_milestone WHERE done_at IS NOT NULL"
     )
 
+    # Nothing in this migration rebuilds action_item, so its changes may point at it from the start.
+    op.create_table(
+        "action_item_change",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("action_item_id", sa.Integer(), nullable=False),
+        sa.Column("done_at", lti_tool.extensions.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("changed_at", lti_tool.extensions.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["action_item_id"],
+            ["action_item.id"],
+            name=op.f("fk_action_item_change_action_item_id_action_item"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_action_item_change")),
+    )
+    with op.batch_alter_table("action_item_change", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_action_item_change_action_item_id"), ["action_item_id"], unique=False)
+
+    # Likewise, an action item done now was last ticked at its done_at: one change then.
+    op.execute(
+        "INSERT INTO action_item_change (action_item_id, done_at, changed_at)"
+        " SELECT id, done_at, done_at FROM action_item WHERE done_at IS NOT NULL"
+    )
+
 
 def downgrade():
+    with op.batch_alter_table("action_item_change", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_action_item_change_action_item_id"))
+
+    op.drop_table("action_item_change")
+
     with op.batch_alter_table("milestone_change", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_milestone_change_milestone_id"))
 

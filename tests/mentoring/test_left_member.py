@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from lti_tool.extensions import db
 from lti_tool.matching import workflow
-from lti_tool.mentoring.models import CheckinRequest, Goal, Milestone, Relationship, RelationshipMember
+from lti_tool.mentoring.models import ActionItem, CheckinRequest, Goal, Milestone, Relationship, RelationshipMember
 from lti_tool.programs.models import Match, MatchStatus, MentoringModel, Participant, Program
 from lti_tool.runtime import runtime
 from tests.lti_browser import LtiBrowser
@@ -254,3 +254,40 @@ def test_a_mentee_who_left_sees_each_milestone_ticked_as_it_was_when_they_left(g
 
     assert milestones_done(goal_card(pair.page(leaver), goal_id)) == {"Unticked later", "Ticked again later"}
     assert milestones_done(goal_card(pair.page(stayer), goal_id)) == {"Ticked again later", "Ticked only later"}
+
+
+def action_items_done(page: httpx.Response) -> set[str]:
+    """The texts of a page's action items shown as done."""
+    found = re.findall(r'<li class="(done|open)">\s*<span class="action-text">(.*?)</span>', page.text)
+    assert found, page.text[:2000]
+    return {html.unescape(text) for state, text in found if state == "done"}
+
+
+def test_a_mentee_who_left_sees_each_action_item_ticked_as_it_was_when_they_left(group: Group) -> None:
+    pair, leaver, stayer = group.pair, group.leaver, group.stayer
+    mentor, stayer_id = str(pair.cohort.participant(pair.mentor)), str(pair.cohort.participant(stayer))
+    texts = ("Reopened later", "Done only later", "Handed on before")
+    rows = {
+        key: value
+        for row, text in enumerate(texts)
+        for key, value in ((f"session-actions-{row}-text", text), (f"session-actions-{row}-owner", mentor))
+    }
+    session_id = log(pair, pair.mentor, **rows)
+    with pair.app.app_context():
+        reopened, later, handed_on = db.session.execute(select(ActionItem.id).order_by(ActionItem.id)).scalars()
+    tick = session_path(session_id, "/actions/")
+    for item in (reopened, handed_on):
+        assert pair.post(pair.mentor, f"{tick}{item}", {"done": "1"}).status_code == 200
+    # Still before they left: the mentor hands the third item on to the stayer, which opens it again.
+    handed = session_data(**{**rows, "session-actions-2-owner": stayer_id})
+    edit = pair.post(pair.mentor, session_path(session_id, "/edit"), handed)
+    assert edit.status_code == 200, text_of(edit)[:2000]
+    end_match(group)
+    # After they left: the first item is opened again, the second ticked, the third ticked by its new owner.
+    assert pair.post(pair.mentor, f"{tick}{reopened}", {"done": "0"}).status_code == 200
+    assert pair.post(pair.mentor, f"{tick}{later}", {"done": "1"}).status_code == 200
+    assert pair.post(stayer, f"{tick}{handed_on}", {"done": "1"}).status_code == 200
+
+    for page in (pair.page(leaver), pair.page(leaver, session_path(session_id))):
+        assert action_items_done(page) == {"Reopened later"}
+    assert action_items_done(pair.page(stayer, session_path(session_id))) == {"Done only later", "Handed on before"}

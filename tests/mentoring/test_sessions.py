@@ -19,6 +19,7 @@ from lti_tool.extensions import db
 from lti_tool.mentoring.goals import day_text
 from lti_tool.mentoring.models import (
     ActionItem,
+    ActionItemChange,
     CheckinRequest,
     MentoringSession,
     PrivateNote,
@@ -124,6 +125,7 @@ SESSION_TABLES = (
     SessionRating,
     PrivateNote,
     ActionItem,
+    ActionItemChange,
     StatementOutbox,
 )
 
