@@ -38,7 +38,7 @@ from benchmarks.xapi_delivery import fresh_database  # noqa: E402
 from lti_tool.courses.models import Course  # noqa: E402
 from lti_tool.extensions import db  # noqa: E402
 from lti_tool.health.services import PAGE_SIZE  # noqa: E402
-from tests.conftest import tool_environment  # noqa: E402
+from tests.conftest import LOOPBACK_NETWORKS, tool_environment  # noqa: E402
 from tests.lti_browser import LtiBrowser  # noqa: E402
 from tests.scale.builder import ISSUE, CourseSize, build_course  # noqa: E402
 from tests.scale.queries import count_statements  # noqa: E402
@@ -107,6 +107,7 @@ def settings(work: Path, database_url: str) -> dict[str, Any]:
         "cookie_samesite": "Lax",
         "cookie_partitioned": False,
         "sandbox_enabled": True,
+        "allowed_private_networks": LOOPBACK_NETWORKS,  # the sandbox LMS is on loopback
         "roster_sync_interval_seconds": 0,
     }
 
