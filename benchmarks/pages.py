@@ -6,18 +6,26 @@ For each database it serves the tool beside the sandbox LMS as the tests do, lau
 signed launch), fills the course with `tests/scale/builder.py` (the issue's course by default: 11,001 members,
 4,000 published pairs, ~20,000 sessions, ~73,000 ratings; `--pairs` scales it), then requests each page through
 the Flask test client with the launch's session cookie: one warm-up, then `--repeat` timed requests (the median
-is printed). Server time is in-process, the response read to its last byte; statements are counted with a
-`before_cursor_execute` listener (tests/scale/queries.py). The first slice of issue 12 measures program health
-and the four CSV exports; later slices add the other pages.
+is printed). Server time is in-process, the response read to its last byte as it streams; beside it the request's
+CPU time in this process (the app's and SQLite's work, not PostgreSQL's server), which a loaded machine does not
+stretch; statements are counted with a `before_cursor_execute` listener (tests/scale/queries.py). On PostgreSQL
+the built tables are analysed first, as autovacuum does on a live database. Memory: this process's resident size
+after the build (its garbage collected and handed back), after the last page and at its peak in between. The
+load average is printed at the start and the end. The first slice of issue 12 measures program health and the
+four CSV exports; later slices add the other pages.
 
 Budgets: a page ≤ 300 ms, ≤ 50 SQL statements, ≤ 300 KB of HTML; an export ≥ 50,000 rows/s and ≤ 50
-statements (the query-count tests check that they do not grow with the course). Exit status 1 when one is missed.
+statements (the query-count tests check that they do not grow with the course); the process under 250 MB after
+the pages and at its peak. Exit status 1 when one is missed.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import gc
 import math
+import os
 import statistics
 import sys
 import tempfile
@@ -32,18 +40,19 @@ if str(ROOT) not in sys.path:
 
 from flask import Flask  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import select, text  # noqa: E402
 
 from benchmarks.xapi_delivery import fresh_database  # noqa: E402
 from lti_tool.courses.models import Course  # noqa: E402
 from lti_tool.extensions import db  # noqa: E402
 from lti_tool.health.services import PAGE_SIZE  # noqa: E402
-from tests.conftest import tool_environment  # noqa: E402
+from tests.conftest import LOOPBACK_NETWORKS, tool_environment  # noqa: E402
 from tests.lti_browser import LtiBrowser  # noqa: E402
 from tests.scale.builder import ISSUE, CourseSize, build_course  # noqa: E402
 from tests.scale.queries import count_statements  # noqa: E402
 
 PAGE_MS, PAGE_STATEMENTS, PAGE_BYTES = 300.0, 50, 300_000
+WORKER_MB = 250
 EXPORT_ROWS_PER_SECOND, EXPORT_STATEMENTS = 50_000, 50
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -53,6 +62,7 @@ class Measured:
     name: str
     milliseconds: float  # median server time, to the last byte
     first_byte_ms: float
+    cpu_ms: float  # this process's CPU time for the request (median): what the machine's load does not stretch
     statements: int
     size: int  # bytes
     lines: int  # CSV rows (the header excluded); 0 for pages
@@ -71,30 +81,66 @@ class Measured:
 
 
 def measure(app: Flask, client: FlaskClient, name: str, path: str, repeat: int) -> Measured:
-    def once() -> tuple[float, float, int, bytes]:
+    def once() -> tuple[float, float, float, int, int, int]:
+        """Server time to the last byte and to the first, this thread's CPU time (the app's, and SQLite's; not
+        PostgreSQL's server), statements, bytes and lines; the body is counted as it streams, never held."""
         with count_statements(app) as counted:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.thread_time()
             response = client.get(path, buffered=False)
             assert response.status_code == 200, (path, response.status_code)
-            chunks = iter(response.response)
-            first = next(chunks, b"")
-            first_byte = time.perf_counter() - started
-            body = b"".join([first if isinstance(first, bytes) else first.encode(), *chunks])
-            elapsed = time.perf_counter() - started
+            first_byte, size, lines = 0.0, 0, 0
+            for chunk in response.response:
+                data = chunk if isinstance(chunk, bytes) else chunk.encode()
+                first_byte = first_byte or time.perf_counter() - started
+                size, lines = size + len(data), lines + data.count(b"\n")
+            elapsed, cpu = time.perf_counter() - started, time.thread_time() - cpu
             response.close()
-        return elapsed * 1000, first_byte * 1000, counted.total, body
+        return elapsed * 1000, first_byte * 1000, cpu * 1000, counted.total, size, lines
 
     once()  # warm: templates compiled, statements cached, pages in the database's cache
     runs = [once() for _ in range(repeat)]
-    body = runs[-1][3]
     return Measured(
         name=name,
         milliseconds=statistics.median(r[0] for r in runs),
         first_byte_ms=statistics.median(r[1] for r in runs),
-        statements=max(r[2] for r in runs),
-        size=len(body),
-        lines=body.count(b"\n") - 1 if name.endswith(".csv") else 0,
+        cpu_ms=statistics.median(r[2] for r in runs),
+        statements=max(r[3] for r in runs),
+        size=runs[-1][4],
+        lines=runs[-1][5] - 1 if name.endswith(".csv") else 0,
     )
+
+
+def memory_kb(field: str) -> int:
+    """VmRSS (resident now) or VmHWM (the peak since the last `reset_peak`) of this process, in kB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise LookupError(field)
+
+
+def reset_peak() -> None:
+    """Start measuring from here: the builder's garbage collected and handed back to the system (so that the
+    resident size is what a worker holds), and the peak reset (Linux: writing 5 to clear_refs)."""
+    gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+@dataclass(frozen=True)
+class Memory:
+    before_kb: int  # resident after the build, before the first page
+    after_kb: int  # resident after the last page
+    peak_kb: int  # the highest resident size while the pages ran
+
+    def verdict(self) -> tuple[str, bool]:
+        mb = 1024
+        text = (
+            f"resident {self.before_kb / mb:.0f} MB before the pages, {self.after_kb / mb:.0f} MB after "
+            f"(+{(self.after_kb - self.before_kb) / mb:.0f} MB), peak {self.peak_kb / mb:.0f} MB "
+            f"(+{(self.peak_kb - self.before_kb) / mb:.0f} MB)"
+        )
+        ok = self.after_kb <= WORKER_MB * mb and self.peak_kb <= WORKER_MB * mb
+        return f"{text}; budget: under {WORKER_MB} MB", ok
 
 
 def settings(work: Path, database_url: str) -> dict[str, Any]:
@@ -107,11 +153,12 @@ def settings(work: Path, database_url: str) -> dict[str, Any]:
         "cookie_samesite": "Lax",
         "cookie_partitioned": False,
         "sandbox_enabled": True,
+        "allowed_private_networks": LOOPBACK_NETWORKS,  # the sandbox LMS is on loopback
         "roster_sync_interval_seconds": 0,
     }
 
 
-def run_database(label: str, url: str | None, size: CourseSize, repeat: int) -> list[Measured]:
+def run_database(label: str, url: str | None, size: CourseSize, repeat: int) -> tuple[list[Measured], Memory]:
     with tempfile.TemporaryDirectory() as directory:
         work = Path(directory)
         with fresh_database(work, url) as (database_url, _), tool_environment(settings(work, database_url)) as env:
@@ -122,6 +169,11 @@ def run_database(label: str, url: str | None, size: CourseSize, repeat: int) -> 
             with app.app_context():
                 course = db.session.execute(select(Course).where(Course.context_id == "ment-101")).scalar_one()
                 built = build_course(course, size)
+                if db.engine.dialect.name == "postgresql":
+                    # A live database has its statistics (autovacuum analyses after bulk changes); the bulk build
+                    # has just written every table, so the planner would otherwise guess from empty tables.
+                    db.session.execute(text("ANALYZE"))
+                    db.session.commit()
             build_seconds = time.perf_counter() - started
             say(f"{label}: built {size.pairs:,} pairs in a course of {size.members:,} members in {build_seconds:.1f} s")
             client = app.test_client()
@@ -137,25 +189,35 @@ def run_database(label: str, url: str | None, size: CourseSize, repeat: int) -> 
                 *((f"{name}.csv", f"{base}/exports/{name}.csv") for name in
                   ("sessions", "goals", "assessments", "survey-answers")),
             ]  # fmt: skip
-            return [measure(app, client, name, path, repeat) for name, path in targets]
+            reset_peak()
+            before = memory_kb("VmRSS")
+            results = [measure(app, client, name, path, repeat) for name, path in targets]
+            return results, Memory(before, memory_kb("VmRSS"), memory_kb("VmHWM"))
 
 
 def say(message: str = "") -> None:
     print(message, flush=True)
 
 
-def report(label: str, results: list[Measured]) -> bool:
+def report(label: str, results: list[Measured], memory: Memory) -> bool:
     say(f"\n{label}")
-    say(f"{'':34}{'server ms':>10}{'1st byte':>10}{'SQL':>6}{'bytes':>11}{'rows':>9}  budget")
+    say(f"{'':34}{'server ms':>10}{'1st byte':>10}{'CPU ms':>8}{'SQL':>6}{'bytes':>11}{'rows':>9}  budget")
     all_ok = True
     for m in results:
         budget, ok = m.verdict()
         all_ok &= ok
         say(
-            f"{m.name:34}{m.milliseconds:>10.0f}{m.first_byte_ms:>10.1f}{m.statements:>6}{m.size:>11,}"
+            f"{m.name:34}{m.milliseconds:>10.0f}{m.first_byte_ms:>10.1f}{m.cpu_ms:>8.0f}{m.statements:>6}{m.size:>11,}"
             f"{m.lines or '':>9}  {'PASS' if ok else 'FAIL'} {budget}"
         )
-    return all_ok
+    budget, ok = memory.verdict()
+    say(f"{'memory of this process':34}{'PASS' if ok else 'FAIL'} {budget}")
+    return all_ok and ok
+
+
+def load() -> str:
+    """The machine's load average: server times on a shared machine are only comparable at a similar load."""
+    return " / ".join(f"{n:.1f}" for n in os.getloadavg()) + " (1 / 5 / 15 min)"
 
 
 def describe(size: CourseSize) -> str:
@@ -177,14 +239,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     size = ISSUE if args.pairs == ISSUE.pairs else CourseSize.for_pairs(args.pairs)
-    say(f"Course: {describe(size)}")
+    say(f"Course: {describe(size)}; load average {load()}")
     ok = True
     for database in args.databases.split(","):
         url = None if database == "sqlite" else args.postgresql_url
         label = "SQLite" if database == "sqlite" else "PostgreSQL"
-        results = run_database(label, url, size, args.repeat)
-        ok &= report(f"{label}, {size.pairs:,} pairs", results)
-    say("\nEvery budget met." if ok else "\nSome budgets missed (FAIL above).")
+        results, memory = run_database(label, url, size, args.repeat)
+        ok &= report(f"{label}, {size.pairs:,} pairs", results, memory)
+    say(f"\nLoad average at the end {load()} on {os.cpu_count()} cores.")
+    say("Every budget met." if ok else "Some budgets missed (FAIL above).")
     return 0 if ok else 1
 
 

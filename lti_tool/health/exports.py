@@ -17,6 +17,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cache
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import Row, Select, select
@@ -42,35 +44,51 @@ from lti_tool.programs.models import Participant, Program
 from lti_tool.surveys.models import Survey, SurveyResponse
 from lti_tool.surveys.questions import Question, answer_code, answer_text, parse_questions
 
-Cell = str | int | float
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+Cell = str | int | float | None  # None is written as an empty cell
+FORMULA_STARTS = frozenset("=+-@\t\r")
+
+
+def text(value: str | None) -> str | None:
+    """Text as a CSV cell: text that a spreadsheet would evaluate gets a leading quote so it is shown as text."""
+    return "'" + value if value and value[0] in FORMULA_STARTS else value
+
+
+def moment(value: datetime | None) -> str | None:
+    """A time as ISO 8601 in UTC to the minute. The database hands times over in UTC already
+    (`extensions.UTCDateTime`), so the conversion is only a check for them."""
+    if value is None:
+        return None
+    return (value if value.tzinfo is UTC else value.astimezone(UTC)).isoformat(timespec="minutes")
 
 
 def cell(value: object) -> Cell:
-    """A value as a CSV cell: numbers stay numbers, times are ISO 8601 in UTC, text that a spreadsheet would
-    evaluate gets a leading quote so it is shown as text."""
-    if type(value) is str:  # most cells: checked first, as exports write tens of thousands a second
-        return "'" + value if value.startswith(FORMULA_STARTS) else value
+    """Any value as a CSV cell, for a column whose type varies: numbers stay numbers, times are `moment`s, text
+    is `text`. The exports call `text` and `moment` directly where a column's type is known (most of them): a
+    row of an export is built with as few calls as it has cells to convert, tens of thousands of rows a second."""
+    if type(value) is str:
+        return text(value)
     if value is None:
-        return ""
+        return None
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int | float):
         return value
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat(timespec="minutes")
+        return moment(value)
     if isinstance(value, date):
         return value.isoformat()
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return text(str(value))
 
 
-ROWS_PER_CHUNK = 500  # rows written per chunk sent: a few tens of kilobytes
-STREAMED = {"yield_per": 1000}  # rows fetched at a time: a server-side cursor on PostgreSQL
+CHUNK_CHARS = 64 * 1024  # a chunk sent: about 64 KB
+ROWS_PER_WRITE = 200  # rows handed to the csv writer at once, between checks of the chunk's size
+FETCHED = 1000  # rows fetched at a time
+STREAMED = {"yield_per": FETCHED}  # a server-side cursor on PostgreSQL
 
 
-def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
-    """The header line at once, then the rows a chunk at a time; `rows` is only read as the response is sent.
+def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> Iterator[str]:
+    """The header line at once, then the rows in chunks of about `CHUNK_CHARS`; `rows` is only read as the
+    response is sent, and must hold cells already (`text`, `moment`, numbers, None).
 
     The view's database session is gone by then (Flask tears the app context down when the view returns, and
     `stream_with_context` pushes it again for the rows): `rows` must take ids and plain values, not ORM objects."""
@@ -78,19 +96,22 @@ def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[object]]) -> Itera
     writer = csv.writer(buffer)
 
     def written() -> str:
-        text = buffer.getvalue()
+        chunk = buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
-        return text
+        return chunk
 
     writer.writerow(header)
     yield written()  # alone, before `rows` runs its first query
-    for count, row in enumerate(rows, 1):
-        writer.writerow([cell(value) for value in row])
-        if count % ROWS_PER_CHUNK == 0:
+    rows = iter(rows)
+    while True:
+        before = buffer.tell()
+        writer.writerows(islice(rows, ROWS_PER_WRITE))
+        done = buffer.tell() == before  # every row writes at least its line end
+        if buffer.tell() >= CHUNK_CHARS or (done and buffer.tell()):
             yield written()
-    if buffer.tell():
-        yield written()
+        if done:
+            return
 
 
 @dataclass(frozen=True)
@@ -102,8 +123,8 @@ class Export:
 
 
 class _Person:
-    """A participant's name columns, joined into an export's query (no lookup per row); they go last in the
-    select, so that `name` reads them by position (the fastest way into a row)."""
+    """A participant's name columns (name, given name, family name), joined into an export's query: no lookup
+    per row. They go last in the select, so that a row unpacks as (*its columns, *the name columns)."""
 
     def __init__(self) -> None:
         self.participant, self.membership, self.user = aliased(Participant), aliased(Membership), aliased(User)
@@ -119,9 +140,11 @@ class _Person:
             .join(self.user, self.user.id == self.membership.user_id)
         )
 
-    @staticmethod
-    def name(row: Row[Any]) -> str:
-        return person_name(row[-3], row[-2], row[-1])
+
+def _names() -> Callable[[str | None, str | None, str | None], str]:
+    """`person_name` remembered for one export: the same people come back row after row (a course's members at
+    most, far fewer than an export's rows)."""
+    return cache(person_name)
 
 
 class _Groups:
@@ -141,14 +164,17 @@ class _Groups:
         return group
 
 
-def _stream(statement: Select[Any]) -> Iterable[Row[Any]]:
-    # On the session's connection without the ORM's row handling: plain tuples, a thousand at a time.
-    return db.session.connection().execute(statement, execution_options=STREAMED)
+def _stream(statement: Select[Any]) -> Iterator[Row[Any]]:
+    """The rows of `statement` on the session's connection, without the ORM's row handling, a batch at a time
+    (a server-side cursor on PostgreSQL): a batch is fetched and made into rows in one call, not row by row."""
+    result = db.session.connection().execute(statement, execution_options=STREAMED)
+    while batch := result.fetchmany(FETCHED):
+        yield from batch
 
 
-def _pair_members(program_id: int) -> dict[int, str]:
-    """Who is in each pair, by relationship id, as `health.services.members_text` words it: one query, a short
-    text per pair (kept for the export: pairs are far fewer than its rows)."""
+def _pair_members(program_id: int) -> dict[int, str | None]:
+    """Who is in each pair, by relationship id, as `health.services.members_text` words it, as a cell: one query,
+    a short text per pair (kept for the export: pairs are far fewer than its rows)."""
     person = _Person()
     statement = person.join(
         select(RelationshipMember.relationship_id, RelationshipMember.role, *person.columns).join(
@@ -157,9 +183,11 @@ def _pair_members(program_id: int) -> dict[int, str]:
         RelationshipMember.participant_id,
     ).where(Relationship.program_id == program_id)
     members: defaultdict[int, list[tuple[str, str]]] = defaultdict(list)
-    for row in _stream(statement.order_by(RelationshipMember.relationship_id, RelationshipMember.id)):
-        members[row[0]].append((person.name(row), row[1]))
-    return {relationship_id: members_text(found) for relationship_id, found in members.items()}
+    for relationship_id, role, *person_columns in _stream(
+        statement.order_by(RelationshipMember.relationship_id, RelationshipMember.id)
+    ):
+        members[relationship_id].append((person_name(*person_columns), role))
+    return {relationship_id: text(members_text(found)) for relationship_id, found in members.items()}
 
 
 def sessions_csv(program: Program) -> Iterator[str]:
@@ -171,7 +199,7 @@ def sessions_csv(program: Program) -> Iterator[str]:
     return csv_chunks(header, _session_rows(program.id))
 
 
-def _session_rows(program_id: int) -> Iterator[tuple[object, ...]]:
+def _session_rows(program_id: int) -> Iterator[tuple[Cell, ...]]:
     order = (MentoringSession.relationship_id, MentoringSession.started_at, MentoringSession.id)
     in_program = Relationship.program_id == program_id
 
@@ -200,28 +228,31 @@ def _session_rows(program_id: int) -> Iterator[tuple[object, ...]]:
         .join(Relationship, Relationship.id == MentoringSession.relationship_id),
         MentoringSession.logged_by_id,
     )  # fmt: skip
-    name = _Person.name
-    for s in _stream(sessions.where(in_program).order_by(*order)):
+    name = _names()
+    for (relationship_id, started_at, session_id, zone, minutes, kind, topics, skill_keys, notes, status,
+         *logged_by) in _stream(sessions.where(in_program).order_by(*order)):  # fmt: skip
         yield (
-            s.relationship_id,
-            members.get(s.relationship_id, ""),
-            s.id,
-            name(s),
-            s.started_at,
-            s.timezone,
-            s.duration_minutes,
-            s.format,
-            s.topics,
-            "; ".join(s.skill_keys or []),
-            s.shared_notes,
-            s.status,
-            " | ".join(f"{name(r)}: {r.status}" + (f" ({r.reason})" if r.reason else "") for r in responses.of(s.id)),
-            " | ".join(f"{name(r)}: {r.rating}/5" + (f" ({r.comment})" if r.comment else "") for r in ratings.of(s.id)),
-            " | ".join(
-                f"{name(i)}: {i.text}" + (f" (due {i.due_on.isoformat()})" if i.due_on else "")
-                + (" [done]" if i.done_at else "")
-                for i in items.of(s.id)
-            ),
+            relationship_id,
+            members.get(relationship_id, ""),
+            session_id,
+            text(name(*logged_by)),
+            moment(started_at),
+            text(zone),
+            minutes,
+            text(kind),
+            text(topics),
+            text("; ".join(skill_keys or [])),
+            text(notes),
+            text(status),
+            text(" | ".join(f"{name(*by)}: {answer}" + (f" ({reason})" if reason else "")
+                            for _, answer, reason, *by in responses.of(session_id))),
+            text(" | ".join(f"{name(*by)}: {rating}/5" + (f" ({comment})" if comment else "")
+                            for _, rating, comment, *by in ratings.of(session_id))),
+            text(" | ".join(
+                f"{name(*by)}: {item}" + (f" (due {due_on.isoformat()})" if due_on else "")
+                + (" [done]" if done_at else "")
+                for _, item, due_on, done_at, *by in items.of(session_id)
+            )),
         )  # fmt: skip
 
 
@@ -234,7 +265,7 @@ def goals_csv(program: Program) -> Iterator[str]:
     return csv_chunks(header, _goal_rows(program.id, _skill_names(program)))
 
 
-def _goal_rows(program_id: int, skills: dict[str, str]) -> Iterator[tuple[object, ...]]:
+def _goal_rows(program_id: int, skills: dict[str, str]) -> Iterator[tuple[Cell, ...]]:
     order = (Goal.relationship_id, Goal.id)
     in_program = Relationship.program_id == program_id
     milestones = _Groups(
@@ -267,26 +298,27 @@ def _goal_rows(program_id: int, skills: dict[str, str]) -> Iterator[tuple[object
         .join(Relationship, Relationship.id == Goal.relationship_id),
         Goal.owner_id,
     )  # fmt: skip
-    name = _Person.name
-    for g in _stream(goals.where(in_program).order_by(*order)):
-        steps = milestones.of(g.id)
+    name = _names()
+    for (relationship_id, goal_id, title, skill_key, measure, target_on, status, progress, created_at, completed_at,
+         *owned_by) in _stream(goals.where(in_program).order_by(*order)):  # fmt: skip
+        steps = milestones.of(goal_id)
         yield (
-            g.relationship_id,
-            members.get(g.relationship_id, ""),
-            g.id,
-            name(g),
-            g.title,
-            skills.get(g.skill_key, g.skill_key) if g.skill_key else "",
-            g.measure,
-            g.target_on,
-            g.status,
-            g.progress,
-            g.created_at,
-            g.completed_at,
-            sum(1 for m in steps if m.done_at),
+            relationship_id,
+            members.get(relationship_id, ""),
+            goal_id,
+            text(name(*owned_by)),
+            text(title),
+            text(skills.get(skill_key, skill_key) if skill_key else ""),
+            text(measure),
+            target_on.isoformat() if target_on else None,
+            text(status),
+            progress,
+            moment(created_at),
+            moment(completed_at),
+            sum(1 for _, _, done_at in steps if done_at),
             len(steps),
-            " | ".join(f"{m.title}" + (" [done]" if m.done_at else "") for m in steps),
-            " | ".join(f"{name(c)}: {c.text}" for c in comments.of(g.id)),
+            text(" | ".join(f"{step}" + (" [done]" if done_at else "") for _, step, done_at in steps)),
+            text(" | ".join(f"{name(*by)}: {comment}" for _, comment, *by in comments.of(goal_id))),
         )
 
 
@@ -296,44 +328,42 @@ def assessments_csv(program: Program) -> Iterator[str]:
         "round", "round_kind", "round_order", "learner", "rater", "rater_role", "submitted_at_utc", "skill_key",
         "skill", "level", "assessment_comment",
     )  # fmt: skip
-    rounds = {r.id: (order, r.title, r.kind) for order, r in enumerate(program_rounds(program), 1)}
+    rounds = {r.id: (order, text(r.title), text(r.kind)) for order, r in enumerate(program_rounds(program), 1)}
     return csv_chunks(header, _assessment_rows(program.id, rounds, _skill_names(program)))
 
 
 def _assessment_rows(
-    program_id: int, rounds: dict[int, tuple[int, str, str]], skills: dict[str, str]
-) -> Iterator[tuple[object, ...]]:
+    program_id: int, rounds: dict[int, tuple[int, str | None, str | None]], skills: dict[str, str]
+) -> Iterator[tuple[Cell, ...]]:
     learner = _Person()
     rater = aliased(User)
     statement = learner.join(
-        select(SkillAssessment.round_id, SkillAssessment.rater_role, SkillAssessment.submitted_at,
-               SkillAssessment.comment, SkillRating.skill_key, SkillRating.level,
-               rater.name.label("rater_name"), rater.given_name.label("rater_given"),
-               rater.family_name.label("rater_family"), *learner.columns)
+        select(SkillAssessment.id, SkillAssessment.round_id, SkillAssessment.rater_role,
+               SkillAssessment.submitted_at, SkillAssessment.comment, rater.name, rater.given_name,
+               rater.family_name, SkillRating.skill_key, SkillRating.level, *learner.columns)
         .join(SkillAssessment, SkillAssessment.id == SkillRating.assessment_id)
         .join(AssessmentRound, AssessmentRound.id == SkillAssessment.round_id)
         .join(Membership, Membership.id == SkillAssessment.rater_id)
         .join(rater, rater.id == Membership.user_id),
         SkillAssessment.subject_id,
     ).where(AssessmentRound.program_id == program_id)  # fmt: skip
-    for r in _stream(
+    name = _names()
+    skill_cells = {key: (text(key), text(skill)) for key, skill in skills.items()}
+    # Rows come an assessment at a time (a few ratings each): what they share is made into cells once per assessment.
+    assessment_id: int | None = None
+    shared: tuple[Cell, ...] = ()
+    comment: str | None = None
+    for (this_assessment, round_id, role, submitted_at, this_comment, rater_name, rater_given, rater_family,
+         skill_key, level, *subject) in _stream(
         statement.order_by(AssessmentRound.position, AssessmentRound.id, SkillAssessment.subject_id,
                            SkillAssessment.id, SkillRating.id)
     ):  # fmt: skip
-        order, title, kind = rounds[r.round_id]
-        yield (
-            title,
-            kind,
-            order,
-            learner.name(r),
-            person_name(r.rater_name, r.rater_given, r.rater_family),
-            r.rater_role,
-            r.submitted_at,
-            r.skill_key,
-            skills.get(r.skill_key, r.skill_key),
-            r.level,
-            r.comment,
-        )
+        if this_assessment != assessment_id:
+            order, title, kind = rounds[round_id]
+            shared = (title, kind, order, text(name(*subject)), text(name(rater_name, rater_given, rater_family)),
+                      text(role), moment(submitted_at))  # fmt: skip
+            assessment_id, comment = this_assessment, text(this_comment)
+        yield (*shared, *skill_cells.get(skill_key, (text(skill_key),) * 2), level, comment)
 
 
 def survey_answers_csv(program: Program) -> Iterator[str]:
@@ -343,35 +373,33 @@ def survey_answers_csv(program: Program) -> Iterator[str]:
         "answer_code",
     )  # fmt: skip
     surveys = {
-        s.id: (s.title, s.kind, parse_questions(s.questions))
+        s.id: (text(s.title), text(s.kind), parse_questions(s.questions))
         for s in db.session.execute(select(Survey).where(Survey.program_id == program.id).order_by(Survey.id)).scalars()
     }
     return csv_chunks(header, _survey_rows(program.id, surveys))
 
 
-def _survey_rows(program_id: int, surveys: dict[int, tuple[str, str, list[Question]]]) -> Iterator[tuple[object, ...]]:
+def _survey_rows(
+    program_id: int, surveys: dict[int, tuple[str | None, str | None, list[Question]]]
+) -> Iterator[tuple[Cell, ...]]:
     answerer = _Person()
     responses = answerer.join(
         select(SurveyResponse.survey_id, SurveyResponse.submitted_at, SurveyResponse.answers, *answerer.columns)
         .join(Survey, Survey.id == SurveyResponse.survey_id),
         SurveyResponse.participant_id,
     ).where(Survey.program_id == program_id)  # fmt: skip
-    for r in _stream(responses.order_by(SurveyResponse.survey_id, SurveyResponse.id)):
-        title, kind, questions = surveys[r.survey_id]
-        name = answerer.name(r)
-        for q in questions:
-            if r.answers.get(q.key) is not None:
-                yield (
-                    r.survey_id,
-                    title,
-                    kind,
-                    name,
-                    r.submitted_at,
-                    q.key,
-                    q.text,
-                    answer_text(q, r.answers[q.key]),
-                    answer_code(q, r.answers[q.key]),
-                )
+    name = _names()
+    asked = {survey_id: [(q, text(q.key), text(q.text)) for q in questions]
+             for survey_id, (_, _, questions) in surveys.items()}  # fmt: skip
+    for survey_id, submitted_at, answers, *person in _stream(
+        responses.order_by(SurveyResponse.survey_id, SurveyResponse.id)
+    ):
+        title, kind, _ = surveys[survey_id]
+        shared = (survey_id, title, kind, text(name(*person)), moment(submitted_at))
+        for q, key, question in asked[survey_id]:
+            answer = answers.get(q.key)
+            if answer is not None:
+                yield (*shared, key, question, text(answer_text(q, answer)), cell(answer_code(q, answer)))
 
 
 def _skill_names(program: Program) -> dict[str, str]:

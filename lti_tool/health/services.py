@@ -359,7 +359,12 @@ def pair_page(program: Program, number: int = 1, search: str = "", *, now: datet
     matching_filter = (
         figures.c.relationship_id.in_(select(Relationship.id).where(_name_matches(search))) if search else true()
     )
-    matching = db.session.execute(select(func.count()).select_from(figures).where(matching_filter)).scalar_one()
+    # Counted from the relationships alone: the per-pair figures are only needed to order the page.
+    matching = db.session.execute(
+        select(func.count(Relationship.id)).where(
+            Relationship.program_id == program.id, _name_matches(search) if search else true()
+        )
+    ).scalar_one()
     pages = max(1, math.ceil(matching / PAGE_SIZE))
     number = min(number, pages)
     attention = case((~is_open, 4), (overdue, 0), (~accepted, 1), (figures.c.sessions == 0, 2), else_=3)
@@ -381,10 +386,14 @@ def _summaries(rows: Sequence[Row[Any]], now: datetime) -> list[PairSummary]:
             select(Relationship)
             .where(Relationship.id.in_([row.relationship_id for row in rows]))
             .options(
+                # Only what the list shows of each member: a participant's profile (its JSON columns) stays unread.
                 selectinload(Relationship.members)
                 .selectinload(RelationshipMember.participant)
+                .load_only(Participant.membership_id)
                 .selectinload(Participant.membership)
+                .load_only(Membership.user_id)
                 .selectinload(Membership.user)
+                .load_only(User.name, User.given_name, User.family_name, User.email)
             )
         ).scalars()
     }
@@ -467,54 +476,48 @@ def skill_growth(program: Program, rounds: list[AssessmentRound]) -> list[SkillG
     opened = [r for r in rounds if round_state(r) is not RoundState.NOT_OPENED]
     if not opened:
         return []
-    order = case({r.id: index for index, r in enumerate(opened)}, value=SkillAssessment.round_id)
-    rank = case(
-        (SkillAssessment.rater_role == RaterRole.MENTOR.value, 0),
-        (SkillAssessment.rater_role == RaterRole.INSTRUCTOR.value, 1),
-        else_=2,
-    )
-    by_role = (
+    round_ids = [r.id for r in opened]
+    position = case({r.id: index for index, r in enumerate(opened)}, value=SkillAssessment.round_id)
+    # Each learner's first and latest rounds with ratings, for the learners rated in two rounds at least (a
+    # grouping of assessments, not of ratings)...
+    rated = (
         select(
             SkillAssessment.subject_id.label("subject_id"),
-            order.label("position"),
-            SkillRating.skill_key.label("skill_key"),
-            func.avg(SkillRating.level).label("level"),
-            func.row_number()
-            .over(
-                partition_by=(SkillAssessment.subject_id, SkillAssessment.round_id, SkillRating.skill_key),
-                order_by=rank,
-            )
-            .label("choice"),
+            func.min(position).label("first"),
+            func.max(position).label("latest"),
         )
-        .join(SkillAssessment, SkillAssessment.id == SkillRating.assessment_id)
-        .where(SkillAssessment.round_id.in_([r.id for r in opened]))
-        .group_by(
-            SkillAssessment.subject_id, SkillAssessment.round_id, SkillRating.skill_key, SkillAssessment.rater_role
+        .where(
+            SkillAssessment.round_id.in_(round_ids),
+            select(SkillRating.id).where(SkillRating.assessment_id == SkillAssessment.id).exists(),
         )
-        .subquery("by_role")
+        .group_by(SkillAssessment.subject_id)
+        .having(func.min(position) < func.max(position))
+        .subquery("rated")
     )
-    # Each learner's first and latest rounds with ratings (window functions: no self-join, one pass each)...
-    levels = (
-        select(
-            by_role.c.subject_id,
-            by_role.c.skill_key,
-            by_role.c.position,
-            by_role.c.level,
-            func.min(by_role.c.position).over(partition_by=by_role.c.subject_id).label("first"),
-            func.max(by_role.c.position).over(partition_by=by_role.c.subject_id).label("latest"),
-        )
-        .where(by_role.c.choice == 1)
-        .subquery("levels")
-    )
-    # ... their level of each skill in those two rounds ...
+    role = SkillAssessment.rater_role
+
+    def level(at: ColumnElement[int]) -> ColumnElement[float]:
+        """A skill's level in the round at position `at`: its mentors' mean rating, else its instructors', else the
+        learner's own (NULL when it was not rated there)."""
+        in_round = position == at
+        return func.coalesce(
+            func.avg(case((and_(in_round, role == RaterRole.MENTOR.value), SkillRating.level))),
+            func.avg(case((and_(in_round, role == RaterRole.INSTRUCTOR.value), SkillRating.level))),
+            func.avg(case((and_(in_round, role.not_in([RaterRole.MENTOR.value, RaterRole.INSTRUCTOR.value])),
+                           SkillRating.level))),
+        )  # fmt: skip
+
+    # ... their level of each skill in those two rounds, in one grouping of their ratings ...
     ends = (
         select(
-            func.max(case((levels.c.position == levels.c.first, levels.c.level))).label("first_level"),
-            func.max(case((levels.c.position == levels.c.latest, levels.c.level))).label("latest_level"),
-            levels.c.skill_key,
+            SkillRating.skill_key.label("skill_key"),
+            level(rated.c.first).label("first_level"),
+            level(rated.c.latest).label("latest_level"),
         )
-        .where(levels.c.first < levels.c.latest)
-        .group_by(levels.c.subject_id, levels.c.skill_key)
+        .join(SkillAssessment, SkillAssessment.id == SkillRating.assessment_id)
+        .join(rated, rated.c.subject_id == SkillAssessment.subject_id)
+        .where(SkillAssessment.round_id.in_(round_ids))
+        .group_by(SkillAssessment.subject_id, SkillRating.skill_key)
         .subquery("ends")
     )
     # ... averaged over the learners rated on the skill in both.

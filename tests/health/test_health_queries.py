@@ -4,10 +4,12 @@ every figure as the per-pair rules compute it, and a pair list that starts with 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
@@ -181,3 +183,51 @@ def test_the_pair_list_pages_the_pairs_needing_attention_first_and_finds_a_name(
     for bad in ("page=0", "page=two", "page=-1", "q=" + "x" * 201):
         refused = large.instructor.get(f"{large.base}/health?{bad}")
         assert refused.status_code == 400, bad
+
+
+# The bytes of each export and the health figures of a 10-pair course built at a fixed moment, as the exports and
+# services wrote them before they were made fast (issue 12): a faster path must write the same bytes. Built by
+# tests/scale/builder.py; if the builder changes, regenerate them with the code before the change.
+PINNED_AT = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+PINNED = {
+    "sessions": "97d0e86d4e14d2c222b9b36c1f66ee08495b1e5ec30a97c72126ba412e30b8fe",
+    "goals": "a14eb1947ecaec6bf059da435d336c8272ecb359507022bdfb3051938ec392b5",
+    "assessments": "2c1eef98d52cbe0660322901fb038c8bb53270b08c8c62e74eaa612e24fb9d97",
+    "survey-answers": "417b236c0203e991f41b07e25f66f8e7296d83fefdb920fc442aef1c9dcdef98",
+    "health": "9a2d2965485737b1e3149a573671e58cb1b02f26e8306f006b824de1550a4f2d",
+}
+
+
+def _health_figures(program: Program) -> str:
+    report = program_health(program, now=PINNED_AT)
+    page = pair_page(program, 1, now=PINNED_AT)
+    return repr(
+        (
+            report.totals,
+            report.weeks,
+            report.goals,
+            [(r.round.title, r.completed, r.total) for r in report.rounds],
+            report.growth,
+            [(s.responses, s.participants, s.distributions, s.written) for s in report.surveys],
+            (page.number, page.pages, page.matching),
+            [(p.relationship.id, p.names, p.all_accepted, p.sessions, p.hours, p.goals_set, p.goals_completed,
+              p.checkin) for p in page.pairs],
+        )
+    )  # fmt: skip
+
+
+def test_exports_and_figures_are_the_bytes_they_were_before_they_were_made_fast(
+    app: Flask, browser: LtiBrowser
+) -> None:
+    browser.launch("ment-101", "instructor")
+    with app.app_context():
+        course = db.session.execute(select(Course).where(Course.context_id == "ment-101")).scalar_one()
+        built = build_course(course, CourseSize.for_pairs(10), now=PINNED_AT)
+        program = db.session.get(Program, built.program_id)
+        found = {"health": hashlib.sha256(_health_figures(program).encode()).hexdigest()}
+    base = f"/courses/{built.course_id}/program"
+    for name in EXPORTS:
+        response = browser.get(f"{base}/exports/{name}.csv")
+        assert response.status_code == 200
+        found[name] = hashlib.sha256(response.content).hexdigest()
+    assert found == PINNED
