@@ -153,7 +153,8 @@ def _on_side(program: Program, side: int) -> ColumnElement[bool]:
     return or_(*kinds) if kinds else false()
 
 
-def _in_pool(program: Program) -> ColumnElement[bool]:
+def in_pool(program: Program) -> ColumnElement[bool]:
+    """SQL: the participant has a complete profile and an active membership (joined to Membership)."""
     return and_(
         Participant.program_id == program.id, Participant.completed_at.is_not(None), Membership.active.is_(True)
     )
@@ -167,7 +168,7 @@ def build_pool(program: Program, *, fixed: Iterable[Match] = (), only: Collectio
         select(*_POOL_COLUMNS)
         .join(Membership, Membership.id == Participant.membership_id)
         .join(User, User.id == Membership.user_id)
-        .where(_in_pool(program))
+        .where(in_pool(program))
         .order_by(Participant.id)
     )
     if only is not None:
@@ -240,13 +241,26 @@ def _kept(program: Program) -> list[Match]:
     )
 
 
-def run_matching(program: Program) -> MatchingRun:
+Progress = Callable[[int, int], None]  # (done, total): how far a long action is, for its job's progress bar
+
+
+def _silent(done: int, total: int) -> None:
+    """The progress of an action nobody watches (one run in a request, a command)."""
+
+
+RUN_STEPS = 3  # a run's progress: the pool read, the engine's answer, the drafts written
+
+
+def run_matching(program: Program, *, progress: Progress = _silent) -> MatchingRun:
     """Propose drafts for everyone not yet matched; published matches and locked drafts are kept as they are.
 
-    With matches already published this is how late joiners are matched into the places left.
+    With matches already published this is how late joiners are matched into the places left. Nothing is
+    written before the engine has answered, so `progress` may be recorded in another transaction meanwhile.
     """
+    progress(0, RUN_STEPS)
     kept = _kept(program)
     pool = build_pool(program, fixed=kept)
+    progress(1, RUN_STEPS)
     if not pool.cohort.participants and not (pool.cohort.mentors and pool.cohort.mentees):
         raise MatchingError(
             "There is nobody to match yet.",
@@ -256,6 +270,7 @@ def run_matching(program: Program) -> MatchingRun:
         result = engine.match(pool.program, pool.cohort, seed=program.matching_seed)
     except engine.MatchingInputError as error:
         raise MatchingError(f"The profiles cannot be matched as they are: {error}") from error
+    progress(2, RUN_STEPS)
     # Bulk statements: a run replaces thousands of drafts at a large course.
     db.session.execute(
         delete(Match).where(
@@ -398,9 +413,9 @@ def totals(program: Program) -> Totals:
         )
     }
     drafts = by_status.get(MatchStatus.DRAFT.value, (0, 0, 0, None))
-    in_pool = select(func.count(Participant.id)).join(Membership, Membership.id == Participant.membership_id)
+    counted = select(func.count(Participant.id)).join(Membership, Membership.id == Participant.membership_id)
     mentors, mentees = (
-        db.session.execute(in_pool.where(_in_pool(program), _on_side(program, side))).scalar_one() for side in (0, 1)
+        db.session.execute(counted.where(in_pool(program), _on_side(program, side))).scalar_one() for side in (0, 1)
     )
     return Totals(
         drafts=drafts[0],
@@ -447,7 +462,7 @@ def candidates(program: Program, side: Side, search: str, *, limit: int = PICK_S
         .join(Membership, Membership.id == Participant.membership_id)
         .join(User, User.id == Membership.user_id)
         .outerjoin(load, load.c.participant_id == Participant.id)
-        .where(_in_pool(program), _on_side(program, 0 if side is Side.MENTOR else 1))
+        .where(in_pool(program), _on_side(program, 0 if side is Side.MENTOR else 1))
         .order_by(User.family_name, User.given_name, Participant.id)
         .limit(limit)
     )
@@ -596,11 +611,12 @@ def swap(program: Program, first: Match, second: Match) -> None:
     first.source = second.source = MatchSource.MANUAL.value
 
 
-def publish(program: Program, *, settings: Settings, tool_base: str) -> int:
+def publish(program: Program, *, settings: Settings, tool_base: str, progress: Progress = _silent) -> int:
     """Make every draft visible to its pair, recording each as a `matched` statement.
 
     At a large course this is thousands of matches: they are read as columns (no ORM rows to load and flush),
-    their relationships planned in memory, and everything written in batched statements, in one transaction."""
+    their statements built (what `progress` follows: done of all drafts) before anything is written, then
+    relationships, matches and statements written in batched statements, in one transaction."""
     mentor, mentee = aliased(Participant), aliased(Participant)
     mentor_user, mentee_user = aliased(User), aliased(User)
     mentor_membership, mentee_membership = aliased(Membership), aliased(Membership)
@@ -626,20 +642,7 @@ def publish(program: Program, *, settings: Settings, tool_base: str) -> int:
     if not rows:
         raise MatchingError("There are no draft matches to publish.", hint="Run matching first.")
     now = utcnow()
-    relationship_of = join_relationships(program, [Pairing(row[0], row[1], row[2]) for row in rows])
-    db.session.execute(
-        update(Match),
-        [
-            {
-                "id": row[0],
-                "status": MatchStatus.PUBLISHED.value,
-                "published_at": now,
-                "locked": False,
-                "relationship_id": relationship_of[row[0]],
-            }
-            for row in rows
-        ],
-    )
+    progress(0, len(rows))
     width = len(ACTOR_COLUMNS)
     record_matches_published(
         program,
@@ -656,6 +659,21 @@ def publish(program: Program, *, settings: Settings, tool_base: str) -> int:
         ],
         settings=settings,
         tool_base=tool_base,
+        progress=lambda built: progress(built, len(rows)),
+    )
+    relationship_of = join_relationships(program, [Pairing(row[0], row[1], row[2]) for row in rows])
+    db.session.execute(
+        update(Match),
+        [
+            {
+                "id": row[0],
+                "status": MatchStatus.PUBLISHED.value,
+                "published_at": now,
+                "locked": False,
+                "relationship_id": relationship_of[row[0]],
+            }
+            for row in rows
+        ],
     )
     return len(rows)
 
@@ -733,7 +751,7 @@ def suggestions(program: Program, participant: Participant, top_n: int = 5) -> l
         .join(Membership, Membership.id == Participant.membership_id)
         .outerjoin(load, load.c.mentor_id == Participant.id)
         .where(
-            _in_pool(program),
+            in_pool(program),
             _on_side(program, 0),
             Participant.id != participant.id,
             func.coalesce(load.c.load, 0) < func.coalesce(Participant.capacity, program.default_capacity),

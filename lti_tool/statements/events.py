@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -174,30 +174,41 @@ def published_match(match: Match) -> PublishedMatch:
     )
 
 
+PROGRESS_EVERY = 500  # statements built between two reports of a bulk record's progress
+
+
 def record_matches_published(
-    program: Program, matches: Sequence[PublishedMatch], *, settings: Settings, tool_base: str
+    program: Program,
+    matches: Sequence[PublishedMatch],
+    *,
+    settings: Settings,
+    tool_base: str,
+    progress: Callable[[int], None] | None = None,
 ) -> None:
     """`matched`: each mentee and their mentor were paired (by the engine, the instructor or the mentee), written
     to the outbox in one bulk insert. What the statements share (the course's context, the program's activity)
-    is worked out once."""
+    is worked out once. `progress` hears how many are built so far, before anything is written."""
     course = program.course
     ctx = course_statement_context(settings, tool_base=tool_base, course=course)
     activity = program_activity(program)
     course_id_ref = course_ref(course)
-    statements = [
-        build_match_published(
-            ctx,
-            events.Enrolment(program=activity, registration=uuid.UUID(match.mentee_registration)),
-            mentee=match.mentee,
-            mentor=match.mentor,
-            match_ref=opaque_ref(course_id_ref, "match", str(match.match_id)),
-            statement_id=event_statement_id(f"match-published:{match.mentee_registration}:{match.match_id}"),
-            timestamp=match.published_at,
-            mentoring_model=program.model,
-            skills=match.skills,
+    statements = []
+    for number, match in enumerate(matches, 1):
+        statements.append(
+            build_match_published(
+                ctx,
+                events.Enrolment(program=activity, registration=uuid.UUID(match.mentee_registration)),
+                mentee=match.mentee,
+                mentor=match.mentor,
+                match_ref=opaque_ref(course_id_ref, "match", str(match.match_id)),
+                statement_id=event_statement_id(f"match-published:{match.mentee_registration}:{match.match_id}"),
+                timestamp=match.published_at,
+                mentoring_model=program.model,
+                skills=match.skills,
+            )
         )
-        for match in matches
-    ]
+        if progress is not None and number % PROGRESS_EVERY == 0:
+            progress(number)
     emit_many(statements, event="match-published", platform_id=course.deployment.platform_id, course_id=course.id)
 
 
