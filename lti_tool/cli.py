@@ -13,6 +13,7 @@ from lti_tool.gradebook.commands import scores as scores_command
 from lti_tool.lti import registrations
 from lti_tool.lti.invitations import create_invitation
 from lti_tool.lti.tool_configuration import ToolConfiguration
+from lti_tool.matching.commands import jobs as jobs_command
 from lti_tool.matching.commands import match as match_command
 from lti_tool.roster.commands import roster as roster_command
 from lti_tool.runtime import runtime
@@ -22,6 +23,7 @@ main = FlaskGroup(create_app=create_app, help="mentor-lti: an LTI 1.3 mentorship
 main.add_command(statement_commands.lrs)
 main.add_command(statement_commands.xapi)
 main.add_command(match_command)
+main.add_command(jobs_command)
 main.add_command(roster_command)
 main.add_command(scores_command)
 

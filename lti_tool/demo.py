@@ -1,4 +1,5 @@
-"""`mentor-lti demo`: the tool, the sandbox LMS, a local Ralph LRS, an xAPI and a score worker, stopped together."""
+"""`mentor-lti demo`: the tool, the sandbox LMS, a local Ralph LRS, an xAPI, a score and a jobs worker, stopped
+together."""
 
 from __future__ import annotations
 
@@ -53,6 +54,7 @@ def run_demo(port: int) -> None:
         _wait_for(f"{tool_url}/lti/jwks", children)
         children.append(subprocess.Popen([*command, "xapi", "worker"], env=env))  # noqa: S603
         children.append(subprocess.Popen([*command, "scores", "worker"], env=env))  # noqa: S603
+        children.append(subprocess.Popen([*command, "jobs", "worker"], env=env))  # noqa: S603
         children.append(
             subprocess.Popen(  # noqa: S603
                 [*command, "sandbox", "--port", str(port + 1), "--tool-url", tool_url], env=env

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     xapi_retry_cap_seconds: float = Field(default=300.0, ge=1)
     scores_poll_interval_seconds: float = Field(default=2.0, gt=0, le=60)
     scores_retry_cap_seconds: float = Field(default=900.0, ge=1)
+    matching_jobs_from: int = Field(default=1000, ge=0)
+    jobs_poll_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    jobs_lease_seconds: int = Field(default=60, ge=1)
 
     @field_validator("database_url")
     @classmethod

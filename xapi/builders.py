@@ -7,6 +7,7 @@ resend is recognised by the LRS as the same statement.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Mapping
@@ -100,14 +101,32 @@ def agent_for(identity: ActorIdentity, privacy: ActorPrivacy) -> Agent:
 
 
 def _verb(ctx: StatementContext, iri: str) -> Verb:
-    return Verb(id=iri, display={v.EN_US: ctx.vocabulary.display_name(iri)})
+    return _verb_named(iri, ctx.vocabulary.display_name(iri))
 
 
-def _activity(iri: str, activity_type: str, title: str | None = None) -> Activity:
+# Statement parts are immutable once validated, so the parts many statements share (verbs, the course, the
+# program, the profile, an activity type) are validated once and reused: a publish of 6,000 matches built each
+# of them 6,000 times. pydantic takes a validated part as it is.
+@functools.lru_cache(maxsize=1024)
+def _verb_named(iri: str, display: str) -> Verb:
+    return Verb(id=iri, display={v.EN_US: display})
+
+
+@functools.lru_cache(maxsize=1024)
+def _definition(activity_type: str, title: str | None) -> ActivityDefinition:
     definition: dict[str, Any] = {"type": activity_type}
     if title:
         definition["name"] = {v.EN_US: title}
-    return Activity(id=iri, definition=ActivityDefinition(**definition))
+    return ActivityDefinition(**definition)
+
+
+@functools.lru_cache(maxsize=1024)
+def _shared_activity(iri: str, activity_type: str, title: str | None = None) -> Activity:
+    return _activity(iri, activity_type, title)
+
+
+def _activity(iri: str, activity_type: str, title: str | None = None) -> Activity:
+    return Activity(id=iri, definition=_definition(activity_type, title))
 
 
 def _own_activity(ctx: StatementContext, kind: str, ref: str, activity_type: str) -> Activity:
@@ -115,7 +134,7 @@ def _own_activity(ctx: StatementContext, kind: str, ref: str, activity_type: str
 
 
 def _course(ctx: StatementContext) -> Activity:
-    return _activity(activity_iri(ctx.tool_base, "course", ctx.course.ref), v.COURSE, ctx.course.title)
+    return _shared_activity(activity_iri(ctx.tool_base, "course", ctx.course.ref), v.COURSE, ctx.course.title)
 
 
 def _language(locale: str | None) -> str | None:
@@ -140,13 +159,13 @@ def _context(
     launch = ctx.launch
     activities: dict[str, Any] = {
         "parent": (_course(ctx),),
-        "category": (_activity(vocab.profile_version, v.XAPI_PROFILE),),
+        "category": (_shared_activity(vocab.profile_version, v.XAPI_PROFILE),),
     }
     fields: dict[str, Any] = {}
     if enrolment is not None:
         fields["registration"] = enrolment.registration
         program_iri = activity_iri(ctx.tool_base, "program", enrolment.program.ref)
-        activities["grouping"] = (_activity(program_iri, vocab.program, enrolment.program.title),)
+        activities["grouping"] = (_shared_activity(program_iri, vocab.program, enrolment.program.title),)
     fields["contextActivities"] = ContextActivities(**activities)
     if instructor is not None:
         fields["instructor"] = agent_for(instructor, ctx.privacy)

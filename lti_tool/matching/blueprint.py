@@ -8,6 +8,7 @@ bp = Blueprint("matching", __name__, url_prefix="/courses/<int:course_id>/progra
 bp.add_url_rule("", view_func=views.review, endpoint="review")
 bp.add_url_rule("/run", view_func=views.run_matching, methods=["POST"])
 bp.add_url_rule("/publish", view_func=views.publish, methods=["POST"])
+bp.add_url_rule("/job", view_func=views.job_status, endpoint="job_status")
 bp.add_url_rule("/manual", view_func=views.manual, methods=["POST"])
 bp.add_url_rule("/manual", view_func=views.pick_pair, methods=["GET"], endpoint="pick_pair")
 bp.add_url_rule("/swap", view_func=views.swap, methods=["POST"])

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import ClassVar, TextIO
 
 import click
+from flask.cli import with_appcontext
 
 from lti_tool.matching.cohort_file import read_cohort_file, result_document
 from lti_tool.matching.engine import MAX_SEED, MatchingInputError, MatchOptions, MentoringModel
@@ -121,3 +122,27 @@ def match(
         f"{len(result.unmatched):,} unmatched, each with the reason.",
         err=True,
     )
+
+
+@click.group("jobs")
+def jobs() -> None:
+    """Runs of matching and publishes of large programs, started on the review page."""
+
+
+@jobs.command("worker")
+@with_appcontext
+def jobs_worker() -> None:
+    """Run queued matching jobs until stopped (SIGTERM or Ctrl+C finish the job in flight); run one or several."""
+    from lti_tool.matching.jobs import describe, run_jobs_worker
+    from lti_tool.matching.models import MatchingJob
+    from lti_tool.outboxes import stop_on_signals
+    from lti_tool.runtime import runtime
+
+    stop = stop_on_signals()
+    click.echo("Matching jobs worker waiting for runs and publishes; stop with Ctrl+C.")
+
+    def report(job: MatchingJob) -> None:
+        click.echo(f"Job {job.id} ({job.kind}) {job.state}: {describe(job)}")
+
+    run_jobs_worker(runtime().settings, stop, on_job=report)
+    click.echo("Matching jobs worker stopped.")

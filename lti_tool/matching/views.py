@@ -12,7 +12,8 @@ from lti_tool.courses.access import course_member, current_membership
 from lti_tool.errors import NotAuthorised
 from lti_tool.extensions import db
 from lti_tool.hosts import public_base_url
-from lti_tool.matching import forms, workflow
+from lti_tool.matching import forms, jobs, workflow
+from lti_tool.matching.models import JobKind, JobState
 from lti_tool.profiles.services import read_explanation, score_percent
 from lti_tool.programs.models import MatchStatus, Participant, Program
 from lti_tool.programs.services import participant_for
@@ -46,10 +47,6 @@ def _act(course_id: int, action: Callable[[], str], *, back: Callable[[int], Res
     return back(course_id)
 
 
-def _count(number: int, one: str, several: str) -> str:
-    return f"{number} {one if number == 1 else several}"
-
-
 def _card(match: Any) -> dict[str, Any]:
     reasons, bars = read_explanation(match.explanation)
     broken = match.explanation.get("broken_rules", []) if isinstance(match.explanation, dict) else []
@@ -69,6 +66,7 @@ def review(*, program: Program, course_id: int) -> str:
     drafts = workflow.match_page(program, MatchStatus.DRAFT, search=search, page=_page_number("page"))
     published = workflow.match_page(program, MatchStatus.PUBLISHED, search=search, page=_page_number("published_page"))
     run = workflow.latest_run(program)
+    job = jobs.latest_job(program)
     unmatched = list(run.unmatched if run else [])
     shown = unmatched[:UNMATCHED_SHOWN]
     names = workflow.participant_names(program, [int(u["participant_id"]) for u in shown])
@@ -87,6 +85,8 @@ def review(*, program: Program, course_id: int) -> str:
         unmatched=[{**u, "name": names.get(int(u["participant_id"]), "A participant")} for u in shown],
         unmatched_total=len(unmatched),
         requests=workflow.open_requests(program),
+        job=job,
+        job_text=jobs.status(job).get("text"),
         action_form=forms.ActionForm(),
         resolve_form=forms.ResolveForm(),
     )
@@ -140,35 +140,52 @@ def pick_pair(*, program: Program, course_id: int) -> str:
     )
 
 
+def _start_job(program: Program, course_id: int, kind: JobKind) -> Response:
+    """Queue a run or a publish; a small program's runs in this request, a large one's in the jobs worker while
+    the review page shows its progress (a request never waits near the proxy's timeout)."""
+    settings = runtime().settings
+    try:
+        job, in_background = jobs.start(program, kind, tool_base=public_base_url(), settings=settings)
+    except workflow.MatchingError as error:
+        db.session.rollback()
+        flash(f"{error.message} {error.hint}".strip(), "error")
+        return _back(course_id)
+    db.session.commit()
+    if in_background:
+        flash("Started: the progress is shown below, and you may leave this page meanwhile.", "success")
+        return _back(course_id)
+    job = jobs.run_now(job, settings)
+    if job.state == JobState.DONE.value:
+        flash(jobs.describe(job), "success")
+    elif job.state == JobState.FAILED.value:
+        flash(jobs.describe(job), "error")
+    return _back(course_id)
+
+
 @course_member(staff=True)
 @with_program
 def run_matching(*, program: Program, course_id: int) -> Response:
-    def action() -> str:
-        run = workflow.run_matching(program)
-        return (
-            f"Matching proposed {_count(run.matched, 'match', 'matches')}; "
-            f"{_count(len(run.unmatched), 'mentee stays', 'mentees stay')} unmatched. Review below."
-        )
-
-    return _act(course_id, action)
+    return _start_job(program, course_id, JobKind.RUN)
 
 
 @course_member(staff=True)
 @with_program
 def publish(*, program: Program, course_id: int) -> Response:
-    settings = runtime().settings
+    return _start_job(program, course_id, JobKind.PUBLISH)
 
-    def action() -> str:
-        published = workflow.publish(program, settings=settings, tool_base=public_base_url())
-        return f"Published {_count(published, 'match', 'matches')}."
 
-    return _act(course_id, action)
+@course_member(staff=True)
+@with_program
+def job_status(*, program: Program, course_id: int) -> Response:
+    """The latest run or publish's state and progress, as JSON for the review page's progress script."""
+    return jsonify(jobs.status(jobs.latest_job(program)))
 
 
 @course_member(staff=True)
 @with_program
 def lock(*, program: Program, course_id: int, match_id: int) -> Response:
     def action() -> str:
+        jobs.refuse_while_busy(program)
         match = workflow.find_match(program, match_id)
         workflow.set_locked(program, match, not match.locked)
         return "Locked: matching will keep this pair." if match.locked else "Unlocked."
@@ -180,6 +197,7 @@ def lock(*, program: Program, course_id: int, match_id: int) -> Response:
 @with_program
 def remove(*, program: Program, course_id: int, match_id: int) -> Response:
     def action() -> str:
+        jobs.refuse_while_busy(program)
         workflow.remove_draft(program, workflow.find_match(program, match_id))
         return "Draft removed."
 
@@ -194,6 +212,7 @@ def reassign(*, program: Program, course_id: int, match_id: int) -> Response:
     def action() -> str:
         if not form.validate():
             raise workflow.MatchingError("Choose a mentor.")
+        jobs.refuse_while_busy(program)
         match = workflow.reassign(
             program, workflow.find_match(program, match_id), workflow.find_participant(program, form.mentor.data)
         )
@@ -210,6 +229,7 @@ def swap(*, program: Program, course_id: int) -> Response:
     def action() -> str:
         if not form.validate():
             raise workflow.MatchingError("Choose two drafts to swap.")
+        jobs.refuse_while_busy(program)
         workflow.swap(
             program, workflow.find_match(program, form.first.data), workflow.find_match(program, form.second.data)
         )
@@ -226,6 +246,7 @@ def manual(*, program: Program, course_id: int) -> Response:
     def action() -> str:
         if not form.validate():
             raise workflow.MatchingError("Choose a mentor and a mentee.")
+        jobs.refuse_while_busy(program)
         match = workflow.manual_match(
             program,
             workflow.find_participant(program, form.mentor.data),

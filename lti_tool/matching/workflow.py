@@ -7,21 +7,23 @@ that record it land in one transaction.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, delete, false, func, insert, or_, select
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy import ColumnElement, Row, Select, and_, case, delete, false, func, insert, or_, select, update
+from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.util import AliasedClass
 
-from lti_tool.courses.models import Membership, User
+from lti_tool.courses.models import Membership, User, person_name
 from lti_tool.errors import MentorLtiError
 from lti_tool.extensions import db, utcnow
 from lti_tool.lti.roles import CourseRole
 from lti_tool.matching import engine
-from lti_tool.mentoring.relationships import join_relationships, leave_relationship
+from lti_tool.mentoring.relationships import Pairing, join_relationships, leave_relationship
 from lti_tool.profiles.services import DAYS, LANGUAGES, utc_hour_slots
 from lti_tool.programs.models import (
     Match,
@@ -36,7 +38,14 @@ from lti_tool.programs.models import (
 )
 from lti_tool.programs.services import allowed_roles_of
 from lti_tool.settings import Settings
-from lti_tool.statements.events import record_match_published, record_matches_published, record_rematch_requested
+from lti_tool.statements.events import (
+    ACTOR_COLUMNS,
+    PublishedMatch,
+    actor_of,
+    published_match,
+    record_matches_published,
+    record_rematch_requested,
+)
 
 ACTIVE = (MatchStatus.DRAFT.value, MatchStatus.PUBLISHED.value)
 PAGE_SIZE = 50  # matches per page of the review page
@@ -59,26 +68,46 @@ def _engine_id(participant: Participant | int) -> str:
 
 @dataclass(frozen=True)
 class Pool:
-    """A program's matching input: the engine's view of it, and the participants behind the engine ids."""
+    """A program's matching input: the engine's view of it, and the participant id behind each engine id."""
 
     program: engine.Program
     cohort: engine.Cohort
-    people: dict[str, Participant]
+    participant_ids: dict[str, int]
     persons: dict[str, engine.Person]
 
 
-def _person(participant: Participant) -> engine.Person:
-    user = participant.membership.user
+# What the engine needs of a participant, read as plain columns in one joined SELECT: at 11,000 participants,
+# loading them as ORM objects with their memberships and users took most of a run's own time.
+_POOL_COLUMNS = (
+    Participant.id,
+    Participant.skill_levels,
+    Participant.goals,
+    Participant.languages,
+    Participant.availability,
+    Participant.timezone,
+    Participant.department,
+    Participant.capacity,
+    Participant.preferred_ids,
+    Participant.wants_to_mentor,
+    Participant.wants_to_be_mentored,
+    Membership.course_role,
+    User.name,
+    User.given_name,
+    User.family_name,
+)
+
+
+def _person(row: Row[Any], slots: Callable[[tuple[str, ...], str], frozenset[str]]) -> engine.Person:
     return engine.Person(
-        id=_engine_id(participant),
-        skills={key: int(level) for key, level in participant.skill_levels.items()},
-        goals=tuple(participant.goals),
-        languages=frozenset(participant.languages),
-        availability=frozenset(utc_hour_slots(participant.availability, participant.timezone)),
-        department=participant.department or None,
-        capacity=participant.capacity,
-        preferences=frozenset(_engine_id(other) for other in participant.preferred_ids or ()),
-        name=user.display_name,
+        id=_engine_id(row.id),
+        skills={key: int(level) for key, level in row.skill_levels.items()},
+        goals=tuple(row.goals),
+        languages=frozenset(row.languages),
+        availability=slots(tuple(row.availability), row.timezone),
+        department=row.department or None,
+        capacity=row.capacity,
+        preferences=frozenset(_engine_id(other) for other in row.preferred_ids or ()),
+        name=person_name(row.name, row.given_name, row.family_name),
     )
 
 
@@ -124,7 +153,8 @@ def _on_side(program: Program, side: int) -> ColumnElement[bool]:
     return or_(*kinds) if kinds else false()
 
 
-def _in_pool(program: Program) -> ColumnElement[bool]:
+def in_pool(program: Program) -> ColumnElement[bool]:
+    """SQL: the participant has a complete profile and an active membership (joined to Membership)."""
     return and_(
         Participant.program_id == program.id, Participant.completed_at.is_not(None), Membership.active.is_(True)
     )
@@ -135,29 +165,25 @@ def build_pool(program: Program, *, fixed: Iterable[Match] = (), only: Collectio
 
     `only` (participant ids) limits it to the people one action needs: scoring a pair needs two, not the course."""
     query = (
-        select(Participant)
-        .where(Participant.program_id == program.id, Participant.completed_at.is_not(None))
-        .options(selectinload(Participant.membership).selectinload(Membership.user))
+        select(*_POOL_COLUMNS)
+        .join(Membership, Membership.id == Participant.membership_id)
+        .join(User, User.id == Membership.user_id)
+        .where(in_pool(program))
         .order_by(Participant.id)
     )
     if only is not None:
         query = query.where(Participant.id.in_(list(only)))
-    participants = db.session.execute(query).scalars().all()
+    # Many people share a weekly pattern and a zone: their UTC hours are worked out once.
+    slots = functools.lru_cache(maxsize=None)(lambda free, zone: frozenset(utc_hour_slots(free, zone)))
+    sides = functools.lru_cache(maxsize=None)(functools.partial(_sides, program))  # eight kinds of people
     mentors: list[engine.Person] = []
     mentees: list[engine.Person] = []
-    people: dict[str, Participant] = {}
+    participant_ids: dict[str, int] = {}
     persons: dict[str, engine.Person] = {}
-    for participant in participants:
-        if not participant.membership.active:
-            continue
-        person = _person(participant)
-        people[person.id], persons[person.id] = participant, person
-        as_mentor, as_mentee = _sides(
-            program,
-            participant.membership.course_role,
-            participant.wants_to_mentor,
-            participant.wants_to_be_mentored,
-        )
+    for row in db.session.execute(query):
+        person = _person(row, slots)
+        participant_ids[person.id], persons[person.id] = row.id, person
+        as_mentor, as_mentee = sides(row.course_role, row.wants_to_mentor, row.wants_to_be_mentored)
         if as_mentor:
             mentors.append(person)
         if as_mentee:
@@ -189,7 +215,7 @@ def build_pool(program: Program, *, fixed: Iterable[Match] = (), only: Collectio
         labels=LABELS,
         slot_unit=("free hour a week", "free hours a week"),
     )
-    return Pool(program=spec, cohort=cohort, people=people, persons=persons)
+    return Pool(program=spec, cohort=cohort, participant_ids=participant_ids, persons=persons)
 
 
 def _explanation(explanation: engine.Explanation, teaches: dict[str, str] | None = None) -> dict[str, object]:
@@ -215,13 +241,26 @@ def _kept(program: Program) -> list[Match]:
     )
 
 
-def run_matching(program: Program) -> MatchingRun:
+Progress = Callable[[int, int], None]  # (done, total): how far a long action is, for its job's progress bar
+
+
+def _silent(done: int, total: int) -> None:
+    """The progress of an action nobody watches (one run in a request, a command)."""
+
+
+RUN_STEPS = 3  # a run's progress: the pool read, the engine's answer, the drafts written
+
+
+def run_matching(program: Program, *, progress: Progress = _silent) -> MatchingRun:
     """Propose drafts for everyone not yet matched; published matches and locked drafts are kept as they are.
 
-    With matches already published this is how late joiners are matched into the places left.
+    With matches already published this is how late joiners are matched into the places left. Nothing is
+    written before the engine has answered, so `progress` may be recorded in another transaction meanwhile.
     """
+    progress(0, RUN_STEPS)
     kept = _kept(program)
     pool = build_pool(program, fixed=kept)
+    progress(1, RUN_STEPS)
     if not pool.cohort.participants and not (pool.cohort.mentors and pool.cohort.mentees):
         raise MatchingError(
             "There is nobody to match yet.",
@@ -231,6 +270,7 @@ def run_matching(program: Program) -> MatchingRun:
         result = engine.match(pool.program, pool.cohort, seed=program.matching_seed)
     except engine.MatchingInputError as error:
         raise MatchingError(f"The profiles cannot be matched as they are: {error}") from error
+    progress(2, RUN_STEPS)
     # Bulk statements: a run replaces thousands of drafts at a large course.
     db.session.execute(
         delete(Match).where(
@@ -242,8 +282,8 @@ def run_matching(program: Program) -> MatchingRun:
     drafts = [
         {
             "program_id": program.id,
-            "mentor_id": pool.people[found.mentor].id,
-            "mentee_id": pool.people[found.mentee].id,
+            "mentor_id": pool.participant_ids[found.mentor],
+            "mentee_id": pool.participant_ids[found.mentee],
             "score": found.score,
             "explanation": _explanation(found.explanation, dict(found.teaches)),
             "status": MatchStatus.DRAFT.value,
@@ -261,7 +301,7 @@ def run_matching(program: Program) -> MatchingRun:
         objective=result.objective,
         matched=len(result.matches),
         unmatched=[
-            {"participant_id": str(pool.people[u.mentee].id), "reason": u.reason.value, "message": u.message}
+            {"participant_id": str(pool.participant_ids[u.mentee]), "reason": u.reason.value, "message": u.message}
             for u in result.unmatched
         ],
     )
@@ -373,9 +413,9 @@ def totals(program: Program) -> Totals:
         )
     }
     drafts = by_status.get(MatchStatus.DRAFT.value, (0, 0, 0, None))
-    in_pool = select(func.count(Participant.id)).join(Membership, Membership.id == Participant.membership_id)
+    counted = select(func.count(Participant.id)).join(Membership, Membership.id == Participant.membership_id)
     mentors, mentees = (
-        db.session.execute(in_pool.where(_in_pool(program), _on_side(program, side))).scalar_one() for side in (0, 1)
+        db.session.execute(counted.where(in_pool(program), _on_side(program, side))).scalar_one() for side in (0, 1)
     )
     return Totals(
         drafts=drafts[0],
@@ -422,7 +462,7 @@ def candidates(program: Program, side: Side, search: str, *, limit: int = PICK_S
         .join(Membership, Membership.id == Participant.membership_id)
         .join(User, User.id == Membership.user_id)
         .outerjoin(load, load.c.participant_id == Participant.id)
-        .where(_in_pool(program), _on_side(program, 0 if side is Side.MENTOR else 1))
+        .where(in_pool(program), _on_side(program, 0 if side is Side.MENTOR else 1))
         .order_by(User.family_name, User.given_name, Participant.id)
         .limit(limit)
     )
@@ -571,26 +611,76 @@ def swap(program: Program, first: Match, second: Match) -> None:
     first.source = second.source = MatchSource.MANUAL.value
 
 
-def publish(program: Program, *, settings: Settings, tool_base: str) -> int:
-    """Make every draft visible to its pair, recording each as a `matched` statement."""
-    drafts = list(
-        db.session.execute(
-            select(Match)
-            .where(Match.program_id == program.id, Match.status == MatchStatus.DRAFT.value)
-            .order_by(Match.id)
-            .options(*_WITH_PEOPLE)
-        ).scalars()
-    )
-    if not drafts:
+def publish(program: Program, *, settings: Settings, tool_base: str, progress: Progress = _silent) -> int:
+    """Make every draft visible to its pair, recording each as a `matched` statement.
+
+    At a large course this is thousands of matches: they are read as columns (no ORM rows to load and flush),
+    their statements built (what `progress` follows: done of all drafts) before anything is written, then
+    relationships, matches and statements written in batched statements, in one transaction."""
+    mentor, mentee = aliased(Participant), aliased(Participant)
+    mentor_user, mentee_user = aliased(User), aliased(User)
+    mentor_membership, mentee_membership = aliased(Membership), aliased(Membership)
+    rows = db.session.execute(
+        select(
+            Match.id,
+            Match.mentor_id,
+            Match.mentee_id,
+            Match.explanation,
+            mentee.registration,
+            *(getattr(mentee_user, column) for column in ACTOR_COLUMNS),
+            *(getattr(mentor_user, column) for column in ACTOR_COLUMNS),
+        )
+        .join(mentor, mentor.id == Match.mentor_id)
+        .join(mentor_membership, mentor_membership.id == mentor.membership_id)
+        .join(mentor_user, mentor_user.id == mentor_membership.user_id)
+        .join(mentee, mentee.id == Match.mentee_id)
+        .join(mentee_membership, mentee_membership.id == mentee.membership_id)
+        .join(mentee_user, mentee_user.id == mentee_membership.user_id)
+        .where(Match.program_id == program.id, Match.status == MatchStatus.DRAFT.value)
+        .order_by(Match.id)
+    ).all()
+    if not rows:
         raise MatchingError("There are no draft matches to publish.", hint="Run matching first.")
     now = utcnow()
-    for draft in drafts:
-        draft.status, draft.published_at, draft.locked = MatchStatus.PUBLISHED.value, now, False
-    # Relationships, members and statements in bulk; the matches' changes go out in one batched UPDATE.
-    join_relationships(program, drafts)
-    record_matches_published(program, drafts, settings=settings, tool_base=tool_base)
-    db.session.flush()
-    return len(drafts)
+    progress(0, len(rows))
+    width = len(ACTOR_COLUMNS)
+    record_matches_published(
+        program,
+        [
+            PublishedMatch(
+                match_id=row[0],
+                mentee_registration=row[4],
+                mentee=actor_of(*row[5 : 5 + width]),
+                mentor=actor_of(*row[5 + width :]),
+                skills=_taught(row[3]),
+                published_at=now,
+            )
+            for row in rows
+        ],
+        settings=settings,
+        tool_base=tool_base,
+        progress=lambda built: progress(built, len(rows)),
+    )
+    relationship_of = join_relationships(program, [Pairing(row[0], row[1], row[2]) for row in rows])
+    db.session.execute(
+        update(Match),
+        [
+            {
+                "id": row[0],
+                "status": MatchStatus.PUBLISHED.value,
+                "published_at": now,
+                "locked": False,
+                "relationship_id": relationship_of[row[0]],
+            }
+            for row in rows
+        ],
+    )
+    return len(rows)
+
+
+def _taught(explanation: object) -> tuple[str, ...]:
+    teaches = explanation.get("teaches") if isinstance(explanation, dict) else None
+    return tuple(sorted(teaches)) if isinstance(teaches, dict) else ()
 
 
 def request_rematch(
@@ -646,24 +736,53 @@ def resolve_request(program: Program, request_id: int, *, rematch: bool) -> Rema
 
 
 def suggestions(program: Program, participant: Participant, top_n: int = 5) -> list[tuple[Participant, Match]]:
-    """Self-match: the mentee's best mentors with a place left, as unsaved scored matches, best first."""
-    pool = build_pool(program, fixed=matches(program, MatchStatus.PUBLISHED))
+    """Self-match: the mentee's best mentors with a place left, as unsaved scored matches, best first.
+
+    The pool is the mentee and the mentors with a place left after the published matches (found in SQL), not
+    the whole course: a mentee's page reads the same few statements whatever the course's size."""
+    load = (
+        select(Match.mentor_id, func.count(Match.id).label("load"))
+        .where(Match.program_id == program.id, Match.status == MatchStatus.PUBLISHED.value)
+        .group_by(Match.mentor_id)
+        .subquery()
+    )
+    open_mentors = (
+        select(Participant.id)
+        .join(Membership, Membership.id == Participant.membership_id)
+        .outerjoin(load, load.c.mentor_id == Participant.id)
+        .where(
+            in_pool(program),
+            _on_side(program, 0),
+            Participant.id != participant.id,
+            func.coalesce(load.c.load, 0) < func.coalesce(Participant.capacity, program.default_capacity),
+        )
+    )
+    pool = build_pool(program, only=[participant.id, *db.session.execute(open_mentors).scalars()])
     mentee_id = _engine_id(participant)
     if mentee_id not in {p.id for p in pool.cohort.sides(pool.program.model)[1]}:
         return []
     found = engine.suggest_mentors(pool.program, pool.cohort, top_n=top_n, mentees=[mentee_id])
+    chosen = found.get(mentee_id, ())
+    mentors = {
+        m.id: m
+        for m in db.session.execute(
+            select(Participant)
+            .where(Participant.id.in_([pool.participant_ids[s.mentor] for s in chosen]))
+            .options(joinedload(Participant.membership).joinedload(Membership.user))
+        ).scalars()
+    }
     return [
         (
-            pool.people[s.mentor],
+            mentors[pool.participant_ids[s.mentor]],
             Match(
                 program_id=program.id,
-                mentor_id=pool.people[s.mentor].id,
+                mentor_id=pool.participant_ids[s.mentor],
                 mentee_id=participant.id,
                 score=s.score,
                 explanation=_explanation(s.explanation),
             ),
         )
-        for s in found.get(mentee_id, ())
+        for s in chosen
     ]
 
 
@@ -682,6 +801,8 @@ def choose_mentor(
     chosen.status, chosen.source, chosen.published_at = MatchStatus.PUBLISHED.value, MatchSource.SELF.value, utcnow()
     db.session.add(chosen)
     db.session.flush()
-    join_relationships(program, [chosen])
-    record_match_published(chosen, settings=settings, tool_base=tool_base)
+    chosen.relationship_id = join_relationships(program, [Pairing(chosen.id, chosen.mentor_id, chosen.mentee_id)])[
+        chosen.id
+    ]
+    record_matches_published(program, [published_match(chosen)], settings=settings, tool_base=tool_base)
     return chosen

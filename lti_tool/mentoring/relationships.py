@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import ColumnElement, func, insert, select, true
 from sqlalchemy.orm import selectinload
@@ -43,8 +43,17 @@ def _active_member(relationship: Relationship, participant_id: int) -> Relations
     return next((m for m in relationship.members if m.participant_id == participant_id and m.left_at is None), None)
 
 
-def join_relationships(program: Program, matches: Sequence[Match]) -> None:
-    """Attach just-published matches to their relationships, creating them or adding the new members.
+class Pairing(NamedTuple):
+    """A just-published match, as far as relationships care: who it brings together."""
+
+    match_id: int
+    mentor_id: int
+    mentee_id: int
+
+
+def join_relationships(program: Program, matches: Sequence[Pairing]) -> dict[int, int]:
+    """Attach just-published matches to their relationships, creating them or adding the new members; answers
+    each match's relationship id (by match id), which the caller stores on the match with its other changes.
 
     Group programs gather a mentor's mentees in one relationship; peer programs keep one relationship per
     pair of peers whichever direction each match runs; other models have one relationship per match. The
@@ -88,7 +97,7 @@ def join_relationships(program: Program, matches: Sequence[Match]) -> None:
                 active[found].add(participant_id)
                 of_participant[participant_id].append(found)
                 new_members.append((found, participant_id, role))
-        key_of_match[match.id] = found
+        key_of_match[match.match_id] = found
     now = utcnow()
     # The new rows are alike, so their ids may come back in any order: no per-row ordering, one batched INSERT.
     created = (
@@ -107,8 +116,7 @@ def join_relationships(program: Program, matches: Sequence[Match]) -> None:
             insert(RelationshipMember),
             [{"relationship_id": ids.get(k, k), "participant_id": p, "role": role} for k, p, role in new_members],
         )
-    for match in matches:
-        match.relationship_id = ids.get(key_of_match[match.id], key_of_match[match.id])
+    return {match_id: ids.get(key, key) for match_id, key in key_of_match.items()}
 
 
 def leave_relationship(match: Match) -> None:

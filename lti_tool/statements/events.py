@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from lti_tool.assessments.models import SkillAssessment
-from lti_tool.courses.models import Course, Membership
+from lti_tool.courses.models import Course, Membership, person_name
 from lti_tool.extensions import utcnow
 from lti_tool.lti.claims import LaunchClaims
 from lti_tool.mentoring.models import CheckinRequest, Goal, MentoringSession, Relationship, RelationshipMember
@@ -99,6 +100,16 @@ def actor(membership: Membership) -> events.ActorIdentity:
     return events.ActorIdentity(issuer=user.issuer, sub=user.sub, name=user.display_name, email=user.email)
 
 
+ACTOR_COLUMNS = ("issuer", "sub", "name", "given_name", "family_name", "email")  # of a user, for `actor_of`
+
+
+def actor_of(
+    issuer: str, sub: str, name: str | None, given: str | None, family: str | None, email: str | None
+) -> events.ActorIdentity:
+    """`actor` from a user's columns (ACTOR_COLUMNS, in order), for statements recorded in bulk."""
+    return events.ActorIdentity(issuer=issuer, sub=sub, name=person_name(name, given, family), email=email)
+
+
 def record_lti_launch(
     claims: LaunchClaims, membership: Membership, *, settings: Settings, tool_base: str
 ) -> StatementOutbox:
@@ -146,36 +157,65 @@ def match_ref(match: Match) -> str:
     return opaque_ref(course_ref(match.program.course), "match", str(match.id))
 
 
-def record_match_published(match: Match, *, settings: Settings, tool_base: str) -> None:
-    """`matched`: a mentee and their mentor were paired (by the engine, the instructor or the mentee)."""
-    record_matches_published(match.program, [match], settings=settings, tool_base=tool_base)
+@dataclass(frozen=True)
+class PublishedMatch:
+    """What a `matched` statement says about one match: read as columns, so a publish of thousands loads no rows."""
+
+    match_id: int
+    mentee_registration: str
+    mentee: events.ActorIdentity
+    mentor: events.ActorIdentity
+    skills: tuple[str, ...]  # what the mentor teaches (reverse and peer models), sorted
+    published_at: datetime
 
 
-def record_matches_published(program: Program, matches: Sequence[Match], *, settings: Settings, tool_base: str) -> None:
-    """`matched` for each match just published in `program`, written to the outbox in one bulk insert.
+def published_match(match: Match) -> PublishedMatch:
+    teaches = match.explanation.get("teaches") if isinstance(match.explanation, dict) else None
+    return PublishedMatch(
+        match_id=match.id,
+        mentee_registration=match.mentee.registration,
+        mentee=actor(match.mentee.membership),
+        mentor=actor(match.mentor.membership),
+        skills=tuple(sorted(teaches)) if isinstance(teaches, dict) else (),
+        published_at=match.published_at or utcnow(),
+    )
 
-    What the statements share (the course's context, the program's activity) is worked out once; each match
-    comes with its mentor's and mentee's membership and user loaded, so no statement loads anything."""
+
+PROGRESS_EVERY = 500  # statements built between two reports of a bulk record's progress
+
+
+def record_matches_published(
+    program: Program,
+    matches: Sequence[PublishedMatch],
+    *,
+    settings: Settings,
+    tool_base: str,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """`matched`: each mentee and their mentor were paired (by the engine, the instructor or the mentee), written
+    to the outbox in one bulk insert. What the statements share (the course's context, the program's activity)
+    is worked out once. `progress` hears how many are built so far, before anything is written."""
     course = program.course
     ctx = course_statement_context(settings, tool_base=tool_base, course=course)
     activity = program_activity(program)
     course_id_ref = course_ref(course)
     statements = []
-    for match in matches:
-        teaches = match.explanation.get("teaches") if isinstance(match.explanation, dict) else None
+    for number, match in enumerate(matches, 1):
         statements.append(
             build_match_published(
                 ctx,
-                enrolment(match.mentee, activity),
-                mentee=actor(match.mentee.membership),
-                mentor=actor(match.mentor.membership),
-                match_ref=opaque_ref(course_id_ref, "match", str(match.id)),
-                statement_id=event_statement_id(f"match-published:{match.mentee.registration}:{match.id}"),
-                timestamp=match.published_at or utcnow(),
+                events.Enrolment(program=activity, registration=uuid.UUID(match.mentee_registration)),
+                mentee=match.mentee,
+                mentor=match.mentor,
+                match_ref=opaque_ref(course_id_ref, "match", str(match.match_id)),
+                statement_id=event_statement_id(f"match-published:{match.mentee_registration}:{match.match_id}"),
+                timestamp=match.published_at,
                 mentoring_model=program.model,
-                skills=tuple(sorted(teaches)) if isinstance(teaches, dict) else (),
+                skills=match.skills,
             )
         )
+        if progress is not None and number % PROGRESS_EVERY == 0:
+            progress(number)
     emit_many(statements, event="match-published", platform_id=course.deployment.platform_id, course_id=course.id)
 
 

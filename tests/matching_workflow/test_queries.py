@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 
 from lti_tool.courses.models import Course
 from lti_tool.extensions import db
-from lti_tool.matching.workflow import PAGE_SIZE
+from lti_tool.matching.workflow import PAGE_SIZE, suggestions
 from lti_tool.mentoring.models import Relationship, RelationshipMember
-from lti_tool.programs.models import Match, MatchStatus
+from lti_tool.programs.models import Match, MatchStatus, Participant, Program
 from lti_tool.statements.models import StatementOutbox
 from tests.lti_browser import LtiBrowser
 from tests.matching_workflow.conftest import CSRF
@@ -215,3 +215,26 @@ def test_the_manual_match_search_runs_the_same_few_statements_for_10_drafts_as_f
     assert large.total <= small.total <= MAX_STATEMENTS, large.report()
     page = courses[1].instructor.get(f"{courses[1].base}/manual?mentor_q=Mentor00001&mentee_q=Mentee00201").text
     assert page.count('name="mentor"') == 1 and page.count('name="mentee"') == 1
+
+
+def test_a_mentees_self_match_suggestions_run_the_same_few_statements_for_10_drafts_as_for_100(
+    app: Flask, courses: tuple[SizedCourse, SizedCourse]
+) -> None:
+    """A waiting mentee's suggestions (the self-match page's) score them against the mentors with a place left,
+    found in SQL, not against the whole course loaded on every view."""
+    counted = []
+    for course in courses:
+        with app.app_context():
+            program = db.session.get(Program, course.built.program_id)
+            mentee = db.session.execute(
+                select(Participant)
+                .join(Match, Match.mentee_id == Participant.id)
+                .where(Match.program_id == program.id, Match.status == MatchStatus.DRAFT.value)
+                .limit(1)
+            ).scalar_one()
+            with count_statements(app) as statements:
+                found = suggestions(program, mentee)
+            assert found and all(mentor.membership.user.display_name for mentor, _ in found)
+            counted.append(statements)
+    small, large = counted
+    assert large.total <= small.total <= 10, large.report()
