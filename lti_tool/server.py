@@ -7,7 +7,6 @@ a proxy that buffers whole requests (README, "Running in production"); the limit
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -30,13 +29,16 @@ class _ToolServer(BaseApplication):  # type: ignore[misc]
 
 
 def run_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:
-    os.environ.setdefault("FORWARDED_ALLOW_IPS", "127.0.0.1")
     _ToolServer(
         {
             "bind": f"{host}:{port}",
             "workers": workers,
             "threads": threads,
             "worker_class": "gthread",
+            # gunicorn would take the scheme from X-Forwarded-Proto of any loopback client itself; the app's
+            # ProxyFix does it for exactly TRUSTED_PROXIES proxies, so gunicorn must not.
+            "secure_scheme_headers": {},
+            "forwarded_allow_ips": "",
             # A worker whose main loop has not checked in for this long is killed and replaced. gthread threads
             # keep no heartbeat of their own: this is not a limit on one request's time.
             "timeout": 30,

@@ -66,6 +66,15 @@ def _wait_until_up(url: str, name: str, process: subprocess.Popen[Any], log: Pat
     pytest.fail(f"{name} did not answer within 60 s:\n{log.read_text()}")
 
 
+def test_serve_takes_no_forwarded_scheme_without_trusted_proxies(served_tool: tuple[str, dict[str, str], Path]) -> None:
+    url, _, _ = served_tool
+    # A client on this machine that pretends to be the TLS proxy: no HSTS, no https links (TRUSTED_PROXIES is 0).
+    page = httpx.get(f"{url}/lti/canvas.json", headers={"X-Forwarded-Proto": "https"}, timeout=30)
+    assert page.status_code == 200
+    assert "strict-transport-security" not in page.headers
+    assert page.json()["target_link_uri"] == f"{url}/lti/launch"
+
+
 def test_serve_upgrades_a_fresh_database_and_handles_launches_in_several_workers(
     served_tool: tuple[str, dict[str, str], Path], tmp_path: Path
 ) -> None:
