@@ -94,9 +94,10 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_input_checks(app: Flask) -> None:
-    """Refuse, before any view runs, a request with a NUL character in its path, query, form, uploaded files or
-    JSON body: a 400 that says so, and nothing written (PostgreSQL cannot store the character; no real input
-    has one)."""
+    """Refuse, before any view runs, a request with a NUL character in its path, query, form or JSON body: a 400
+    that says so, and nothing written (PostgreSQL cannot store the character; no real input has one). Uploaded
+    files are bytes until their reader decodes them: the reader refuses a NUL in the text, and can say more (a
+    UTF-16 file is full of zero bytes and is better told to be saved as UTF-8)."""
 
     @app.before_request
     def refuse_nul_characters() -> None:
@@ -112,11 +113,6 @@ def _nul_in(req: Request) -> str | None:
         for key, value in values.items(multi=True):
             if NUL in key or NUL in value:
                 return f"{source} field {key.replace(NUL, '')!r}"
-    for key, upload in req.files.items(multi=True):
-        content = upload.stream.read()
-        upload.stream.seek(0)
-        if NUL.encode() in content:
-            return f"uploaded file {key!r}"
     if req.is_json:
         try:
             body = req.get_json(silent=True)

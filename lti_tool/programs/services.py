@@ -15,6 +15,7 @@ from lti_tool.courses.models import Course, Membership, ResourceLink
 from lti_tool.courses.services import RosterCounts, course_roster_counts
 from lti_tool.errors import MentorLtiError
 from lti_tool.extensions import db
+from lti_tool.input_checks import NUL
 from lti_tool.lti.roles import CourseRole
 from lti_tool.matching.engine import MAX_CAPACITY, MAX_SKILLS, MAX_WEIGHT, weight_ok
 from lti_tool.programs.models import (
@@ -465,6 +466,8 @@ def parse_framework_upload(filename: str, content: bytes) -> list[SkillSpec]:
         text = content.decode("utf-8-sig")  # spreadsheet programs often start UTF-8 CSV with a BOM
     except UnicodeDecodeError:
         raise ProgramError("The file is not UTF-8 text; save it as UTF-8 CSV or JSON.") from None
+    if NUL in text:
+        raise ProgramError("The file contains a NUL character, which no skill framework has; save it as UTF-8 text.")
     name = filename.lower()
     if name.endswith(".json") or (not name.endswith(".csv") and text.lstrip().startswith(("{", "["))):
         return parse_framework_json(text)

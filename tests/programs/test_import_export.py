@@ -104,6 +104,7 @@ def test_json_import_replaces_the_framework(app: Flask, instructor: LtiBrowser, 
             "skills[0]: descriptors: exactly 5",
         ),
         ("bad.csv", "key,name\n".encode("utf-16"), "not UTF-8 text"),
+        ("bad.csv", _csv([["a", "A\x00", "soft", "", *LEVELS]]), "contains a NUL character"),
         ("framework.txt", _csv([["a", "A", "soft", "", *LEVELS]]), "Upload a .csv or .json file."),
     ],
 )
