@@ -325,14 +325,20 @@ def _apply_chunk(course: Course, chunk: Sequence[RosterMember], now: datetime, r
         personal_changed = tuple(personal.values()) != found.personal
         if personal_changed:
             changed_users.append({"b_id": found.user_id, **personal, "updated_at": now})
-        if found.membership_id is not None:
-            queue = (changed_memberships, unchanged_memberships)
-            _compare(found.membership_id, found, member, personal_changed, now, report, *queue)
+        if found.membership_id is None:
+            continue
+        roles, role, active = after = _membership_after(found, member, personal_changed, report)
+        if after == (found.roles, found.course_role, found.active):
+            unchanged_memberships.append(found.membership_id)  # its row changes only by this sync's time
+        else:
+            changed_memberships.append(
+                {"b_id": found.membership_id, "roles": roles, "course_role": role, "active": active}
+            )
 
     user_ids = {sub: found.user_id for sub, found in known.items()}
     if new_users:
         # A first launch may have added one of them since the query above: theirs stands, and is looked up below.
-        db.session.execute(upsert(User).on_conflict_do_nothing(index_elements=["issuer", "sub"]), new_users)
+        db.session.execute(upsert(users).on_conflict_do_nothing(index_elements=["issuer", "sub"]), new_users)
         added = db.session.execute(
             select(users.c.id, users.c.sub).where(
                 users.c.issuer == issuer, _among(users.c.sub, [row["sub"] for row in new_users])
@@ -366,7 +372,9 @@ def _apply_chunk(course: Course, chunk: Sequence[RosterMember], now: datetime, r
         db.session.execute(
             update(memberships)
             .where(memberships.c.id == bindparam("b_id"))
-            .values({name: bindparam(name) for name in ("roles", "course_role", "active", "roster_synced_at")}),
+            .values(
+                {**{name: bindparam(name) for name in ("roles", "course_role", "active")}, "roster_synced_at": now}
+            ),
             changed_memberships,
         )
     if unchanged_memberships:
@@ -389,38 +397,26 @@ def _personal(member: RosterMember, stored: tuple[str | None, ...] | None) -> di
     }
 
 
-def _compare(
-    membership_id: int,
-    found: _Known,
-    member: RosterMember,
-    personal_changed: bool,
-    now: datetime,
-    report: RosterSyncReport,
-    changed: list[dict[str, Any]],
-    unchanged: list[int],
-) -> None:
-    """Count a listed member of the course, and queue their membership's update."""
-    roles, active, changed_here = found.roles, found.active, personal_changed
+def _membership_after(
+    found: _Known, member: RosterMember, personal_changed: bool, report: RosterSyncReport
+) -> tuple[list[str], str, bool]:
+    """A listed member's roles, course role and active flag after this sync, counted in the report."""
+    roles, active, changed = found.roles, found.active, personal_changed
     role = course_role(list(member.roles)).value
     # A launch's roles (with institution roles) stay until the course role itself changes in the LMS.
     if found.course_role != role or (not found.launched and found.roles != list(member.roles)):
-        roles, changed_here = list(member.roles), True
+        roles, changed = list(member.roles), True
     if member.active and not found.active:
         active = True
         report.reactivated += 1
     elif found.active and not member.active:
         active = False
         report.deactivated += 1
-    elif changed_here:
+    elif changed:
         report.updated += 1
     else:
         report.unchanged += 1
-    if (roles, role, active) == (found.roles, found.course_role, found.active):
-        unchanged.append(membership_id)  # its row changes only by this sync's time
-        return
-    changed.append(
-        {"b_id": membership_id, "roles": roles, "course_role": role, "active": active, "roster_synced_at": now}
-    )
+    return roles, role, active
 
 
 def _deactivate_unlisted(course: Course, now: datetime) -> int:
