@@ -119,3 +119,15 @@ def test_a_roster_beyond_the_member_bound_is_refused_and_changes_nothing(
     assert "more than 150 members" in refused.value.message
     assert "Nothing was changed" in refused.value.hint
     assert set(people(app, sandbox, large)) == {"instructor"}
+
+
+def test_user_ids_written_into_the_lookups_are_quoted(app: Flask, sandbox: Sandbox, courses: tuple[int, int]) -> None:
+    # The chunk's lookups carry the LMS's user ids as SQL literals (lti_tool/roster/services.py `_among`).
+    _, large = courses
+    odd = ["o'brien", "back\\slash\\'", "x'); DELETE FROM lti_user; --", "%(sub)s ?"]
+    sandbox.platform.advantage.also_listed[LARGE] = [
+        Membership(user_id, [LEARNER], "Odd Id", "Odd", "Id", "odd@lms.example") for user_id in odd
+    ]
+    assert sync(app, large).added == 13 + 4  # the course's own people, and these
+    assert sync(app, large).unchanged == 14 + 4
+    assert set(odd) <= set(people(app, sandbox, large))
