@@ -2,7 +2,8 @@
 
 The token request authenticates with a JWT client assertion signed by the tool's current key (LTI Security
 Framework 4.1). Tokens are kept in the database, shared by every worker, and reused until `TOKEN_MARGIN` before
-they expire; a 401 from a service drops the token and retries once with a fresh one. The token, AGS and NRPS URLs
+they expire; a client also holds the token it used, so a roster of a hundred pages reads the database for it once.
+A 401 from a service drops the token and retries once with a fresh one. The token, AGS and NRPS URLs
 are the platform's to choose: every call goes through `PlatformHttp` (lti_tool/lti/outbound.py) and answers are
 read up to `MAX_SERVICE_ANSWER_BYTES`. A refusal's description is kept: staff see why their LMS refused a score.
 """
@@ -13,7 +14,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -72,15 +73,20 @@ class ServiceClient:
         self.platform = platform
         self.keys = keys
         self.http = http
+        self._held: dict[str, tuple[str, datetime]] = {}  # scope -> the token this client used, its expiry
 
     def access_token(self, scopes: Iterable[str]) -> str:
-        """A valid token for `scopes`: the stored one if it lives past the margin, else a new one (stored)."""
+        """A valid token for `scopes`: the one held or stored if it lives past the margin, else a new one (stored)."""
         scope = _scope_key(scopes)
-        stored = db.session.execute(
-            select(ServiceToken).where(ServiceToken.platform_id == self.platform.id, ServiceToken.scope == scope)
-        ).scalar_one_or_none()
-        if stored is not None and stored.expires_at - TOKEN_MARGIN > utcnow():
-            return stored.access_token
+        held = self._held.get(scope)
+        if held is None:
+            stored = db.session.execute(
+                select(ServiceToken).where(ServiceToken.platform_id == self.platform.id, ServiceToken.scope == scope)
+            ).scalar_one_or_none()
+            held = None if stored is None else (stored.access_token, stored.expires_at)
+        if held is not None and held[1] - TOKEN_MARGIN > utcnow():
+            self._held[scope] = held
+            return held[0]
         return self._new_token(scope)
 
     def _new_token(self, scope: str) -> str:
@@ -114,13 +120,14 @@ class ServiceClient:
                 set_={"access_token": token, "expires_at": expires_at},
             )
         )
+        self._held[scope] = (token, expires_at)
         return token
 
     def _forget_token(self, scopes: Iterable[str]) -> None:
+        scope = _scope_key(scopes)
+        self._held.pop(scope, None)
         db.session.execute(
-            delete(ServiceToken).where(
-                ServiceToken.platform_id == self.platform.id, ServiceToken.scope == _scope_key(scopes)
-            )
+            delete(ServiceToken).where(ServiceToken.platform_id == self.platform.id, ServiceToken.scope == scope)
         )
 
     def request(

@@ -43,8 +43,9 @@ def roster_sync(course_id: int | None, context_id: str | None) -> None:
             ) as bar:
                 for page in bar:
                     members.extend(page)
-        with click.progressbar(length=len(members), label=f"Applying {len(members)} members") as bar:
-            report = services.apply_roster(course, members, now=utcnow(), on_member=lambda: bar.update(1))
+        people = services.distinct_members(members)
+        with click.progressbar(length=len(people), label=f"Applying {len(people)} members") as bar:
+            report = services.apply_roster(course, people, now=utcnow(), on_progress=bar.update)
     except MentorLtiError as error:
         db.session.rollback()
         raise click.ClickException(f"The roster was not synced; nothing changed. {error.explanation}") from error

@@ -13,7 +13,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -115,7 +115,12 @@ class Advantage:
         self.issuer = issuer
         self.token_url = token_url
         self.preset = preset
+        # Members a page when the tool asks for no page size (`limit`): small, so that paging is always exercised
+        # (Moodle would answer the whole roster at once, Canvas 50 members).
         self.page_size = 5
+        # The most members a page holds whatever the tool asks: Canvas serves at most 50 (its NRPS
+        # MembershipsProvider::MAX_PAGE_SIZE); Moodle serves any `limit`.
+        self.max_page_size: int | None = 50 if preset is Preset.CANVAS else None
         self.outage = False  # when set, AGS and NRPS answer 503 as an LMS under maintenance does
         self.throttle_seconds: int | None = None  # when set, AGS and NRPS answer 429 with this Retry-After
         # When set, this many more membership pages are served, then the outage begins: an LMS failing mid-sync.
@@ -393,11 +398,12 @@ class Advantage:
     # --- Names and Role Provisioning Services 2.0 ---------------------------------------------------------------
 
     def memberships_page(
-        self, url: str, members: list[Membership], query: dict[str, str]
-    ) -> tuple[list[Membership], str | None]:
+        self, url: str, members: Sequence[Membership], query: dict[str, str]
+    ) -> tuple[Sequence[Membership], str | None]:
         """One page of members and the next page's URL, paged the way the preset's LMS pages.
 
-        Moodle pages with `limit` and `from`; Canvas with `page` and `per_page`, where `page` after the first is an
+        Both honour the NRPS `limit` (up to `max_page_size`). Moodle pages with `limit` and `from`; Canvas with
+        `page` and `per_page` (a `limit` becomes the `per_page` of its links), where `page` after the first is an
         opaque, case-sensitive bookmark (so a client that lowercases the Link header loses its place).
         """
         with self._lock:
@@ -406,12 +412,12 @@ class Advantage:
                 if self.outage_after_pages <= 0:
                     self.outage, self.outage_after_pages = True, None
         if self.preset is Preset.MOODLE:
-            limit = _int(query.get("limit"), self.page_size)
-            start = _int(query.get("from"), 0)
+            limit = self._page_size(query.get("limit"))
+            start = max(0, _int(query.get("from"), 0))
             chunk = members[start : start + limit]
             more = start + limit < len(members)
             return chunk, f"{url}?{urlencode({'limit': limit, 'from': start + limit})}" if more else None
-        per_page = _int(query.get("per_page"), self.page_size)
+        per_page = self._page_size(query.get("limit") or query.get("per_page"))
         page = query.get("page", "1")
         if page == "1":
             index = 0
@@ -425,6 +431,11 @@ class Advantage:
         more = index + per_page < len(members)
         bookmark = f"bookmark:{self._mixed_case}:{index + per_page}"
         return chunk, f"{url}?{urlencode({'page': bookmark, 'per_page': per_page})}" if more else None
+
+    def _page_size(self, asked: str | None) -> int:
+        size = _int(asked, self.page_size)
+        size = size if size > 0 else self.page_size
+        return size if self.max_page_size is None else min(size, self.max_page_size)
 
 
 def _int(value: str | None, default: int) -> int:

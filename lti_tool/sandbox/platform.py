@@ -9,9 +9,10 @@ import threading
 import time
 import tomllib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 from urllib.parse import urlencode
 
 import httpx
@@ -190,6 +191,46 @@ class PlacedLink:
     client_id: str
 
 
+class CourseRoster(Sequence[Membership]):
+    """A course's members as NRPS lists them, built only for the page asked for: a course of ten thousand people
+    answers a page in the time a small one does."""
+
+    def __init__(
+        self, platform: SandboxPlatform, course: Course, left: set[str], also_listed: list[Membership]
+    ) -> None:
+        self._platform = platform
+        self._people = course.people
+        self._left = left
+        self._also_listed = also_listed
+
+    def __len__(self) -> int:
+        return len(self._people) + len(self._also_listed)
+
+    @overload
+    def __getitem__(self, index: int) -> Membership: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Membership]: ...
+    def __getitem__(self, index: int | slice) -> Membership | list[Membership]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        if index >= len(self._people):
+            return self._also_listed[index - len(self._people)]
+        person = self._people[index]
+        return Membership(
+            user_id=self._platform.sub(person),
+            roles=[*ROLE_IRIS[person.role]],
+            name=person.name,
+            given_name=person.given_name,
+            family_name=person.family_name,
+            email=person.email,
+            status="Inactive" if person.id in self._left else "Active",
+        )
+
+
 @dataclass
 class SandboxPlatform:
     """A real LTI 1.3 platform: everything it says to the tool goes over HTTP through the sandbox app."""
@@ -294,24 +335,11 @@ class SandboxPlatform:
         launch = registered.redirect_uris[0] if registered.redirect_uris else registered.target_link_uri
         return ToolEndpoints(login_url=login, launch_url=launch, jwks_url=registered.jwks_url), registered.deployment_id
 
-    def members(self, course_id: str) -> list[Membership]:
+    def members(self, course_id: str) -> CourseRoster:
         """The course roster as NRPS shares it; people who left the course are listed as Inactive, and whoever
         `advantage.also_listed` adds comes last."""
-        course = self.course(course_id)
         left = self.advantage.removed.get(course_id, set())
-        listed = [
-            Membership(
-                user_id=self.sub(person),
-                roles=[*ROLE_IRIS[person.role]],
-                name=person.name,
-                given_name=person.given_name,
-                family_name=person.family_name,
-                email=person.email,
-                status="Inactive" if person.id in left else "Active",
-            )
-            for person in course.people
-        ]
-        return listed + self.advantage.also_listed.get(course_id, [])
+        return CourseRoster(self, self.course(course_id), left, self.advantage.also_listed.get(course_id, []))
 
     def course(self, course_id: str) -> Course:
         for course in self.courses:

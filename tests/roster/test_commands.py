@@ -22,7 +22,7 @@ def cli(app: Flask, *args: str) -> Result:
 
 @pytest.fixture
 def course(app: Flask, sandbox: Sandbox, browser: LtiBrowser) -> int:
-    sandbox.platform.advantage.page_size = 4
+    sandbox.platform.advantage.max_page_size = 4
     browser.launch(COURSE, "instructor")
     return course_id(app, COURSE)
 

@@ -37,7 +37,7 @@ def _launch(app: Flask, browser: LtiBrowser, person: str) -> str:
 
 
 def test_an_instructor_launch_syncs_a_roster_never_synced(app: Flask, sandbox: Sandbox, browser: LtiBrowser) -> None:
-    sandbox.platform.advantage.page_size = 4
+    sandbox.platform.advantage.max_page_size = 4
     assert _launch(app, browser, "instructor") == "Program setup"
     course = course_id(app, COURSE)
     assert sandbox.requests[NRPS_PATH] == 4

@@ -40,7 +40,7 @@ def sandbox_preset(request: pytest.FixtureRequest) -> Preset:
 def course(app: Flask, sandbox: Sandbox, browser: LtiBrowser) -> int:
     """ment-101 after its instructor's first launch (which brought the roster endpoint); 4 people a page, so its
     14 people take 4 pages."""
-    sandbox.platform.advantage.page_size = 4
+    sandbox.platform.advantage.max_page_size = 4
     browser.launch(COURSE, "instructor")
     return course_id(app, COURSE)
 

@@ -66,6 +66,7 @@ def test_an_lms_outage_is_reported_and_changes_nothing(app: Flask, sandbox: Sand
     course = course_id(app, COURSE)
     overview = f"/courses/{course}/program"
     token, rows = _token(browser, overview), row_counts(app)
+    sandbox.platform.advantage.max_page_size = 4  # 14 people: the LMS fails on the second of four pages
     sandbox.platform.advantage.outage_after_pages = 1
 
     assert _sync_now(browser, course, token) == 303
