@@ -215,15 +215,15 @@ def completion_by_round(program: Program, *, round_id: int | None = None) -> dic
     """Each round's completion (or only that of `round_id`, for its page)."""
     # The distinct (round, role, mentee) first, then counted: PostgreSQL hashes them, where a count(DISTINCT)
     # sorts the 10,000 assessments of each round.
-    rated = (
+    distinct = (
         select(SkillAssessment.round_id, SkillAssessment.rater_role, SkillAssessment.subject_id)
         .join(AssessmentRound, AssessmentRound.id == SkillAssessment.round_id)
         .where(AssessmentRound.program_id == program.id)
         .distinct()
     )
     if round_id is not None:
-        rated = rated.where(SkillAssessment.round_id == round_id)
-    rated = rated.subquery()
+        distinct = distinct.where(SkillAssessment.round_id == round_id)
+    rated = distinct.subquery()
     rows = db.session.execute(
         select(rated.c.round_id, rated.c.rater_role, func.count()).group_by(rated.c.round_id, rated.c.rater_role)
     ).all()
