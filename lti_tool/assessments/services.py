@@ -459,12 +459,12 @@ def queue_round_scores(round_: AssessmentRound, *, again: bool = False, now: dat
     any number of mentees."""
     program = round_.program
     mentees = and_(Participant.program_id == program.id, _assessed(program))
-    subjects = lock_for_scoring(round_, mentees)
+    memberships = lock_for_scoring(round_, mentees)
     scores = gradebook_scores(round_)
     queue_scores(
         round_,
         mentees,
-        {subject.membership_id: scores.get(subject.id) for subject in subjects},
+        {membership_id: scores.get(subject_id) for subject_id, membership_id in memberships.items()},
         now=now or utcnow(),
         again=again,
     )

@@ -52,11 +52,12 @@ class ScoreValues:
         return Grading.NOT_READY if self.score_given is None else Grading.FULLY_GRADED
 
 
-def lock_for_scoring(round_: AssessmentRound, mentees: ColumnElement[bool]) -> list[Participant]:
+def lock_for_scoring(round_: AssessmentRound, mentees: ColumnElement[bool]) -> dict[int, int]:
     """Take, before mentees' scores are computed, what a change of them needs, and return the mentees (the
-    participants `mentees` selects, by id); every caller takes them in this order (round, column, mentees by id),
-    so that they wait for each other and never for each other in a circle. PostgreSQL only: SQLite serialises
-    writers anyway. One statement each, however many mentees (a resync locks a round's 10,000 at once).
+    participants `mentees` selects: id -> membership id, not whole rows with their profiles). Every caller takes
+    them in this order (round, column, mentees by id), so that they wait for each other and never for each other
+    in a circle. PostgreSQL only: SQLite serialises writers anyway. One statement each, however many mentees (a
+    resync locks a round's 10,000 at once).
 
     - The round, read again under a share lock: a change of its grading under way is waited for, then seen.
     - Its gradebook column, when graded, made now: never while a mentee's lock is held.
@@ -72,11 +73,13 @@ def lock_for_scoring(round_: AssessmentRound, mentees: ColumnElement[bool]) -> l
     ).scalar_one()  # fetched, so that round_ is refreshed
     if round_.graded:
         column_for(round_)
-    return list(
-        db.session.execute(
-            select(Participant).where(mentees).order_by(Participant.id).with_for_update(key_share=True)
-        ).scalars()
+    locked = db.session.execute(
+        select(Participant.id, Participant.membership_id)
+        .where(mentees)
+        .order_by(Participant.id)
+        .with_for_update(key_share=True)
     )
+    return dict(locked.tuples().all())
 
 
 def column_for(round_: AssessmentRound) -> GradebookColumn:
