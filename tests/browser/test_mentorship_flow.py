@@ -75,7 +75,8 @@ def choose_level(frame: FrameLocator, skill: str, level: int) -> None:
 
 
 def flash(frame: FrameLocator) -> Locator:
-    return frame.get_by_role("status")
+    """The page's flash message (the review page has other live regions: each draft's mentor search)."""
+    return frame.locator("p.flash")
 
 
 def no_horizontal_scroll(document: Frame) -> None:
@@ -257,7 +258,7 @@ def test_matching_is_run_published_seen_by_the_mentee_and_ended_on_her_request(
     expect(chen_draft.locator(".tag")).to_have_text("locked")
     expect(chen_draft.get_by_role("button", name="Unlock")).to_be_visible()
 
-    frame.get_by_role("button", name="Publish 2 matches").press("Enter")
+    frame.get_by_role("button", name="Publish all 2 drafts").press("Enter")
     expect(flash(frame)).to_have_text("Published 2 matches.")
     expect(frame.get_by_role("heading", name="Draft matches (0)")).to_be_visible()
     published = frame.get_by_role("region", name=re.compile(r"^Published matches")).locator("tbody tr")
@@ -347,7 +348,7 @@ def test_the_review_page_with_drafts_is_accessible_and_fits_the_iframe(
     frame.get_by_role("region", name="Matching").get_by_role("link", name="Matching").press("Enter")
     expect(frame.get_by_role("heading", level=1)).to_have_text("Matching")
     expect(frame.get_by_role("heading", name="Draft matches (1)")).to_be_visible()
-    expect(frame.get_by_role("button", name="Publish 1 match", exact=True)).to_be_visible()
+    expect(frame.get_by_role("button", name="Publish all 1 draft", exact=True)).to_be_visible()
     expect(frame.get_by_role("article", name=re.compile("mentors Kwame Mensah"))).to_be_visible()
     expect(frame.get_by_role("heading", name="Rematch requests (1)")).to_be_visible()
     expect(frame.get_by_role("heading", name="Published matches (2)")).to_be_visible()
