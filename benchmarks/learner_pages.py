@@ -4,7 +4,9 @@ Builds the course of issue 12 with tests/scale/builder.py (default: 4,000 publis
 SQLite and on PostgreSQL in one run, launches an instructor and a learner into it through the sandbox LMS, then
 requests each page once cold and `--repeat` times warm, and prints the median warm server time (the WSGI call,
 timed inside the served tool), the SQL statements of one warm request and the HTML bytes, against the budget:
-≤ 300 ms, ≤ 50 statements, ≤ 300 KB.
+≤ 300 ms, ≤ 50 statements, ≤ 300 KB. The open round is graded; after the pages, the instructor resyncs it with
+the gradebook and changes its grade rule once each (every mentee's score queued), against ≤ 5 s (the issue's bound
+for an instructor's bulk action) and ≤ 50 statements.
 
 Usage: .venv/bin/python benchmarks/learner_pages.py [--pairs 4000] [--repeat 3] [--databases sqlite,postgresql]
        [--postgresql-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
@@ -37,10 +39,12 @@ from lti_tool.courses.models import Course  # noqa: E402
 from lti_tool.extensions import db  # noqa: E402
 from tests.conftest import LOOPBACK_NETWORKS, tool_environment  # noqa: E402
 from tests.lti_browser import LtiBrowser  # noqa: E402
+from tests.profiles.helpers import csrf_token  # noqa: E402
 from tests.scale.builder import CourseSize, build_course  # noqa: E402
 from tests.scale.queries import count_statements  # noqa: E402
 
 BUDGET_MS, BUDGET_STATEMENTS, BUDGET_BYTES = 300.0, 50, 300_000
+BUDGET_ACTION_MS = 5_000.0  # a bulk action on every mentee (10,000 scores queued at the issue's size)
 
 
 class TimedApp:
@@ -64,10 +68,13 @@ class Figure:
     milliseconds: float
     statements: int
     size: int
+    budget_ms: float = BUDGET_MS
 
     @property
     def met(self) -> bool:
-        return self.milliseconds <= BUDGET_MS and self.statements <= BUDGET_STATEMENTS and self.size <= BUDGET_BYTES
+        return (
+            self.milliseconds <= self.budget_ms and self.statements <= BUDGET_STATEMENTS and self.size <= BUDGET_BYTES
+        )
 
 
 @contextmanager
@@ -101,6 +108,14 @@ def measure(app: Flask, timer: TimedApp, browser: LtiBrowser, page: str, path: s
     return Figure(page, statistics.median(times) * 1000, counted.total, size or len(response.content))
 
 
+def act(app: Flask, timer: TimedApp, browser: LtiBrowser, action: str, path: str, data: dict[str, str]) -> Figure:
+    """One POST (not repeated: it changes data), as the instructor's form sends it."""
+    with count_statements(app) as counted:
+        response = browser.http.post(f"{browser.tool_url}{path}", data=data)
+    assert response.status_code == 303, (path, response.status_code, response.text[:500])
+    return Figure(action, timer.seconds * 1000, counted.total, 0, BUDGET_ACTION_MS)
+
+
 def run(kind: str, size: CourseSize, repeat: int, postgresql_url: str) -> list[Figure]:
     with tempfile.TemporaryDirectory() as folder, database(kind, postgresql_url, Path(folder)) as url:
         settings = {
@@ -125,11 +140,13 @@ def run(kind: str, size: CourseSize, repeat: int, postgresql_url: str) -> list[F
             with app.app_context():
                 course = db.session.execute(sa.select(Course).where(Course.context_id == "ment-101")).scalar_one()
                 built = build_course(course, size)
-                round_id = db.session.execute(
-                    sa.select(AssessmentRound.id).where(
+                open_round = db.session.execute(
+                    sa.select(AssessmentRound).where(
                         AssessmentRound.program_id == built.program_id, AssessmentRound.closed_at.is_(None)
                     )
                 ).scalar_one()
+                open_round.graded, round_id = True, open_round.id  # the gradebook's column and filter on its page
+                db.session.commit()
             print(f"{kind}: built {size.members:,} members in {time.perf_counter() - started:.0f} s", flush=True)
             base = f"/courses/{built.course_id}"
             round_page = f"{base}/assessments/manage/{round_id}"
@@ -142,6 +159,25 @@ def run(kind: str, size: CourseSize, repeat: int, postgresql_url: str) -> list[F
                 (instructor, "round page, search + filter", f"{round_page}?q=okafor&show=no-self"),
             ]
             figures = [measure(app, timer, browser, page, path, repeat) for browser, page, path in pages]
+            token = csrf_token(instructor.get(round_page))
+            settings = {
+                "csrf_token": token,
+                "title": "Follow-up 1",
+                "kind": "follow-up",
+                "position": "1",
+                "graded": "y",
+            }
+            figures += [
+                act(
+                    app,
+                    timer,
+                    instructor,
+                    "gradebook resync",
+                    f"{round_page}/gradebook/resync",
+                    {"csrf_token": token},
+                ),
+                act(app, timer, instructor, "grade rule change", round_page, {**settings, "grade_rule": "completion"}),
+            ]
             for browser in (instructor, learner):
                 browser.close()
             return figures
@@ -157,7 +193,7 @@ def main() -> int:
     size = CourseSize.for_pairs(options.pairs)
     results = {kind: run(kind, size, options.repeat, options.postgresql_url) for kind in options.databases.split(",")}
     print(f"\n{size.members:,} members, {size.pairs:,} pairs; budget ≤ {BUDGET_MS:.0f} ms, ≤ {BUDGET_STATEMENTS} "
-          f"statements, ≤ {BUDGET_BYTES // 1000} KB")  # fmt: skip
+          f"statements, ≤ {BUDGET_BYTES // 1000} KB; an action ≤ {BUDGET_ACTION_MS / 1000:.0f} s")  # fmt: skip
     print(f"{'page':<30} {'database':<11} {'ms':>8} {'SQL':>5} {'KB':>7}  budget")
     for kind, figures in results.items():
         for figure in figures:

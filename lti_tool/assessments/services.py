@@ -20,7 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from lti_tool.assessments.charts import BarChart, Series, change_text, grouped_bars, level_text
@@ -45,7 +45,7 @@ from lti_tool.assessments.models import (
 from lti_tool.courses.models import Membership, User
 from lti_tool.errors import MentorLtiError, NotFound
 from lti_tool.extensions import db, utcnow
-from lti_tool.gradebook.services import Activity, ScoreValues, lock_for_scoring, queue_score, waiting_memberships
+from lti_tool.gradebook.services import Activity, ScoreValues, lock_for_scoring, queue_scores, waiting_memberships
 from lti_tool.lti.roles import CourseRole
 from lti_tool.mentoring.models import Goal, GoalStatus, MemberRole, Relationship, RelationshipMember
 from lti_tool.mentoring.relationships import relationships_of
@@ -211,14 +211,21 @@ class RoundCompletion:
     instructor_done: int = 0
 
 
-def completion_by_round(program: Program) -> dict[int, RoundCompletion]:
-    rows = db.session.execute(
-        select(
-            SkillAssessment.round_id, SkillAssessment.rater_role, func.count(func.distinct(SkillAssessment.subject_id))
-        )
+def completion_by_round(program: Program, *, round_id: int | None = None) -> dict[int, RoundCompletion]:
+    """Each round's completion (or only that of `round_id`, for its page)."""
+    # The distinct (round, role, mentee) first, then counted: PostgreSQL hashes them, where a count(DISTINCT)
+    # sorts the 10,000 assessments of each round.
+    distinct = (
+        select(SkillAssessment.round_id, SkillAssessment.rater_role, SkillAssessment.subject_id)
         .join(AssessmentRound, AssessmentRound.id == SkillAssessment.round_id)
         .where(AssessmentRound.program_id == program.id)
-        .group_by(SkillAssessment.round_id, SkillAssessment.rater_role)
+        .distinct()
+    )
+    if round_id is not None:
+        distinct = distinct.where(SkillAssessment.round_id == round_id)
+    rated = distinct.subquery()
+    rows = db.session.execute(
+        select(rated.c.round_id, rated.c.rater_role, func.count()).group_by(rated.c.round_id, rated.c.rater_role)
     ).all()
     found: dict[int, dict[str, int]] = {}
     for round_id, role, count in rows:
@@ -253,18 +260,8 @@ def _assessed(program: Program) -> ColumnElement[bool]:
     return or_(Participant.wants_to_be_mentored.is_(True), Participant.id.in_(_mentee_member_ids(program)))
 
 
-def subjects(program: Program) -> list[Participant]:
-    """Everyone assessed in the program, by name."""
-    found = db.session.execute(
-        select(Participant)
-        .where(Participant.program_id == program.id, _assessed(program))
-        .options(selectinload(Participant.membership).selectinload(Membership.user))
-    ).scalars()
-    return sorted(found, key=lambda p: (p.membership.user.display_name.casefold(), p.id))
-
-
 def subject_count(program: Program) -> int:
-    """How many people `subjects` lists, counted in SQL."""
+    """How many people are assessed in the program: mentees and peers, and those who asked for a mentor."""
     return int(
         db.session.execute(
             select(func.count(Participant.id)).where(Participant.program_id == program.id, _assessed(program))
@@ -382,7 +379,8 @@ def submit_assessment(
     """Save `rater`'s levels for the mentee's focus skills, replacing their earlier submission in this round, and
     record the `scored` statement in the same transaction, voiding the replaced one's. The statement carries the
     mentee's grade for the round as it stands after this submission, when the round is graded and has one."""
-    lock_for_scoring(round_, subject)  # one submission about a mentee at a time, seeing the round as it is now
+    # One submission about a mentee at a time, seeing the round as it is now.
+    lock_for_scoring(round_, Participant.id == subject.id)
     check_open(round_)
     keys = [skill.key for skill in focus_skills(round_.program, subject)]
     if not keys:
@@ -409,14 +407,14 @@ def submit_assessment(
         else:
             assessment.ratings.append(SkillRating(skill_key=key, level=levels[key]))
     db.session.flush()
-    grade = gradebook_score(round_, subject)
+    grade = gradebook_scores(round_, SkillAssessment.subject_id == subject.id).get(subject.id)
     score = (
         ScoreInput(raw=grade.score_given, min=0, max=grade.score_maximum)
         if grade is not None and grade.score_given is not None
         else None
     )
     record_assessment_submitted(assessment, settings=settings, tool_base=tool_base, score=score, replaces=replaces)
-    queue_score(round_, subject, grade, now=assessment.submitted_at)
+    queue_scores(round_, Participant.id == subject.id, {subject.membership_id: grade}, now=assessment.submitted_at)
     return assessment
 
 
@@ -432,30 +430,44 @@ def round_ratings(assessments: Iterable[SkillAssessment]) -> RoundRatings:
     return RoundRatings(found)
 
 
-def gradebook_score(round_: AssessmentRound, participant: Participant) -> ScoreValues | None:
-    """The mentee's score in a graded round as the LMS gradebook receives it, or None: the round is not graded,
-    or nobody rated the mentee in it yet."""
+def gradebook_scores(round_: AssessmentRound, *conditions: ColumnElement[bool]) -> dict[int, ScoreValues]:
+    """Participant id -> the mentee's score in a graded round as the LMS gradebook receives it, for the mentees
+    rated in the round (of the assessments `conditions` select), in one statement; none when the round is not
+    graded."""
     if not round_.graded:
-        return None
-    ratings = round_ratings(
-        db.session.execute(
-            select(SkillAssessment)
-            .where(SkillAssessment.round_id == round_.id, SkillAssessment.subject_id == participant.id)
-            .options(selectinload(SkillAssessment.ratings))
-        ).scalars()
-    )
-    if not ratings.skills:
-        return None
-    activity = Activity.COMPLETED if ratings.has(RaterRole.SELF) else Activity.IN_PROGRESS
-    return ScoreValues(grade_score(GradeRule(round_.grade_rule), ratings), SCORE_MAXIMUM, activity)
+        return {}
+    levels: dict[int, dict[RaterRole, dict[str, list[int]]]] = {}
+    for subject_id, role, key, level in db.session.execute(
+        select(SkillAssessment.subject_id, SkillAssessment.rater_role, SkillRating.skill_key, SkillRating.level)
+        .join(SkillRating, SkillRating.assessment_id == SkillAssessment.id)
+        .where(SkillAssessment.round_id == round_.id, *conditions)
+        .order_by(SkillAssessment.id, SkillRating.id)  # the order round_ratings sees them in
+    ):
+        levels.setdefault(subject_id, {}).setdefault(RaterRole(role), {}).setdefault(key, []).append(level)
+    rule = GradeRule(round_.grade_rule)
+    scores = {}
+    for subject_id, by_role in levels.items():
+        ratings = RoundRatings(by_role)
+        activity = Activity.COMPLETED if ratings.has(RaterRole.SELF) else Activity.IN_PROGRESS
+        scores[subject_id] = ScoreValues(grade_score(rule, ratings), SCORE_MAXIMUM, activity)
+    return scores
 
 
 def queue_round_scores(round_: AssessmentRound, *, again: bool = False, now: datetime | None = None) -> None:
     """Queue every assessed mentee's score of the round for the gradebook: those that changed (after a change of
-    the round's grading), or all of them (`again`: the instructor's resync)."""
-    for subject in subjects(round_.program):
-        lock_for_scoring(round_, subject)
-        queue_score(round_, subject, gradebook_score(round_, subject), now=now or utcnow(), again=again)
+    the round's grading), or all of them (`again`: the instructor's resync). A constant number of statements for
+    any number of mentees."""
+    program = round_.program
+    mentees = and_(Participant.program_id == program.id, _assessed(program))
+    memberships = lock_for_scoring(round_, mentees)
+    scores = gradebook_scores(round_)
+    queue_scores(
+        round_,
+        mentees,
+        {membership_id: scores.get(subject_id) for subject_id, membership_id in memberships.items()},
+        now=now or utcnow(),
+        again=again,
+    )
 
 
 def grade_text(score: float | None) -> str:
@@ -609,21 +621,34 @@ def round_progress(
         conditions.append(User.name_contains(query))
     if (condition := _filtered(round_, chosen, viewer)) is not None:
         conditions.append(condition)
-    people = (
-        select(Participant)
+    # The mentees found, as narrow rows: counted without the people's names unless searched by them, and sorted
+    # by name as ids alone, so that a deep page sorts 10,000 names and ids in memory, not 10,000 whole rows.
+    found_ids = select(Participant.id).where(*conditions)
+    if query:
+        found_ids = found_ids.join(Membership, Membership.id == Participant.membership_id).join(
+            User, User.id == Membership.user_id
+        )
+    found = db.session.execute(select(func.count()).select_from(found_ids.subquery())).scalar_one()
+    pages = max(1, -(-found // ROUND_PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    by_name = (func.lower(User.display_name), Participant.id)
+    page_ids = (
+        select(Participant.id)
         .join(Membership, Membership.id == Participant.membership_id)
         .join(User, User.id == Membership.user_id)
         .where(*conditions)
+        .order_by(*by_name)
+        .offset((page - 1) * ROUND_PAGE_SIZE)
+        .limit(ROUND_PAGE_SIZE)
     )
-    found = db.session.execute(select(func.count()).select_from(people.subquery())).scalar_one()
-    pages = max(1, -(-found // ROUND_PAGE_SIZE))
-    page = min(max(page, 1), pages)
     subjects = list(
         db.session.execute(
-            people.options(contains_eager(Participant.membership).contains_eager(Membership.user))
-            .order_by(func.lower(User.display_name), Participant.id)
-            .offset((page - 1) * ROUND_PAGE_SIZE)
-            .limit(ROUND_PAGE_SIZE)
+            select(Participant)
+            .join(Membership, Membership.id == Participant.membership_id)
+            .join(User, User.id == Membership.user_id)
+            .where(Participant.id.in_(page_ids.scalar_subquery()))
+            .order_by(*by_name)
+            .options(contains_eager(Participant.membership).contains_eager(Membership.user))
         ).scalars()
     )
     by_subject: dict[int, list[SkillAssessment]] = {}

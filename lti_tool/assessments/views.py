@@ -205,7 +205,7 @@ def _round_page(program: Program, round_: AssessmentRound, form: RoundForm) -> s
         round=round_,
         progress=progress,
         filters=services.filter_labels(round_),
-        totals=services.completion_by_round(program).get(round_.id, services.RoundCompletion()),
+        totals=services.completion_by_round(program, round_id=round_.id).get(round_.id, services.RoundCompletion()),
         mentees=services.subject_count(program),
         scores_waiting=gradebook.waiting_count(program.course_id, round_id=round_.id) if round_.graded else 0,
         gradebook=gradebook.round_statuses(round_, [row.subject for row in progress.rows]),

@@ -7,12 +7,12 @@ a change overwrites it, bumps its version and gives it a later timestamp, so the
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, insert, or_, select, update
 
 from lti_tool.assessments.growth import SCORE_MAXIMUM
 from lti_tool.assessments.models import AssessmentRound
@@ -52,16 +52,18 @@ class ScoreValues:
         return Grading.NOT_READY if self.score_given is None else Grading.FULLY_GRADED
 
 
-def lock_for_scoring(round_: AssessmentRound, subject: Participant) -> None:
-    """Take, before a mentee's score is computed, what a change of it needs; every caller takes them in this order
-    (round, column, mentee), so that they wait for each other and never for each other in a circle. PostgreSQL
-    only: SQLite serialises writers anyway.
+def lock_for_scoring(round_: AssessmentRound, mentees: ColumnElement[bool]) -> dict[int, int]:
+    """Take, before mentees' scores are computed, what a change of them needs, and return the mentees (the
+    participants `mentees` selects: id -> membership id, not whole rows with their profiles). Every caller takes
+    them in this order (round, column, mentees by id), so that they wait for each other and never for each other
+    in a circle. PostgreSQL only: SQLite serialises writers anyway. One statement each, however many mentees (a
+    resync locks a round's 10,000 at once).
 
     - The round, read again under a share lock: a change of its grading under way is waited for, then seen.
     - Its gradebook column, when graded, made now: never while a mentee's lock is held.
-    - The mentee's lock: two people submitting about one mentee at once (the mentee and their mentor) are
-      serialised, the second computing the score from both submissions. NO KEY UPDATE does not conflict with the
-      key-share locks of rows that reference the participant.
+    - The mentees' locks: two people submitting about one mentee at once (the mentee and their mentor), or a
+      submission during a resync, are serialised, the second computing the score from both submissions. NO KEY
+      UPDATE does not conflict with the key-share locks of rows that reference the participant.
     """
     db.session.execute(
         select(AssessmentRound)
@@ -71,7 +73,13 @@ def lock_for_scoring(round_: AssessmentRound, subject: Participant) -> None:
     ).scalar_one()  # fetched, so that round_ is refreshed
     if round_.graded:
         column_for(round_)
-    db.session.execute(select(Participant.id).where(Participant.id == subject.id).with_for_update(key_share=True))
+    locked = db.session.execute(
+        select(Participant.id, Participant.membership_id)
+        .where(mentees)
+        .order_by(Participant.id)
+        .with_for_update(key_share=True)
+    )
+    return dict(locked.tuples().all())
 
 
 def column_for(round_: AssessmentRound) -> GradebookColumn:
@@ -87,12 +95,18 @@ def column_for(round_: AssessmentRound) -> GradebookColumn:
     ).scalar_one()
 
 
-def queue_score(
-    round_: AssessmentRound, subject: Participant, values: ScoreValues | None, *, now: datetime, again: bool = False
+def queue_scores(
+    round_: AssessmentRound,
+    mentees: ColumnElement[bool],
+    scores: Mapping[int, ScoreValues | None],
+    *,
+    now: datetime,
+    again: bool = False,
 ) -> None:
-    """Queue the mentee's score for the LMS when it changed (or always, `again`: a resync). Nothing for an
-    ungraded round, nor while a mentee without a queued score has none (there is nothing to clear). The caller
-    holds `lock_for_scoring(round_, subject)` since before it computed `values`.
+    """Queue the scores (membership id -> score) of the `mentees` for the LMS where they changed (or all of them,
+    `again`: a resync), in a constant number of statements however many they are. Nothing for an ungraded round,
+    nor for a mentee without a queued score who has none (there is nothing to clear). The caller holds
+    `lock_for_scoring(round_, mentees)` since before it computed `scores`.
 
     Each change is a new version whose timestamp is later than the previous version's by at least a second:
     Moodle compares timestamps in whole seconds and refuses a score not newer than the one it holds.
@@ -100,37 +114,64 @@ def queue_score(
     if not round_.graded:
         return
     column = column_for(round_)
-    # Locked and read again: a worker settling this row meanwhile is waited for (and its claim skips the row).
+    # Locked and read again: a worker settling one of these rows meanwhile is waited for (its claim skips them).
     current = db.session.execute(
-        select(ScoreOutbox)
-        .where(ScoreOutbox.column_id == column.id, ScoreOutbox.membership_id == subject.membership_id)
+        select(ScoreOutbox.id, ScoreOutbox.membership_id, ScoreOutbox.version, ScoreOutbox.scored_at, *_FIELDS)
+        .where(
+            ScoreOutbox.column_id == column.id,
+            ScoreOutbox.membership_id.in_(select(Participant.membership_id).where(mentees)),
+        )
+        .order_by(ScoreOutbox.id)
         .with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
-    if current is None:
-        if values is not None:
-            db.session.add(
-                ScoreOutbox(
-                    column_id=column.id,
-                    membership_id=subject.membership_id,
-                    **_fields(values),
-                    scored_at=now,
-                    version=1,
-                    state=ScoreState.PENDING.value,
-                    next_attempt_at=now,
-                    attempts=0,
-                )
-            )
-        return
-    fields = _fields(values or ScoreValues(None, current.score_maximum, Activity(current.activity_progress)))
-    if not again and all(getattr(current, name) == value for name, value in fields.items()):
-        return
-    for name, value in fields.items():
-        setattr(current, name, value)
-    current.version += 1
-    current.scored_at = max(now, current.scored_at + TIMESTAMP_STEP)
-    current.state, current.next_attempt_at, current.attempts = ScoreState.PENDING.value, now, 0
-    current.lease_until, current.last_error = None, None
+    ).all()
+    changed = []
+    for row in current:
+        if row.membership_id not in scores:
+            continue
+        values = scores[row.membership_id]
+        fields = _fields(values or ScoreValues(None, row.score_maximum, Activity(row.activity_progress)))
+        if not again and all(getattr(row, name) == value for name, value in fields.items()):
+            continue
+        changed.append(
+            {
+                "id": row.id,
+                **fields,
+                "version": row.version + 1,
+                "scored_at": max(now, row.scored_at + TIMESTAMP_STEP),
+                "state": ScoreState.PENDING.value,
+                "next_attempt_at": now,
+                "attempts": 0,
+                "lease_until": None,
+                "last_error": None,
+            }
+        )
+    if changed:
+        db.session.execute(update(ScoreOutbox), changed)  # by primary key: one executemany
+    queued = {row.membership_id for row in current}
+    new = [
+        {
+            "column_id": column.id,
+            "membership_id": membership_id,
+            **_fields(values),
+            "scored_at": now,
+            "version": 1,
+            "state": ScoreState.PENDING.value,
+            "next_attempt_at": now,
+            "attempts": 0,
+        }
+        for membership_id, values in scores.items()
+        if values is not None and membership_id not in queued
+    ]
+    if new:
+        db.session.execute(insert(ScoreOutbox), new)
+
+
+_FIELDS = (
+    ScoreOutbox.score_given,
+    ScoreOutbox.score_maximum,
+    ScoreOutbox.activity_progress,
+    ScoreOutbox.grading_progress,
+)
 
 
 def _fields(values: ScoreValues) -> dict[str, object]:

@@ -75,8 +75,8 @@ def choose_level(frame: FrameLocator, skill: str, level: int) -> None:
 
 
 def flash(frame: FrameLocator) -> Locator:
-    # The page's own message; search boxes have status regions of their own.
-    return frame.locator("p.flash[role=status]")
+    """The page's flash message (the review page has other live regions: each draft's mentor search)."""
+    return frame.locator("p.flash")
 
 
 def no_horizontal_scroll(document: Frame) -> None:

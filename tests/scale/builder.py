@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from lti_tool.assessments.models import AssessmentRound, RaterRole, RoundKind, SkillAssessment, SkillRating
 from lti_tool.courses.models import Course, Membership, User
@@ -451,7 +451,19 @@ def build_course(course: Course, size: CourseSize, *, seed: int = 12, now: datet
     ]
     _insert(StatementOutbox, outbox, counts)
     db.session.commit()
+    _analyze(counts)
     return BuiltCourse(course.id, program.id, relationship_ids, counts)
+
+
+def _analyze(counts: dict[str, int]) -> None:
+    """Refresh PostgreSQL's planner statistics of the tables just filled, as autovacuum would soon after: plans
+    measured right after a bulk load otherwise assume the tables are as empty as they were at creation. Only
+    these tables, not the whole database (its other schemas are other runs')."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    tables = ", ".join(f'"{name}"' for name in sorted(counts))  # our models' own table names, quoted ("user")
+    db.session.execute(text(f"ANALYZE {tables}"))
+    db.session.commit()
 
 
 def _insert_drafts(
