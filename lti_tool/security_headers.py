@@ -16,10 +16,16 @@ HSTS = "max-age=31536000; includeSubDomains"
 STATIC_MAX_AGE_SECONDS = 600
 
 
-def content_security_policy(*, form_action: str = "", page: bool = True) -> str:
+def content_security_policy(*, form_action: str = "", page: bool = True, any_frame: bool = False) -> str:
     """The tool's policy; `form_action` adds one origin forms may post to (the LMS's deep linking return).
-    Only pages (`page`) are framed by the LMS; anything else (JSON, files) may be framed by the tool alone."""
-    frame_ancestors = runtime().frame_ancestors.sources() if page else "'self'"
+    Only pages (`page`) are framed by the LMS; anything else (JSON, files) may be framed by the tool alone.
+    `any_frame`: a page that any origin may frame (see `registration_views`)."""
+    if any_frame:
+        frame_ancestors = "*"
+    elif page:
+        frame_ancestors = runtime().frame_ancestors.sources()
+    else:
+        frame_ancestors = "'self'"
     return _POLICY.format(form_action=f" {form_action}" if form_action else "", frame_ancestors=frame_ancestors)
 
 

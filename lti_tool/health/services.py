@@ -105,7 +105,8 @@ class WeekActivity:
 
 @dataclass(frozen=True)
 class RoundCompletion:
-    """How many of the program's assessed learners (`assessments.services.subject_count`) assessed themselves in a round."""
+    """How many of the program's assessed learners (`assessments.services.subject_count`) assessed themselves in a
+    round."""
 
     round: AssessmentRound
     completed: int

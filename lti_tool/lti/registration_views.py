@@ -26,6 +26,7 @@ from lti_tool.lti.outbound import PlatformHttp
 from lti_tool.lti.registrations import list_platforms
 from lti_tool.lti.tool_configuration import ToolConfiguration
 from lti_tool.runtime import runtime
+from lti_tool.security_headers import content_security_policy
 from lti_tool.settings import Settings
 
 
@@ -33,8 +34,19 @@ def _tool(settings: Settings) -> ToolConfiguration:
     return ToolConfiguration(base_url=public_base_url(), name=settings.tool_name)
 
 
+def _registration_page(body: str, status: int = 200) -> Response:
+    """A registration page, which the LMS shows in its own admin page (Moodle in a frame, Canvas in a window).
+    Any origin may frame it: until the registration is done the tool cannot know the LMS's origin (Moodle frames
+    from its wwwroot, Canvas from the institution's domain), and these pages hold nothing a framing page could
+    abuse: the registration happened on the GET that opened them, and their one button only tells the opener to
+    close."""
+    response = Response(body, status=status)
+    response.headers["Content-Security-Policy"] = content_security_policy(any_frame=True)
+    return response
+
+
 def _registration_failed(error: DynamicRegistrationError) -> Response:
-    response = Response(render_template("lti/registration_failed.html", error=error), status=error.status)
+    response = _registration_page(render_template("lti/registration_failed.html", error=error), error.status)
     if error.retry_after is not None:
         response.headers["Retry-After"] = str(error.retry_after)
     return response
@@ -66,7 +78,7 @@ def register(invitation: str) -> ResponseReturnValue:
             )
     except DynamicRegistrationError as error:
         return _registration_failed(error)
-    return render_template("lti/registration_done.html", outcome=outcome, tool=tool)
+    return _registration_page(render_template("lti/registration_done.html", outcome=outcome, tool=tool))
 
 
 def register_uninvited() -> ResponseReturnValue:
