@@ -20,7 +20,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,7 +36,8 @@ from flask import Flask  # noqa: E402
 from lti_tool.assessments.models import AssessmentRound  # noqa: E402
 from lti_tool.courses.models import Course  # noqa: E402
 from lti_tool.extensions import db  # noqa: E402
-from tests.conftest import LOOPBACK_NETWORKS, tool_environment  # noqa: E402
+from tests.conftest import loopback_settings, tool_environment  # noqa: E402
+from tests.databases import postgresql_schema  # noqa: E402
 from tests.lti_browser import LtiBrowser  # noqa: E402
 from tests.profiles.helpers import csrf_token  # noqa: E402
 from tests.scale.builder import CourseSize, build_course  # noqa: E402
@@ -83,16 +83,8 @@ def database(kind: str, postgresql_url: str, folder: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{folder / 'tool.sqlite3'}"
         return
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(postgresql_url)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{postgresql_url}{'&' if '?' in postgresql_url else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+    with postgresql_schema(postgresql_url, "bench") as url:
+        yield url
 
 
 def measure(app: Flask, timer: TimedApp, browser: LtiBrowser, page: str, path: str, repeat: int) -> Figure:
@@ -117,70 +109,62 @@ def act(app: Flask, timer: TimedApp, browser: LtiBrowser, action: str, path: str
 
 
 def run(kind: str, size: CourseSize, repeat: int, postgresql_url: str) -> list[Figure]:
-    with tempfile.TemporaryDirectory() as folder, database(kind, postgresql_url, Path(folder)) as url:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        database(kind, postgresql_url, Path(folder)) as url,
+        tool_environment(loopback_settings(Path(folder) / "instance", url)) as env,
+    ):
+        app = env.app
+        timer = TimedApp(app.wsgi_app)
+        app.wsgi_app = timer  # type: ignore[method-assign]
+        instructor, learner = (LtiBrowser(env.tool_url, env.sandbox.platform) for _ in range(2))
+        instructor.launch("ment-101", "instructor")
+        learner.launch("ment-101", "learner-01")
+        started = time.perf_counter()
+        with app.app_context():
+            course = db.session.execute(sa.select(Course).where(Course.context_id == "ment-101")).scalar_one()
+            built = build_course(course, size)
+            open_round = db.session.execute(
+                sa.select(AssessmentRound).where(
+                    AssessmentRound.program_id == built.program_id, AssessmentRound.closed_at.is_(None)
+                )
+            ).scalar_one()
+            open_round.graded, round_id = True, open_round.id  # the gradebook's column and filter on its page
+            db.session.commit()
+        print(f"{kind}: built {size.members:,} members in {time.perf_counter() - started:.0f} s", flush=True)
+        base = f"/courses/{built.course_id}"
+        round_page = f"{base}/assessments/manage/{round_id}"
+        pages = [
+            (learner, "profile form", f"{base}/me/profile"),
+            (learner, "profile people search", f"{base}/me/profile/people?q=mentee01"),
+            (instructor, "assessments manage", f"{base}/assessments/manage"),
+            (instructor, "round page", round_page),
+            (instructor, "round page, page 100", f"{round_page}?page=100"),
+            (instructor, "round page, search + filter", f"{round_page}?q=okafor&show=no-self"),
+        ]
+        figures = [measure(app, timer, browser, page, path, repeat) for browser, page, path in pages]
+        token = csrf_token(instructor.get(round_page))
         settings = {
-            "instance_path": Path(folder) / "instance",
-            "database_url": url,
-            "secret_key": "benchmark",
-            "cookie_secure": False,
-            "cookie_samesite": "Lax",
-            "cookie_partitioned": False,
-            "sandbox_enabled": True,
-            "allowed_private_networks": LOOPBACK_NETWORKS,
-            "roster_sync_interval_seconds": 0,
+            "csrf_token": token,
+            "title": "Follow-up 1",
+            "kind": "follow-up",
+            "position": "1",
+            "graded": "y",
         }
-        with tool_environment(settings) as env:
-            app = env.app
-            timer = TimedApp(app.wsgi_app)
-            app.wsgi_app = timer  # type: ignore[method-assign]
-            instructor, learner = (LtiBrowser(env.tool_url, env.sandbox.platform) for _ in range(2))
-            instructor.launch("ment-101", "instructor")
-            learner.launch("ment-101", "learner-01")
-            started = time.perf_counter()
-            with app.app_context():
-                course = db.session.execute(sa.select(Course).where(Course.context_id == "ment-101")).scalar_one()
-                built = build_course(course, size)
-                open_round = db.session.execute(
-                    sa.select(AssessmentRound).where(
-                        AssessmentRound.program_id == built.program_id, AssessmentRound.closed_at.is_(None)
-                    )
-                ).scalar_one()
-                open_round.graded, round_id = True, open_round.id  # the gradebook's column and filter on its page
-                db.session.commit()
-            print(f"{kind}: built {size.members:,} members in {time.perf_counter() - started:.0f} s", flush=True)
-            base = f"/courses/{built.course_id}"
-            round_page = f"{base}/assessments/manage/{round_id}"
-            pages = [
-                (learner, "profile form", f"{base}/me/profile"),
-                (learner, "profile people search", f"{base}/me/profile/people?q=mentee01"),
-                (instructor, "assessments manage", f"{base}/assessments/manage"),
-                (instructor, "round page", round_page),
-                (instructor, "round page, page 100", f"{round_page}?page=100"),
-                (instructor, "round page, search + filter", f"{round_page}?q=okafor&show=no-self"),
-            ]
-            figures = [measure(app, timer, browser, page, path, repeat) for browser, page, path in pages]
-            token = csrf_token(instructor.get(round_page))
-            settings = {
-                "csrf_token": token,
-                "title": "Follow-up 1",
-                "kind": "follow-up",
-                "position": "1",
-                "graded": "y",
-            }
-            figures += [
-                act(
-                    app,
-                    timer,
-                    instructor,
-                    "gradebook resync",
-                    f"{round_page}/gradebook/resync",
-                    {"csrf_token": token},
-                ),
-                act(app, timer, instructor, "grade rule change", round_page, {**settings, "grade_rule": "completion"}),
-            ]
-            for browser in (instructor, learner):
-                browser.close()
-            return figures
+        figures += [
+            act(
+                app,
+                timer,
+                instructor,
+                "gradebook resync",
+                f"{round_page}/gradebook/resync",
+                {"csrf_token": token},
+            ),
+            act(app, timer, instructor, "grade rule change", round_page, {**settings, "grade_rule": "completion"}),
+        ]
+        for browser in (instructor, learner):
+            browser.close()
+        return figures
 
 
 def main() -> int:

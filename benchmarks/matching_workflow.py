@@ -20,7 +20,6 @@ import argparse
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -36,7 +35,8 @@ from lti_tool.courses.models import Course
 from lti_tool.extensions import db
 from lti_tool.matching import engine
 from lti_tool.programs.models import Match, MatchStatus
-from tests.conftest import LOOPBACK_NETWORKS, tool_environment
+from tests.conftest import loopback_settings, tool_environment
+from tests.databases import postgresql_schema
 from tests.lti_browser import LtiBrowser
 from tests.matching_workflow.conftest import CSRF
 from tests.scale.builder import ISSUE, build_course
@@ -102,88 +102,65 @@ def database(kind: str, postgresql: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory() as folder:
             yield f"sqlite:///{folder}/tool.sqlite3"
         return
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(postgresql)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        separator = "&" if "?" in postgresql else "?"
-        yield f"{postgresql}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+    with postgresql_schema(postgresql, "bench") as url:
+        yield url
 
 
 def measure(kind: str, url: str, drafts: int) -> list[Figure]:
-    with tempfile.TemporaryDirectory() as instance:
-        settings = {
-            "instance_path": Path(instance),
-            "database_url": url,
-            "secret_key": "benchmark-secret-key",
-            "cookie_secure": False,
-            "cookie_samesite": "Lax",
-            "cookie_partitioned": False,
-            "sandbox_enabled": True,
-            "allowed_private_networks": LOOPBACK_NETWORKS,
-            "roster_sync_interval_seconds": 0,
-        }
-        with tool_environment(settings) as env:
-            browser = LtiBrowser(env.tool_url, env.sandbox.platform)
-            browser.launch("ment-101", "instructor")
-            app = env.app
-            started = time.perf_counter()
-            with app.app_context():
-                course = db.session.execute(sa.select(Course).where(Course.context_id == "ment-101")).scalar_one()
-                built = build_course(course, replace(ISSUE, drafts=drafts))
-                draft_id = db.session.execute(
-                    sa.select(Match.id)
-                    .where(Match.program_id == built.program_id, Match.status == MatchStatus.DRAFT.value)
-                    .order_by(Match.id)
-                    .limit(1)
-                ).scalar_one()
-            print(f"{kind}: built {sum(built.counts.values()):,} rows in {time.perf_counter() - started:.0f} s")
-            base = f"/courses/{built.course_id}/program/matching"
-            figures: list[Figure] = []
+    with tempfile.TemporaryDirectory() as instance, tool_environment(loopback_settings(Path(instance), url)) as env:
+        browser = LtiBrowser(env.tool_url, env.sandbox.platform)
+        browser.launch("ment-101", "instructor")
+        app = env.app
+        started = time.perf_counter()
+        with app.app_context():
+            course = db.session.execute(sa.select(Course).where(Course.context_id == "ment-101")).scalar_one()
+            built = build_course(course, replace(ISSUE, drafts=drafts))
+            draft_id = db.session.execute(
+                sa.select(Match.id)
+                .where(Match.program_id == built.program_id, Match.status == MatchStatus.DRAFT.value)
+                .order_by(Match.id)
+                .limit(1)
+            ).scalar_one()
+        print(f"{kind}: built {sum(built.counts.values()):,} rows in {time.perf_counter() - started:.0f} s")
+        base = f"/courses/{built.course_id}/program/matching"
+        figures: list[Figure] = []
 
-            def timed(name: str, request: Callable[[], httpx.Response], *, page: bool = True) -> None:
-                if page:
-                    request()  # warm
-                with count_statements(app) as counted, EngineClock() as clock:
-                    started = time.perf_counter()
-                    response = request()
-                    seconds = time.perf_counter() - started
-                assert response.status_code in (200, 303), f"{name}: {response.status_code} {response.text[:500]}"
-                figures.append(Figure(name, seconds, counted.total, len(response.content), clock.seconds, page))
+        def timed(name: str, request: Callable[[], httpx.Response], *, page: bool = True) -> None:
+            if page:
+                request()  # warm
+            with count_statements(app) as counted, EngineClock() as clock:
+                started = time.perf_counter()
+                response = request()
+                seconds = time.perf_counter() - started
+            assert response.status_code in (200, 303), f"{name}: {response.status_code} {response.text[:500]}"
+            figures.append(Figure(name, seconds, counted.total, len(response.content), clock.seconds, page))
 
-            json = {"Accept": "application/json"}
-            timed("review page", lambda: browser.get(base))
-            timed("review page 60 of drafts", lambda: browser.get(f"{base}?page=60"))
-            timed("review search by name", lambda: browser.get(f"{base}?q=Mentee01234"))
-            timed("mentor search page (no JS)", lambda: browser.get(f"{base}/{draft_id}/mentors?q=mentor00"))
-            timed(
-                "mentor search (JSON)",
-                lambda: browser.http.get(
-                    f"{env.tool_url}{base}/{draft_id}/mentors", params={"q": "Okafor"}, headers=json
-                ),
-            )
-            timed("manual match search", lambda: browser.get(f"{base}/manual?mentor_q=mentor&mentee_q=Mentee0999"))
-            token = CSRF.search(browser.get(base).text)
-            assert token
-            post = {"csrf_token": token.group(1)}
-            timed(
-                f"run matching ({drafts:,} waiting)",
-                lambda: browser.http.post(f"{env.tool_url}{base}/run", data=post),
-                page=False,
-            )
-            timed(
-                f"publish {drafts:,} drafts",
-                lambda: browser.http.post(f"{env.tool_url}{base}/publish", data=post),
-                page=False,
-            )
-            timed("review page after publishing", lambda: browser.get(base))
-            browser.close()
-            return figures
+        json = {"Accept": "application/json"}
+        timed("review page", lambda: browser.get(base))
+        timed("review page 60 of drafts", lambda: browser.get(f"{base}?page=60"))
+        timed("review search by name", lambda: browser.get(f"{base}?q=Mentee01234"))
+        timed("mentor search page (no JS)", lambda: browser.get(f"{base}/{draft_id}/mentors?q=mentor00"))
+        timed(
+            "mentor search (JSON)",
+            lambda: browser.http.get(f"{env.tool_url}{base}/{draft_id}/mentors", params={"q": "Okafor"}, headers=json),
+        )
+        timed("manual match search", lambda: browser.get(f"{base}/manual?mentor_q=mentor&mentee_q=Mentee0999"))
+        token = CSRF.search(browser.get(base).text)
+        assert token
+        post = {"csrf_token": token.group(1)}
+        timed(
+            f"run matching ({drafts:,} waiting)",
+            lambda: browser.http.post(f"{env.tool_url}{base}/run", data=post),
+            page=False,
+        )
+        timed(
+            f"publish {drafts:,} drafts",
+            lambda: browser.http.post(f"{env.tool_url}{base}/publish", data=post),
+            page=False,
+        )
+        timed("review page after publishing", lambda: browser.get(base))
+        browser.close()
+        return figures
 
 
 def main() -> int:

@@ -32,7 +32,6 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -46,7 +45,7 @@ from benchmarks.xapi_delivery import fresh_database  # noqa: E402
 from lti_tool.courses.models import Course  # noqa: E402
 from lti_tool.extensions import db  # noqa: E402
 from lti_tool.health.services import PAGE_SIZE  # noqa: E402
-from tests.conftest import LOOPBACK_NETWORKS, tool_environment  # noqa: E402
+from tests.conftest import loopback_settings, tool_environment  # noqa: E402
 from tests.lti_browser import LtiBrowser  # noqa: E402
 from tests.scale.builder import ISSUE, CourseSize, build_course  # noqa: E402
 from tests.scale.queries import count_statements  # noqa: E402
@@ -143,25 +142,13 @@ class Memory:
         return f"{text}; budget: under {WORKER_MB} MB", ok
 
 
-def settings(work: Path, database_url: str) -> dict[str, Any]:
-    """As the tests' tool settings: plain http on loopback beside the sandbox, no background roster sync."""
-    return {
-        "instance_path": work / "instance",
-        "database_url": database_url,
-        "secret_key": "benchmark-secret-key",
-        "cookie_secure": False,
-        "cookie_samesite": "Lax",
-        "cookie_partitioned": False,
-        "sandbox_enabled": True,
-        "allowed_private_networks": LOOPBACK_NETWORKS,  # the sandbox LMS is on loopback
-        "roster_sync_interval_seconds": 0,
-    }
-
-
 def run_database(label: str, url: str | None, size: CourseSize, repeat: int) -> tuple[list[Measured], Memory]:
     with tempfile.TemporaryDirectory() as directory:
         work = Path(directory)
-        with fresh_database(work, url) as (database_url, _), tool_environment(settings(work, database_url)) as env:
+        with (
+            fresh_database(work, url) as (database_url, _),
+            tool_environment(loopback_settings(work / "instance", database_url)) as env,
+        ):
             browser = LtiBrowser(env.tool_url, env.sandbox.platform)
             browser.launch("ment-101", "instructor")
             app = env.app

@@ -24,7 +24,6 @@ import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -42,7 +41,7 @@ from lti_tool.roster import services  # noqa: E402
 from lti_tool.runtime import runtime  # noqa: E402
 from lti_tool.sandbox import platform as sandbox_platform  # noqa: E402
 from lti_tool.sandbox.advantage import Preset  # noqa: E402
-from tests.conftest import Sandbox, tool_environment  # noqa: E402
+from tests.conftest import Sandbox, loopback_settings, tool_environment  # noqa: E402
 from tests.lti_browser import LtiBrowser  # noqa: E402
 from tests.scale.queries import count_statements  # noqa: E402
 
@@ -129,27 +128,12 @@ def sync_once(app: Flask, sandbox: Sandbox, course_id: int, name: str) -> Measur
     )
 
 
-def settings(work: Path, database_url: str) -> dict[str, Any]:
-    """As the tests' tool settings: plain http on loopback beside the sandbox, no launch-time roster sync."""
-    return {
-        "instance_path": work / "instance",
-        "database_url": database_url,
-        "secret_key": "benchmark-secret-key",
-        "cookie_secure": False,
-        "cookie_samesite": "Lax",
-        "cookie_partitioned": False,
-        "sandbox_enabled": True,
-        "allowed_private_networks": ["127.0.0.0/8", "::1/128"],
-        "roster_sync_interval_seconds": 0,
-    }
-
-
 def run(url: str | None, preset: Preset, members: int, page_size: int | None) -> list[Measured]:
     with tempfile.TemporaryDirectory() as directory:
         work = Path(directory)
         with (
             fresh_database(work, url) as (database_url, _),
-            tool_environment(settings(work, database_url), preset) as env,
+            tool_environment(loopback_settings(work / "instance", database_url), preset) as env,
         ):
             sandbox = env.sandbox
             sandbox.platform.courses = (*sandbox.platform.courses, large_course(members))

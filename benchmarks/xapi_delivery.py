@@ -54,6 +54,7 @@ from lti_tool.runtime import runtime  # noqa: E402
 from lti_tool.statements import delivery  # noqa: E402
 from lti_tool.statements import outbox as outbox_module  # noqa: E402
 from lti_tool.statements.models import OutboxState, StatementOutbox  # noqa: E402
+from tests.databases import postgresql_schema  # noqa: E402
 from xapi import builders  # noqa: E402
 from xapi.client import XAPI_VERSION, LrsClient  # noqa: E402
 from xapi.events import ActorIdentity, Course, Enrolment, LaunchInfo, Program, StatementContext  # noqa: E402
@@ -557,17 +558,8 @@ def fresh_database(work: Path, url: str | None) -> Iterator[tuple[str, str]]:
     if not url.startswith("postgresql"):
         yield url, "as given (must be empty)"
         return
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(url)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    separator = "&" if "?" in url else "?"
-    try:
-        yield f"{url}{separator}options=-csearch_path%3D{schema}", f"PostgreSQL, fresh schema {schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+    with postgresql_schema(url, "bench") as fresh:
+        yield fresh, f"PostgreSQL, fresh schema {fresh.rsplit('%3D', 1)[1]}"
 
 
 # --- Report ------------------------------------------------------------------------------------------

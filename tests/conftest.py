@@ -4,7 +4,6 @@ served over HTTP beside a sandbox LMS registered with it, and browsers that laun
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +20,7 @@ from lti_tool.sandbox.advantage import Preset
 from lti_tool.sandbox.app import create_sandbox_app
 from lti_tool.sandbox.platform import SandboxPlatform
 from lti_tool.sandbox.setup import build_sandbox, register_sandbox
+from tests.databases import postgresql_schema
 from tests.lti_browser import LtiBrowser
 from tests.servers import CountingMiddleware, served
 
@@ -35,24 +35,15 @@ def database_url(tmp_path: Path) -> Iterator[str]:
     if not POSTGRES_URL:
         yield f"sqlite:///{tmp_path / 'tool.sqlite3'}"
         return
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+    with postgresql_schema(POSTGRES_URL, "t") as url:
+        yield url
 
 
-@pytest.fixture
-def tool_settings(tmp_path: Path, database_url: str) -> dict[str, Any]:
-    """Settings for a tool served over plain http on 127.0.0.1 (same site as the sandbox: Lax cookies work)."""
+def loopback_settings(instance_path: Path, database_url: str) -> dict[str, Any]:
+    """Settings for a tool served over plain http on 127.0.0.1 (same site as the sandbox: Lax cookies work), as the
+    tests and benchmarks run it."""
     return {
-        "instance_path": tmp_path / "instance",
+        "instance_path": instance_path,
         "database_url": database_url,
         "secret_key": "test-secret-key",
         "cookie_secure": False,
@@ -65,6 +56,11 @@ def tool_settings(tmp_path: Path, database_url: str) -> dict[str, Any]:
         # Launch-time roster syncs run in the background; tests/roster turns them on where it tests them.
         "roster_sync_interval_seconds": 0,
     }
+
+
+@pytest.fixture
+def tool_settings(tmp_path: Path, database_url: str) -> dict[str, Any]:
+    return loopback_settings(tmp_path / "instance", database_url)
 
 
 class Sandbox:
