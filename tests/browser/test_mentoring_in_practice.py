@@ -267,7 +267,7 @@ def test_a_pair_meets_sets_goals_and_grows_and_the_instructor_sees_it_on_program
     expect(glance.locator("div", has=staff.get_by_text("Agreements accepted by everyone")).locator("dd")).to_have_text(
         "1 of 1"
     )
-    pair_row = staff.get_by_role("region", name="Pairs").locator("tbody tr")
+    pair_row = staff.get_by_role("region", name="Pairs").locator("table.pair-table tbody tr")
     expect(pair_row).to_have_count(1)
     expect(pair_row).to_contain_text("Accepted")
     expect(pair_row.locator("td").nth(1)).to_have_text("1")
