@@ -4,6 +4,7 @@ nginx (the supported production set-up) slow clients stall no one."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import socket
@@ -22,6 +23,7 @@ import pytest
 from lti_tool.devlrs import free_port
 from lti_tool.sandbox.app import create_sandbox_app
 from lti_tool.sandbox.setup import build_sandbox
+from tests.conftest import LOOPBACK_NETWORKS
 from tests.lti_browser import LtiBrowser, heading
 from tests.servers import served
 
@@ -34,6 +36,8 @@ def served_tool(tmp_path: Path, database_url: str) -> Iterator[tuple[str, dict[s
         "MENTOR_LTI_DATABASE_URL": database_url,
         "MENTOR_LTI_COOKIE_SECURE": "0",
         "MENTOR_LTI_COOKIE_SAMESITE": "Lax",
+        # The sandbox LMS whose keys the tool fetches is on loopback, which the shipped settings refuse.
+        "MENTOR_LTI_ALLOWED_PRIVATE_NETWORKS": json.dumps(LOOPBACK_NETWORKS),
     }
     port = free_port()
     log = tmp_path / "serve.log"
