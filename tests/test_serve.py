@@ -97,10 +97,9 @@ def test_serve_upgrades_a_fresh_database_and_handles_launches_in_several_workers
         assert register.returncode == 0, register.stderr
         people = ["instructor", "ta"] + [f"learner-{n:02d}" for n in range(1, 9)]
         for person in people:
-            browser = LtiBrowser(url, platform)
             expected = "Program setup" if person in ("instructor", "ta") else "My mentorship"
-            assert heading(browser.launch(person=person)) == expected
-            browser.close()
+            with contextlib.closing(LtiBrowser(url, platform)) as browser:
+                assert heading(browser.launch(person=person)) == expected
     served_by = set(re.findall(r'"POST /lti/launch" 303 .* pid=<?(\d+)', log.read_text()))
     assert served_by, log.read_text()
     # Query strings (login hints, message hints) never reach the access log.
