@@ -24,7 +24,7 @@ from lti_tool.extensions import db, upsert
 from lti_tool.input_checks import NUL
 from lti_tool.lti.keys import KeyStore
 from lti_tool.lti.outbound import PlatformHttp
-from lti_tool.lti.roles import course_role, is_enrolled
+from lti_tool.lti.roles import course_role, roster_lists
 from lti_tool.lti.services import ServiceClient
 
 log = logging.getLogger(__name__)
@@ -244,8 +244,8 @@ def apply_roster(
     """Bring the course's users and memberships in line with its complete roster. The caller commits once.
 
     New members are prepared without a launch (`last_launch_at` None). Names and emails are set only when the
-    platform shares them. Members listed as inactive, and enrolled members the roster no longer lists, are
-    deactivated; administrators who launched without a course role are left alone (no roster lists them).
+    platform shares them. Members listed as inactive, and members the roster no longer lists, are deactivated;
+    administrators who launched are left alone when it does not list them (no roster lists one who is not enrolled).
 
     The roster is applied `chunk_size` people at a time, each with a constant number of statements whatever the
     course's size: one query for the chunk's users and memberships, then one bulk insert or update of each kind.
@@ -420,8 +420,8 @@ def _membership_after(
 
 
 def _deactivate_unlisted(course: Course, now: datetime) -> int:
-    """Deactivate the course's enrolled members the roster did not list: every listed membership now carries
-    `now` as its `roster_synced_at`, so the others are found in one query."""
+    """Deactivate the course's members the roster did not list (not administrators, whom no roster need list):
+    every listed membership now carries `now` as its `roster_synced_at`, so the others are found in one query."""
     memberships = Membership.__table__
     unlisted = [
         row.id
@@ -432,7 +432,7 @@ def _deactivate_unlisted(course: Course, now: datetime) -> int:
                 or_(memberships.c.roster_synced_at.is_(None), memberships.c.roster_synced_at != now),
             )
         )
-        if is_enrolled(row.roles or [])
+        if roster_lists(row.roles or [])
     ]
     for start in range(0, len(unlisted), PAGE_SIZE):
         ids = unlisted[start : start + PAGE_SIZE]

@@ -22,7 +22,7 @@ from lti_tool.roster.services import MEMBERSHIP_CONTAINER, NRPS_SCOPE, RosterSyn
 from lti_tool.runtime import runtime
 from lti_tool.sandbox.advantage import Preset
 from tests.conftest import Sandbox, row_counts
-from tests.lti_browser import LtiBrowser
+from tests.lti_browser import LtiBrowser, heading
 from tests.programs.helpers import course_id, create_program
 from tests.roster.helpers import COURSE, NRPS_PATH, people, sync, synced_at
 
@@ -209,6 +209,30 @@ def test_people_missing_from_the_roster_are_deactivated_but_not_administrators(
     assert not found["unenrolled"].active
     # No roster lists an administrator who is not enrolled: they keep their access.
     assert found["lms-admin"].active and found["lms-admin"].role == "instructor"
+    assert admin.get(f"/courses/{course}/").status_code == 200
+
+
+def test_a_site_administrator_who_is_not_enrolled_keeps_their_access_after_a_sync(
+    app: Flask, sandbox: Sandbox, course: int, new_browser: Callable[[], LtiBrowser]
+) -> None:
+    """Moodle launches a site administrator who is not enrolled with the Instructor membership role beside the
+    administrator roles (Canvas with the administrator role alone), and no roster lists them."""
+    admin = new_browser()
+    landing = admin.launch(COURSE, "admin")
+    assert heading(landing) == "Program setup"
+    if sandbox.platform.preset is Preset.MOODLE:
+        assert (
+            "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
+            in people(app, sandbox, course)["admin"].roles
+        )
+
+    report = sync(app, course)
+
+    assert (report.listed, report.deactivated) == (14, 0)
+    found = people(app, sandbox, course)["admin"]
+    assert found.active and found.role == "instructor"
+    # Their next page opens, without launching again.
+    assert admin.get(str(landing.url)).status_code == 200
     assert admin.get(f"/courses/{course}/").status_code == 200
 
 
