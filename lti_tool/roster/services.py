@@ -399,13 +399,20 @@ def _personal(member: RosterMember, stored: tuple[str | None, ...] | None) -> di
 
 def _membership_after(
     found: _Known, member: RosterMember, personal_changed: bool, report: RosterSyncReport
-) -> tuple[list[str], str, bool]:
-    """A listed member's roles, course role and active flag after this sync, counted in the report."""
-    roles, active, changed = found.roles, found.active, personal_changed
-    role = course_role(list(member.roles)).value
-    # A launch's roles (with institution roles) stay until the course role itself changes in the LMS.
-    if found.course_role != role or (not found.launched and found.roles != list(member.roles)):
-        roles, changed = list(member.roles), True
+) -> tuple[list[str], str | None, bool]:
+    """A listed member's roles, course role and active flag after this sync, counted in the report.
+
+    The roles of someone's latest launch stand until their next launch: a launch says what the LMS lets them do in
+    this course now, and a roster may say less (Moodle lists a non-editing teacher, whom it launches as Instructor,
+    as Learner), so a sync never changes the role of someone who launched, only whether they are in the course. The
+    roster gives the roles of those who have not launched yet.
+    """
+    roles, role, active, changed = found.roles, found.course_role, found.active, personal_changed
+    if not found.launched:
+        listed = list(member.roles)
+        listed_role = course_role(listed).value
+        if (roles, role) != (listed, listed_role):
+            roles, role, changed = listed, listed_role, True
     if member.active and not found.active:
         active = True
         report.reactivated += 1

@@ -238,7 +238,7 @@ class CourseRoster(Sequence[Membership]):
         person = self._people[index]
         return Membership(
             user_id=self._platform.sub(person),
-            roles=[*ROLE_IRIS[person.role]],
+            roles=self._platform.roster_roles(person),
             name=person.name,
             given_name=person.given_name,
             family_name=person.family_name,
@@ -603,6 +603,15 @@ class SandboxPlatform:
                 "service_versions": ["2.0"],
             },
         }
+
+    def roster_roles(self, person: Person) -> list[str]:
+        """A member's roles as the roster service (NRPS) lists them, as the preset's LMS lists them. Moodle's roster
+        asks whether someone may manage the course's activities (moodle/course:manageactivities): a non-editing
+        teacher may not, so it lists them as Learner, while their launches, which ask whether they may manage the
+        activity (mod/lti:manage), make them Instructor."""
+        if self.preset is Preset.MOODLE and person.role == "TeachingAssistant":
+            return list(ROLE_IRIS["Learner"])
+        return list(ROLE_IRIS[person.role])
 
     def launch_roles(self, person: Person) -> list[str]:
         """The `roles` claim of a person's launch, as the preset's LMS sends it."""
