@@ -206,8 +206,11 @@ def line_item_resource_id(round_id: int) -> str:
     return f"{Target.ASSESSMENT.value}-{round_id}"
 
 
-def answer(store: LaunchStateStore, keys: KeyStore, request: SelectionRequest, items: list[dict[str, Any]]) -> str:
-    """Close the selection (it is answered once) and sign the LtiDeepLinkingResponse. The caller commits."""
+def answer(
+    store: LaunchStateStore, keys: KeyStore, request: SelectionRequest, items: list[dict[str, Any]], *, tool_name: str
+) -> str:
+    """Close the selection (it is answered once) and sign the LtiDeepLinkingResponse, whose message (which the LMS
+    may show) names the tool as configured. The caller commits."""
     platform = db.session.get(Platform, request.platform_id)
     if platform is None or store.take(_state_key(request.launch_id)) is None:
         raise SelectionClosed("This content selection was already answered.", hint=_RELAUNCH)
@@ -219,7 +222,7 @@ def answer(store: LaunchStateStore, keys: KeyStore, request: SelectionRequest, i
         deployment_id=request.deployment_id,
         content_items=items,
         data=request.data,
-        message=f"Added from mentor-lti: {titles}." if items else "Nothing was added.",
+        message=f"Added from {tool_name}: {titles}." if items else "Nothing was added.",
     )
 
 
@@ -240,7 +243,7 @@ def placed_target(custom: dict[str, str], course_id: int) -> PlacedTarget | None
         return PlacedTarget(Target.PROGRAM)
     if target == Target.ASSESSMENT.value:
         return PlacedTarget(Target.ASSESSMENT, _round_in_course(custom.get(ROUND, ""), course_id))
-    raise PlacementError(f"This link asks mentor-lti to open “{target}”, which it does not know.", hint=_PLACE_AGAIN)
+    raise PlacementError(f"This link asks the tool to open “{target}”, which it does not know.", hint=_PLACE_AGAIN)
 
 
 def _round_in_course(round_id: str, course_id: int) -> AssessmentRound:
