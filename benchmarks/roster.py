@@ -75,7 +75,8 @@ def large_course(members: int) -> sandbox_platform.Course:
 
 
 def change_one_percent(sandbox: Sandbox) -> int:
-    """1% of the roster changes in the LMS: renamed, made TAs, left the course, newly enrolled (a quarter each)."""
+    """1% of the roster changes in the LMS: renamed, made instructors, left the course, newly enrolled (a quarter
+    each). Instructors, not TAs: Moodle's roster lists a non-editing teacher as Learner, so that is no change there."""
     platform = sandbox.platform
     course = platform.course(COURSE)
     learners = [p for p in course.people if p.role == "Learner"]
@@ -86,7 +87,7 @@ def change_one_percent(sandbox: Sandbox) -> int:
     people = [
         replace(p, family_name=f"{p.family_name}-Renamed")
         if p.id in renamed
-        else replace(p, role="TeachingAssistant")
+        else replace(p, role="Instructor")
         if p.id in promoted
         else p
         for p in course.people

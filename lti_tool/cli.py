@@ -6,7 +6,7 @@ import click
 from flask.cli import FlaskGroup, with_appcontext
 
 from lti_tool import create_app
-from lti_tool.database import upgrade_database
+from lti_tool.database import upgrade_database, with_database
 from lti_tool.errors import MentorLtiError, click_error
 from lti_tool.extensions import db
 from lti_tool.gradebook.commands import scores as scores_command
@@ -136,7 +136,7 @@ def platform() -> None:
 @click.option("--token-url", required=True, help="The platform's OAuth2 token endpoint.")
 @click.option("--jwks-url", required=True, help="The platform's public key set URL.")
 @click.option("--audience", default=None, help="Token audience if the platform requires one (rare).")
-@with_appcontext
+@with_database
 def platform_add(
     name: str,
     issuer: str,
@@ -171,7 +171,7 @@ def platform_add(
 
 
 @platform.command("list")
-@with_appcontext
+@with_database
 def platform_list() -> None:
     """List registrations."""
     platforms = registrations.list_platforms()
@@ -187,7 +187,7 @@ def platform_list() -> None:
 
 @platform.command("remove")
 @click.argument("name")
-@with_appcontext
+@with_database
 def platform_remove(name: str) -> None:
     """Remove registration NAME (refused while courses hold data through it)."""
     try:
@@ -200,7 +200,7 @@ def platform_remove(name: str) -> None:
 
 @platform.command("register-url")
 @click.option("--base-url", default=None, help="The tool's public base URL (default: the PUBLIC_BASE_URL setting).")
-@with_appcontext
+@with_database
 def platform_register_url(base_url: str | None) -> None:
     """Create a one-time LTI Dynamic Registration link to paste into one Moodle or Canvas (and print the other
     install URLs)."""

@@ -3,17 +3,70 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
 
+import click
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask.cli import with_appcontext
 from flask_migrate import upgrade
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, inspect
 
+from lti_tool.extensions import db
 from lti_tool.resources import resource_path
+
+F = TypeVar("F", bound=Callable[..., Any])
+_UPGRADE = "run `mentor-lti db upgrade` first (`mentor-lti serve` does it when it starts)"
 
 
 def upgrade_database() -> None:
     """Bring the database to the latest migration (creates every table on an empty database)."""
     upgrade(directory=str(resource_path("migrations")))
+
+
+class SchemaMismatch(click.ClickException):
+    """The database's schema is not the one this version of the tool needs, and a command will not change it."""
+
+
+def ensure_schema() -> None:
+    """Make sure the database has this version's schema before a command uses it. An empty database (a new
+    instance, before `serve` ever ran) is set up; one at another version stops the command with one line saying
+    what to run, rather than a traceback from the first query ("no such table")."""
+    script = ScriptDirectory(str(resource_path("migrations")))
+    with db.engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+        tables = set(inspect(connection).get_table_names())
+    if current == set(script.get_heads()):
+        return
+    where = db.engine.url.render_as_string(hide_password=True)
+    if not current and not tables:
+        upgrade_database()
+        click.echo(f"Set up a new database: {where}", err=True)
+        return
+    if not current:
+        raise SchemaMismatch(
+            f"The database {where} holds tables but no migration version: point MENTOR_LTI_DATABASE_URL at the "
+            "tool's own database, or at an empty one."
+        )
+    if all(script.get_revision(revision) is not None for revision in current):
+        raise SchemaMismatch(f"The database {where} has the schema of an earlier version: {_UPGRADE}.")
+    raise SchemaMismatch(
+        f"The database {where} was upgraded by a newer version of mentor-lti ({', '.join(sorted(current))}): "
+        "run that version."
+    )
+
+
+def with_database(command: F) -> F:
+    """`with_appcontext` for a command that uses the database: `ensure_schema()` runs before it."""
+
+    @wraps(command)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        ensure_schema()
+        return command(*args, **kwargs)
+
+    return with_appcontext(checked)  # type: ignore[return-value]
 
 
 @event.listens_for(Engine, "connect")

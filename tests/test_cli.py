@@ -1,13 +1,19 @@
-"""The `mentor-lti` commands an administrator uses: platform registrations, tool keys, URLs."""
+"""The `mentor-lti` commands an administrator uses: platform registrations, tool keys, URLs, and what commands do
+on a fresh instance or an older database."""
 
 from __future__ import annotations
 
+import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
+import click
 import httpx
+from alembic.script import ScriptDirectory
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import make_url, select
 
 from lti_tool.cli import main
 from lti_tool.extensions import db
@@ -105,3 +111,130 @@ def test_sandbox_command_refuses_unless_enabled(tool_settings: dict[str, object]
     assert "sandbox LMS is off" in result.output
     with app.app_context():
         db.engine.dispose()
+
+
+# --- A newcomer's first commands, on a fresh instance (real processes, as a shell runs them) ---------------------
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+MOODLE = [
+    "platform", "add", "--name", "Moodle", "--issuer", "https://moodle.example.edu", "--client-id", "abc",
+    "--deployment-id", "1", "--auth-url", "https://moodle.example.edu/mod/lti/auth.php",
+    "--token-url", "https://moodle.example.edu/mod/lti/token.php",
+    "--jwks-url", "https://moodle.example.edu/mod/lti/certs.php",
+]  # fmt: skip
+
+
+def _command(instance: Path, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`mentor-lti ARGS` in a process of its own, with nothing but the instance folder and database set."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MENTOR_LTI_")}
+    env |= {"MENTOR_LTI_INSTANCE_PATH": str(instance), "MENTOR_LTI_DATABASE_URL": database_url}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPOSITORY), env.get("PYTHONPATH")]))
+    return subprocess.run(
+        [sys.executable, "-m", "lti_tool", *args],
+        cwd=instance.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_first_command_on_a_fresh_instance_sets_up_the_database(tmp_path: Path, database_url: str) -> None:
+    instance = tmp_path / "instance"
+
+    added = _command(instance, database_url, *MOODLE)
+
+    assert added.returncode == 0, added.stderr
+    assert "Registered Moodle: issuer https://moodle.example.edu, client abc, deployments 1." in added.stdout
+    assert "Set up a new database: " in added.stderr and "Traceback" not in added.stderr
+    listed = _command(instance, database_url, "platform", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "client id  abc" in listed.stdout
+    assert "Set up a new database" not in listed.stderr  # once
+
+
+def test_a_command_on_a_database_of_an_earlier_version_says_what_to_run(tmp_path: Path, database_url: str) -> None:
+    instance = tmp_path / "instance"
+    assert _command(instance, database_url, "db", "upgrade", _previous_revision()).returncode == 0
+
+    refused = _command(instance, database_url, *MOODLE)
+
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines() == [_EARLIER % _shown(database_url)]
+    assert _command(instance, database_url, "db", "upgrade").returncode == 0
+    assert _command(instance, database_url, *MOODLE).returncode == 0
+
+
+# Every command, by whether it uses the database. A new command must be put in one of the two.
+DATABASE_COMMANDS = {
+    "platform add": MOODLE[2:],
+    "platform list": [],
+    "platform remove": ["Moodle"],
+    "platform register-url": ["--base-url", "https://mentor.example.edu"],
+    "lrs add": ["--endpoint", "https://lrs.example.edu/xAPI", "--username", "u", "--password", "p", "--all-platforms"],
+    "lrs list": [],
+    "lrs remove": ["--all-platforms"],
+    "xapi worker": [],
+    "xapi flush": [],
+    "xapi status": [],
+    "xapi resend": [],
+    "xapi backfill": [],
+    "xapi export": ["--since", "2026-01-01", "-o", "statements.jsonl"],
+    "scores worker": [],
+    "scores flush": [],
+    "jobs worker": [],
+    "roster sync": ["--course", "1"],
+}
+# serve and sandbox upgrade the database themselves; demo runs serve; db is the migrations' own.
+OTHER_COMMANDS = {
+    "serve", "sandbox", "demo", "keys list", "keys rotate", "keys retire", "platform admin-token", "urls", "match",
+    "run", "shell", "routes",
+}  # fmt: skip
+
+
+def _leaf_commands(group: click.Group, prefix: str = "") -> set[str]:
+    found = set()
+    for name, command in group.commands.items():
+        path = f"{prefix}{name}"
+        found |= _leaf_commands(command, f"{path} ") if isinstance(command, click.Group) else {path}
+    return found
+
+
+def test_every_command_that_uses_the_database_checks_its_schema_first(
+    tool_settings: dict[str, object], tmp_path: Path
+) -> None:
+    from flask_migrate import upgrade
+
+    from lti_tool import create_app
+
+    assert _leaf_commands(main) == set(DATABASE_COMMANDS) | OTHER_COMMANDS
+    app = create_app(tool_settings)
+    with app.app_context():
+        upgrade(directory=str(REPOSITORY / "migrations"), revision=_previous_revision())
+        shown = _shown(str(db.engine.url))
+    runner = app.test_cli_runner()
+    for name, args in DATABASE_COMMANDS.items():
+        result = runner.invoke(main, [*name.split(), *args])
+        assert result.exit_code == 1, (name, result.output)
+        assert result.output.strip().splitlines() == [_EARLIER % shown], name
+    with app.app_context():
+        db.engine.dispose()
+
+
+_EARLIER = (
+    "Error: The database %s has the schema of an earlier version: run `mentor-lti db upgrade` first "
+    "(`mentor-lti serve` does it when it starts)."
+)
+
+
+def _previous_revision() -> str:
+    """The migration before the latest: a database an earlier version of the tool left."""
+    script = ScriptDirectory(str(REPOSITORY / "migrations"))
+    head = script.get_revision(script.get_current_head())
+    assert head is not None and isinstance(head.down_revision, str)
+    return head.down_revision
+
+
+def _shown(database_url: str) -> str:
+    return make_url(database_url).render_as_string(hide_password=True)

@@ -10,6 +10,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from lti_tool.courses.models import Course, Membership, ResourceLink, User
 from lti_tool.extensions import db, upsert, utcnow
+from lti_tool.gradebook.placement import line_item_learned
 from lti_tool.lti.claims import LaunchClaims
 from lti_tool.lti.roles import course_role
 
@@ -64,6 +65,9 @@ def record_launch(claims: LaunchClaims) -> Membership:
 
     if claims.resource_link_id:
         link_values = {"title": claims.resource_link_title, "line_item_url": claims.ags_lineitem_url}
+        learned_line_item = bool(claims.ags_lineitem_url) and (
+            link is None or link.line_item_url != claims.ags_lineitem_url
+        )
         if link is None:
             _upsert(
                 ResourceLink,
@@ -79,6 +83,9 @@ def record_launch(claims: LaunchClaims) -> Membership:
             )
         else:
             _update_changed(link, {"custom": dict(claims.custom), **{k: v for k, v in link_values.items() if v}})
+        if learned_line_item:
+            # A graded round placed by deep linking: its scores go to this link's gradebook column from now on.
+            line_item_learned(course.id, claims.custom, now=now)
 
     membership: Membership = _upsert(
         Membership,

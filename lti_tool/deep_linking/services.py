@@ -3,15 +3,14 @@ course can place, the content items sent back, and what a placed link opens when
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
-from enum import StrEnum
 from typing import Any
 
 from lti_tool.assessments.growth import SCORE_MAXIMUM
 from lti_tool.assessments.models import AssessmentRound
 from lti_tool.assessments.services import KIND_LABELS, is_subject, program_rounds
 from lti_tool.courses.models import Membership
+from lti_tool.deep_linking.custom import ROUND, ROUND_ID, TARGET, Target
 from lti_tool.errors import MentorLtiError
 from lti_tool.extensions import db
 from lti_tool.lti.adapter import sign_deep_linking_response
@@ -22,11 +21,6 @@ from lti_tool.lti.state import LaunchStateStore
 from lti_tool.programs.models import Participant, Program
 from lti_tool.programs.services import participant_for, program_for_course
 
-# Custom parameters of a placed link: what its launches open. A round is named by its id, which a launch accepts
-# only when the round belongs to the launched course's program (a copied course keeps the links, not the rounds).
-TARGET = "mentor_lti_target"
-ROUND = "mentor_lti_round"
-_ROUND_ID = re.compile(r"[0-9]{1,9}")  # a round id as placed links carry it: fits the id column everywhere
 LINE_ITEM_TAG = "skill-assessment"
 IFRAME = {"width": 800, "height": 800}  # the tool's pages are laid out for an 800 px frame
 WINDOW = {"targetName": "mentor-lti"}
@@ -55,11 +49,6 @@ class PlacementError(MentorLtiError):
 
     status = 404
     title = "This link cannot be opened"
-
-
-class Target(StrEnum):
-    PROGRAM = "program"
-    ASSESSMENT = "assessment"
 
 
 @dataclass(frozen=True)
@@ -217,8 +206,11 @@ def line_item_resource_id(round_id: int) -> str:
     return f"{Target.ASSESSMENT.value}-{round_id}"
 
 
-def answer(store: LaunchStateStore, keys: KeyStore, request: SelectionRequest, items: list[dict[str, Any]]) -> str:
-    """Close the selection (it is answered once) and sign the LtiDeepLinkingResponse. The caller commits."""
+def answer(
+    store: LaunchStateStore, keys: KeyStore, request: SelectionRequest, items: list[dict[str, Any]], *, tool_name: str
+) -> str:
+    """Close the selection (it is answered once) and sign the LtiDeepLinkingResponse, whose message (which the LMS
+    may show) names the tool as configured. The caller commits."""
     platform = db.session.get(Platform, request.platform_id)
     if platform is None or store.take(_state_key(request.launch_id)) is None:
         raise SelectionClosed("This content selection was already answered.", hint=_RELAUNCH)
@@ -230,7 +222,7 @@ def answer(store: LaunchStateStore, keys: KeyStore, request: SelectionRequest, i
         deployment_id=request.deployment_id,
         content_items=items,
         data=request.data,
-        message=f"Added from mentor-lti: {titles}." if items else "Nothing was added.",
+        message=f"Added from {tool_name}: {titles}." if items else "Nothing was added.",
     )
 
 
@@ -251,13 +243,13 @@ def placed_target(custom: dict[str, str], course_id: int) -> PlacedTarget | None
         return PlacedTarget(Target.PROGRAM)
     if target == Target.ASSESSMENT.value:
         return PlacedTarget(Target.ASSESSMENT, _round_in_course(custom.get(ROUND, ""), course_id))
-    raise PlacementError(f"This link asks mentor-lti to open “{target}”, which it does not know.", hint=_PLACE_AGAIN)
+    raise PlacementError(f"This link asks the tool to open “{target}”, which it does not know.", hint=_PLACE_AGAIN)
 
 
 def _round_in_course(round_id: str, course_id: int) -> AssessmentRound:
     program = program_for_course(course_id)
     # ASCII digits only, and within the id column's range: `isdigit()` also takes "²", which `int()` refuses.
-    found = db.session.get(AssessmentRound, int(round_id)) if _ROUND_ID.fullmatch(round_id) else None
+    found = db.session.get(AssessmentRound, int(round_id)) if ROUND_ID.fullmatch(round_id) else None
     if program is None or found is None or found.program_id != program.id:
         # One answer for a deleted round and another course's: a link tells nothing about other courses.
         raise PlacementError(

@@ -52,9 +52,10 @@ def launch_destination(claims: LaunchClaims, membership: Membership) -> str:
 def _staff() -> Membership:
     membership = current_membership()
     if not CourseRole(membership.course_role).is_staff:
+        tool_name = runtime().settings.tool_name
         raise NotAuthorised(
-            "Only the course's instructors and teaching assistants can add mentor-lti content to the course.",
-            hint="Open mentor-lti from a link your instructor placed in the course.",
+            f"Only the course's instructors and teaching assistants can add {tool_name} content to the course.",
+            hint=f"Open {tool_name} from a link your instructor placed in the course.",
         )
     return membership
 
@@ -96,7 +97,7 @@ def choose(course_id: int, launch_id: str) -> Page:
         form.items.errors = [error.message]
         return _chooser(selection, program, available, form), error.status
     items = services.content_items(chosen, selection, launch_url=external_url("lti.launch"))
-    token = services.answer(rt.state, rt.keys, selection, items)
+    token = services.answer(rt.state, rt.keys, selection, items, tool_name=rt.settings.tool_name)
     db.session.commit()
     log.info("deep linking answered: course=%s items=%s", course_id, len(items))
     response = make_response(

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import click
-from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from lti_tool.database import with_database
 from lti_tool.extensions import db
 from lti_tool.gradebook.delivery import ScoreReport, deliver_scores, run_score_worker
 from lti_tool.gradebook.models import ScoreOutbox, ScoreState
@@ -20,7 +20,7 @@ def scores() -> None:
 
 
 @scores.command("worker")
-@with_appcontext
+@with_database
 def scores_worker() -> None:
     """Deliver scores continuously until stopped (SIGTERM or Ctrl+C finish the batch in flight)."""
     stop = stop_on_signals()
@@ -30,7 +30,7 @@ def scores_worker() -> None:
 
 
 @scores.command("flush")
-@with_appcontext
+@with_database
 def scores_flush() -> None:
     """Deliver every score that is due now, then exit (non-zero if some could not be delivered)."""
     settings = runtime().settings

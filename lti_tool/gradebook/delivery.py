@@ -9,7 +9,8 @@ than the one they hold, so the gradebook can never go back to an older score. Mo
 of the score it holds, e.g. the retry of a post whose answer was lost: that means it has the score.
 
 The round's line item is found or created on first delivery: the line item of a graded link the instructor placed
-by deep linking, else one found by its `resourceId`, else a new one, then remembered in `gradebook_column`.
+by deep linking, else one found by its `resourceId`, else a new one, then remembered in `gradebook_column`. A link
+placed later takes over at its first launch (gradebook.placement).
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ import httpx
 from sqlalchemy import Table, and_, bindparam, case, or_, select, update
 
 from lti_tool.courses.models import Course, Membership, ResourceLink
-from lti_tool.deep_linking.services import LINE_ITEM_TAG, ROUND, TARGET, Target, line_item_resource_id
+from lti_tool.deep_linking.services import LINE_ITEM_TAG, line_item_resource_id
 from lti_tool.extensions import UTCDateTime, db, utcnow
 from lti_tool.gradebook.models import GradebookColumn, ScoreOutbox, ScoreState
+from lti_tool.gradebook.placement import placed_line_item
 from lti_tool.gradebook.services import service_problem
 from lti_tool.lti.models import Platform
 from lti_tool.lti.outbound import PlatformHttp
@@ -196,7 +198,7 @@ def line_item_url(column: GradebookColumn, client: ServiceClient) -> str:
     if locked.line_item_url:
         return locked.line_item_url
     course, resource_id = column.course, line_item_resource_id(column.round_id)
-    url = _placed_line_item(column) or _found_line_item(course, resource_id, client)
+    url = placed_line_item(column.course_id, column.round_id) or _found_line_item(course, resource_id, client)
     if url is None:
         if AGS_LINEITEM not in course.ags_scopes:
             raise ServiceError(
@@ -227,19 +229,6 @@ def _lineitems_url(course: Course) -> str:
     if not course.ags_lineitems_url:  # service_problem() said so first; the course lost it meanwhile
         raise ServiceError("The LMS has not offered its gradebook service in this course.", retryable=True)
     return course.ags_lineitems_url
-
-
-def _placed_line_item(column: GradebookColumn) -> str | None:
-    """The line item the LMS made for a graded link of this round that the instructor placed (deep linking)."""
-    links = db.session.execute(
-        select(ResourceLink)
-        .where(ResourceLink.course_id == column.course_id, ResourceLink.line_item_url.is_not(None))
-        .order_by(ResourceLink.id)
-    ).scalars()
-    for link in links:
-        if link.custom.get(TARGET) == Target.ASSESSMENT.value and link.custom.get(ROUND) == str(column.round_id):
-            return link.line_item_url
-    return None
 
 
 def _found_line_item(course: Course, resource_id: str, client: ServiceClient) -> str | None:
@@ -321,16 +310,17 @@ def _post(client: ServiceClient, url: str, row: ClaimedScore, settings: Settings
 
 def _forget_line_item(column_id: int, url: str) -> None:
     """The line item is gone (deleted in the LMS): forget it, and the placed link that named it, so the retry finds
-    or creates it again."""
-    db.session.execute(
-        update(GradebookColumn)
-        .where(GradebookColumn.id == column_id, GradebookColumn.line_item_url == url)
-        .values(line_item_url=None)
-    )
+    or creates it again. The link first, then the column: the order a launch that brings a link's line item takes
+    them in (gradebook.placement)."""
     column = db.session.get_one(GradebookColumn, column_id)
     db.session.execute(
         update(ResourceLink)
         .where(ResourceLink.course_id == column.course_id, ResourceLink.line_item_url == url)
+        .values(line_item_url=None)
+    )
+    db.session.execute(
+        update(GradebookColumn)
+        .where(GradebookColumn.id == column_id, GradebookColumn.line_item_url == url)
         .values(line_item_url=None)
     )
     db.session.commit()

@@ -7,7 +7,8 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from lti_tool.assessments import services as assessments
 from lti_tool.courses.access import course_member
-from lti_tool.extensions import db
+from lti_tool.extensions import db, utcnow
+from lti_tool.gradebook.placement import follow_placed_line_item
 from lti_tool.programs.forms import ConfirmForm
 from lti_tool.programs.models import Program
 from lti_tool.programs.views import with_program
@@ -22,6 +23,9 @@ def resync(course_id: int, program: Program, round_id: int) -> BaseResponse:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     if round_.graded:
+        # If the round was placed by deep linking but its scores still go to a column the tool made (as earlier
+        # versions left them), they go to the placed link's column from now on; every score is sent again below.
+        follow_placed_line_item(course_id, round_.id, now=utcnow(), resend=False)
         assessments.queue_round_scores(round_, again=True)
         db.session.commit()
         flash(

@@ -403,7 +403,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         if body.get(LTI + "version") != "1.3.0":
             raise LaunchError("bad_version", f"LTI version {body.get(LTI + 'version')!r} is not 1.3.0.")
         if message_type == DEEP_LINKING_REQUEST:
-            _check_deep_linking_settings(body.get(DEEP_LINKING_SETTINGS))
+            _check_deep_linking_settings(body.get(DEEP_LINKING_SETTINGS), self._settings.tool_name)
         try:
             self.validate_message()
         except LtiException as error:
@@ -429,7 +429,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
 _LOGIN_FLOW_HINT = "The LMS must POST the id_token and state to the tool's launch URL after the OIDC login."
 
 
-def _check_deep_linking_settings(settings: Any) -> None:
+def _check_deep_linking_settings(settings: Any, tool_name: str) -> None:
     """What a content selection needs before pylti1p3's checks, each failure explained (pylti1p3 says less)."""
     if not isinstance(settings, dict):
         raise LaunchError("missing_claim", "The deep linking launch carries no deep_linking_settings claim.")
@@ -444,9 +444,9 @@ def _check_deep_linking_settings(settings: Any) -> None:
         offered = ", ".join(str(t) for t in accept_types) if isinstance(accept_types, list) and accept_types else ""
         raise LaunchError(
             "deep_linking_types",
-            f"This place in the LMS accepts only {offered or 'no content types'} back from a tool. mentor-lti adds "
+            f"This place in the LMS accepts only {offered or 'no content types'} back from a tool. {tool_name} adds "
             "its program and skill assessments as LTI links (ltiResourceLink), so there is nothing it can add here.",
-            hint="Add mentor-lti from a place that takes LTI links: in Moodle, the External tool activity's "
+            hint=f"Add {tool_name} from a place that takes LTI links: in Moodle, the External tool activity's "
             "“Select content”; in Canvas, a module's or an assignment's External Tool.",
         )
 

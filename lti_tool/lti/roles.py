@@ -44,10 +44,15 @@ def course_role(roles: list[str]) -> CourseRole:
     return CourseRole.OTHER
 
 
-def is_enrolled(roles: list[str]) -> bool:
-    """Whether the roles include a course membership role: an administrator launching into a course they are not
-    enrolled in has only institution or system roles, so the course roster says nothing about them."""
-    return any(_is_membership_role(r) for r in roles)
+_ADMINISTRATOR_ROLES = frozenset({_SYSTEM + "Administrator", _SYSTEM + "SysAdmin", _INSTITUTION + "Administrator"})
+
+
+def roster_lists(roles: list[str]) -> bool:
+    """Whether the course roster is expected to list someone who launched with these roles, so that missing from it
+    means they left the course. Only course members are on it. An administrator may launch into any course without
+    being enrolled: Canvas then sends no membership role, Moodle the Instructor one beside the administrator roles,
+    so a launch with an administrator role says nothing about enrolment."""
+    return any(_is_membership_role(r) for r in roles) and _ADMINISTRATOR_ROLES.isdisjoint(roles)
 
 
 def _is_membership_role(role: str) -> bool:

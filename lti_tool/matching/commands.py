@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import ClassVar, TextIO
 
 import click
-from flask.cli import with_appcontext
 
+from lti_tool.database import with_database
 from lti_tool.matching.cohort_file import read_cohort_file, result_document
 from lti_tool.matching.engine import MAX_SEED, MatchingInputError, MatchOptions, MentoringModel
 from lti_tool.matching.engine import match as run_match
@@ -130,7 +130,7 @@ def jobs() -> None:
 
 
 @jobs.command("worker")
-@with_appcontext
+@with_database
 def jobs_worker() -> None:
     """Run queued matching jobs until stopped (SIGTERM or Ctrl+C finish the job in flight); run one or several."""
     from lti_tool.matching.jobs import describe, run_jobs_worker

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import click
-from flask.cli import with_appcontext
 
+from lti_tool.database import with_database
 from lti_tool.errors import MentorLtiError
 from lti_tool.extensions import db, utcnow
 from lti_tool.lti.outbound import PlatformHttp
@@ -21,7 +21,7 @@ def roster() -> None:
 @roster.command("sync")
 @click.option("--course", "course_id", type=int, help="The tool's course id (as in /courses/ID/).")
 @click.option("--context", "context_id", help="Or the LMS's course (context) id, when only one course has it.")
-@with_appcontext
+@with_database
 def roster_sync(course_id: int | None, context_id: str | None) -> None:
     """Sync one course's members, roles, names and emails from the LMS; people who left become inactive.
 

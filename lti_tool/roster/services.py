@@ -24,7 +24,7 @@ from lti_tool.extensions import db, upsert
 from lti_tool.input_checks import NUL
 from lti_tool.lti.keys import KeyStore
 from lti_tool.lti.outbound import PlatformHttp
-from lti_tool.lti.roles import course_role, is_enrolled
+from lti_tool.lti.roles import course_role, roster_lists
 from lti_tool.lti.services import ServiceClient
 
 log = logging.getLogger(__name__)
@@ -244,8 +244,8 @@ def apply_roster(
     """Bring the course's users and memberships in line with its complete roster. The caller commits once.
 
     New members are prepared without a launch (`last_launch_at` None). Names and emails are set only when the
-    platform shares them. Members listed as inactive, and enrolled members the roster no longer lists, are
-    deactivated; administrators who launched without a course role are left alone (no roster lists them).
+    platform shares them. Members listed as inactive, and members the roster no longer lists, are deactivated;
+    administrators who launched are left alone when it does not list them (no roster lists one who is not enrolled).
 
     The roster is applied `chunk_size` people at a time, each with a constant number of statements whatever the
     course's size: one query for the chunk's users and memberships, then one bulk insert or update of each kind.
@@ -399,13 +399,20 @@ def _personal(member: RosterMember, stored: tuple[str | None, ...] | None) -> di
 
 def _membership_after(
     found: _Known, member: RosterMember, personal_changed: bool, report: RosterSyncReport
-) -> tuple[list[str], str, bool]:
-    """A listed member's roles, course role and active flag after this sync, counted in the report."""
-    roles, active, changed = found.roles, found.active, personal_changed
-    role = course_role(list(member.roles)).value
-    # A launch's roles (with institution roles) stay until the course role itself changes in the LMS.
-    if found.course_role != role or (not found.launched and found.roles != list(member.roles)):
-        roles, changed = list(member.roles), True
+) -> tuple[list[str], str | None, bool]:
+    """A listed member's roles, course role and active flag after this sync, counted in the report.
+
+    The roles of someone's latest launch stand until their next launch: a launch says what the LMS lets them do in
+    this course now, and a roster may say less (Moodle lists a non-editing teacher, whom it launches as Instructor,
+    as Learner), so a sync never changes the role of someone who launched, only whether they are in the course. The
+    roster gives the roles of those who have not launched yet.
+    """
+    roles, role, active, changed = found.roles, found.course_role, found.active, personal_changed
+    if not found.launched:
+        listed = list(member.roles)
+        listed_role = course_role(listed).value
+        if (roles, role) != (listed, listed_role):
+            roles, role, changed = listed, listed_role, True
     if member.active and not found.active:
         active = True
         report.reactivated += 1
@@ -420,8 +427,8 @@ def _membership_after(
 
 
 def _deactivate_unlisted(course: Course, now: datetime) -> int:
-    """Deactivate the course's enrolled members the roster did not list: every listed membership now carries
-    `now` as its `roster_synced_at`, so the others are found in one query."""
+    """Deactivate the course's members the roster did not list (not administrators, whom no roster need list):
+    every listed membership now carries `now` as its `roster_synced_at`, so the others are found in one query."""
     memberships = Membership.__table__
     unlisted = [
         row.id
@@ -432,7 +439,7 @@ def _deactivate_unlisted(course: Course, now: datetime) -> int:
                 or_(memberships.c.roster_synced_at.is_(None), memberships.c.roster_synced_at != now),
             )
         )
-        if is_enrolled(row.roles or [])
+        if roster_lists(row.roles or [])
     ]
     for start in range(0, len(unlisted), PAGE_SIZE):
         ids = unlisted[start : start + PAGE_SIZE]

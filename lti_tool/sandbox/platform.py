@@ -51,6 +51,18 @@ INSTITUTION_ROLES = {
     "TeachingAssistant": "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Student",
     "Learner": "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Student",
 }
+ADMINISTRATOR = "Administrator"  # a site administrator, enrolled in no course
+# How each LMS launches a site administrator who is not enrolled in the course. Moodle (lti_get_ims_role): the
+# Instructor membership role, since an administrator may manage every activity, then the system and institution
+# administrator roles. Canvas: an account administrator's institution role, and no course role.
+ADMINISTRATOR_ROLES = {
+    Preset.MOODLE: [
+        "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor",
+        "http://purl.imsglobal.org/vocab/lis/v2/system/person#Administrator",
+        "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator",
+    ],
+    Preset.CANVAS: ["http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator"],
+}
 
 
 @dataclass(frozen=True)
@@ -104,10 +116,12 @@ class Course:
     title: str
     label: str
     resource_link_title: str
-    people: tuple[Person, ...]
+    people: tuple[Person, ...]  # the course's members: its roster
+    # The site's administrators: not members (no roster lists them), but they may open the tool from the course.
+    administrators: tuple[Person, ...] = ()
 
     def person(self, person_id: str) -> Person:
-        for person in self.people:
+        for person in (*self.people, *self.administrators):
             if person.id == person_id:
                 return person
         raise KeyError(person_id)
@@ -115,6 +129,7 @@ class Course:
 
 def load_courses(path: Path | None = None) -> tuple[Course, ...]:
     data = tomllib.loads((path or resource_path("config") / "sandbox.toml").read_text())
+    administrators = tuple(Person(**p, role=ADMINISTRATOR) for p in data.get("administrators", []))
     return tuple(
         Course(
             id=c["id"],
@@ -122,6 +137,7 @@ def load_courses(path: Path | None = None) -> tuple[Course, ...]:
             label=c["label"],
             resource_link_title=c["resource_link_title"],
             people=tuple(Person(**p) for p in c["people"]),
+            administrators=administrators,
         )
         for c in data["courses"]
     )
@@ -222,7 +238,7 @@ class CourseRoster(Sequence[Membership]):
         person = self._people[index]
         return Membership(
             user_id=self._platform.sub(person),
-            roles=[*ROLE_IRIS[person.role]],
+            roles=self._platform.roster_roles(person),
             name=person.name,
             given_name=person.given_name,
             family_name=person.family_name,
@@ -559,7 +575,7 @@ class SandboxPlatform:
             LTI + "deployment_id": deployment_id or self.deployment_id,
             LTI + "target_link_uri": tool.launch_url,
             LTI + "resource_link": {"id": f"{course.id}-link-1", "title": course.resource_link_title},
-            LTI + "roles": [*ROLE_IRIS[person.role], INSTITUTION_ROLES[person.role]],
+            LTI + "roles": self.launch_roles(person),
             LTI + "context": {
                 "id": course.id,
                 "label": course.label,
@@ -587,6 +603,21 @@ class SandboxPlatform:
                 "service_versions": ["2.0"],
             },
         }
+
+    def roster_roles(self, person: Person) -> list[str]:
+        """A member's roles as the roster service (NRPS) lists them, as the preset's LMS lists them. Moodle's roster
+        asks whether someone may manage the course's activities (moodle/course:manageactivities): a non-editing
+        teacher may not, so it lists them as Learner, while their launches, which ask whether they may manage the
+        activity (mod/lti:manage), make them Instructor."""
+        if self.preset is Preset.MOODLE and person.role == "TeachingAssistant":
+            return list(ROLE_IRIS["Learner"])
+        return list(ROLE_IRIS[person.role])
+
+    def launch_roles(self, person: Person) -> list[str]:
+        """The `roles` claim of a person's launch, as the preset's LMS sends it."""
+        if person.role == ADMINISTRATOR:
+            return list(ADMINISTRATOR_ROLES[self.preset])
+        return [*ROLE_IRIS[person.role], INSTITUTION_ROLES[person.role]]
 
     def sign(self, claims: dict[str, Any], *, key: RSAKey | None = None, header: dict[str, Any] | None = None) -> str:
         signing = key or self.keys.signing_key()

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from lti_tool.database import with_database
 from lti_tool.errors import MentorLtiError, click_error
 from lti_tool.extensions import db
 from lti_tool.outboxes import stop_on_signals
@@ -40,7 +40,7 @@ def _scope(platform_name: str | None, all_platforms: bool) -> str | None:
 @click.option("--password", prompt=True, hide_input=True, help="Asked for when omitted (keeps it out of history).")
 @click.option("--platform", "platform_name", default=None, help="The statements of this platform only.")
 @click.option("--all-platforms", is_flag=True, help="Shared: the statements of every platform without its own LRS.")
-@with_appcontext
+@with_database
 def lrs_add(endpoint: str, username: str, password: str, platform_name: str | None, all_platforms: bool) -> None:
     """Set the LRS of one platform, or the one shared with all platforms; replaces the previous one there."""
     platform_name = _scope(platform_name, all_platforms)
@@ -54,7 +54,7 @@ def lrs_add(endpoint: str, username: str, password: str, platform_name: str | No
 
 
 @lrs.command("list")
-@with_appcontext
+@with_database
 def lrs_list() -> None:
     """List configured LRSs (passwords are never shown)."""
     settings = runtime().settings
@@ -73,7 +73,7 @@ def lrs_list() -> None:
 @lrs.command("remove")
 @click.option("--platform", "platform_name", default=None, help="Remove this platform's LRS.")
 @click.option("--all-platforms", is_flag=True, help="Remove the LRS shared with all platforms.")
-@with_appcontext
+@with_database
 def lrs_remove(platform_name: str | None, all_platforms: bool) -> None:
     """Remove an LRS registration; a platform's statements then go to the shared LRS, if any, or wait."""
     try:
@@ -98,7 +98,7 @@ def _describe(report: DeliveryReport) -> str:
 
 @xapi.command("worker")
 @click.option("--batch-size", type=click.IntRange(1, 1000), default=None, help="Statements per POST.")
-@with_appcontext
+@with_database
 def xapi_worker(batch_size: int | None) -> None:
     """Deliver statements continuously until stopped (SIGTERM or Ctrl+C finish the batch in flight)."""
     rt = runtime()
@@ -110,7 +110,7 @@ def xapi_worker(batch_size: int | None) -> None:
 
 
 @xapi.command("flush")
-@with_appcontext
+@with_database
 def xapi_flush() -> None:
     """Deliver every statement that is due now, then exit (non-zero if some could not be delivered)."""
     settings = runtime().settings
@@ -145,7 +145,7 @@ def _due_count() -> int:
 
 
 @xapi.command("status")
-@with_appcontext
+@with_database
 def xapi_status() -> None:
     """Statements by delivery state, and what each LRS last answered."""
     counts = outbox.state_counts()
@@ -166,7 +166,7 @@ def xapi_status() -> None:
 
 
 @xapi.command("resend")
-@with_appcontext
+@with_database
 def xapi_resend() -> None:
     """Queue dead letters again (after fixing what the LRS refused) and lift authentication pauses."""
     count = outbox.requeue(dead=True)
@@ -177,7 +177,7 @@ def xapi_resend() -> None:
 @xapi.command("backfill")
 @click.option("--course", "course_id", type=int, default=None, help="Only this course (the tool's course id).")
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Only events since DATE.")
-@with_appcontext
+@with_database
 def xapi_backfill(course_id: int | None, since: datetime | None) -> None:
     """Send history again (e.g. to a new LRS); the LRS recognises statements it already holds."""
     count = outbox.requeue(dead=False, course_id=course_id, since=since.replace(tzinfo=UTC) if since else None)
@@ -188,7 +188,7 @@ def xapi_backfill(course_id: int | None, since: datetime | None) -> None:
 @xapi.command("export")
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), required=True, help="Events since DATE (UTC).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@with_appcontext
+@with_database
 def xapi_export(since: datetime, output: Path) -> None:
     """Write every statement since DATE, one JSON object per line, whatever its delivery state."""
     recent = StatementOutbox.created_at >= since.replace(tzinfo=UTC)

@@ -63,6 +63,34 @@ def test_finishing_the_registration_tells_the_lms_to_close(
     assert len(sandbox.platform.advantage.tools) == 1
 
 
+def test_the_close_fallback_shows_only_once_the_lms_did_not_take_over(
+    page: Page, app: Flask, sandbox: Sandbox, tool_url: str
+) -> None:
+    start = f"{sandbox.url}/admin/register-tool?url={invite(app, tool_url)}"
+    with lms_admin_page(start, popup=False) as lms:
+        page.goto(lms)
+        frame = page.frame_locator("iframe")
+        finish = frame.get_by_role("button", name="Finish and return to Moodle")
+        expect(finish).to_be_visible()
+        fallback = frame.get_by_text("Moodle did not take over: close this window.")
+        # Nothing was pressed yet: the fallback is in the page but not shown.
+        expect(fallback).to_have_count(1)
+        expect(fallback).to_be_hidden()
+        # Pressed, and this LMS page does not close the frame: after a moment the page says how to leave.
+        finish.click()
+        expect(fallback).to_be_visible()
+
+    # The failed-registration page has the same button and fallback (opened directly: shown as soon as pressed).
+    page.goto(f"{tool_url}/lti/register/not-an-invitation?openid_configuration={sandbox.url}/x&registration_token=t")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    close = page.get_by_role("button", name="Close and return to the LMS")
+    expect(close).to_be_visible()
+    fallback = page.get_by_text("The LMS did not take over: close this window.")
+    expect(fallback).to_be_hidden()
+    close.click()
+    expect(fallback).to_be_visible()
+
+
 def test_the_install_pages_are_accessible_and_fit_an_800px_frame(
     page: Page, app: Flask, sandbox: Sandbox, tool_url: str
 ) -> None:

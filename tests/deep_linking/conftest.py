@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask import Flask
 
@@ -9,6 +11,14 @@ from lti_tool.assessments.models import AssessmentRound, RoundKind
 from lti_tool.extensions import db
 from lti_tool.programs.services import program_for_course
 from tests.programs.conftest import course, instructor  # noqa: F401  (ment-101's instructor and program)
+
+# Not the default name: every page and message of a content selection names the tool as it is configured.
+TOOL_NAME = "Skills Compass"
+
+
+@pytest.fixture
+def tool_settings(tool_settings: dict[str, Any]) -> dict[str, Any]:
+    return {**tool_settings, "tool_name": TOOL_NAME}
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from lti_tool.programs.services import program_for_course
 from lti_tool.sandbox.advantage import Preset
 from lti_tool.sandbox.platform import DEEP_LINKING
 from tests.conftest import Sandbox, row_counts
+from tests.deep_linking.conftest import TOOL_NAME
 from tests.deep_linking.helpers import (
     DL,
     answer_of,
@@ -68,6 +69,8 @@ def test_instructor_places_the_program_and_a_round_as_links(
 
     chooser = instructor.get(launch.location)
     assert chooser.status_code == 200
+    assert heading(chooser) == f"Add {TOOL_NAME} content"
+    assert "mentor-lti" not in text_of(chooser)
     # link_selection takes several items: checkboxes.
     assert input_types(chooser) == {"checkbox"}
     page = text_of(chooser)
@@ -97,7 +100,7 @@ def test_instructor_places_the_program_and_a_round_as_links(
     assert claims[DL + "data"] == launch.settings["data"]
     assert claims["nonce"] and claims["nonce"] != launch.claims["nonce"]
     assert claims["iat"] < claims["exp"] <= claims["iat"] + 600
-    assert claims[DL + "msg"] == "Added from mentor-lti: Spring mentoring, Midterm follow-up."
+    assert claims[DL + "msg"] == f"Added from {TOOL_NAME}: Spring mentoring, Midterm follow-up."
     program_item, round_item = claims[DL + "content_items"]
     assert program_item == {
         "type": "ltiResourceLink",
@@ -282,7 +285,7 @@ def test_a_learner_cannot_add_content(sandbox: Sandbox, browser: LtiBrowser, cou
     launch = select_content(browser, "link_selection", person="learner-02")
     refused = browser.get(launch.location)
     assert refused.status_code == 403
-    assert "Only the course's instructors and teaching assistants can add mentor-lti content" in text_of(refused)
+    assert f"Only the course's instructors and teaching assistants can add {TOOL_NAME} content" in text_of(refused)
     # A valid CSRF token from the learner's own profile form does not help either.
     profile = browser.get(f"/courses/{course}/me/profile").text
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', profile)
@@ -316,6 +319,7 @@ def test_a_place_that_takes_no_lti_links_is_explained(app: Flask, browser: LtiBr
     assert error_code(launch.response) == "deep_linking_types"
     page = text_of(launch.response)
     assert "This place in the LMS accepts only file back from a tool." in page
+    assert f"{TOOL_NAME} adds its program and skill assessments as LTI links" in page
     assert "there is nothing it can add here" in page
     assert row_counts(app) == before
 

@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import assert_no_serious_axe_violations, chromium, page  # noqa: F401  (the fixtures)
 from tests.conftest import Sandbox
+from tests.deep_linking.conftest import TOOL_NAME
 
 
 def test_an_instructor_adds_the_program_by_keyboard(
@@ -20,7 +21,7 @@ def test_an_instructor_adds_the_program_by_keyboard(
     page.goto(f"{sandbox.url}/courses/ment-101")
     page.get_by_role("link", name="Add a link (link selection)").click()
     frame = page.frame_locator("#tool-frame")
-    expect(frame.get_by_role("heading", level=1)).to_have_text("Add mentor-lti content")
+    expect(frame.get_by_role("heading", level=1)).to_have_text(f"Add {TOOL_NAME} content")
     document = page.locator("#tool-frame").element_handle().content_frame()
     assert document is not None and document.url.startswith(f"{tool_url}/courses/{course}/deep-linking/")
     assert_no_serious_axe_violations(document)

@@ -8,11 +8,16 @@ import threading
 import time
 
 import httpx
+import pytest
 from flask import Flask
 
 from lti_tool.cli import main
+from lti_tool.courses.models import ResourceLink
+from lti_tool.extensions import db
 from lti_tool.gradebook.delivery import run_score_worker
 from lti_tool.runtime import runtime
+from lti_tool.sandbox.advantage import Preset
+from lti_tool.sandbox.platform import PlacedLink
 from tests.assessments.conftest import Assessing
 from tests.conftest import Sandbox
 from tests.deep_linking.helpers import answer_of, choose, open_placed, select_content
@@ -24,6 +29,7 @@ from tests.gradebook.conftest import (
     make_due,
     queued,
     score_posts,
+    sub_of,
 )
 
 
@@ -133,6 +139,75 @@ def test_a_deep_linked_graded_item_receives_the_scores_in_its_own_column(
 
     # The placed item's column is deleted in the LMS: the next score makes a column of its own.
     deleted_column_is_made_again(app, sandbox, assessing, graded)
+
+
+def _place_graded_round(sandbox: Sandbox, assessing: Assessing, round_id: int) -> PlacedLink:
+    """The instructor places the round as a graded item (assignment selection): the LMS makes its own column."""
+    instructor = assessing.browser("instructor")
+    launch = select_content(instructor, "assignment_selection")
+    answer = answer_of(choose(instructor, launch.location, {"items": [f"assessment-{round_id}"], "add": "1"}))
+    assert httpx.post(answer.return_url, data={"JWT": answer.token}).status_code == 200
+    link = sandbox.platform.placed_links[-1]
+    assert link.line_item_id is not None
+    return link
+
+
+@pytest.mark.parametrize("sandbox_preset", [Preset.MOODLE, Preset.CANVAS], ids=["moodle", "canvas"])
+def test_scores_sent_before_the_round_was_placed_move_to_the_placed_column(
+    app: Flask, sandbox: Sandbox, assessing: Assessing, graded: int
+) -> None:
+    mentee, sub = assessing.mentee, sub_of(sandbox, assessing.mentee)
+    assert assessing.rate(mentee, graded, mentee, {"python": 2, "sql": 4}).status_code == 200
+    assert deliver(app).delivered == 1
+    (made,) = columns(sandbox)  # the tool's own column for the round
+
+    link = _place_graded_round(sandbox, assessing, graded)
+    placed = sandbox.platform.advantage.line_items[str(link.line_item_id)]
+    assert placed.id != made.id and placed.scores == {}
+    # The first launch of the placed link (the mentee's) tells the tool its column: every score is sent there.
+    assert open_placed(assessing.browser(mentee), link.id, person=mentee).response.status_code == 303
+    assert deliver(app).delivered == 1
+    assert placed.scores[sub].score_given == 60.0
+    assert "In the gradebook" in _round_page(assessing, graded)
+
+    # Later scores go to the placed column only: the tool's column keeps what it had and is fed no more.
+    posts = made.posts
+    assert assessing.rate(assessing.mentor, graded, mentee, {"python": 4, "sql": 5}).status_code == 200
+    assert deliver(app).delivered == 1
+    assert placed.scores[sub].score_given == 90.0
+    assert (made.posts, made.scores[sub].score_given) == (posts, 60.0)
+    assert [item.id for item in columns(sandbox)] == [made.id, placed.id]  # left in the gradebook, not deleted
+    # Further launches of the placed link move nothing and send nothing again.
+    open_placed(assessing.browser("instructor"), link.id, person="instructor")
+    assert deliver(app).claimed == 0
+
+
+def test_a_resync_moves_scores_to_a_placed_column_the_tool_had_not_followed(
+    app: Flask, sandbox: Sandbox, assessing: Assessing, graded: int
+) -> None:
+    """A round placed while the tool did not yet follow placed columns: its scores went on to the tool's column."""
+    mentee, sub = assessing.mentee, sub_of(sandbox, assessing.mentee)
+    assert assessing.rate(mentee, graded, mentee, {"python": 2, "sql": 4}).status_code == 200
+    deliver(app)
+    (made,) = columns(sandbox)
+    link = _place_graded_round(sandbox, assessing, graded)
+    placed = sandbox.platform.advantage.line_items[str(link.line_item_id)]
+    with app.app_context():
+        # The placed link as an earlier version's launch recorded it, leaving the column as it was.
+        db.session.add(
+            ResourceLink(
+                course_id=assessing.course_id,
+                resource_link_id=link.id,
+                custom=link.custom,
+                line_item_url=sandbox.platform.advantage.line_item_url(placed, sandbox.platform.base_url),
+            )
+        )
+        db.session.commit()
+
+    assert _resync(assessing, "instructor", graded) == 200
+    assert deliver(app).delivered == 1
+    assert placed.scores[sub].score_given == 60.0
+    assert made.posts == 1
 
 
 def test_the_worker_delivers_as_scores_come_and_flush_reports(

@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from tests.conftest import tool_environment
-from tests.lti_browser import LtiBrowser
+from tests.lti_browser import LtiBrowser, heading
 
 PROXY_HEADERS = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "mentor.example.edu", "X-Forwarded-For": "10.0.0.9"}
 
@@ -51,4 +51,30 @@ def test_proxy_headers_are_ignored_unless_trusted(tool_settings: dict[str, Any])
         params = env.sandbox.platform.login_initiation_params("ment-101", "learner-01")
         login = client.http.get(f"{env.tool_url}/lti/login", params=params, headers=PROXY_HEADERS)
         assert "mentor.example.edu" not in login.headers["location"]
+        client.close()
+
+
+def test_a_script_over_plain_http_needs_the_plain_http_cookie_settings(tool_settings: dict[str, Any]) -> None:
+    """What the README tells whoever drives the tool over plain http (tests, health checks): with the shipped
+    cookie settings the launch goes through (the state cookie is Secure only over HTTPS), but the session cookie is
+    Secure, so the client never sends it back and the next page is a 403. COOKIE_SECURE=0, COOKIE_SAMESITE=Lax and
+    COOKIE_PARTITIONED=0, as every other test here runs, let it through."""
+    shipped = {**tool_settings, "cookie_secure": True, "cookie_samesite": "None", "cookie_partitioned": True}
+    with tool_environment(shipped) as env:
+        client = LtiBrowser(env.tool_url, env.sandbox.platform)
+        launched = client.post_launch(client.authorize(client.login("ment-101", "learner-01")))
+        assert launched.status_code == 303
+        session_cookie = next(c for c in launched.headers.get_list("set-cookie") if c.startswith("mentor_lti_session="))
+        assert "secure" in _cookie_attributes(session_cookie)
+        page = client.get(launched.headers["location"])
+        assert page.status_code == 403
+        assert "This page belongs to a course you have not opened the tool from." in page.text
+        # A health check that reads the public key set needs no cookie.
+        assert client.http.get(f"{env.tool_url}/lti/jwks").json()["keys"]
+        client.close()
+    assert (tool_settings["cookie_secure"], tool_settings["cookie_samesite"]) == (False, "Lax")
+    assert tool_settings["cookie_partitioned"] is False
+    with tool_environment(tool_settings) as env:
+        client = LtiBrowser(env.tool_url, env.sandbox.platform)
+        assert heading(client.launch("ment-101", "learner-01")) == "My mentorship"
         client.close()

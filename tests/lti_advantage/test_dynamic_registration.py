@@ -166,6 +166,8 @@ def test_a_registration_started_in_the_lms_registers_the_tool_and_its_launches_w
     assert "org.imsglobal.lti.close" in script and "window.opener || " in script
     if sandbox_preset is Preset.MOODLE:
         assert "Moodle adds the tool as pending" in page.text and "Activate" in page.text
+        # Moodle registers it as a preconfigured tool only: without this setting teachers do not find it.
+        assert "<em>Show in activity chooser and as a preconfigured tool</em>" in page.text
     else:
         assert "Canvas shows the registration for review" in page.text
 

@@ -54,7 +54,7 @@ class Person:
 
 def people(app: Flask, sandbox: Sandbox, course_id: int) -> dict[str, Person]:
     """The course's memberships by sandbox person id (or the LTI user id for someone the sandbox does not know)."""
-    ids = {sandbox.platform.sub(p): p.id for c in sandbox.platform.courses for p in c.people}
+    ids = {sandbox.platform.sub(p): p.id for c in sandbox.platform.courses for p in (*c.people, *c.administrators)}
     with app.app_context():
         memberships = db.session.execute(select(Membership).where(Membership.course_id == course_id)).scalars()
         return {

@@ -22,7 +22,7 @@ from lti_tool.roster.services import MEMBERSHIP_CONTAINER, NRPS_SCOPE, RosterSyn
 from lti_tool.runtime import runtime
 from lti_tool.sandbox.advantage import Preset
 from tests.conftest import Sandbox, row_counts
-from tests.lti_browser import LtiBrowser
+from tests.lti_browser import LtiBrowser, heading
 from tests.programs.helpers import course_id, create_program
 from tests.roster.helpers import COURSE, NRPS_PATH, people, sync, synced_at
 
@@ -55,7 +55,11 @@ def test_a_sync_reads_every_page_and_prepares_everyone_before_they_launch(
     assert (report.deactivated, report.reactivated) == (0, 0)
     found = people(app, sandbox, course)
     assert len(found) == 14 and all(p.active for p in found.values())
-    assert Counter(p.role for p in found.values()) == {"learner": 12, "instructor": 1, "teaching_assistant": 1}
+    # Until their first launch the roster is all the tool knows, and Moodle's lists a non-editing teacher as Learner.
+    roles = {"learner": 12, "instructor": 1, "teaching_assistant": 1}
+    if sandbox.platform.preset is Preset.MOODLE:
+        roles = {"learner": 13, "instructor": 1}
+    assert Counter(p.role for p in found.values()) == roles
     # Known from the roster only: nobody but the instructor has opened the tool.
     assert {person for person, p in found.items() if p.launched} == {"instructor"}
     priya = found["learner-01"]
@@ -71,8 +75,8 @@ def test_a_sync_reads_every_page_and_prepares_everyone_before_they_launch(
     assert len(found["instructor"].roles) == 2
     with app.app_context():
         counts = course_roster_counts(course)
-    assert counts.members == {"learner": 12, "instructor": 1, "teaching_assistant": 1}
-    assert counts.opened == {"learner": 0, "instructor": 1, "teaching_assistant": 0}
+    assert counts.members == roles
+    assert counts.opened == {role: int(role == "instructor") for role in roles}
 
 
 @pytest.mark.parametrize("sandbox_preset", [Preset.CANVAS], ids=["canvas"])
@@ -161,7 +165,8 @@ def test_someone_who_left_is_deactivated_and_keeps_their_history(
     assert not found["learner-05"].active and found["learner-05"].name == "Sofia Rossi"
     with app.app_context():
         assert db.session.get(Participant, participant) is not None
-        assert course_roster_counts(course).members["learner"] == 11
+        # 11 learners, and the teaching assistant, whom Moodle's roster lists as Learner (they never launched).
+        assert course_roster_counts(course).members["learner"] == 12
     # Their session no longer opens the course.
     assert sofia.get(f"/courses/{course}/").status_code == 403
 
@@ -210,6 +215,63 @@ def test_people_missing_from_the_roster_are_deactivated_but_not_administrators(
     # No roster lists an administrator who is not enrolled: they keep their access.
     assert found["lms-admin"].active and found["lms-admin"].role == "instructor"
     assert admin.get(f"/courses/{course}/").status_code == 200
+
+
+def test_a_site_administrator_who_is_not_enrolled_keeps_their_access_after_a_sync(
+    app: Flask, sandbox: Sandbox, course: int, new_browser: Callable[[], LtiBrowser]
+) -> None:
+    """Moodle launches a site administrator who is not enrolled with the Instructor membership role beside the
+    administrator roles (Canvas with the administrator role alone), and no roster lists them."""
+    admin = new_browser()
+    landing = admin.launch(COURSE, "admin")
+    assert heading(landing) == "Program setup"
+    if sandbox.platform.preset is Preset.MOODLE:
+        assert (
+            "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
+            in people(app, sandbox, course)["admin"].roles
+        )
+
+    report = sync(app, course)
+
+    assert (report.listed, report.deactivated) == (14, 0)
+    found = people(app, sandbox, course)["admin"]
+    assert found.active and found.role == "instructor"
+    # Their next page opens, without launching again.
+    assert admin.get(str(landing.url)).status_code == 200
+    assert admin.get(f"/courses/{course}/").status_code == 200
+
+
+def test_a_teaching_assistant_stays_staff_until_a_later_launch_says_otherwise(
+    app: Flask, sandbox: Sandbox, course: int, new_browser: Callable[[], LtiBrowser]
+) -> None:
+    """Moodle launches a non-editing teacher as Instructor (they may manage the activity), and its roster service
+    lists them as Learner. A launch's roles stand until the person's next launch; a sync never demotes them."""
+    assistant = new_browser()
+    landing = assistant.launch(COURSE, "ta")
+    assert heading(landing) == "Program setup"
+    listed = sandbox.platform.roster_roles(sandbox.platform.course(COURSE).person("ta"))
+    assert (listed == ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"]) is (
+        sandbox.platform.preset is Preset.MOODLE
+    )
+
+    for _ in range(2):
+        report = sync(app, course)
+        found = people(app, sandbox, course)["ta"]
+        assert found.active and found.role == "teaching_assistant"
+        # Their staff pages stay open: the sync did not make them a learner.
+        assert heading(assistant.get(str(landing.url))) == "Program setup"
+    assert report.deactivated == 0
+
+    # Made a student in the LMS: their next launch says so, and a sync does not make them staff again.
+    course_ = sandbox.platform.course(COURSE)
+    learners = tuple(replace(p, role="Learner") if p.id == "ta" else p for p in course_.people)
+    sandbox.platform.courses = tuple(
+        replace(c, people=learners) if c.id == COURSE else c for c in sandbox.platform.courses
+    )
+    assert heading(assistant.launch(COURSE, "ta")) == "My mentorship"
+    sync(app, course)
+    assert people(app, sandbox, course)["ta"].role == "learner"
+    assert assistant.get(str(landing.url)).status_code == 403
 
 
 def test_an_lms_outage_halfway_through_changes_nothing(app: Flask, sandbox: Sandbox, course: int) -> None:
