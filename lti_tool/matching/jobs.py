@@ -150,7 +150,11 @@ class _Reporter:
         with self._engine.begin() as connection:
             connection.execute(
                 update(MatchingJob)
-                .where(MatchingJob.id == self._claim.job_id, MatchingJob.claim_token == self._claim.token)
+                .where(
+                    MatchingJob.id == self._claim.job_id,
+                    MatchingJob.claim_token == self._claim.token,
+                    MatchingJob.state == JobState.RUNNING.value,  # a last beat after the outcome changes nothing
+                )
                 .values(claimed_until=utcnow() + timedelta(seconds=self._lease), **values)
             )
 
@@ -180,6 +184,8 @@ def _execute(claim: Claim, settings: Settings) -> MatchingJob:
     assert job is not None and program is not None  # noqa: S101 (a job's program is deleted with its jobs)
     ours = and_(MatchingJob.id == claim.job_id, MatchingJob.claim_token == claim.token)
     outcome: dict[str, Any]
+    # The heartbeat stops only once the outcome is committed: on SQLite a beat waits for the job's write lock, so
+    # waiting for the heartbeat before committing held every large job up for the lock timeout (30 s).
     with _Reporter(db.engine, claim, settings.jobs_lease_seconds) as reporter:
         try:
             message = _work(job, program, settings, reporter)
@@ -192,15 +198,15 @@ def _execute(claim: Claim, settings: Settings) -> MatchingJob:
             outcome = {"state": JobState.FAILED.value, "error": "The job failed unexpectedly; see the worker's log."}
         else:
             outcome = {"state": JobState.DONE.value, "message": message, "done": MatchingJob.total}
-    finished = db.session.execute(
-        update(MatchingJob).where(ours).values(finished_at=utcnow(), claimed_until=None, **outcome)
-    )
-    if finished.rowcount != 1:  # type: ignore[attr-defined]
-        # The lease ran out and another worker took the job over: its run counts, this one's is undone.
-        db.session.rollback()
-        log.warning("matching job %s was taken over by another worker; its outcome here is dropped", claim.job_id)
-    else:
-        db.session.commit()
+        finished = db.session.execute(
+            update(MatchingJob).where(ours).values(finished_at=utcnow(), claimed_until=None, **outcome)
+        )
+        if finished.rowcount != 1:  # type: ignore[attr-defined]
+            # The lease ran out and another worker took the job over: its run counts, this one's is undone.
+            db.session.rollback()
+            log.warning("matching job %s was taken over by another worker; its outcome here is dropped", claim.job_id)
+        else:
+            db.session.commit()
     db.session.expire_all()
     found = db.session.get(MatchingJob, claim.job_id)
     assert found is not None  # noqa: S101
