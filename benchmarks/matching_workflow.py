@@ -19,7 +19,7 @@ proposed. For each job:
   time: between the progress steps the run records before and after `engine.match`, read every 20 ms from a
   connection of this script's own. Budget: ≤ 5 s from queued to done besides the engine. The worker's CPU time
   (/proc), in all and while the engine ran, is printed beside it: on a loaded machine wall time stretches, CPU
-  time much less (PostgreSQL's own work is in its server, not in the worker);
+  time much less (PostgreSQL's own work is in its server, not in the worker); and its peak resident memory;
 - while the job runs, the review page with its progress bar and the status JSON its script polls, requested in
   turn until the job is done: the median against a page's budget, the slowest beside it.
 A request's time is the tool's server time (the WSGI call), with its thread's CPU time beside it. PostgreSQL gets
@@ -143,6 +143,7 @@ class JobFigure:
     engine: float  # the matching engine's own time within `ran`
     cpu: float  # the worker process's user + system time from queued to done
     engine_cpu: float  # the worker's CPU time while the engine ran
+    peak_mb: float  # the worker's highest resident memory while the job ran (VmHWM, reset before it)
     in_request: bool  # done by the request that queued it: a program below MATCHING_JOBS_FROM
 
     @property
@@ -159,7 +160,8 @@ class JobFigure:
             f"  {self.name:<44} {self.total:7.2f} s queued to {self.state} {where} (waited {self.waited:.2f} s, "
             f"ran {self.ran:.2f} s, engine {self.engine:.2f} s): {self.total - self.engine:.2f} s besides the engine, "
             f"≤ {JOB_SECONDS:.0f} s  {'PASS' if self.passed else 'FAIL'}\n  {'':<44} worker CPU {self.cpu:.2f} s, "
-            f"engine {self.engine_cpu:.2f} s, besides {self.cpu - self.engine_cpu:.2f} s. {self.message}"
+            f"engine {self.engine_cpu:.2f} s, besides {self.cpu - self.engine_cpu:.2f} s; worker peak memory "
+            f"{self.peak_mb:.0f} MB. {self.message}"
         )
 
 
@@ -205,6 +207,16 @@ class JobClock:
             (began, began_cpu), (ended, ended_cpu) = self.first_seen[first], self.first_seen[second]
             return ended - began, ended_cpu - began_cpu
         return 0.0, 0.0
+
+
+def peak_mb(pid: int, *, reset: bool = False) -> float:
+    """Process `pid`'s highest resident memory so far (VmHWM); `reset` starts it again from now (Linux)."""
+    if reset:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise LookupError("VmHWM")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -254,6 +266,7 @@ class Measurement:
         token = CSRF.search(self.browser.get(self.base).text)
         assert token
         cpu = cpu_seconds(worker.pid)
+        peak_mb(worker.pid, reset=True)
         queued = self.request(
             lambda: self.browser.http.post(
                 f"{self.browser.tool_url}{self.base}/{action}", data={"csrf_token": token[1]}
@@ -292,6 +305,7 @@ class Measurement:
                 engine=engine,
                 cpu=cpu,
                 engine_cpu=engine_cpu,
+                peak_mb=peak_mb(worker.pid),
                 in_request=queued_state not in ("queued", "running"),
             )
         )
