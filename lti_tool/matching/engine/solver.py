@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
-from ortools.sat.python import cp_model
 
 from lti_tool.matching.engine.encode import BoolArray, FloatArray, IntArray
 
@@ -179,6 +178,10 @@ def _cp_sat(
     maximize_matched: bool,
     seed: int,
 ) -> Pairing:
+    # Imported when needed (odd cycles of reciprocal peers): CP-SAT brings pandas, 38 MB in every web worker,
+    # which imports the engine to score single pairs.
+    from ortools.sat.python import cp_model
+
     model = cp_model.CpModel()
     chosen = [model.new_bool_var(f"e{index}") for index in range(len(left))]
     incident: list[list[int]] = [[] for _ in range(n)]
