@@ -8,6 +8,7 @@ works where the tool's own window keeps its cookies."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,15 +16,20 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, FrameLocator, Page, Playwright, expect, sync_playwright
 
+from lti_tool.extensions import db
+from lti_tool.programs import services as programs
+from lti_tool.programs.models import Program
 from lti_tool.sandbox.advantage import Preset
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, VIEWPORT
 from tests.cross_site import (
     EVERY_TOOL_COOKIE,
     HOST_RESOLVER_RULES,
+    TOOL_COOKIES_IN_THE_LMS_FRAME,
     CrossSite,
     chromium_profile,
     cross_site_environment,
 )
+from tests.profiles.helpers import SKILLS, course_id
 
 INSTRUCTOR = "Ada Okafor"
 AMARA = "Amara Diallo"
@@ -76,7 +82,7 @@ def launch(page: Page, cross_site: CrossSite, name: str, heading: str, *, in_edi
     page.goto(f"{cross_site.sandbox.url}/courses/ment-101")
     link = page.get_by_role("link", name=f"Launch as {name}", exact=True)
     if in_editor:
-        page.goto(link.get_attribute("href") + "?editor=1")  # type: ignore[operator]
+        page.goto(f"{cross_site.sandbox.url}{link.get_attribute('href')}?editor=1")
     else:
         link.click()
     frame = page.frame_locator("#tool-frame")
@@ -112,3 +118,85 @@ def test_an_instructor_sets_up_a_program_in_a_frame_without_cookies(
     frame.get_by_role("link", name="Edit settings").click()
     expect(frame.get_by_role("heading", level=1)).to_contain_text("settings")
     no_tool_cookies(context)
+
+
+def test_a_learner_fills_in_her_profile_in_a_frame_without_cookies(
+    open_browser: Callable[[str | None], BrowserContext], cross_site: CrossSite
+) -> None:
+    staff = open_browser(EVERY_TOOL_COOKIE).new_page()
+    launch(staff, cross_site, INSTRUCTOR, "Program setup").get_by_label("Program title").fill("Peer mentoring")
+    staff.frame_locator("#tool-frame").get_by_role("button", name="Create program").click()
+    expect(staff.frame_locator("#tool-frame").get_by_role("status")).to_contain_text("Created")
+    with cross_site.app.app_context():  # a short form: two skills, one of each kind
+        program = db.session.execute(
+            db.select(Program).where(Program.course_id == course_id(cross_site.app, "ment-101"))
+        ).scalar_one()
+        programs.replace_framework(program, [SKILLS[0], SKILLS[3]])
+        db.session.commit()
+
+    context = open_browser(EVERY_TOOL_COOKIE)
+    page = context.new_page()
+    frame = launch(page, cross_site, AMARA, "My mentorship")
+    frame.get_by_role("link", name="Fill in your profile").click()
+    expect(frame.get_by_role("heading", level=1)).to_have_text("Fill in your profile")
+    frame.get_by_role("checkbox", name="I want to be mentored").check()
+    for skill, level in (("Python", 1), ("Communication", 3)):
+        frame.get_by_role("group", name=skill, exact=True).get_by_role("radio").nth(level).check()
+    goals = frame.get_by_role("group", name="Skills you want to work on")
+    goals.get_by_role("checkbox", name="Python").check()
+    frame.get_by_label("Your time zone").select_option("Africa/Dakar")
+    frame.get_by_role("checkbox", name="Monday 18:00 to 21:00", exact=True).check()
+    languages = frame.get_by_role("group", name="Languages you can meet in")
+    languages.get_by_role("checkbox", name="English", exact=True).check()
+    frame.get_by_role("button", name="Save profile").click()  # a POST, its CSRF token checked, then a redirect
+
+    expect(frame.get_by_role("heading", level=1)).to_have_text("My mentorship")
+    expect(frame.locator("p.flash")).to_contain_text("Your profile is complete.")
+    frame.get_by_role("link", name="Edit your profile").click()
+    expect(frame.get_by_label("Your time zone")).to_have_value("Africa/Dakar")
+    assert "lti_session=" in tool_frame_url(page)
+    no_tool_cookies(context)
+
+
+def test_the_frame_grows_with_the_page_and_the_lms_scrolls_to_it_after_a_form_post(
+    open_browser: Callable[[str | None], BrowserContext], cross_site: CrossSite
+) -> None:
+    page = open_browser(EVERY_TOOL_COOKIE).new_page()
+    frame = launch(page, cross_site, INSTRUCTOR, "Program setup")
+    height = lambda: page.locator("#tool-frame").evaluate("f => f.getBoundingClientRect().height")  # noqa: E731
+    content = lambda: page.frame_locator("#tool-frame").locator("html").evaluate("h => h.offsetHeight")  # noqa: E731
+    expect(page.locator("#tool-frame")).to_have_attribute("style", re.compile(r"height: \d+px"))
+    assert abs(height() - content()) <= 4  # no inner scroll bar: the frame is as tall as its page
+    page.mouse.wheel(0, 2000)
+    frame.get_by_label("Program title").fill("Scrolled circles")
+    frame.get_by_role("button", name="Create program").click()
+    expect(frame.get_by_role("status")).to_contain_text("Created")
+    log = page.evaluate("() => window.sandboxLtiLog.map(m => m.subject)")
+    assert "lti.scrollToTop" in log and "lti.frameResize" in log, log
+    top = page.locator("#tool-frame").evaluate("f => f.getBoundingClientRect().top")
+    assert abs(top) <= 2, top  # the LMS scrolled the frame's top (where the message is) into view
+
+
+def test_inside_the_editor_platform_storage_is_the_parent_window(
+    open_browser: Callable[[str | None], BrowserContext], cross_site: CrossSite
+) -> None:
+    page = open_browser(EVERY_TOOL_COOKIE).new_page()
+    launch(page, cross_site, AMARA, "My mentorship", in_editor=True)
+    assert page.frame(name="post_message_forwarding") is None
+    log = page.evaluate("() => window.sandboxLtiLog.map(m => m.subject)")
+    assert log.count("lti.put_data") >= 2 and log.count("lti.get_data") >= 2, log
+
+
+def test_without_platform_storage_the_launch_offers_a_new_window_which_works(
+    open_browser: Callable[[str | None], BrowserContext], cross_site: CrossSite
+) -> None:
+    cross_site.sandbox.platform.platform_storage = None  # a Moodle-like LMS
+    context = open_browser(TOOL_COOKIES_IN_THE_LMS_FRAME)
+    page = context.new_page()
+    frame = launch(page, cross_site, AMARA, "This LTI launch could not be accepted")
+    expect(frame.get_by_text("Error code:")).to_contain_text("cookies_blocked")
+    with context.expect_page() as opened:
+        frame.get_by_role("link", name="Open the tool in a new window").click()
+    window = opened.value
+    expect(window.get_by_role("heading", level=1)).to_have_text("My mentorship")
+    assert window.url.startswith("https://tool.test:") and "lti_session=" not in window.url
