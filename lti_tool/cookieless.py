@@ -2,16 +2,24 @@
 names a session kept on the server.
 
 A launch that came through platform storage (its frame sent no state cookie), or whose landing page finds that the
-session cookie set by the launch did not come back, starts a *frame session*: a record in the launch state store
-(database or Redis) holding what the cookie session would hold (the LMS user, that launch's membership, flashed
-messages, the CSRF token), for SESSION_HOURS at most. Its token, `lti_session=<token>` in the query string of every
-URL `url_for` builds for the tool's course pages, is an itsdangerous signature (the app's SECRET_KEY, a salt of its
-own) over the record's id and the launch's user, course and role, with the time it was issued: a token is refused
-after `cookieless_token_ttl_seconds`, and each page carries a fresh one once its token is ROTATE_SECONDS old, so
-a token left behind (in history, a copied link) stops working within that lifetime. GET forms carry it in a hidden
-field (`frame_session_field()`); POST forms in their action URL, and CSRF tokens are checked as with cookies (the
-CSRF secret lives in the record). Pages answered with a token say `Referrer-Policy: no-referrer`, and neither
-the tool's logs nor gunicorn's access log carry query strings, so the token reaches no log and no other site.
+session cookie set by the launch did not come back (the launch's *handoff*, below), starts a *frame session*: a
+record in the launch state store (database or Redis) holding what the cookie session would hold (the LMS user, that
+launch's membership, flashed messages, the CSRF token), for SESSION_HOURS at most. Its token, `lti_session=<token>`
+in the query string of every URL `url_for` builds for the tool's course pages, is an itsdangerous signature (the
+app's SECRET_KEY, a salt of its own) over the record's id and the launch's user, course and role, with the time it
+was issued: a token is refused after `cookieless_token_ttl_seconds`, and each page carries a fresh one once its
+token is ROTATE_SECONDS old, so a token left behind (in history, a copied link) stops working within that lifetime.
+GET forms carry it in a hidden field (`frame_session_field()`); POST forms in their action URL, and CSRF tokens are
+checked as with cookies (the CSRF secret lives in the record). Pages answered with a token say `Referrer-Policy: no-
+referrer`, and neither the tool's logs nor gunicorn's access log carry query strings, so the token reaches no log
+and no other site.
+
+The handoff: a launch that did get its state cookie, in a cross-site frame (`Sec-Fetch-Dest: iframe`,
+`Sec-Fetch-Site: cross-site`), may still lose the session cookie it sets (a browser that keeps partitioned cookies
+and not others, `COOKIE_PARTITIONED=false`). Its redirect therefore names the launch in a signed `lti_launch`
+parameter valid for HANDOFF_SECONDS; a landing page that finds no session for it starts a frame session, but
+only for the browser that still presents that login's state cookie (its browser secret, lti_tool.lti.binding),
+so the parameter alone, seen by anyone else, opens nothing.
 """
 
 from __future__ import annotations
@@ -21,14 +29,16 @@ import secrets
 import time
 from typing import Any
 
-from flask import Flask, Request, Response, g, request, session
+from flask import Flask, Request, Response, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from markupsafe import Markup
 
+from lti_tool.courses.access import COURSES_KEY, USER_KEY, remember_launch
 from lti_tool.courses.models import Membership
-from lti_tool.errors import NotAuthorised
+from lti_tool.errors import LaunchError, NotAuthorised
 from lti_tool.extensions import db
+from lti_tool.lti.binding import check_browser_secret
 from lti_tool.runtime import runtime
 
 log = logging.getLogger(__name__)
@@ -37,6 +47,9 @@ TOKEN_PARAM = "lti_session"  # noqa: S105 (a parameter name)
 SESSION_HOURS = 8
 ROTATE_SECONDS = 300
 _SALT = "mentor-lti frame session"
+HANDOFF_PARAM = "lti_launch"
+HANDOFF_SECONDS = 120
+_HANDOFF_SALT = "mentor-lti launch handoff"
 _RECORD = "frame-session-"
 # Endpoints whose URLs never carry the token: static files (public, cached), the LTI endpoints (login, launch,
 # JWKS, registration and the admin pages, which have their own sign-in), and the sandbox LMS.
@@ -94,6 +107,39 @@ def begin(membership: Membership) -> None:
     log.info("frame session started: course=%s role=%s", membership.course_id, membership.course_role)
 
 
+def frame_may_drop_cookies(req: Request) -> bool:
+    """A navigation inside another site's frame: there a browser may drop some of the tool's cookies."""
+    return req.headers.get("Sec-Fetch-Dest") == "iframe" and req.headers.get("Sec-Fetch-Site") == "cross-site"
+
+
+def with_handoff(url: str, membership: Membership, *, state: str) -> str:
+    """`url` with the signed handoff of this launch (see the module's docstring)."""
+    claims = {"m": membership.id, "u": membership.user_id, "c": membership.course_id, "s": state}
+    token = URLSafeTimedSerializer(runtime().settings.secret_key, salt=_HANDOFF_SALT).dumps(claims)
+    return f"{url}{'&' if '?' in url else '?'}{HANDOFF_PARAM}={token}"
+
+
+def _handed_off() -> Membership | None:
+    """The membership a landing page's valid handoff names, when this browser started that launch's login and the
+    session does not hold it already (its cookie did not come back)."""
+    try:
+        claims = URLSafeTimedSerializer(runtime().settings.secret_key, salt=_HANDOFF_SALT).loads(
+            request.args[HANDOFF_PARAM], max_age=HANDOFF_SECONDS
+        )
+        if session.get(USER_KEY) == claims["u"] and session.get(COURSES_KEY, {}).get(str(claims["c"])) == claims["m"]:
+            return None  # the session cookie came back: nothing to do
+        secret = request.cookies.get(f"lti1p3-{claims['s']}")
+        if not secret:
+            return None
+        check_browser_secret(runtime().state, str(claims["s"]), secret)
+    except (BadSignature, LaunchError, KeyError, TypeError):
+        return None
+    membership = db.session.get(Membership, claims["m"])
+    if membership is None or (membership.user_id, membership.course_id) != (claims["u"], claims["c"]):
+        return None
+    return membership
+
+
 def frame_session_field() -> Markup:
     """The hidden input a GET form needs (its submission replaces the action URL's query string)."""
     token = g.get(_TOKEN)
@@ -114,6 +160,19 @@ def init_app(app: Flask) -> None:
         if endpoint.startswith(_WITHOUT_TOKEN_BLUEPRINTS):
             return
         values[TOKEN_PARAM] = token
+
+    @app.before_request
+    def continue_without_session_cookie() -> Any:
+        if HANDOFF_PARAM not in request.args or TOKEN_PARAM in request.args or request.method != "GET":
+            return None
+        membership = _handed_off()
+        if membership is None or request.endpoint is None:
+            return None
+        begin(membership)
+        remember_launch(membership)
+        log.info("frame session after a lost session cookie: course=%s", membership.course_id)
+        values: dict[str, Any] = {k: v for k, v in request.args.items() if k != HANDOFF_PARAM}
+        return redirect(url_for(request.endpoint, **{**(request.view_args or {}), **values}), code=303)
 
     @app.before_request
     def refuse_ended_session() -> None:

@@ -67,12 +67,16 @@ def throwaway_tls(directory: Path) -> ssl.SSLContext:
     return context
 
 
-def chromium_profile(directory: Path, blocked_cookies: str | None) -> Path:
+def chromium_profile(directory: Path, blocked_cookies: str | None, *, third_party_blocked: bool = False) -> Path:
     """A fresh Chromium profile whose preferences block the cookies `blocked_cookies` names (a content-setting
-    pattern): a per-browser site block, nothing machine-wide."""
+    pattern): a per-browser site block, nothing machine-wide. `third_party_blocked`: the "block third-party
+    cookies" setting, which still lets partitioned cookies through."""
     (directory / "Default").mkdir(parents=True, exist_ok=True)
     exceptions = {blocked_cookies: {"setting": 2}} if blocked_cookies else {}
-    preferences = {"profile": {"content_settings": {"exceptions": {"cookies": exceptions}}}}
+    profile: dict[str, Any] = {"content_settings": {"exceptions": {"cookies": exceptions}}}
+    if third_party_blocked:
+        profile.update({"cookie_controls_mode": 1, "block_third_party_cookies": True})
+    preferences = {"profile": profile}
     (directory / "Default" / "Preferences").write_text(json.dumps(preferences))
     return directory
 
@@ -86,10 +90,10 @@ class CrossSite:
 
 @contextmanager
 def cross_site_environment(
-    settings: dict[str, Any], directory: Path, *, preset: Preset = Preset.CANVAS
+    settings: dict[str, Any], directory: Path, *, preset: Preset = Preset.CANVAS, partitioned: bool = True
 ) -> Iterator[CrossSite]:
-    """The tool with its production cookie settings at https://tool.test:<port>, the sandbox LMS at
-    https://lms.test:<port>, registered with each other."""
+    """The tool with its production cookie settings (`partitioned`: COOKIE_PARTITIONED) at https://tool.test:<port>,
+    the sandbox LMS at https://lms.test:<port>, registered with each other."""
     tls = throwaway_tls(directory / "tls")
     with (
         served(tls=tls, host_name=TOOL_HOST) as tool,
@@ -102,7 +106,7 @@ def cross_site_environment(
                 **settings,
                 "cookie_secure": True,
                 "cookie_samesite": "None",
-                "cookie_partitioned": True,
+                "cookie_partitioned": partitioned,
                 "public_base_url": tool.url,
                 "trusted_hosts": ["127.0.0.1"],
             }

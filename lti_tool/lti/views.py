@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response, current_app, jsonify, make_response, redirect, render_template
+from flask import Response, current_app, jsonify, make_response, redirect, render_template, request
 
 from lti_tool import cookieless
 from lti_tool.courses.access import remember_launch
@@ -66,7 +66,11 @@ def launch() -> Response:
         membership.course_role,
     )
     # A content selection opens the chooser; a placed link opens what its custom parameters name.
-    return redirect(launch_destination(claims, membership), code=303)  # type: ignore[return-value]
+    destination = launch_destination(claims, membership)
+    if not tool_launch.via_platform_storage and cookieless.frame_may_drop_cookies(request):
+        # The session cookie just set may not come back in this frame: the landing page can then go on without it.
+        destination = cookieless.with_handoff(destination, membership, state=request.form["state"])
+    return redirect(destination, code=303)  # type: ignore[return-value]
 
 
 def jwks() -> Response:

@@ -55,12 +55,14 @@ def cross_site(tool_settings: dict[str, Any], tmp_path: Path, sandbox_preset: Pr
 
 
 @pytest.fixture
-def open_browser(playwright: Playwright, tmp_path: Path) -> Iterator[Callable[[str | None], BrowserContext]]:
+def open_browser(playwright: Playwright, tmp_path: Path) -> Iterator[Callable[..., BrowserContext]]:
     """A new browser (its own profile) per person, blocking the cookies the pattern names."""
     opened: list[BrowserContext] = []
 
-    def open_(blocked_cookies: str | None) -> BrowserContext:
-        profile = chromium_profile(tmp_path / f"profile-{len(opened)}", blocked_cookies)
+    def open_(blocked_cookies: str | None, *, third_party_blocked: bool = False) -> BrowserContext:
+        profile = chromium_profile(
+            tmp_path / f"profile-{len(opened)}", blocked_cookies, third_party_blocked=third_party_blocked
+        )
         context = playwright.chromium.launch_persistent_context(
             str(profile),
             executable_path=str(CHROMIUM),
@@ -101,7 +103,7 @@ def no_tool_cookies(context: BrowserContext) -> None:
 
 
 def test_an_instructor_sets_up_a_program_in_a_frame_without_cookies(
-    open_browser: Callable[[str | None], BrowserContext], cross_site: CrossSite
+    open_browser: Callable[..., BrowserContext], cross_site: CrossSite
 ) -> None:
     context = open_browser(EVERY_TOOL_COOKIE)
     page = context.new_page()
@@ -121,7 +123,7 @@ def test_an_instructor_sets_up_a_program_in_a_frame_without_cookies(
 
 
 def test_a_learner_fills_in_her_profile_in_a_frame_without_cookies(
-    open_browser: Callable[[str | None], BrowserContext], cross_site: CrossSite
+    open_browser: Callable[..., BrowserContext], cross_site: CrossSite
 ) -> None:
     staff = open_browser(EVERY_TOOL_COOKIE).new_page()
     launch(staff, cross_site, INSTRUCTOR, "Program setup").get_by_label("Program title").fill("Peer mentoring")
@@ -159,7 +161,7 @@ def test_a_learner_fills_in_her_profile_in_a_frame_without_cookies(
 
 
 def test_the_frame_grows_with_the_page_and_the_lms_scrolls_to_it_after_a_form_post(
-    open_browser: Callable[[str | None], BrowserContext], cross_site: CrossSite
+    open_browser: Callable[..., BrowserContext], cross_site: CrossSite
 ) -> None:
     page = open_browser(EVERY_TOOL_COOKIE).new_page()
     frame = launch(page, cross_site, INSTRUCTOR, "Program setup")
@@ -178,7 +180,7 @@ def test_the_frame_grows_with_the_page_and_the_lms_scrolls_to_it_after_a_form_po
 
 
 def test_inside_the_editor_platform_storage_is_the_parent_window(
-    open_browser: Callable[[str | None], BrowserContext], cross_site: CrossSite
+    open_browser: Callable[..., BrowserContext], cross_site: CrossSite
 ) -> None:
     page = open_browser(EVERY_TOOL_COOKIE).new_page()
     launch(page, cross_site, AMARA, "My mentorship", in_editor=True)
@@ -188,7 +190,7 @@ def test_inside_the_editor_platform_storage_is_the_parent_window(
 
 
 def test_without_platform_storage_the_launch_offers_a_new_window_which_works(
-    open_browser: Callable[[str | None], BrowserContext], cross_site: CrossSite
+    open_browser: Callable[..., BrowserContext], cross_site: CrossSite
 ) -> None:
     cross_site.sandbox.platform.platform_storage = None  # a Moodle-like LMS
     context = open_browser(TOOL_COOKIES_IN_THE_LMS_FRAME)
@@ -200,3 +202,31 @@ def test_without_platform_storage_the_launch_offers_a_new_window_which_works(
     window = opened.value
     expect(window.get_by_role("heading", level=1)).to_have_text("My mentorship")
     assert window.url.startswith("https://tool.test:") and "lti_session=" not in window.url
+
+
+def test_a_lost_session_cookie_goes_on_in_a_frame_session_instead_of_a_dead_end(
+    open_browser: Callable[..., BrowserContext], tool_settings: dict[str, Any], tmp_path: Path
+) -> None:
+    """Third-party cookies blocked and the tool's session cookie not partitioned: the state cookie (partitioned)
+    comes back, the session cookie does not. Before, the learner's first page was a 403 with no way out."""
+    with cross_site_environment(tool_settings, tmp_path / "env", preset=Preset.MOODLE, partitioned=False) as env:
+        context = open_browser(None, third_party_blocked=True)
+        page = context.new_page()
+        launch(page, env, AMARA, "My mentorship")
+        assert "lti_session=" in tool_frame_url(page) and "lti_launch=" not in tool_frame_url(page)
+        page.locator("#tool-frame").element_handle().content_frame().goto(tool_frame_url(page))  # type: ignore[union-attr]
+        expect(page.frame_locator("#tool-frame").get_by_role("heading", level=1)).to_have_text("My mentorship")
+
+
+def test_a_frame_without_a_session_says_how_to_go_on(
+    open_browser: Callable[..., BrowserContext], cross_site: CrossSite
+) -> None:
+    page = open_browser(EVERY_TOOL_COOKIE).new_page()
+    launch(page, cross_site, AMARA, "My mentorship")
+    url = tool_frame_url(page)
+    page.frame_locator("#tool-frame").locator("body").evaluate(  # the same page, without its session token
+        "(body, url) => { window.location.href = url; }", re.sub(r"[?&]lti_session=[^&]*", "", url)
+    )
+    frame = page.frame_locator("#tool-frame")
+    expect(frame.get_by_role("heading", level=1)).to_have_text("You do not have access to this page")
+    expect(frame.locator(".problem-frame")).to_contain_text("Open the tool again from your course")
