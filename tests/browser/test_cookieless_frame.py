@@ -230,3 +230,29 @@ def test_a_frame_without_a_session_says_how_to_go_on(
     frame = page.frame_locator("#tool-frame")
     expect(frame.get_by_role("heading", level=1)).to_have_text("You do not have access to this page")
     expect(frame.locator(".problem-frame")).to_contain_text("Open the tool again from your course")
+
+
+def test_a_moodle_with_a_lax_session_cookie_keeps_its_session_through_the_oidc_login_and_deep_linking(
+    open_browser: Callable[..., BrowserContext], tool_settings: dict[str, Any], tmp_path: Path
+) -> None:
+    """Moodle 4.5.11+ sends `MoodleSession` with SameSite=Lax, so a cross-site POST from the tool's frame reaches it
+    without the session. The tool sends the browser to Moodle's OIDC authorization with a GET (the cookie goes
+    along); the deep linking answer must be a form POST, which Moodle posts again from its own page."""
+    with cross_site_environment(tool_settings, tmp_path / "env", preset=Preset.MOODLE) as env:
+        env.sandbox.platform.lax_session_cookie = True
+        page = open_browser(None).new_page()
+        frame = launch(page, env, INSTRUCTOR, "Program setup")  # the OIDC authorization saw the Lax cookie
+        assert env.sandbox.requests["/auth"] == 1
+        frame.get_by_label("Program title").fill("Lax circles")
+        frame.get_by_role("button", name="Create program").click()
+        expect(frame.get_by_role("status")).to_contain_text("Created")
+
+        page.goto(f"{env.sandbox.url}/courses/ment-101")
+        page.get_by_role("link", name="Add a link (link selection)").click()
+        frame = page.frame_locator("#tool-frame")
+        frame.get_by_role("checkbox", name="Mentorship program: Lax circles").check()
+        frame.get_by_role("button", name="Add to the course").click()
+        expect(frame.get_by_role("heading", level=1)).to_have_text("Content added to the course")
+        expect(frame.locator("#placed")).to_contain_text("Lax circles")
+        # The tool's cross-site POST came without the LMS's cookie; the LMS's own repost brought it.
+        assert env.sandbox.requests["/deep_linking/return"] == 2
