@@ -119,6 +119,15 @@ def test_an_instructor_sets_up_a_program_in_a_frame_without_cookies(
     expect(frame.get_by_role("heading", level=1)).to_have_text("Program setup")
     frame.get_by_role("link", name="Edit settings").click()
     expect(frame.get_by_role("heading", level=1)).to_contain_text("settings")
+    frame.get_by_role("link", name="Program setup").first.click()
+    expect(frame.get_by_role("heading", level=1)).to_have_text("Program setup")
+    # A GET form (its submission replaces the action's query string) carries the token in a hidden field.
+    frame.get_by_role("region", name="Matching").get_by_role("link", name="Matching").click()
+    expect(frame.get_by_role("heading", level=1)).to_have_text("Matching")
+    frame.get_by_label("Find matches by a mentor's or mentee's name or email").fill("nobody")
+    frame.get_by_role("button", name="Search").click()
+    expect(frame.get_by_role("link", name="Show every match")).to_be_visible()
+    assert "q=nobody" in tool_frame_url(page) and "lti_session=" in tool_frame_url(page)
     no_tool_cookies(context)
 
 
