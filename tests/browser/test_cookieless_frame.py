@@ -174,18 +174,20 @@ def test_the_frame_grows_with_the_page_and_the_lms_scrolls_to_it_after_a_form_po
 ) -> None:
     page = open_browser(EVERY_TOOL_COOKIE).new_page()
     frame = launch(page, cross_site, INSTRUCTOR, "Program setup")
-    height = lambda: page.locator("#tool-frame").evaluate("f => f.getBoundingClientRect().height")  # noqa: E731
-    content = lambda: page.frame_locator("#tool-frame").locator("html").evaluate("h => h.offsetHeight")  # noqa: E731
-    expect(page.locator("#tool-frame")).to_have_attribute("style", re.compile(r"height: \d+px"))
-    assert abs(height() - content()) <= 4  # no inner scroll bar: the frame is as tall as its page
+    content = page.frame_locator("#tool-frame").locator("html")
+    # No inner scroll bar: the frame becomes as tall as its page (the page says so whenever its height changes).
+    page.wait_for_function(
+        "height => Math.abs(document.getElementById('tool-frame').getBoundingClientRect().height - height) <= 4",
+        arg=content.evaluate("h => h.offsetHeight"),
+    )
     page.mouse.wheel(0, 2000)
     frame.get_by_label("Program title").fill("Scrolled circles")
     frame.get_by_role("button", name="Create program").click()
     expect(frame.get_by_role("status")).to_contain_text("Created")
+    # The LMS scrolled the frame's top (where the message is) into view.
+    page.wait_for_function("() => Math.abs(document.getElementById('tool-frame').getBoundingClientRect().top) <= 2")
     log = page.evaluate("() => window.sandboxLtiLog.map(m => m.subject)")
     assert "lti.scrollToTop" in log and "lti.frameResize" in log, log
-    top = page.locator("#tool-frame").evaluate("f => f.getBoundingClientRect().top")
-    assert abs(top) <= 2, top  # the LMS scrolled the frame's top (where the message is) into view
 
 
 def test_inside_the_editor_platform_storage_is_the_parent_window(
