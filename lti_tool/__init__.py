@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from lti_tool import hosts, security_headers
+from lti_tool import cookieless, hosts, security_headers
 from lti_tool.assessments.blueprint import bp as assessments_bp
 from lti_tool.courses.blueprint import bp as courses_bp
 from lti_tool.deep_linking.blueprint import bp as deep_linking_bp
@@ -63,6 +63,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(resource_path("migrations")))
     csrf.init_app(app)
+    cookieless.init_app(app)
     app.extensions["mentor_lti"] = Runtime.build(settings)
 
     app.register_blueprint(lti_bp)

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
 
     launch_state_ttl_seconds: int = Field(default=600, ge=30)
     launch_data_ttl_seconds: int = Field(default=86400, ge=60)
+    # A frame session's token (lti_tool/cookieless.py) is refused this long after it was issued.
+    cookieless_token_ttl_seconds: int = Field(default=3600, ge=600, le=28800)
     jwks_cache_ttl_seconds: int = Field(default=3600, ge=0)
     jwks_min_refetch_seconds: int = Field(default=5, ge=0)
     clock_skew_seconds: int = Field(default=60, ge=0, le=600)

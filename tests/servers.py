@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -18,9 +19,11 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 class ServedApp:
-    def __init__(self, server: BaseWSGIServer) -> None:
+    def __init__(self, server: BaseWSGIServer, host_name: str = "127.0.0.1") -> None:
         self._server = server
-        self.url = f"http://127.0.0.1:{server.server_port}"
+        self.port = server.server_port
+        scheme = "https" if server.ssl_context else "http"
+        self.url = f"{scheme}://{host_name}:{server.server_port}"
 
     def set_app(self, app: Any) -> None:
         """Swap the WSGI app: lets an app be built after its own URL (port) is known."""
@@ -28,12 +31,14 @@ class ServedApp:
 
 
 @contextmanager
-def served(app: Any = None) -> Iterator[ServedApp]:
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+def served(app: Any = None, *, tls: ssl.SSLContext | None = None, host_name: str = "127.0.0.1") -> Iterator[ServedApp]:
+    """Serve on a free loopback port; with `tls`, over HTTPS, its URL under `host_name` (which the browser must
+    map to loopback, see tests/cross_site.py)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler, ssl_context=tls)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield ServedApp(server)
+        yield ServedApp(server, host_name)
     finally:
         server.shutdown()
         server.server_close()

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from flask import Response
 from joserfc import jwt
@@ -26,8 +27,8 @@ from pylti1p3.registration import Registration
 from pylti1p3.tool_config.abstract import ToolConfAbstract
 
 from lti_tool.errors import LaunchError
-from lti_tool.lti import registrations
-from lti_tool.lti.binding import bind_login, check_browser_secret
+from lti_tool.lti import platform_storage, registrations
+from lti_tool.lti.binding import bind_login, check_browser_secret, new_browser_secret, same_nonce
 from lti_tool.lti.claims import DEEP_LINKING_SETTINGS, LTI, LaunchClaims, refuse_nul, refuse_wrong_types
 from lti_tool.lti.jwks import PlatformKeyCache
 from lti_tool.lti.keys import KeyStore
@@ -137,15 +138,33 @@ class _StoreStorage(LaunchDataStorage[Any]):
 class _BoundStateCookie(FlaskCookieService):
     """pylti1p3 sets one cookie at login, `lti1p3-<state>` = state; ours carries the login's browser secret
     instead (see lti_tool.lti.binding), with the library's attributes (HttpOnly; over HTTPS SameSite=None,
-    Secure, Partitioned)."""
+    Secure, Partitioned). The login binds the secret once it knows the nonce."""
 
-    def __init__(self, request: FlaskRequest, store: LaunchStateStore, ttl_seconds: int) -> None:
+    def __init__(self, request: FlaskRequest) -> None:
         super().__init__(request)
-        self._store = store
-        self._ttl_seconds = ttl_seconds
+        self.state = ""
+        self.secret = new_browser_secret()
 
     def set_cookie(self, name: str, value: str | int, exp: int | None = 3600) -> None:
-        super().set_cookie(name, bind_login(self._store, name, ttl_seconds=self._ttl_seconds), exp)
+        self.state = name
+        super().set_cookie(name, self.secret, exp)
+
+
+@dataclass(frozen=True)
+class LoginStarted:
+    """A login's redirect to the platform's auth endpoint, and, when the LMS offers platform storage, what the
+    login page puts there before it goes. `respond` gives a response the state cookie (used when the frame keeps
+    cookies: the launch then needs no storage)."""
+
+    auth_url: str
+    storage: platform_storage.StorageRequest | None
+    browser_secret: str
+    nonce: str
+    _cookies: _BoundStateCookie
+
+    def respond(self, response: Response) -> Response:
+        self._cookies.update_response(response)
+        return response
 
 
 class _WritesAtOnce:
@@ -186,10 +205,16 @@ class _WritesAtOnce:
         self._pending = {}
 
 
-def start_login(*, keys: KeyStore, store: LaunchStateStore, settings: Settings, launch_url: str) -> Response:
-    """Answer an OIDC third-party login initiation with the redirect to the platform's auth endpoint."""
+def start_login(*, keys: KeyStore, store: LaunchStateStore, settings: Settings, launch_url: str) -> LoginStarted:
+    """Answer an OIDC third-party login initiation: where to send the browser (the platform's auth endpoint),
+    and whether the LMS offers platform storage for the state (`lti_storage_target`, never in a new window)."""
     request = FlaskRequest()
     params = {name: request.get_param(name) for name in LOGIN_PARAMS}
+    target = (
+        None
+        if request.get_param("lti1p3_new_window")
+        else platform_storage.storage_target(request.get_param(platform_storage.PARAM))
+    )
     if not params["iss"] or not params["login_hint"]:
         missing = " and ".join(name for name in ("iss", "login_hint") if not params[name])
         raise LaunchError(
@@ -198,7 +223,8 @@ def start_login(*, keys: KeyStore, store: LaunchStateStore, settings: Settings, 
             hint="The tool's login URL must be called by the LMS as an LTI 1.3 login initiation.",
         )
     tool_conf = DatabaseToolConf(keys)
-    if tool_conf.platform(params["iss"], params["client_id"]) is None:
+    platform = tool_conf.platform(params["iss"], params["client_id"])
+    if platform is None:
         raise LaunchError(
             "unknown_registration",
             f"No registration for issuer {params['iss']!r} with client id {params['client_id']!r}.",
@@ -207,21 +233,41 @@ def start_login(*, keys: KeyStore, store: LaunchStateStore, settings: Settings, 
     ttl = settings.launch_state_ttl_seconds
     writes = _WritesAtOnce(store)
     storage = _StoreStorage(writes, ttl)
-    login = FlaskOIDCLogin(
-        request,
-        tool_conf,
-        cookie_service=_BoundStateCookie(request, writes, ttl),
-        launch_data_storage=storage,
-    )
+    cookies = _BoundStateCookie(request)
+    login = FlaskOIDCLogin(request, tool_conf, cookie_service=cookies, launch_data_storage=storage)
     login.set_launch_data_storage(storage).set_launch_data_lifetime(ttl)
-    # Kept with the state so a launch whose cookie was blocked can offer to start again in a new window.
-    login.pass_params_to_launch({k: v for k, v in params.items() if v})
+    # Kept with the state so a launch whose cookie was blocked can offer to start again in a new window, or check
+    # the state in platform storage.
+    login.pass_params_to_launch({k: v for k, v in {**params, platform_storage.PARAM: target}.items() if v})
     try:
-        response = login.get_redirect_object(launch_url).do_redirect()
+        auth_url = login.get_redirect_object(launch_url).get_redirect_url()
     except LtiException as error:
         raise LaunchError("login_rejected", str(error), hint=_REGISTRATION_HINT) from error
+    nonce = dict(parse_qsl(urlsplit(auth_url).query))["nonce"]
+    bind_login(writes, cookies.state, secret=cookies.secret, nonce=nonce, ttl_seconds=ttl)
     writes.write()
-    return response  # type: ignore[no-any-return]
+    offer = (
+        platform_storage.storage_request(platform.auth_login_url, target, state=cookies.state, nonce=nonce)
+        if target
+        else None
+    )
+    return LoginStarted(auth_url=auth_url, storage=offer, browser_secret=cookies.secret, nonce=nonce, _cookies=cookies)
+
+
+class PlatformStorageCheck(LaunchError):
+    """A launch without the state cookie whose login offered platform storage: the tool answers a page that reads
+    the state's browser secret from the LMS's storage and posts the launch again with it."""
+
+    def __init__(self, *, request: platform_storage.StorageRequest, fields: dict[str, str], **extra: Any) -> None:
+        super().__init__(
+            "cookies_blocked",
+            "Your browser did not send back the tool's cookie, and the LMS's storage did not answer either.",
+            hint="Open the tool in a new window; it works there.",
+            status=200,
+            **extra,
+        )
+        self.request = request
+        self.fields = fields
 
 
 class ToolMessageLaunch(FlaskMessageLaunch):
@@ -238,6 +284,9 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         self._settings = settings
         self._key_cache = platform_keys
         self._deployment: Deployment | None = None
+        self._login_nonce = ""
+        # The browser secret came from the LMS's platform storage, not from a cookie: the frame has no cookies.
+        self.via_platform_storage = False
 
     def validate(self) -> ToolMessageLaunch:
         self._validated = True
@@ -268,17 +317,38 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         state = self._get_request_param("state")
         if not state:
             raise LaunchError("missing_state", "The launch has no OIDC `state` parameter.", hint=_LOGIN_FLOW_HINT)
-        cookie = self._cookie_service.get_cookie(state)
-        if cookie is None:
-            login_params = self._storage.get_value(self._session_service._get_key(state))
-            raise LaunchError(
-                "cookies_blocked",
-                "Your browser did not send back the tool's cookie, so this launch cannot be tied to your login.",
-                hint="Browsers that block third-party cookies (Safari, some Chrome settings) do this inside an LMS "
-                "frame. Open the tool in a new window; it works there.",
-                login_params=login_params or {},
-            )
-        check_browser_secret(self._store, state, cookie)
+        secret = self._cookie_service.get_cookie(state)
+        if secret is None:
+            secret = self._get_request_param(platform_storage.STATE_FIELD)
+            self.via_platform_storage = bool(secret)
+        if not secret:
+            self._no_cookie(state)
+        self._login_nonce = check_browser_secret(self._store, state, secret)
+
+    def _no_cookie(self, state: str) -> None:
+        """No state cookie came back: check the state in platform storage when the login offered it (and the
+        launch form names the storage frame), else offer a new window."""
+        stored = self._storage.get_value(self._session_service._get_key(state))
+        stored = stored if isinstance(stored, dict) else {}
+        login_params = {k: v for k, v in stored.items() if k in LOGIN_PARAMS}
+        target = platform_storage.storage_target(stored.get(platform_storage.PARAM))
+        platform = self._tool_conf.platform(str(stored.get("iss")), stored.get("client_id")) if stored else None
+        nonce = platform_storage.unverified_nonce(self._get_request_param("id_token"))
+        check = (
+            platform_storage.storage_request(platform.auth_login_url, target, state=state, nonce=nonce)
+            if target and platform and nonce
+            else None
+        )
+        if check is not None:
+            fields = {"id_token": self._get_request_param("id_token"), "state": state}
+            raise PlatformStorageCheck(request=check, fields=fields, login_params=login_params)
+        raise LaunchError(
+            "cookies_blocked",
+            "Your browser did not send back the tool's cookie, so this launch cannot be tied to your login.",
+            hint="Browsers that block third-party cookies (Safari, some Chrome settings) do this inside an LMS "
+            "frame. Open the tool in a new window; it works there.",
+            login_params=login_params,
+        )
 
     def _decode_unverified(self) -> None:
         try:
@@ -418,7 +488,18 @@ class ToolMessageLaunch(FlaskMessageLaunch):
 
     def _consume_nonce(self) -> None:
         nonce = self._jwt["body"].get("nonce")
-        if self._storage.take_value(self._session_service._get_key("nonce", nonce)) is None:
+        if self.via_platform_storage and not same_nonce(
+            self._get_request_param(platform_storage.NONCE_FIELD) or "", nonce
+        ):
+            raise LaunchError(
+                "state_mismatch",
+                "The LMS's storage in this browser does not hold this launch's nonce.",
+                hint="Launch the tool again from the LMS, in the same browser.",
+            )
+        # The nonce must be this login's (bound to the browser with the state), and unused.
+        if not same_nonce(self._login_nonce, nonce) or (
+            self._storage.take_value(self._session_service._get_key("nonce", nonce)) is None
+        ):
             raise LaunchError(
                 "replayed",
                 "This launch has already been used, or it was not started by this tool's login.",

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response, current_app, jsonify, redirect
+from flask import Response, current_app, jsonify, make_response, redirect, render_template, request
 
+from lti_tool import cookieless
 from lti_tool.courses.access import remember_launch
 from lti_tool.courses.services import record_launch
 from lti_tool.deep_linking.services import remember_request
 from lti_tool.deep_linking.views import launch_destination
 from lti_tool.extensions import db
 from lti_tool.hosts import external_url, public_base_url
-from lti_tool.lti.adapter import DEEP_LINKING_REQUEST, ToolMessageLaunch, start_login
+from lti_tool.lti.adapter import DEEP_LINKING_REQUEST, PlatformStorageCheck, ToolMessageLaunch, start_login
 from lti_tool.roster.background import sync_after_launch
 from lti_tool.runtime import runtime
 from lti_tool.statements.events import record_lti_launch
@@ -23,16 +24,22 @@ log = logging.getLogger(__name__)
 def login() -> Response:
     rt = runtime()
     rt.state.purge_expired()
-    response = start_login(keys=rt.keys, store=rt.state, settings=rt.settings, launch_url=external_url("lti.launch"))
+    started = start_login(keys=rt.keys, store=rt.state, settings=rt.settings, launch_url=external_url("lti.launch"))
     db.session.commit()
-    return response
+    if started.storage is None:
+        return started.respond(redirect(started.auth_url))  # type: ignore[arg-type]
+    # The LMS offers platform storage: a page keeps the state there (and goes on with the cookie if it cannot).
+    return started.respond(make_response(render_template("lti/login_storage.html", login=started)))
 
 
 def launch() -> Response:
     rt = runtime()
-    claims = ToolMessageLaunch(
-        keys=rt.keys, store=rt.state, settings=rt.settings, platform_keys=rt.platform_keys
-    ).accept()
+    tool_launch = ToolMessageLaunch(keys=rt.keys, store=rt.state, settings=rt.settings, platform_keys=rt.platform_keys)
+    try:
+        claims = tool_launch.accept()
+    except PlatformStorageCheck as check:
+        # No state cookie: a page reads the login's secret from the LMS's storage and posts the launch again.
+        return make_response(render_template("lti/launch_check.html", check=check))
     membership = record_launch(claims)
     if claims.message_type == DEEP_LINKING_REQUEST:
         # Choosing content to place opens no resource link: no `launched` statement, the chooser keeps the request.
@@ -48,6 +55,8 @@ def launch() -> Response:
         rt.frame_ancestors.learned(new_frame_origins)
     # In the background, so that the launch never waits for (or fails with) the LMS's roster service.
     sync_after_launch(current_app._get_current_object(), membership, rt.settings)  # type: ignore[attr-defined]
+    if tool_launch.via_platform_storage:
+        cookieless.begin(membership)  # the frame keeps no cookies: its links carry a session token instead
     remember_launch(membership)
     # Identifiers only: no names or emails in logs.
     log.info(
@@ -57,7 +66,11 @@ def launch() -> Response:
         membership.course_role,
     )
     # A content selection opens the chooser; a placed link opens what its custom parameters name.
-    return redirect(launch_destination(claims, membership), code=303)  # type: ignore[return-value]
+    destination = launch_destination(claims, membership)
+    if not tool_launch.via_platform_storage and cookieless.frame_may_drop_cookies(request):
+        # The session cookie just set may not come back in this frame: the landing page can then go on without it.
+        destination = cookieless.with_handoff(destination, membership, state=request.form["state"])
+    return redirect(destination, code=303)  # type: ignore[return-value]
 
 
 def jwks() -> Response:

@@ -64,7 +64,7 @@ def _overview_page(program: Program | None, create_form: forms.CreateProgramForm
         roster=roster,
         settings=services.settings_of(program),
         counts=services.program_counts(program, roster),
-        matching_url=f"/courses/{program.course_id}/program/matching",
+        matching_url=url_for("matching.review", course_id=program.course_id),
         weight_labels=forms.WEIGHT_LABELS,
         rule_labels=forms.RULE_LABELS,
     )

@@ -9,13 +9,34 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from lti_tool.resources import resource_path
 from lti_tool.sandbox.advantage import AGS_SCOPES, NRPS_SCOPE, ServiceError
-from lti_tool.sandbox.platform import DEEP_LINKING, SandboxAuthError, SandboxPlatform
+from lti_tool.sandbox.platform import DEEP_LINKING, LMS_SESSION_COOKIE, SandboxAuthError, SandboxPlatform
 
 LINE_ITEM_SCOPES = (AGS_SCOPES[0], "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly")
 
 
 def create_sandbox_app(platform: SandboxPlatform) -> Flask:
-    app = Flask(__name__, template_folder=str(resource_path("templates")), static_folder=None)
+    app = Flask(__name__, template_folder=str(resource_path("templates")), static_folder="static")
+
+    @app.after_request
+    def lms_session(response: Response) -> Response:
+        """Like Moodle 4.5.11+, the LMS's own session cookie is SameSite=Lax: a browser sends it on the LMS's own
+        pages and on top-level GETs, not on a cross-site POST from the tool's frame."""
+        if platform.lax_session_cookie and LMS_SESSION_COOKIE not in request.cookies:
+            response.set_cookie(
+                LMS_SESSION_COOKIE, "signed-in", httponly=True, samesite="Lax", secure=request.is_secure
+            )
+        return response
+
+    def signed_in_or_repost() -> BaseResponse | tuple[str, int] | None:
+        """Moodle's require_login for its OIDC and deep linking endpoints: without its session cookie a POST is
+        posted again from the LMS's own page (Moodle's repost_crosssite_page), where the Lax cookie goes along;
+        a GET without it is refused."""
+        if not platform.lax_session_cookie or LMS_SESSION_COOKIE in request.cookies:
+            return None
+        if request.method == "POST" and not request.form.get("repost"):
+            fields = {**request.form.to_dict(), "repost": "1"}
+            return render_template("sandbox/form_post.html", action=request.url, fields=fields), 200
+        return render_template("sandbox/auth_error.html", message="You are not signed in to the LMS."), 401
 
     @app.get("/")
     def home() -> str:
@@ -42,12 +63,24 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
             if request.args.get("placement"):
                 options["message_type"] = DEEP_LINKING
                 options["placement"] = request.args["placement"]
-            frame_url = platform.login_initiation_url(course_id, person_id, **options)
+            in_editor = bool(request.args.get("editor"))
+            frame_url = platform.login_initiation_url(course_id, person_id, in_editor=in_editor, **options)
         except (KeyError, SandboxAuthError):
             abort(404)
         return render_template(
-            "sandbox/launch.html", platform=platform, course=found, person=person, frame_url=frame_url
+            "sandbox/launch.html",
+            platform=platform,
+            course=found,
+            person=person,
+            frame_url=frame_url,
+            storage=platform.storage_target(in_editor=in_editor),
         )
+
+    @app.get("/post_message_forwarding")
+    def post_message_forwarding() -> str:
+        """Canvas's storage frame: answers lti.put_data and lti.get_data from the tools' frames, at the origin of
+        the OIDC authorization URL."""
+        return render_template("sandbox/post_message_forwarding.html", platform=platform)
 
     # --- LTI Dynamic Registration ---------------------------------------------------------------------------
 
@@ -170,7 +203,10 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
     # --- Deep Linking return --------------------------------------------------------------------------------
 
     @app.post("/deep_linking/return")
-    def deep_linking_return() -> tuple[str, int] | str:
+    def deep_linking_return() -> BaseResponse | tuple[str, int] | str:
+        refused = signed_in_or_repost()
+        if refused is not None:
+            return refused
         try:
             placed = platform.accept_deep_linking_response(request.form.get("JWT", ""))
         except SandboxAuthError as error:
@@ -184,8 +220,11 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
             abort(404)
 
     @app.route("/auth", methods=["GET", "POST"])
-    def authorize() -> tuple[str, int] | str:
-        params = {k: v for k, v in (request.values.items())}
+    def authorize() -> BaseResponse | tuple[str, int] | str:
+        refused = signed_in_or_repost()
+        if refused is not None:
+            return refused
+        params = {k: v for k, v in (request.values.items()) if k != "repost"}
         try:
             action, fields = platform.authorize(params)
         except SandboxAuthError as error:

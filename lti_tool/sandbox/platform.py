@@ -11,9 +11,10 @@ import tomllib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, overload
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 from joserfc import jwt
@@ -86,6 +87,19 @@ CONTENT_SELECTIONS = {
     ),
     "migration_selection": ContentSelection(("file",), ("iframe",), accept_multiple=False, accept_lineitem=False),
 }
+# The session cookie a Moodle-like sandbox sets (Moodle 4.5.11+ sends `MoodleSession` with SameSite=Lax) and
+# requires on its OIDC authorization and deep linking return, as Moodle's require_login does.
+LMS_SESSION_COOKIE = "SandboxLmsSession"
+
+
+class PlatformStorage(StrEnum):
+    """Where the sandbox answers LTI platform storage messages (its `lti_storage_target`), as Canvas does: in a
+    forwarding frame beside the tool's, or, inside its rich-content editor, in the parent window itself."""
+
+    FRAME = "post_message_forwarding"
+    PARENT = "_parent"
+
+
 CLIENT_ID = "mentor-lti-sandbox"
 DEPLOYMENT_ID = "sandbox-deployment-1"
 
@@ -260,6 +274,10 @@ class SandboxPlatform:
     name: str = "Sandbox LMS"
     preset: Preset = Preset.MOODLE
     placed_links: list[PlacedLink] = field(default_factory=list)
+    # None: no platform storage (Moodle 4.5). A Canvas-like sandbox has the forwarding frame; tests may change it.
+    platform_storage: PlatformStorage | None = None
+    # Moodle 4.5.11+: the LMS's own session cookie is SameSite=Lax, and its OIDC and deep linking endpoints need it.
+    lax_session_cookie: bool = False
     advantage: Advantage = field(init=False)
 
     def __post_init__(self) -> None:
@@ -376,17 +394,21 @@ class SandboxPlatform:
         message_type: str = RESOURCE_LINK,
         link_id: str | None = None,
         placement: str | None = None,
+        in_editor: bool = False,
     ) -> dict[str, str]:
         """Start a launch: a resource link launch (of the course's link or of a link placed by deep linking) or,
-        with `message_type=LtiDeepLinkingRequest`, a content-selection launch from a `placement`."""
+        with `message_type=LtiDeepLinkingRequest`, a content-selection launch from a `placement`. `in_editor`: from
+        the rich-content editor, where platform storage is the parent window's (Canvas)."""
         course = self.course(course_id)
         course.person(person_id)
         client = client_id or self.client_id
         if link_id is not None:
             client = self.placed_link(course_id, link_id).client_id
         tool, deployment_id = self._client(client)
+        storage = self.storage_target(in_editor=in_editor)
         hint = self.sign(
             {
+                "storage": storage,
                 "course": course_id,
                 "person": person_id,
                 "client": client,
@@ -396,7 +418,7 @@ class SandboxPlatform:
                 "exp": int(time.time()) + 600,
             }
         )
-        return {
+        params = {
             "iss": self.issuer,
             "login_hint": person_id,
             "target_link_uri": tool.launch_url,
@@ -404,6 +426,22 @@ class SandboxPlatform:
             "client_id": client,
             "lti_deployment_id": deployment_id,
         }
+        if storage:
+            params["lti_storage_target"] = storage
+        return params
+
+    def storage_target(self, *, in_editor: bool = False) -> str | None:
+        """The `lti_storage_target` of a launch: the forwarding frame's name, `_parent` in the editor, or None."""
+        if self.platform_storage is None:
+            return None
+        return PlatformStorage.PARENT.value if in_editor else self.platform_storage.value
+
+    def tool_origins(self) -> list[str]:
+        """Origins whose frames may use the platform storage: those of every tool this platform launches."""
+        urls = [self.tool.login_url, self.tool.launch_url]
+        for registered in self.advantage.tools.values():
+            urls += [registered.login_url, *registered.redirect_uris]
+        return sorted({_origin(url) for url in urls if _origin(url)})
 
     def login_initiation_url(self, course_id: str, person_id: str, **options: Any) -> str:
         params = self.login_initiation_params(course_id, person_id, **options)
@@ -462,7 +500,11 @@ class SandboxPlatform:
                     self.advantage.line_items[link.line_item_id], self.base_url
                 )
         token = self.sign(claims)
-        return params["redirect_uri"], {"id_token": token, "state": params["state"]}
+        fields = {"id_token": token, "state": params["state"]}
+        if hint.claims.get("storage"):
+            # Canvas sends the storage frame's name with the launch too.
+            fields["lti_storage_target"] = hint.claims["storage"]
+        return params["redirect_uri"], fields
 
     def _deep_linking_claims(
         self, claims: dict[str, Any], course: Course, params: dict[str, str], placement: str | None
@@ -622,3 +664,8 @@ class SandboxPlatform:
     def sign(self, claims: dict[str, Any], *, key: RSAKey | None = None, header: dict[str, Any] | None = None) -> str:
         signing = key or self.keys.signing_key()
         return jwt.encode({"alg": "RS256", "kid": signing.kid, **(header or {})}, claims, signing)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""

@@ -7,15 +7,17 @@ from pathlib import Path
 from lti_tool.lti.models import Platform
 from lti_tool.lti.registrations import PlatformSpec, register_platform
 from lti_tool.sandbox.advantage import Preset
-from lti_tool.sandbox.platform import PlatformKeys, SandboxPlatform, ToolEndpoints
+from lti_tool.sandbox.platform import PlatformKeys, PlatformStorage, SandboxPlatform, ToolEndpoints
 
 
 def build_sandbox(
     instance_path: Path, base_url: str, tool_url: str, *, preset: Preset = Preset.MOODLE
 ) -> SandboxPlatform:
+    """A Canvas-like sandbox offers platform storage (its forwarding frame); a Moodle-like one does not."""
     tool = tool_url.rstrip("/")
     return SandboxPlatform(
         preset=preset,
+        platform_storage=PlatformStorage.FRAME if preset is Preset.CANVAS else None,
         base_url=base_url.rstrip("/"),
         tool=ToolEndpoints(login_url=f"{tool}/lti/login", launch_url=f"{tool}/lti/launch", jwks_url=f"{tool}/lti/jwks"),
         keys=PlatformKeys(instance_path / "sandbox" / "platform_keys.json"),

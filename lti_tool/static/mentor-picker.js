@@ -85,7 +85,10 @@
     function search() {
       asked += 1;
       var ticket = asked;
-      fetch(form.action + "?q=" + encodeURIComponent(input.value.trim()), {
+      // The action may carry a query of its own (a frame session's token): add `q` to it.
+      var url = new URL(form.action, window.location.href);
+      url.searchParams.set("q", input.value.trim());
+      fetch(url.toString(), {
         headers: { Accept: "application/json" },
         credentials: "same-origin",
       })

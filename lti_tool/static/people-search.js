@@ -52,8 +52,10 @@ document.addEventListener("DOMContentLoaded", function () {
   function search() {
     window.clearTimeout(pending);
     var number = ++asked;
-    var url = picker.getAttribute("data-people-search") + "?q=" + encodeURIComponent(input.value);
-    fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+    // The URL may carry a query of its own (a frame session's token): add `q` to it.
+    var url = new URL(picker.getAttribute("data-people-search"), window.location.href);
+    url.searchParams.set("q", input.value);
+    fetch(url.toString(), { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then(function (response) {
         if (!response.ok) {
           throw new Error(String(response.status));

@@ -6,7 +6,6 @@ import html
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 from joserfc import jwt
@@ -42,9 +41,7 @@ class Launch:
 
 def _launch(browser: LtiBrowser, course: str, person: str, **options: Any) -> Launch:
     params = browser.platform.login_initiation_params(course, person, **options)
-    login = browser.http.get(f"{browser.tool_url}/lti/login", params=params)
-    assert login.status_code == 302, login.text
-    fields = browser.authorize(dict(parse_qsl(urlsplit(login.headers["location"]).query)))
+    fields = browser.authorize(browser.start_login(params))
     signed = jwt.decode(fields["id_token"], KeySet([browser.platform.keys.signing_key()]))
     return Launch(browser.post_launch(fields), dict(signed.claims))
 

@@ -112,9 +112,7 @@ def _open_from_lms(http: httpx.Client, sandbox: Sandbox, registration_url: str) 
 def _launch_as(browser: LtiBrowser, client_id: str, person: str = "instructor") -> httpx.Response:
     """A real launch from the sandbox as the given (dynamically registered) client."""
     params = browser.platform.login_initiation_params("ment-101", person, client_id=client_id)
-    login = browser.http.get(f"{browser.tool_url}/lti/login", params=params)
-    assert login.status_code == 302, login.text
-    fields = browser.authorize(dict(parse_qsl(urlsplit(login.headers["location"]).query)))
+    fields = browser.authorize(browser.start_login(params))
     return browser.post_launch(fields)
 
 
