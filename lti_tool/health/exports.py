@@ -252,7 +252,7 @@ def _participant_names(program_id: int) -> dict[int, str]:
     """Every participant's name by participant id, in one query: fewer than a program's sessions and far fewer
     than the people its rows name, cheaper than joining three tables into each row."""
     person = _Person()
-    statement = person.join(select(Participant.id, *person.columns), Participant.id)
+    statement = person.join_member(select(Participant.id, *person.columns), Participant.membership_id)
     return {
         participant_id: person_name(*columns)
         for participant_id, *columns in _stream(statement.where(Participant.program_id == program_id))
