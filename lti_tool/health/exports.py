@@ -9,10 +9,11 @@ sorted the same way and merged as the rows pass; people's names come from one qu
 participants, looked up by id. So an export runs the same few statements whatever the program's size, and holds
 a batch of rows and a name per participant (and a short text per pair) in memory, not its rows.
 
-They write tens of thousands of rows a second (issue 12: at least 50,000): the database formats times and dates
-(`_UtcMinute`, `_IsoDay`), the queries select plain columns (no ORM objects, no per-row type conversion), and
-where rows repeat cells (an assessment's ratings, a response's answers) those cells are written as CSV text once
-and the rows are put together from the pieces.
+They write well over 50,000 rows a second (issue 12): the database formats times and dates (`_UtcMinute`,
+`_IsoDay`), the queries select plain columns (no ORM objects, no per-row type conversion), and a row is CSV text
+put together from pieces: cells that rows share (a pair's, an assessment's, a response's, a skill's) are written
+once, and the rest of a row is joined with commas where none of its cells needs quotes (`_Fields`), the csv
+writer quoting the others. The same bytes as the csv writer writing every cell of every row.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache, lru_cache
-from itertools import groupby, islice
+from itertools import groupby
 from operator import itemgetter
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 from sqlalchemy import Row, Select, String, Text, cast, func, select
 from sqlalchemy.ext.compiler import compiles
@@ -59,6 +60,12 @@ FORMULA_STARTS = frozenset("=+-@\t\r")
 T = TypeVar("T")
 
 
+@overload
+def text(value: str) -> str: ...
+@overload
+def text(value: None) -> None: ...
+@overload
+def text(value: str | None) -> str | None: ...
 def text(value: str | None) -> str | None:
     """Text as a CSV cell: text that a spreadsheet would evaluate gets a leading quote so it is shown as text."""
     return "'" + value if value and value[0] in FORMULA_STARTS else value
@@ -140,43 +147,18 @@ def _iso_day_postgresql(element: _IsoDay, compiler: SQLCompiler, **kw: Any) -> s
 
 
 CHUNK_CHARS = 64 * 1024  # a chunk sent: about 64 KB
-ROWS_PER_WRITE = 200  # rows handed to the csv writer at once, between checks of the chunk's size
 FETCHED = 1000  # rows fetched at a time
 STREAMED = {"yield_per": FETCHED}  # a server-side cursor on PostgreSQL
 LINE_END = "\r\n"  # the csv module's (its "excel" dialect)
 
 
-def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> Iterator[str]:
-    """The header line at once, then the rows in chunks of about `CHUNK_CHARS`; `rows` is only read as the
-    response is sent, and must hold cells already (`text`, `moment`, numbers, None).
+def csv_chunks(header: Sequence[str], lines: Iterable[str]) -> Iterator[str]:
+    """The header line at once, then `lines` (CSV lines, put together from `_Fields` pieces) in chunks of about
+    `CHUNK_CHARS`; `lines` is only read as the response is sent.
 
     The view's database session is gone by then (Flask tears the app context down when the view returns, and
-    `stream_with_context` pushes it again for the rows): `rows` must take ids and plain values, not ORM objects."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def written() -> str:
-        chunk = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return chunk
-
-    writer.writerow(header)
-    yield written()  # alone, before `rows` runs its first query
-    rows = iter(rows)
-    while True:
-        before = buffer.tell()
-        writer.writerows(islice(rows, ROWS_PER_WRITE))
-        done = buffer.tell() == before  # every row writes at least its line end
-        if buffer.tell() >= CHUNK_CHARS or (done and buffer.tell()):
-            yield written()
-        if done:
-            return
-
-
-def line_chunks(header: Sequence[str], lines: Iterable[str]) -> Iterator[str]:
-    """`csv_chunks` for rows that come as CSV lines already (put together from `_Fields` pieces)."""
-    yield from csv_chunks(header, ())
+    `stream_with_context` pushes it again for the rows): `lines` must take ids and plain values, not ORM objects."""
+    yield _Fields().end(*header)  # alone, before `lines` runs its first query
     chunk: list[str] = []
     size = 0
     for line in lines:
@@ -191,8 +173,8 @@ def line_chunks(header: Sequence[str], lines: Iterable[str]) -> Iterator[str]:
 
 class _Fields:
     """Cells as the CSV text they are inside a row, each followed by the delimiter: "a,\"b, c\",". A row of
-    such pieces is the row the csv writer writes, as each cell is quoted on its own (a trailing empty cell keeps
-    a lone empty cell from being written as "" as the writer does for a row of one empty cell)."""
+    such pieces is the row the csv writer writes, as it quotes each cell on its own (a trailing empty cell keeps
+    a lone empty cell from being written as "", as the writer does for a row of one empty cell)."""
 
     def __init__(self) -> None:
         self._buffer = io.StringIO()
@@ -205,9 +187,18 @@ class _Fields:
         self._buffer.truncate()
         return written[: -len(LINE_END)]
 
-    def last(self, *cells: Cell) -> str:
+    def end(self, *cells: Cell) -> str:
         """The cells that end a row, with the line end instead of the last delimiter."""
         return self(*cells)[:-1] + LINE_END
+
+    def end_text(self, cells: tuple[str, ...]) -> str:
+        """Text cells that end a row, as `end` writes them: joined by commas when none needs quotes (none has a
+        comma, a quote or a line break), which is what the csv writer writes, without its walk through every
+        character; through the writer when one does."""
+        joined = ",".join(cells)
+        if joined.count(",") == len(cells) - 1 and '"' not in joined and "\n" not in joined and "\r" not in joined:
+            return joined + LINE_END
+        return self.end(*cells)
 
 
 @dataclass(frozen=True)
@@ -294,19 +285,28 @@ def _stream(statement: Select[Any]) -> Iterator[Row[Any]]:
         result.close()  # at once, also when the download stops early: not when the cursor is collected
 
 
-def _pair_members(program_id: int, names: dict[int, str]) -> dict[int, str | None]:
-    """Who is in each pair, by relationship id, as `health.services.members_text` words it, as a cell: one query,
-    a short text per pair (kept for the export: pairs are far fewer than its rows)."""
+def _pairs(program_id: int, names: dict[int, str], fields: _Fields) -> Callable[[int], str]:
+    """The cells that start a row of a pair's: its id and who is in it, as `health.services.members_text` words
+    it, by relationship id. One query, written once per pair (kept for the export: pairs are far fewer than its
+    rows)."""
     statement = (
         select(RelationshipMember.relationship_id, RelationshipMember.role, RelationshipMember.participant_id)
         .join(Relationship, Relationship.id == RelationshipMember.relationship_id)
         .where(Relationship.program_id == program_id)
         .order_by(RelationshipMember.relationship_id, RelationshipMember.id)
     )
-    return {
-        relationship_id: text(members_text((names[participant_id], role) for _, role, participant_id in members))
+    pairs = {
+        relationship_id: fields(
+            relationship_id, text(members_text((names[participant_id], role) for _, role, participant_id in members))
+        )
         for relationship_id, members in groupby(_stream(statement), itemgetter(0))
     }
+
+    def pair(relationship_id: int) -> str:
+        found = pairs.get(relationship_id)
+        return found if found is not None else fields(relationship_id, "")  # a pair without members
+
+    return pair
 
 
 def sessions_csv(program: Program) -> Iterator[str]:
@@ -315,23 +315,23 @@ def sessions_csv(program: Program) -> Iterator[str]:
         "duration_minutes", "format", "topics", "skills", "shared_notes", "status", "responses", "ratings",
         "action_items",
     )  # fmt: skip
-    return csv_chunks(header, _session_rows(program.id))
+    return csv_chunks(header, _session_lines(program.id))
 
 
 @lru_cache(maxsize=1024)
-def _skills_cell(stored: str | None) -> str | None:
+def _skills_cell(stored: str | None) -> str:
     """A session's skill keys (JSON as stored) as one cell: a few hundred combinations recur in every export."""
     return text("; ".join(json.loads(stored) or [])) if stored is not None else ""
 
 
-def _session_rows(program_id: int) -> Iterator[tuple[Cell, ...]]:
+def _session_lines(program_id: int) -> Iterator[str]:
     order = (MentoringSession.relationship_id, MentoringSession.started_at, MentoringSession.id)
     in_program = Relationship.program_id == program_id
     names = _participant_names(program_id)
 
     def of_sessions(
-        session_id: Any, own_id: Any, *columns: Any, summary: Callable[[Iterator[Row[Any]]], str | None]
-    ) -> _Groups[str | None]:
+        session_id: Any, own_id: Any, *columns: Any, summary: Callable[[Iterator[Row[Any]]], str]
+    ) -> _Groups[str]:
         """A session's responses, ratings or action items, in the sessions' order, as one cell each."""
         statement = (
             select(MentoringSession.id, *columns)
@@ -360,7 +360,8 @@ def _session_rows(program_id: int) -> Iterator[tuple[Cell, ...]]:
             for _, by, item, due_on, done in rows
         ])),
     )  # fmt: skip
-    members = _pair_members(program_id, names)
+    fields = _Fields()
+    pair = _pairs(program_id, names, fields)
     sessions = (
         select(MentoringSession.relationship_id, _UtcMinute(MentoringSession.started_at), MentoringSession.id,
                MentoringSession.timezone, MentoringSession.duration_minutes, MentoringSession.format,
@@ -372,14 +373,12 @@ def _session_rows(program_id: int) -> Iterator[tuple[Cell, ...]]:
     )  # fmt: skip
     for (relationship_id, started_at, session_id, zone, minutes, kind, topics, skill_keys, notes, status,
          logged_by) in _stream(sessions):  # fmt: skip
-        yield (
-            relationship_id,
-            members.get(relationship_id, ""),
-            session_id,
+        yield pair(relationship_id) + fields.end_text((
+            str(session_id),
             text(names[logged_by]),
             started_at,
             text(zone),
-            minutes,
+            str(minutes),
             text(kind),
             text(topics),
             _skills_cell(skill_keys),
@@ -388,7 +387,7 @@ def _session_rows(program_id: int) -> Iterator[tuple[Cell, ...]]:
             responses.of(session_id),
             ratings.of(session_id),
             items.of(session_id),
-        )
+        ))  # fmt: skip
 
 
 def goals_csv(program: Program) -> Iterator[str]:
@@ -397,17 +396,17 @@ def goals_csv(program: Program) -> Iterator[str]:
         "progress_percent", "created_at_utc", "completed_at_utc", "milestones_done", "milestones_total", "milestones",
         "comments",
     )  # fmt: skip
-    return csv_chunks(header, _goal_rows(program.id, _skill_names(program)))
+    return csv_chunks(header, _goal_lines(program.id, _skill_names(program)))
 
 
-def _milestones(rows: Iterator[Row[Any]]) -> tuple[int, int, str | None]:
-    """A goal's milestones as (done, total, the list's cell)."""
+def _milestones(rows: Iterator[Row[Any]]) -> tuple[str, str, str]:
+    """A goal's milestones as the cells (done, total, the list)."""
     steps = list(rows)
     listed = " | ".join([f"{step} [done]" if done else f"{step}" for _, step, done in steps])
-    return sum(1 for *_, done in steps if done), len(steps), text(listed)
+    return str(sum(1 for *_, done in steps if done)), str(len(steps)), text(listed)
 
 
-def _goal_rows(program_id: int, skills: dict[str, str]) -> Iterator[tuple[Cell, ...]]:
+def _goal_lines(program_id: int, skills: dict[str, str]) -> Iterator[str]:
     order = (Goal.relationship_id, Goal.id)
     in_program = Relationship.program_id == program_id
     names = _participant_names(program_id)
@@ -422,17 +421,18 @@ def _goal_rows(program_id: int, skills: dict[str, str]) -> Iterator[tuple[Cell, 
         )
         return _stream(statement)
 
-    milestones: _Groups[tuple[int, int, str | None]] = _Groups(
+    milestones: _Groups[tuple[str, str, str]] = _Groups(
         of_goals(Milestone.title, Milestone.done_at.is_not(None), own_id=Milestone.id, goal_id=Milestone.goal_id),
         _milestones,
-        (0, 0, ""),
+        ("0", "0", ""),
     )
-    comments: _Groups[str | None] = _Groups(
+    comments: _Groups[str] = _Groups(
         of_goals(GoalComment.author_id, GoalComment.text, own_id=GoalComment.id, goal_id=GoalComment.goal_id),
         lambda rows: text(" | ".join([f"{names[by]}: {comment}" for _, by, comment in rows])),
         "",
     )
-    members = _pair_members(program_id, names)
+    fields = _Fields()
+    pair = _pairs(program_id, names, fields)
     goals = (
         select(*order, Goal.owner_id, Goal.title, Goal.skill_key, Goal.measure, _IsoDay(Goal.target_on), Goal.status,
                Goal.progress, _UtcMinute(Goal.created_at), _UtcMinute(Goal.completed_at))
@@ -443,24 +443,22 @@ def _goal_rows(program_id: int, skills: dict[str, str]) -> Iterator[tuple[Cell, 
     for (relationship_id, goal_id, owner, title, skill_key, measure, target_on, status, progress, created_at,
          completed_at) in _stream(goals):  # fmt: skip
         done, total, listed = milestones.of(goal_id)
-        yield (
-            relationship_id,
-            members.get(relationship_id, ""),
-            goal_id,
+        yield pair(relationship_id) + fields.end_text((
+            str(goal_id),
             text(names[owner]),
             text(title),
             text(skills.get(skill_key, skill_key) if skill_key else ""),
             text(measure),
             target_on,
             text(status),
-            progress,
+            str(progress),
             created_at,
-            completed_at,
+            completed_at or "",
             done,
             total,
             listed,
             comments.of(goal_id),
-        )
+        ))  # fmt: skip
 
 
 def assessments_csv(program: Program) -> Iterator[str]:
@@ -470,11 +468,11 @@ def assessments_csv(program: Program) -> Iterator[str]:
         "skill", "level", "assessment_comment",
     )  # fmt: skip
     rounds = {r.id: (order, text(r.title), text(r.kind)) for order, r in enumerate(program_rounds(program), 1)}
-    return line_chunks(header, _assessment_lines(program.id, rounds, _skill_names(program)))
+    return csv_chunks(header, _assessment_lines(program.id, rounds, _skill_names(program)))
 
 
 def _assessment_lines(
-    program_id: int, rounds: dict[int, tuple[int, str | None, str | None]], skills: dict[str, str]
+    program_id: int, rounds: dict[int, tuple[int, str, str]], skills: dict[str, str]
 ) -> Iterator[str]:
     """The ratings, each a line made of its assessment's cells (written once per assessment), its skill's (once
     per skill) and its level. Assessments and their ratings are two queries in the same order, merged; an
@@ -514,7 +512,7 @@ def _assessment_lines(
             continue
         order_in, title, kind = rounds[round_id]
         shared = fields(title, kind, order_in, text(names[subject]), text(name(*rater_name)), text(role), submitted_at)
-        last = fields.last(text(comment))
+        last = fields.end(text(comment))
         for _, skill_key, level in rated:
             skill = skill_fields.get(skill_key)
             if skill is None:
@@ -532,10 +530,10 @@ def survey_answers_csv(program: Program) -> Iterator[str]:
         s.id: (text(s.title), text(s.kind), parse_questions(s.questions))
         for s in db.session.execute(select(Survey).where(Survey.program_id == program.id).order_by(Survey.id)).scalars()
     }
-    return line_chunks(header, _survey_lines(program.id, surveys))
+    return csv_chunks(header, _survey_lines(program.id, surveys))
 
 
-def _survey_lines(program_id: int, surveys: dict[int, tuple[str | None, str | None, list[Question]]]) -> Iterator[str]:
+def _survey_lines(program_id: int, surveys: dict[int, tuple[str, str, list[Question]]]) -> Iterator[str]:
     """The answers, each a line made of its response's cells (written once per response), its question's (once
     per export) and the answer's."""
     answerer = _Person()
@@ -557,7 +555,7 @@ def _survey_lines(program_id: int, surveys: dict[int, tuple[str | None, str | No
         for q, question in asked[survey_id]:
             answer = answers.get(q.key)
             if answer is not None:
-                yield shared + question + fields.last(text(answer_text(q, answer)), cell(answer_code(q, answer)))
+                yield shared + question + fields.end(text(answer_text(q, answer)), cell(answer_code(q, answer)))
 
 
 def _skill_names(program: Program) -> dict[str, str]:
