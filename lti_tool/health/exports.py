@@ -110,8 +110,7 @@ class _UtcMinute(FunctionElement[str]):
 
 @compiles(_UtcMinute, "sqlite")
 def _utc_minute_sqlite(element: _UtcMinute, compiler: SQLCompiler, **kw: Any) -> str:
-    # Cut from the stored text, not strftime: SQLite rounds the seconds to milliseconds, which can carry a
-    # time of 09:30:59.9996 into the next minute where `moment` (like `isoformat`) truncates.
+    # Cut from the stored text, which starts with the minute: nothing parsed, nothing rounded.
     (column,) = element.clauses
     return compiler.process(
         func.substr(column, 1, 10).op("||")("T").op("||")(func.substr(column, 12, 5)).op("||")("+00:00"), **kw
