@@ -1,6 +1,7 @@
 """Pages and exports of a large course (issue 12): server time, SQL statements and bytes against the budget.
 
     .venv/bin/python benchmarks/pages.py [--pairs 4000] [--databases sqlite,postgresql] [--repeat 3]
+                                         [--only health,exports]
 
 For each database it serves the tool beside the sandbox LMS as the tests do, launches the instructor once (a real
 signed launch), fills the course with `tests/scale/builder.py` (the issue's course by default: 11,001 members,
@@ -12,7 +13,8 @@ stretch; statements are counted with a `before_cursor_execute` listener (tests/s
 the built tables are analysed first, as autovacuum does on a live database. Memory: this process's resident size
 after the build (its garbage collected and handed back), after the last page and at its peak in between. The
 load average is printed at the start and the end. The first slice of issue 12 measures program health and the
-four CSV exports; later slices add the other pages.
+four CSV exports; later slices add the other pages. `--only` measures some groups of them (comma-separated:
+`health` for the health pages, `exports` for the CSV exports), the course built all the same.
 
 Budgets: a page ≤ 300 ms, ≤ 50 SQL statements, ≤ 300 KB of HTML; an export ≥ 50,000 rows/s and ≤ 50
 statements (the query-count tests check that they do not grow with the course); the process under 250 MB after
@@ -54,6 +56,7 @@ PAGE_MS, PAGE_STATEMENTS, PAGE_BYTES = 300.0, 50, 300_000
 WORKER_MB = 250
 EXPORT_ROWS_PER_SECOND, EXPORT_STATEMENTS = 50_000, 50
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+GROUPS = ("health", "exports")  # what `--only` chooses from: the health pages, the CSV exports
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,9 @@ class Memory:
         return f"{text}; budget: under {WORKER_MB} MB", ok
 
 
-def run_database(label: str, url: str | None, size: CourseSize, repeat: int) -> tuple[list[Measured], Memory]:
+def run_database(
+    label: str, url: str | None, size: CourseSize, repeat: int, only: frozenset[str]
+) -> tuple[list[Measured], Memory]:
     with tempfile.TemporaryDirectory() as directory:
         work = Path(directory)
         with (
@@ -169,13 +174,16 @@ def run_database(label: str, url: str | None, size: CourseSize, repeat: int) -> 
             browser.close()
             base = f"/courses/{built.course_id}/program"
             last_page = math.ceil(size.pairs / PAGE_SIZE)
-            targets = [
-                ("program health", f"{base}/health"),
-                (f"program health, page {last_page}", f"{base}/health?page={last_page}"),
-                ("program health, search", f"{base}/health?q=Mentee00042"),
-                *((f"{name}.csv", f"{base}/exports/{name}.csv") for name in
-                  ("sessions", "goals", "assessments", "survey-answers")),
-            ]  # fmt: skip
+            groups = {
+                "health": [
+                    ("program health", f"{base}/health"),
+                    (f"program health, page {last_page}", f"{base}/health?page={last_page}"),
+                    ("program health, search", f"{base}/health?q=Mentee00042"),
+                ],
+                "exports": [(f"{name}.csv", f"{base}/exports/{name}.csv") for name in
+                            ("sessions", "goals", "assessments", "survey-answers")],
+            }  # fmt: skip
+            targets = [target for group in GROUPS if group in only for target in groups[group]]
             reset_peak()
             before = memory_kb("VmRSS")
             results = [measure(app, client, name, path, repeat) for name, path in targets]
@@ -217,9 +225,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--databases", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
     parser.add_argument("--postgresql-url", default=POSTGRES_URL, help="a fresh schema of it is used, then dropped")
     parser.add_argument("--repeat", type=int, default=3, help="timed requests per page (after one warm-up)")
+    parser.add_argument(
+        "--only", default=",".join(GROUPS), help=f"comma-separated groups to measure: {', '.join(GROUPS)}"
+    )
     args = parser.parse_args(argv)
     if args.pairs < 1 or args.repeat < 1:
         parser.error("--pairs and --repeat must be at least 1")
+    args.only = frozenset(group.strip() for group in args.only.split(","))
+    if not args.only or not args.only <= set(GROUPS):
+        parser.error(f"--only takes a comma-separated list of {', '.join(GROUPS)}")
     return args
 
 
@@ -231,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     for database in args.databases.split(","):
         url = None if database == "sqlite" else args.postgresql_url
         label = "SQLite" if database == "sqlite" else "PostgreSQL"
-        results, memory = run_database(label, url, size, args.repeat)
+        results, memory = run_database(label, url, size, args.repeat, args.only)
         ok &= report(f"{label}, {size.pairs:,} pairs", results, memory)
     say(f"\nLoad average at the end {load()} on {os.cpu_count()} cores.")
     say("Every budget met." if ok else "Some budgets missed (FAIL above).")

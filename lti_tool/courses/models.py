@@ -47,9 +47,14 @@ class User(db.Model):  # type: ignore[name-defined,misc]
 
 
 def person_name(name: str | None, given_name: str | None, family_name: str | None) -> str:
-    """A person's name as pages show it, from a user's columns (exports read the columns without the row)."""
-    full = " ".join(part for part in (given_name, family_name) if part)
-    return name or full or "Participant"
+    """A person's name as pages show it, from a user's columns (exports read the columns without the row): the
+    name, else the given and family names that are set, else "Participant". Branches, not a join over a
+    generator: an export names every participant of a program (issue 12)."""
+    if name:
+        return name
+    if given_name and family_name:
+        return f"{given_name} {family_name}"
+    return given_name or family_name or "Participant"
 
 
 class Course(db.Model):  # type: ignore[name-defined,misc]

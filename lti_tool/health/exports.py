@@ -4,25 +4,36 @@ The privacy rules of the pages hold here too: private notes are never read. Cell
 a formula (starting with = + - @, a tab or a carriage return) are prefixed with a quote.
 
 Each export streams: the header line leaves before any query runs, then rows as the database hands them over.
-Names are joined into the queries; what a row lists (a session's responses, a goal's milestones, a pair's members)
-comes from a second query sorted the same way and merged as the rows pass. So an export runs the same few
-statements and holds the same few rows in memory, whatever the program's size.
+What a row lists (a session's responses, a goal's milestones, an assessment's ratings) comes from a second query
+sorted the same way and merged as the rows pass; people's names come from one query of the program's
+participants, looked up by id. So an export runs the same few statements whatever the program's size, and holds
+a batch of rows and a name per participant (and a short text per pair) in memory, not its rows.
+
+They write well over 50,000 rows a second (issue 12): the database formats times and dates (`_UtcMinute`,
+`_IsoDay`), the queries select plain columns (no ORM objects, no per-row type conversion), and a row is CSV text
+put together from pieces: cells that rows share (a pair's, an assessment's, a response's, a skill's) are written
+once, and the rest of a row is joined with commas where none of its cells needs quotes (`_Fields`), the csv
+writer quoting the others. The same bytes as the csv writer writing every cell of every row.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections import defaultdict
+import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import cache
-from itertools import islice
-from typing import Any
+from functools import cache, lru_cache
+from itertools import groupby
+from operator import itemgetter
+from typing import Any, Generic, TypeVar, overload
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Row, Select, String, Text, cast, func, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from lti_tool.assessments.models import AssessmentRound, SkillAssessment, SkillRating
 from lti_tool.assessments.services import program_rounds
@@ -46,8 +57,15 @@ from lti_tool.surveys.questions import Question, answer_code, answer_text, parse
 
 Cell = str | int | float | None  # None is written as an empty cell
 FORMULA_STARTS = frozenset("=+-@\t\r")
+T = TypeVar("T")
 
 
+@overload
+def text(value: str) -> str: ...
+@overload
+def text(value: None) -> None: ...
+@overload
+def text(value: str | None) -> str | None: ...
 def text(value: str | None) -> str | None:
     """Text as a CSV cell: text that a spreadsheet would evaluate gets a leading quote so it is shown as text."""
     return "'" + value if value and value[0] in FORMULA_STARTS else value
@@ -55,7 +73,8 @@ def text(value: str | None) -> str | None:
 
 def moment(value: datetime | None) -> str | None:
     """A time as ISO 8601 in UTC to the minute. The database hands times over in UTC already
-    (`extensions.UTCDateTime`), so the conversion is only a check for them."""
+    (`extensions.UTCDateTime`), so the conversion is only a check for them. (The exports have the database
+    write it: `_UtcMinute`.)"""
     if value is None:
         return None
     return (value if value.tzinfo is UTC else value.astimezone(UTC)).isoformat(timespec="minutes")
@@ -63,8 +82,7 @@ def moment(value: datetime | None) -> str | None:
 
 def cell(value: object) -> Cell:
     """Any value as a CSV cell, for a column whose type varies: numbers stay numbers, times are `moment`s, text
-    is `text`. The exports call `text` and `moment` directly where a column's type is known (most of them): a
-    row of an export is built with as few calls as it has cells to convert, tens of thousands of rows a second."""
+    is `text`. The exports call `text` directly where a column's type is known (most of them)."""
     if type(value) is str:
         return text(value)
     if value is None:
@@ -80,38 +98,106 @@ def cell(value: object) -> Cell:
     return text(str(value))
 
 
+class _UtcMinute(FunctionElement[str]):
+    """A `UTCDateTime` column as `moment` writes it ("2026-11-02T09:30+00:00"), written by the database: parsing
+    each time into a `datetime` and formatting it again was the largest part of a row's cost. Both databases
+    keep the time in UTC (`extensions.UTCDateTime`); SQLite as text that starts "YYYY-MM-DD HH:MM"."""
+
+    type = String()
+    inherit_cache = True
+    name = "utc_minute"
+
+
+@compiles(_UtcMinute, "sqlite")
+def _utc_minute_sqlite(element: _UtcMinute, compiler: SQLCompiler, **kw: Any) -> str:
+    # Cut from the stored text, which starts with the minute: nothing parsed, nothing rounded.
+    (column,) = element.clauses
+    return compiler.process(
+        func.substr(column, 1, 10).op("||")("T").op("||")(func.substr(column, 12, 5)).op("||")("+00:00"), **kw
+    )
+
+
+@compiles(_UtcMinute, "postgresql")
+def _utc_minute_postgresql(element: _UtcMinute, compiler: SQLCompiler, **kw: Any) -> str:
+    (column,) = element.clauses
+    utc = func.timezone("UTC", column)  # the time as UTC wall-clock time, whatever the session's time zone
+    return compiler.process(func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI').op("||")("+00:00"), **kw)
+
+
+class _IsoDay(FunctionElement[str]):
+    """A `Date` column as `date.isoformat` writes it ("2026-11-02"), written by the database: SQLite stores it
+    so already; PostgreSQL formats it (not by casting, which follows the session's DateStyle)."""
+
+    type = String()
+    inherit_cache = True
+    name = "iso_day"
+
+
+@compiles(_IsoDay, "sqlite")
+def _iso_day_sqlite(element: _IsoDay, compiler: SQLCompiler, **kw: Any) -> str:
+    (column,) = element.clauses
+    return compiler.process(column, **kw)
+
+
+@compiles(_IsoDay, "postgresql")
+def _iso_day_postgresql(element: _IsoDay, compiler: SQLCompiler, **kw: Any) -> str:
+    (column,) = element.clauses
+    return compiler.process(func.to_char(column, "YYYY-MM-DD"), **kw)
+
+
 CHUNK_CHARS = 64 * 1024  # a chunk sent: about 64 KB
-ROWS_PER_WRITE = 200  # rows handed to the csv writer at once, between checks of the chunk's size
 FETCHED = 1000  # rows fetched at a time
 STREAMED = {"yield_per": FETCHED}  # a server-side cursor on PostgreSQL
+LINE_END = "\r\n"  # the csv module's (its "excel" dialect)
 
 
-def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> Iterator[str]:
-    """The header line at once, then the rows in chunks of about `CHUNK_CHARS`; `rows` is only read as the
-    response is sent, and must hold cells already (`text`, `moment`, numbers, None).
+def csv_chunks(header: Sequence[str], lines: Iterable[str]) -> Iterator[str]:
+    """The header line at once, then `lines` (CSV lines, put together from `_Fields` pieces) in chunks of about
+    `CHUNK_CHARS`; `lines` is only read as the response is sent.
 
     The view's database session is gone by then (Flask tears the app context down when the view returns, and
-    `stream_with_context` pushes it again for the rows): `rows` must take ids and plain values, not ORM objects."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    `stream_with_context` pushes it again for the rows): `lines` must take ids and plain values, not ORM objects."""
+    yield _Fields().end(*header)  # alone, before `lines` runs its first query
+    chunk: list[str] = []
+    size = 0
+    for line in lines:
+        chunk.append(line)
+        size += len(line)
+        if size >= CHUNK_CHARS:
+            yield "".join(chunk)
+            chunk, size = [], 0
+    if chunk:
+        yield "".join(chunk)
 
-    def written() -> str:
-        chunk = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return chunk
 
-    writer.writerow(header)
-    yield written()  # alone, before `rows` runs its first query
-    rows = iter(rows)
-    while True:
-        before = buffer.tell()
-        writer.writerows(islice(rows, ROWS_PER_WRITE))
-        done = buffer.tell() == before  # every row writes at least its line end
-        if buffer.tell() >= CHUNK_CHARS or (done and buffer.tell()):
-            yield written()
-        if done:
-            return
+class _Fields:
+    """Cells as the CSV text they are inside a row, each followed by the delimiter: "a,\"b, c\",". A row of
+    such pieces is the row the csv writer writes, as it quotes each cell on its own (a trailing empty cell keeps
+    a lone empty cell from being written as "", as the writer does for a row of one empty cell)."""
+
+    def __init__(self) -> None:
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer)
+
+    def __call__(self, *cells: Cell) -> str:
+        self._writer.writerow((*cells, None))
+        written = self._buffer.getvalue()
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        return written[: -len(LINE_END)]
+
+    def end(self, *cells: Cell) -> str:
+        """The cells that end a row, with the line end instead of the last delimiter."""
+        return self(*cells)[:-1] + LINE_END
+
+    def end_text(self, cells: tuple[str, ...]) -> str:
+        """Text cells that end a row, as `end` writes them: joined by commas when none needs quotes (none has a
+        comma, a quote or a line break), which is what the csv writer writes, without its walk through every
+        character; through the writer when one does."""
+        joined = ",".join(cells)
+        if joined.count(",") == len(cells) - 1 and '"' not in joined and "\n" not in joined and "\r" not in joined:
+            return joined + LINE_END
+        return self.end(*cells)
 
 
 @dataclass(frozen=True)
@@ -123,8 +209,8 @@ class Export:
 
 
 class _Person:
-    """A participant's name columns (name, given name, family name), joined into an export's query: no lookup
-    per row. They go last in the select, so that a row unpacks as (*its columns, *the name columns)."""
+    """A user's name columns (name, given name, family name), joined into a query; they go last in the select,
+    so that a row unpacks as (*its columns, *the name columns)."""
 
     def __init__(self) -> None:
         self.participant, self.membership, self.user = aliased(Participant), aliased(Membership), aliased(User)
@@ -134,10 +220,15 @@ class _Person:
         return self.user.name, self.user.given_name, self.user.family_name
 
     def join(self, statement: Select[Any], participant_id: Any) -> Select[Any]:
-        return (
-            statement.join(self.participant, self.participant.id == participant_id)
-            .join(self.membership, self.membership.id == self.participant.membership_id)
-            .join(self.user, self.user.id == self.membership.user_id)
+        """Joined from a participant."""
+        return self.join_member(
+            statement.join(self.participant, self.participant.id == participant_id), self.participant.membership_id
+        )
+
+    def join_member(self, statement: Select[Any], membership_id: Any) -> Select[Any]:
+        """Joined from a course membership."""
+        return statement.join(self.membership, self.membership.id == membership_id).join(
+            self.user, self.user.id == self.membership.user_id
         )
 
 
@@ -147,47 +238,74 @@ def _names() -> Callable[[str | None, str | None, str | None], str]:
     return cache(person_name)
 
 
-class _Groups:
-    """Rows of a second query keyed by its first column, sorted like an export's main query, handed out group by
+def _participant_names(program_id: int) -> dict[int, str]:
+    """Every participant's name by participant id, in one query: fewer than a program's sessions and far fewer
+    than the people its rows name, cheaper than joining three tables into each row."""
+    person = _Person()
+    statement = person.join_member(select(Participant.id, *person.columns), Participant.membership_id)
+    return {
+        participant_id: person_name(*columns)
+        for participant_id, *columns in _stream(statement.where(Participant.program_id == program_id))
+    }
+
+
+_END = object()  # past a merged query's last group
+
+
+class _Groups(Generic[T]):
+    """Rows of a second query keyed by its first column, sorted like an export's main query, summed up group by
     group as the main rows pass (a merge join in Python): both stream, so memory stays the same whatever the
     number of rows. Every key of the second query is one the main rows visit, in the same order."""
 
-    def __init__(self, rows: Iterable[Row[Any]]) -> None:
-        self._rows = iter(rows)
-        self._next = next(self._rows, None)
+    def __init__(self, rows: Iterable[Row[Any]], summary: Callable[[Iterator[Row[Any]]], T], none: T) -> None:
+        self._groups = groupby(rows, itemgetter(0))
+        self._summary, self._none = summary, none
+        self._key: object
+        self._group: Iterator[Row[Any]]
+        self._key, self._group = next(self._groups, (_END, iter(())))
 
-    def of(self, key: object) -> list[Row[Any]]:
-        group = []
-        while self._next is not None and self._next[0] == key:
-            group.append(self._next)
-            self._next = next(self._rows, None)
-        return group
+    def of(self, key: object) -> T:
+        """The summary of `key`'s rows, or the summary of none when it has none."""
+        if key != self._key:
+            return self._none
+        found = self._summary(self._group)
+        self._key, self._group = next(self._groups, (_END, iter(())))
+        return found
 
 
 def _stream(statement: Select[Any]) -> Iterator[Row[Any]]:
     """The rows of `statement` on the session's connection, without the ORM's row handling, a batch at a time
     (a server-side cursor on PostgreSQL): a batch is fetched and made into rows in one call, not row by row."""
     result = db.session.connection().execute(statement, execution_options=STREAMED)
-    while batch := result.fetchmany(FETCHED):
-        yield from batch
+    try:
+        while batch := result.fetchmany(FETCHED):
+            yield from batch
+    finally:
+        result.close()  # at once, also when the download stops early: not when the cursor is collected
 
 
-def _pair_members(program_id: int) -> dict[int, str | None]:
-    """Who is in each pair, by relationship id, as `health.services.members_text` words it, as a cell: one query,
-    a short text per pair (kept for the export: pairs are far fewer than its rows)."""
-    person = _Person()
-    statement = person.join(
-        select(RelationshipMember.relationship_id, RelationshipMember.role, *person.columns).join(
-            Relationship, Relationship.id == RelationshipMember.relationship_id
-        ),
-        RelationshipMember.participant_id,
-    ).where(Relationship.program_id == program_id)
-    members: defaultdict[int, list[tuple[str, str]]] = defaultdict(list)
-    for relationship_id, role, *person_columns in _stream(
-        statement.order_by(RelationshipMember.relationship_id, RelationshipMember.id)
-    ):
-        members[relationship_id].append((person_name(*person_columns), role))
-    return {relationship_id: text(members_text(found)) for relationship_id, found in members.items()}
+def _pairs(program_id: int, names: dict[int, str], fields: _Fields) -> Callable[[int], str]:
+    """The cells that start a row of a pair's: its id and who is in it, as `health.services.members_text` words
+    it, by relationship id. One query, written once per pair (kept for the export: pairs are far fewer than its
+    rows)."""
+    statement = (
+        select(RelationshipMember.relationship_id, RelationshipMember.role, RelationshipMember.participant_id)
+        .join(Relationship, Relationship.id == RelationshipMember.relationship_id)
+        .where(Relationship.program_id == program_id)
+        .order_by(RelationshipMember.relationship_id, RelationshipMember.id)
+    )
+    pairs = {
+        relationship_id: fields(
+            relationship_id, text(members_text((names[participant_id], role) for _, role, participant_id in members))
+        )
+        for relationship_id, members in groupby(_stream(statement), itemgetter(0))
+    }
+
+    def pair(relationship_id: int) -> str:
+        found = pairs.get(relationship_id)
+        return found if found is not None else fields(relationship_id, "")  # a pair without members
+
+    return pair
 
 
 def sessions_csv(program: Program) -> Iterator[str]:
@@ -196,64 +314,79 @@ def sessions_csv(program: Program) -> Iterator[str]:
         "duration_minutes", "format", "topics", "skills", "shared_notes", "status", "responses", "ratings",
         "action_items",
     )  # fmt: skip
-    return csv_chunks(header, _session_rows(program.id))
+    return csv_chunks(header, _session_lines(program.id))
 
 
-def _session_rows(program_id: int) -> Iterator[tuple[Cell, ...]]:
+@lru_cache(maxsize=1024)
+def _skills_cell(stored: str | None) -> str:
+    """A session's skill keys (JSON as stored) as one cell: a few hundred combinations recur in every export."""
+    return text("; ".join(json.loads(stored) or [])) if stored is not None else ""
+
+
+def _session_lines(program_id: int) -> Iterator[str]:
     order = (MentoringSession.relationship_id, MentoringSession.started_at, MentoringSession.id)
     in_program = Relationship.program_id == program_id
+    names = _participant_names(program_id)
 
-    def of_sessions(session_id: Any, participant_id: Any, own_id: Any, *columns: Any) -> _Groups:
-        """A session's responses, ratings or action items, with their author's name, in the sessions' order."""
-        by = _Person()
+    def of_sessions(
+        session_id: Any, own_id: Any, *columns: Any, summary: Callable[[Iterator[Row[Any]]], str]
+    ) -> _Groups[str]:
+        """A session's responses, ratings or action items, in the sessions' order, as one cell each."""
         statement = (
-            select(MentoringSession.id, *columns, *by.columns)
+            select(MentoringSession.id, *columns)
             .join(MentoringSession, MentoringSession.id == session_id)
             .join(Relationship, Relationship.id == MentoringSession.relationship_id)
         )
-        return _Groups(_stream(by.join(statement, participant_id).where(in_program).order_by(*order, own_id)))
+        return _Groups(_stream(statement.where(in_program).order_by(*order, own_id)), summary, "")
 
-    responses = of_sessions(SessionResponse.session_id, SessionResponse.participant_id, SessionResponse.id,
-                            SessionResponse.status, SessionResponse.reason)  # fmt: skip
-    ratings = of_sessions(SessionRating.session_id, SessionRating.participant_id, SessionRating.id,
-                          SessionRating.rating, SessionRating.comment)  # fmt: skip
-    items = of_sessions(ActionItem.session_id, ActionItem.owner_id, ActionItem.id,
-                        ActionItem.text, ActionItem.due_on, ActionItem.done_at)  # fmt: skip
-    members = _pair_members(program_id)
-    logger = _Person()
-    sessions = logger.join(
-        select(*order, MentoringSession.timezone, MentoringSession.duration_minutes, MentoringSession.format,
-               MentoringSession.topics, MentoringSession.skill_keys, MentoringSession.shared_notes,
-               MentoringSession.status, *logger.columns)
-        .join(Relationship, Relationship.id == MentoringSession.relationship_id),
-        MentoringSession.logged_by_id,
+    responses = of_sessions(
+        SessionResponse.session_id, SessionResponse.id,
+        SessionResponse.participant_id, SessionResponse.status, SessionResponse.reason,
+        summary=lambda rows: text(" | ".join([f"{names[by]}: {answer} ({reason})" if reason else
+                                              f"{names[by]}: {answer}" for _, by, answer, reason in rows])),
     )  # fmt: skip
-    name = _names()
+    ratings = of_sessions(
+        SessionRating.session_id, SessionRating.id,
+        SessionRating.participant_id, SessionRating.rating, SessionRating.comment,
+        summary=lambda rows: text(" | ".join([f"{names[by]}: {rating}/5 ({comment})" if comment else
+                                              f"{names[by]}: {rating}/5" for _, by, rating, comment in rows])),
+    )  # fmt: skip
+    items = of_sessions(
+        ActionItem.session_id, ActionItem.id,
+        ActionItem.owner_id, ActionItem.text, _IsoDay(ActionItem.due_on), ActionItem.done_at.is_not(None),
+        summary=lambda rows: text(" | ".join([
+            f"{names[by]}: {item}" + (f" (due {due_on})" if due_on else "") + (" [done]" if done else "")
+            for _, by, item, due_on, done in rows
+        ])),
+    )  # fmt: skip
+    fields = _Fields()
+    pair = _pairs(program_id, names, fields)
+    sessions = (
+        select(MentoringSession.relationship_id, _UtcMinute(MentoringSession.started_at), MentoringSession.id,
+               MentoringSession.timezone, MentoringSession.duration_minutes, MentoringSession.format,
+               MentoringSession.topics, cast(MentoringSession.skill_keys, Text), MentoringSession.shared_notes,
+               MentoringSession.status, MentoringSession.logged_by_id)
+        .join(Relationship, Relationship.id == MentoringSession.relationship_id)
+        .where(in_program)
+        .order_by(*order)
+    )  # fmt: skip
     for (relationship_id, started_at, session_id, zone, minutes, kind, topics, skill_keys, notes, status,
-         *logged_by) in _stream(sessions.where(in_program).order_by(*order)):  # fmt: skip
-        yield (
-            relationship_id,
-            members.get(relationship_id, ""),
-            session_id,
-            text(name(*logged_by)),
-            moment(started_at),
+         logged_by) in _stream(sessions):  # fmt: skip
+        yield pair(relationship_id) + fields.end_text((
+            str(session_id),
+            text(names[logged_by]),
+            started_at,
             text(zone),
-            minutes,
+            str(minutes),
             text(kind),
             text(topics),
-            text("; ".join(skill_keys or [])),
+            _skills_cell(skill_keys),
             text(notes),
             text(status),
-            text(" | ".join(f"{name(*by)}: {answer}" + (f" ({reason})" if reason else "")
-                            for _, answer, reason, *by in responses.of(session_id))),
-            text(" | ".join(f"{name(*by)}: {rating}/5" + (f" ({comment})" if comment else "")
-                            for _, rating, comment, *by in ratings.of(session_id))),
-            text(" | ".join(
-                f"{name(*by)}: {item}" + (f" (due {due_on.isoformat()})" if due_on else "")
-                + (" [done]" if done_at else "")
-                for _, item, due_on, done_at, *by in items.of(session_id)
-            )),
-        )  # fmt: skip
+            responses.of(session_id),
+            ratings.of(session_id),
+            items.of(session_id),
+        ))  # fmt: skip
 
 
 def goals_csv(program: Program) -> Iterator[str]:
@@ -262,64 +395,69 @@ def goals_csv(program: Program) -> Iterator[str]:
         "progress_percent", "created_at_utc", "completed_at_utc", "milestones_done", "milestones_total", "milestones",
         "comments",
     )  # fmt: skip
-    return csv_chunks(header, _goal_rows(program.id, _skill_names(program)))
+    return csv_chunks(header, _goal_lines(program.id, _skill_names(program)))
 
 
-def _goal_rows(program_id: int, skills: dict[str, str]) -> Iterator[tuple[Cell, ...]]:
+def _milestones(rows: Iterator[Row[Any]]) -> tuple[str, str, str]:
+    """A goal's milestones as the cells (done, total, the list)."""
+    steps = list(rows)
+    listed = " | ".join([f"{step} [done]" if done else f"{step}" for _, step, done in steps])
+    return str(sum(1 for *_, done in steps if done)), str(len(steps)), text(listed)
+
+
+def _goal_lines(program_id: int, skills: dict[str, str]) -> Iterator[str]:
     order = (Goal.relationship_id, Goal.id)
     in_program = Relationship.program_id == program_id
-    milestones = _Groups(
-        _stream(
-            select(Goal.id, Milestone.title, Milestone.done_at)
-            .join(Goal, Goal.id == Milestone.goal_id)
+    names = _participant_names(program_id)
+
+    def of_goals(*columns: Any, own_id: Any, goal_id: Any) -> Iterator[Row[Any]]:
+        statement = (
+            select(Goal.id, *columns)
+            .join(Goal, Goal.id == goal_id)
             .join(Relationship, Relationship.id == Goal.relationship_id)
             .where(in_program)
-            .order_by(*order, Milestone.id)
+            .order_by(*order, own_id)
         )
+        return _stream(statement)
+
+    milestones: _Groups[tuple[str, str, str]] = _Groups(
+        of_goals(Milestone.title, Milestone.done_at.is_not(None), own_id=Milestone.id, goal_id=Milestone.goal_id),
+        _milestones,
+        ("0", "0", ""),
     )
-    author = _Person()
-    comments = _Groups(
-        _stream(
-            author.join(
-                select(Goal.id, GoalComment.text, *author.columns)
-                .join(Goal, Goal.id == GoalComment.goal_id)
-                .join(Relationship, Relationship.id == Goal.relationship_id),
-                GoalComment.author_id,
-            )
-            .where(in_program)
-            .order_by(*order, GoalComment.id)
-        )
+    comments: _Groups[str] = _Groups(
+        of_goals(GoalComment.author_id, GoalComment.text, own_id=GoalComment.id, goal_id=GoalComment.goal_id),
+        lambda rows: text(" | ".join([f"{names[by]}: {comment}" for _, by, comment in rows])),
+        "",
     )
-    members = _pair_members(program_id)
-    owner = _Person()
-    goals = owner.join(
-        select(*order, Goal.title, Goal.skill_key, Goal.measure, Goal.target_on, Goal.status, Goal.progress,
-               Goal.created_at, Goal.completed_at, *owner.columns)
-        .join(Relationship, Relationship.id == Goal.relationship_id),
-        Goal.owner_id,
+    fields = _Fields()
+    pair = _pairs(program_id, names, fields)
+    goals = (
+        select(*order, Goal.owner_id, Goal.title, Goal.skill_key, Goal.measure, _IsoDay(Goal.target_on), Goal.status,
+               Goal.progress, _UtcMinute(Goal.created_at), _UtcMinute(Goal.completed_at))
+        .join(Relationship, Relationship.id == Goal.relationship_id)
+        .where(in_program)
+        .order_by(*order)
     )  # fmt: skip
-    name = _names()
-    for (relationship_id, goal_id, title, skill_key, measure, target_on, status, progress, created_at, completed_at,
-         *owned_by) in _stream(goals.where(in_program).order_by(*order)):  # fmt: skip
-        steps = milestones.of(goal_id)
-        yield (
-            relationship_id,
-            members.get(relationship_id, ""),
-            goal_id,
-            text(name(*owned_by)),
+    for (relationship_id, goal_id, owner, title, skill_key, measure, target_on, status, progress, created_at,
+         completed_at) in _stream(goals):  # fmt: skip
+        done, total, listed = milestones.of(goal_id)
+        yield pair(relationship_id) + fields.end_text((
+            str(goal_id),
+            text(names[owner]),
             text(title),
             text(skills.get(skill_key, skill_key) if skill_key else ""),
             text(measure),
-            target_on.isoformat() if target_on else None,
+            target_on,
             text(status),
-            progress,
-            moment(created_at),
-            moment(completed_at),
-            sum(1 for _, _, done_at in steps if done_at),
-            len(steps),
-            text(" | ".join(f"{step}" + (" [done]" if done_at else "") for _, step, done_at in steps)),
-            text(" | ".join(f"{name(*by)}: {comment}" for _, comment, *by in comments.of(goal_id))),
-        )
+            str(progress),
+            created_at,
+            completed_at or "",
+            done,
+            total,
+            listed,
+            comments.of(goal_id),
+        ))  # fmt: skip
 
 
 def assessments_csv(program: Program) -> Iterator[str]:
@@ -329,41 +467,56 @@ def assessments_csv(program: Program) -> Iterator[str]:
         "skill", "level", "assessment_comment",
     )  # fmt: skip
     rounds = {r.id: (order, text(r.title), text(r.kind)) for order, r in enumerate(program_rounds(program), 1)}
-    return csv_chunks(header, _assessment_rows(program.id, rounds, _skill_names(program)))
+    return csv_chunks(header, _assessment_lines(program.id, rounds, _skill_names(program)))
 
 
-def _assessment_rows(
-    program_id: int, rounds: dict[int, tuple[int, str | None, str | None]], skills: dict[str, str]
-) -> Iterator[tuple[Cell, ...]]:
-    learner = _Person()
-    rater = aliased(User)
-    statement = learner.join(
-        select(SkillAssessment.id, SkillAssessment.round_id, SkillAssessment.rater_role,
-               SkillAssessment.submitted_at, SkillAssessment.comment, rater.name, rater.given_name,
-               rater.family_name, SkillRating.skill_key, SkillRating.level, *learner.columns)
-        .join(SkillAssessment, SkillAssessment.id == SkillRating.assessment_id)
-        .join(AssessmentRound, AssessmentRound.id == SkillAssessment.round_id)
-        .join(Membership, Membership.id == SkillAssessment.rater_id)
-        .join(rater, rater.id == Membership.user_id),
-        SkillAssessment.subject_id,
-    ).where(AssessmentRound.program_id == program_id)  # fmt: skip
+def _assessment_lines(
+    program_id: int, rounds: dict[int, tuple[int, str, str]], skills: dict[str, str]
+) -> Iterator[str]:
+    """The ratings, each a line made of its assessment's cells (written once per assessment), its skill's (once
+    per skill) and its level. Assessments and their ratings are two queries in the same order, merged; an
+    assessment without ratings has no line."""
+    order = (AssessmentRound.position, AssessmentRound.id, SkillAssessment.subject_id, SkillAssessment.id)
+    in_program = AssessmentRound.program_id == program_id
+    names = _participant_names(program_id)
+    rater = _Person()
+    assessments = _stream(
+        rater.join_member(
+            select(SkillAssessment.id, SkillAssessment.round_id, SkillAssessment.subject_id,
+                   SkillAssessment.rater_role, _UtcMinute(SkillAssessment.submitted_at), SkillAssessment.comment,
+                   *rater.columns)
+            .join(AssessmentRound, AssessmentRound.id == SkillAssessment.round_id),
+            SkillAssessment.rater_id,
+        )
+        .where(in_program)
+        .order_by(*order)
+    )  # fmt: skip
+    ratings: _Groups[list[Row[Any]]] = _Groups(
+        _stream(
+            select(SkillRating.assessment_id, SkillRating.skill_key, SkillRating.level)
+            .join(SkillAssessment, SkillAssessment.id == SkillRating.assessment_id)
+            .join(AssessmentRound, AssessmentRound.id == SkillAssessment.round_id)
+            .where(in_program)
+            .order_by(*order, SkillRating.id)
+        ),
+        list,
+        [],
+    )
+    fields = _Fields()
     name = _names()
-    skill_cells = {key: (text(key), text(skill)) for key, skill in skills.items()}
-    # Rows come an assessment at a time (a few ratings each): what they share is made into cells once per assessment.
-    assessment_id: int | None = None
-    shared: tuple[Cell, ...] = ()
-    comment: str | None = None
-    for (this_assessment, round_id, role, submitted_at, this_comment, rater_name, rater_given, rater_family,
-         skill_key, level, *subject) in _stream(
-        statement.order_by(AssessmentRound.position, AssessmentRound.id, SkillAssessment.subject_id,
-                           SkillAssessment.id, SkillRating.id)
-    ):  # fmt: skip
-        if this_assessment != assessment_id:
-            order, title, kind = rounds[round_id]
-            shared = (title, kind, order, text(name(*subject)), text(name(rater_name, rater_given, rater_family)),
-                      text(role), moment(submitted_at))  # fmt: skip
-            assessment_id, comment = this_assessment, text(this_comment)
-        yield (*shared, *skill_cells.get(skill_key, (text(skill_key),) * 2), level, comment)
+    skill_fields: dict[str, str] = {}
+    for assessment_id, round_id, subject, role, submitted_at, comment, *rater_name in assessments:
+        rated = ratings.of(assessment_id)
+        if not rated:
+            continue
+        order_in, title, kind = rounds[round_id]
+        shared = fields(title, kind, order_in, text(names[subject]), text(name(*rater_name)), text(role), submitted_at)
+        last = fields.end(text(comment))
+        for _, skill_key, level in rated:
+            skill = skill_fields.get(skill_key)
+            if skill is None:
+                skill = skill_fields[skill_key] = fields(text(skill_key), text(skills.get(skill_key, skill_key)))
+            yield f"{shared}{skill}{level},{last}" if level is not None else f"{shared}{skill},{last}"
 
 
 def survey_answers_csv(program: Program) -> Iterator[str]:
@@ -376,30 +529,32 @@ def survey_answers_csv(program: Program) -> Iterator[str]:
         s.id: (text(s.title), text(s.kind), parse_questions(s.questions))
         for s in db.session.execute(select(Survey).where(Survey.program_id == program.id).order_by(Survey.id)).scalars()
     }
-    return csv_chunks(header, _survey_rows(program.id, surveys))
+    return csv_chunks(header, _survey_lines(program.id, surveys))
 
 
-def _survey_rows(
-    program_id: int, surveys: dict[int, tuple[str | None, str | None, list[Question]]]
-) -> Iterator[tuple[Cell, ...]]:
+def _survey_lines(program_id: int, surveys: dict[int, tuple[str, str, list[Question]]]) -> Iterator[str]:
+    """The answers, each a line made of its response's cells (written once per response), its question's (once
+    per export) and the answer's."""
     answerer = _Person()
     responses = answerer.join(
-        select(SurveyResponse.survey_id, SurveyResponse.submitted_at, SurveyResponse.answers, *answerer.columns)
+        select(SurveyResponse.survey_id, _UtcMinute(SurveyResponse.submitted_at), SurveyResponse.answers,
+               *answerer.columns)
         .join(Survey, Survey.id == SurveyResponse.survey_id),
         SurveyResponse.participant_id,
     ).where(Survey.program_id == program_id)  # fmt: skip
+    fields = _Fields()
     name = _names()
-    asked = {survey_id: [(q, text(q.key), text(q.text)) for q in questions]
+    asked = {survey_id: [(q, fields(text(q.key), text(q.text))) for q in questions]
              for survey_id, (_, _, questions) in surveys.items()}  # fmt: skip
     for survey_id, submitted_at, answers, *person in _stream(
         responses.order_by(SurveyResponse.survey_id, SurveyResponse.id)
     ):
         title, kind, _ = surveys[survey_id]
-        shared = (survey_id, title, kind, text(name(*person)), moment(submitted_at))
-        for q, key, question in asked[survey_id]:
+        shared = fields(survey_id, title, kind, text(name(*person)), submitted_at)
+        for q, question in asked[survey_id]:
             answer = answers.get(q.key)
             if answer is not None:
-                yield (*shared, key, question, text(answer_text(q, answer)), cell(answer_code(q, answer)))
+                yield shared + question + fields.end(text(answer_text(q, answer)), cell(answer_code(q, answer)))
 
 
 def _skill_names(program: Program) -> dict[str, str]:
