@@ -30,6 +30,7 @@ from operator import itemgetter
 from typing import Any, Generic, TypeVar, overload
 
 from sqlalchemy import Row, Select, String, Text, cast, func, select
+from sqlalchemy import text as text_clause
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -206,6 +207,23 @@ class Export:
     title: str
     explanation: str
     build: Callable[[Program], Iterator[str]]
+
+    def stream(self, program_id: int) -> Iterator[str]:
+        """The export as the database stood at its first query: its queries are several, read one after another
+        or merged as they stream (a session's responses, ratings and action items beside the sessions), and
+        each would otherwise see the data of its own start. A session moved or a pair published between two of
+        them would leave lists out or name someone the names read before do not hold. The request's own
+        transaction ends here; the export's reads in one of its own: REPEATABLE READ on PostgreSQL (one snapshot
+        from its first statement), an explicit BEGIN on SQLite, whose driver begins no transaction for reads
+        (in WAL mode a transaction reads one snapshot)."""
+        db.session.rollback()
+        if db.engine.dialect.name == "postgresql":
+            db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        else:
+            db.session.execute(text_clause("BEGIN"))
+        program = db.session.get(Program, program_id)
+        if program is not None:  # deleted in between: an empty answer, as for a program of no rows
+            yield from self.build(program)
 
 
 class _Person:

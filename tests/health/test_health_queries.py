@@ -9,9 +9,11 @@ import io
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -231,3 +233,53 @@ def test_exports_and_figures_are_the_bytes_they_were_before_they_were_made_fast(
         assert response.status_code == 200
         found[name] = hashlib.sha256(response.content).hexdigest()
     assert found == PINNED
+
+
+def test_an_export_is_the_data_as_it_stood_when_the_export_began(app: Flask, browser: LtiBrowser) -> None:
+    """The sessions export reads the sessions and, in their order, their responses, ratings and action items, each
+    by a query of its own. A session moved earlier by another request between those queries would, without one
+    snapshot for all of them, put the lists out of step: that session and every one after it would lose theirs.
+    Here another connection moves a session (and commits) just before the sessions themselves are read."""
+    browser.launch("ment-101", "instructor")
+    with app.app_context():
+        course = db.session.execute(select(Course).where(Course.context_id == "ment-101")).scalar_one()
+        built = build_course(course, CourseSize.for_pairs(10))
+        engine = db.engine
+        first, last = db.session.execute(
+            select(MentoringSession.id, MentoringSession.started_at)
+            .join(Relationship, Relationship.id == MentoringSession.relationship_id)
+            .where(Relationship.program_id == built.program_id)
+            .order_by(MentoringSession.relationship_id, MentoringSession.started_at, MentoringSession.id)
+            .limit(2)
+        ).all()
+    url = f"/courses/{built.course_id}/program/exports/sessions.csv"
+    before = browser.get(url).content
+    moved: list[int] = []
+
+    def move_a_session(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if not moved and "mentoring_session.logged_by_id" in statement:
+            with engine.begin() as other:  # another request's committed change, while the export runs
+                other.execute(
+                    sa.update(MentoringSession)
+                    .where(MentoringSession.id == last.id)
+                    .values(started_at=first.started_at - timedelta(days=1))
+                )
+            moved.append(last.id)
+
+    sa.event.listen(engine, "before_cursor_execute", move_a_session)
+    try:
+        during = browser.get(url).content
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", move_a_session)
+    assert moved, "the sessions query ran"
+    assert during == before
+
+    def by_session(export: bytes) -> list[tuple[str, dict[str, str]]]:
+        rows = csv.DictReader(io.StringIO(export.decode()))
+        return [(row.pop("session_id"), row | {"started_at_utc": ""}) for row in rows]
+
+    # The next export sees the move: the moved session comes first in its pair, with its lists still its own.
+    now_, then = by_session(browser.get(url).content), by_session(before)
+    assert [session for session, _ in now_] != [session for session, _ in then]
+    assert dict(now_) == dict(then)
+    assert now_[0][0] == str(last.id)
