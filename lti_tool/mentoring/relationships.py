@@ -355,7 +355,14 @@ def last_meetings(relationship_ids: list[int], *, until: datetime | None = None)
 def checkin_status(
     relationship: Relationship, last_met: datetime | None, *, now: datetime | None = None
 ) -> CheckinStatus:
-    now = now or utcnow()
-    cadence = timedelta(days=max(1, relationship.program.checkin_every_days))
-    due = (last_met or relationship.created_at) + cadence
-    return CheckinStatus(last_met=last_met, due=due, overdue=relationship.ended_at is None and now > due)
+    return checkin_of(
+        relationship.program, relationship.created_at, relationship.ended_at, last_met, now=now or utcnow()
+    )
+
+
+def checkin_of(
+    program: Program, created_at: datetime, ended_at: datetime | None, last_met: datetime | None, *, now: datetime
+) -> CheckinStatus:
+    """`checkin_status` from a relationship's dates alone, for lists that read them without loading the rows."""
+    due = (last_met or created_at) + timedelta(days=max(1, program.checkin_every_days))
+    return CheckinStatus(last_met=last_met, due=due, overdue=ended_at is None and now > due)
