@@ -18,13 +18,7 @@ from sqlalchemy.orm import selectinload
 from lti_tool.assessments.charts import BarChart, Series, grouped_bars, level_text
 from lti_tool.assessments.growth import in_order
 from lti_tool.assessments.models import AssessmentRound, RaterRole, SkillAssessment, SkillRating
-from lti_tool.assessments.services import (
-    RoundState,
-    completion_by_round,
-    program_rounds,
-    round_state,
-    subject_count,
-)
+from lti_tool.assessments.services import RoundState, program_rounds, round_state, subject_count
 from lti_tool.courses.models import Membership, User, person_name
 from lti_tool.errors import MentorLtiError
 from lti_tool.extensions import db, utcnow
@@ -499,9 +493,24 @@ def _weeks(program: Program, totals: PairTotals, now: datetime) -> list[WeekActi
 
 
 def _round_completion(program: Program, rounds: list[AssessmentRound]) -> list[RoundCompletion]:
+    """How many learners assessed themselves in each round (`completion_by_round`'s `self_done`, counted from the
+    self-assessments alone: the other raters' assessments are half of a round's rows, and the page needs no count of
+    them)."""
+    if not rounds:
+        return []
     total = subject_count(program)
-    done = completion_by_round(program)
-    return [RoundCompletion(r, done[r.id].self_done if r.id in done else 0, total) for r in rounds]
+    done: dict[int, int] = {
+        round_id: count
+        for round_id, count in db.session.execute(
+            select(SkillAssessment.round_id, func.count(func.distinct(SkillAssessment.subject_id)))
+            .where(
+                SkillAssessment.round_id.in_([r.id for r in rounds]),
+                SkillAssessment.rater_role == RaterRole.SELF.value,
+            )
+            .group_by(SkillAssessment.round_id)
+        )
+    }
+    return [RoundCompletion(r, done.get(r.id, 0), total) for r in rounds]
 
 
 def skill_growth(program: Program, rounds: list[AssessmentRound]) -> list[SkillGrowth]:
@@ -537,28 +546,16 @@ def skill_growth(program: Program, rounds: list[AssessmentRound]) -> list[SkillG
         .having(func.min(position) < func.max(position))
         .subquery("rated")
     )
-    role = SkillAssessment.rater_role
-
-    def level(end: ColumnElement[int]) -> ColumnElement[float]:
-        """A skill's level in round `end`: its mentors' mean rating, else its instructors', else the learner's own
-        (NULL when it was not rated there). FILTER, not CASE: each rating feeds only the mean it belongs to."""
-        in_round = SkillAssessment.round_id == end
-        return func.coalesce(
-            func.avg(SkillRating.level).filter(and_(in_round, role == RaterRole.MENTOR.value)),
-            func.avg(SkillRating.level).filter(and_(in_round, role == RaterRole.INSTRUCTOR.value)),
-            func.avg(SkillRating.level).filter(
-                and_(in_round, role.not_in([RaterRole.MENTOR.value, RaterRole.INSTRUCTOR.value]))
-            ),
-        )
-
-    # ... their level of each skill in those two rounds, in one grouping of their ratings ...
-    ends = (
+    # ... the assessments of those two rounds, each with a code: 0, 1, 2 in the first round (mentor, instructor,
+    # the learner's own), 3, 4, 5 in the latest; written once (MATERIALIZED), so that the ratings' grouping below
+    # compares one small number per rating ...
+    rank = case({RaterRole.MENTOR.value: 0, RaterRole.INSTRUCTOR.value: 1}, value=SkillAssessment.rater_role, else_=2)
+    ends_assessments = (
         select(
-            SkillRating.skill_key.label("skill_key"),
-            level(rated.c.first_round).label("first_level"),
-            level(rated.c.latest_round).label("latest_level"),
+            SkillAssessment.id.label("assessment_id"),
+            SkillAssessment.subject_id.label("subject_id"),
+            (case((SkillAssessment.round_id == rated.c.first_round, 0), else_=3) + rank).label("code"),
         )
-        .join(SkillAssessment, SkillAssessment.id == SkillRating.assessment_id)
         .join(
             rated,
             and_(
@@ -566,7 +563,25 @@ def skill_growth(program: Program, rounds: list[AssessmentRound]) -> list[SkillG
                 SkillAssessment.round_id.in_([rated.c.first_round, rated.c.latest_round]),
             ),
         )
-        .group_by(SkillAssessment.subject_id, SkillRating.skill_key)
+        .cte("ends_assessments")
+        .prefix_with("MATERIALIZED")
+    )
+    code = ends_assessments.c.code
+
+    def level(first_code: int) -> ColumnElement[float]:
+        """A skill's level in one of the two rounds: its mentors' mean rating, else its instructors', else the
+        learner's own (NULL when it was not rated there). FILTER: each rating feeds only the mean it belongs to."""
+        return func.coalesce(*(func.avg(SkillRating.level).filter(code == first_code + n) for n in range(3)))
+
+    # ... their level of each skill in those two rounds, in one grouping of their ratings ...
+    ends = (
+        select(
+            SkillRating.skill_key.label("skill_key"),
+            level(0).label("first_level"),
+            level(3).label("latest_level"),
+        )
+        .join(ends_assessments, ends_assessments.c.assessment_id == SkillRating.assessment_id)
+        .group_by(ends_assessments.c.subject_id, SkillRating.skill_key)
         .subquery("ends")
     )
     # ... averaged over the learners rated on the skill in both.
