@@ -5,6 +5,7 @@ Private notes are never read here: no query of this package touches the private_
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -12,7 +13,22 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import CTE, ColumnElement, Row, Subquery, and_, case, func, or_, select, true
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Integer,
+    Row,
+    Select,
+    String,
+    Subquery,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import selectinload
 
 from lti_tool.assessments.charts import BarChart, Series, grouped_bars, level_text
@@ -21,7 +37,7 @@ from lti_tool.assessments.models import AssessmentRound, RaterRole, SkillAssessm
 from lti_tool.assessments.services import RoundState, program_rounds, round_state, subject_count
 from lti_tool.courses.models import Membership, User, person_name
 from lti_tool.errors import MentorLtiError
-from lti_tool.extensions import db, utcnow
+from lti_tool.extensions import UTCDateTime, db, utcnow
 from lti_tool.health.charts import ColumnChart, column_chart, nice_ceiling, ticks
 from lti_tool.mentoring.models import (
     ActionItem,
@@ -212,11 +228,10 @@ def _counted(program: Program) -> ColumnElement[bool]:
     return and_(Relationship.program_id == program.id, MentoringSession.status != SessionStatus.DISPUTED.value)
 
 
-def _pair_figures(program: Program, *, search: str = "", only: int | None = None) -> CTE:
-    """One row per relationship of the program (or the one numbered `only`): its dates, counted sessions, minutes,
-    first and last meeting, goals, active members, how many of them have not accepted the agreement, and whether a
-    member's name matches `search` (every pair matches no search)."""
-    pairs = Relationship.program_id == program.id if only is None else Relationship.id == only
+def _pair_figures(pairs: ColumnElement[bool], matches: ColumnElement[bool]) -> CTE:
+    """One row per relationship of `pairs` (a condition on `Relationship`): its dates, counted sessions, minutes,
+    first and last meeting, goals, active members, how many of them have not accepted the agreement, and `matches`
+    (a condition on it, e.g. `_name_matches`)."""
     met = (
         select(
             MentoringSession.relationship_id.label("relationship_id"),
@@ -266,7 +281,7 @@ def _pair_figures(program: Program, *, search: str = "", only: int | None = None
             func.coalesce(goals.c.goals_completed, 0).label("goals_completed"),
             func.coalesce(members.c.active, 0).label("active"),
             func.coalesce(members.c.waiting, 0).label("waiting"),
-            (_name_matches(search) if search else true()).label("matches"),
+            matches.label("matches"),
         )
         .outerjoin(met, met.c.relationship_id == Relationship.id)
         .outerjoin(goals, goals.c.relationship_id == Relationship.id)
@@ -276,14 +291,18 @@ def _pair_figures(program: Program, *, search: str = "", only: int | None = None
     )
 
 
-def _conditions(figures: CTE, program: Program, now: datetime) -> tuple[ColumnElement[bool], ...]:
-    """(open, everyone accepted, overdue) of a `_pair_figures` row, as `checkin_status` and `waiting_on` decide."""
+def _conditions(figures: CTE, overdue_before: ColumnElement[datetime]) -> tuple[ColumnElement[bool], ...]:
+    """(open, everyone accepted, overdue) of a `_pair_figures` row, as `checkin_status` and `waiting_on` decide:
+    overdue when now is past (last meeting, else pairing) + the cadence, i.e. that moment is before
+    `overdue_before` (`_overdue_before`)."""
     is_open = figures.c.ended_at.is_(None)
     accepted = and_(figures.c.active > 0, figures.c.waiting == 0)
-    # Overdue: now is past (last meeting, else pairing) + the cadence, i.e. that moment is before now - cadence.
-    cadence = timedelta(days=max(1, program.checkin_every_days))
-    overdue = and_(is_open, func.coalesce(figures.c.last_met, figures.c.created_at) < now - cadence)
+    overdue = and_(is_open, func.coalesce(figures.c.last_met, figures.c.created_at) < overdue_before)
     return is_open, accepted, overdue
+
+
+def _overdue_before(program: Program, now: datetime) -> datetime:
+    return now - timedelta(days=max(1, program.checkin_every_days))
 
 
 # A pair's hours fall in one of these ranges (in minutes, lower bound included) on the "hours per pair" chart.
@@ -293,9 +312,9 @@ PAGE_SIZE = 50
 MAX_SEARCH = 200
 
 
-def _totals(figures: CTE, program: Program, now: datetime) -> Subquery:
+def _totals(figures: CTE, overdue_before: ColumnElement[datetime]) -> Subquery:
     """One row: the program's pair totals (`PairTotals`), then how many pairs match the search."""
-    is_open, accepted, overdue = _conditions(figures, program, now)
+    is_open, accepted, overdue = _conditions(figures, overdue_before)
 
     def how_many(condition: ColumnElement[bool]) -> ColumnElement[int]:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
@@ -324,10 +343,11 @@ def _totals(figures: CTE, program: Program, now: datetime) -> Subquery:
     )
 
 
-def _page_of(figures: CTE, program: Program, now: datetime, number: int) -> Subquery:
-    """Page `number` of the pairs that match the search: overdue ones first (the longest without meeting first),
-    then those waiting for an acceptance, then those that never met, then the others; ended pairs last."""
-    is_open, accepted, overdue = _conditions(figures, program, now)
+def _page_of(figures: CTE, overdue_before: ColumnElement[datetime], offset: ColumnElement[int]) -> Subquery:
+    """The `PAGE_SIZE` pairs from `offset` of those that match the search: overdue ones first (the longest without
+    meeting first), then those waiting for an acceptance, then those that never met, then the others; ended pairs
+    last."""
+    is_open, accepted, overdue = _conditions(figures, overdue_before)
     attention = case((~is_open, 4), (overdue, 0), (~accepted, 1), (figures.c.sessions == 0, 2), else_=3)
     since = func.coalesce(figures.c.last_met, figures.c.created_at)
     return (
@@ -335,8 +355,28 @@ def _page_of(figures: CTE, program: Program, now: datetime, number: int) -> Subq
         .where(figures.c.matches)
         .order_by(attention, since, figures.c.relationship_id)
         .limit(PAGE_SIZE)
-        .offset((number - 1) * PAGE_SIZE)
+        .offset(offset)
         .subquery("page")
+    )
+
+
+@functools.cache
+def _overview_statement(searching: bool) -> Select[Any]:
+    """`pair_overview`'s statement, built once per process with its values as bound parameters (program_id,
+    pattern, overdue_before, offset): building and keying an expression of this size took a few milliseconds of
+    every view."""
+    figures = _pair_figures(
+        Relationship.program_id == bindparam("program_id", type_=Integer),
+        _name_matches(bindparam("pattern", type_=String)) if searching else true(),
+    )
+    overdue_before = bindparam("overdue_before", type_=UTCDateTime)
+    totals = _totals(figures, overdue_before)
+    page = _page_of(figures, overdue_before, bindparam("offset", type_=Integer))
+    return (
+        select(totals, page)
+        .select_from(totals)
+        .outerjoin(page, true())
+        .order_by(page.c.attention, page.c.since, page.c.relationship_id)
     )
 
 
@@ -352,15 +392,14 @@ def pair_overview(
         raise HealthError(f"Search for at most {MAX_SEARCH} characters of a name.")
     if number < 1:
         raise HealthError("Pages are numbered from 1.", hint="Open the pair list from its first page.")
-    figures = _pair_figures(program, search=search)
-    totals = _totals(figures, program, now)
-    page = _page_of(figures, program, now, number)
-    rows = db.session.execute(
-        select(totals, page)
-        .select_from(totals)
-        .outerjoin(page, true())
-        .order_by(page.c.attention, page.c.since, page.c.relationship_id)
-    ).all()
+    values: dict[str, Any] = {
+        "program_id": program.id,
+        "overdue_before": _overdue_before(program, now),
+        "offset": (number - 1) * PAGE_SIZE,
+    }
+    if search:
+        values["pattern"] = _like_pattern(search)
+    rows = db.session.execute(_overview_statement(bool(search)), values).all()
     first = rows[0]
     pages = max(1, math.ceil(first.matching / PAGE_SIZE))
     if number > pages:
@@ -384,9 +423,14 @@ def _pair_totals(row: Row[Any]) -> PairTotals:
     )
 
 
-def _name_matches(search: str) -> ColumnElement[bool]:
-    """A relationship with a member (active or not) whose name or email contains `search`, any case."""
-    pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+def _like_pattern(search: str) -> str:
+    """`search` anywhere in a text, its LIKE wildcards searched for as text (see `_name_matches`)."""
+    return "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _name_matches(pattern: ColumnElement[str]) -> ColumnElement[bool]:
+    """A relationship with a member (active or not) whose name or email is like `pattern` (`_like_pattern`), any
+    case."""
     full_name = func.coalesce(User.given_name, "") + " " + func.coalesce(User.family_name, "")
     return (
         select(RelationshipMember.id)
@@ -661,7 +705,8 @@ def pair_detail(program: Program, relationship_id: int, *, now: datetime | None 
     """Everything staff may see of one of their program's pairs: all but the members' private notes."""
     relationship = staff_pair(program, relationship_id)
     now = now or utcnow()
-    [summary] = _summaries(db.session.execute(select(_pair_figures(program, only=relationship.id))).all(), program, now)
+    figures = _pair_figures(Relationship.id == relationship.id, true())
+    [summary] = _summaries(db.session.execute(select(figures)).all(), program, now)
     sessions = list(
         db.session.execute(
             select(MentoringSession)
