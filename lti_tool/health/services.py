@@ -365,9 +365,10 @@ def _overview_statement(searching: bool) -> Select[Any]:
     """`pair_overview`'s statement, built once per process with its values as bound parameters (program_id,
     pattern, overdue_before, offset): building and keying an expression of this size took a few milliseconds of
     every view."""
+    program_id = bindparam("program_id", type_=Integer)
     figures = _pair_figures(
-        Relationship.program_id == bindparam("program_id", type_=Integer),
-        _name_matches(bindparam("pattern", type_=String)) if searching else true(),
+        Relationship.program_id == program_id,
+        _name_matches(program_id, bindparam("pattern", type_=String)) if searching else true(),
     )
     overdue_before = bindparam("overdue_before", type_=UTCDateTime)
     totals = _totals(figures, overdue_before)
@@ -428,20 +429,20 @@ def _like_pattern(search: str) -> str:
     return "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _name_matches(pattern: ColumnElement[str]) -> ColumnElement[bool]:
+def _name_matches(program_id: ColumnElement[int], pattern: ColumnElement[str]) -> ColumnElement[bool]:
     """A relationship with a member (active or not) whose name or email is like `pattern` (`_like_pattern`), any
-    case."""
+    case. The program's matching members are found once, not per relationship: PostgreSQL prices a correlated
+    subquery per row, and at 4,000 pairs that price made it JIT-compile the statement (~50 ms)."""
     full_name = func.coalesce(User.given_name, "") + " " + func.coalesce(User.family_name, "")
-    return (
-        select(RelationshipMember.id)
+    return Relationship.id.in_(
+        select(RelationshipMember.relationship_id)
         .join(Participant, Participant.id == RelationshipMember.participant_id)
         .join(Membership, Membership.id == Participant.membership_id)
         .join(User, User.id == Membership.user_id)
         .where(
-            RelationshipMember.relationship_id == Relationship.id,
+            Participant.program_id == program_id,
             or_(*(column.ilike(pattern, escape="\\") for column in (User.name, full_name, User.email))),
         )
-        .exists()
     )
 
 
