@@ -6,6 +6,7 @@ Private notes are never read here: no query of this package touches the private_
 from __future__ import annotations
 
 import functools
+import json
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -21,9 +22,11 @@ from sqlalchemy import (
     Select,
     String,
     Subquery,
+    Text,
     and_,
     bindparam,
     case,
+    cast,
     func,
     or_,
     select,
@@ -655,17 +658,19 @@ def survey_results(program: Program) -> list[SurveyResults]:
     participants = db.session.execute(
         select(func.count(Participant.id)).where(Participant.program_id == program.id)
     ).scalar_one()
-    answers: defaultdict[int, list[dict[str, object]]] = defaultdict(list)
-    for survey_id, given in db.session.execute(
-        select(SurveyResponse.survey_id, SurveyResponse.answers).where(
+    # The answers as the JSON text they are stored as, parsed once per survey as one JSON array: a parse per
+    # response (3,000 of them) costs twice as much.
+    documents: defaultdict[int, list[str]] = defaultdict(list)
+    for survey_id, document in db.session.execute(
+        select(SurveyResponse.survey_id, cast(SurveyResponse.answers, Text)).where(
             SurveyResponse.survey_id.in_([s.id for s in surveys])
         )
-    ).all():
-        answers[survey_id].append(given)
+    ):
+        documents[survey_id].append(document)
     results = []
     for survey in surveys:
         questions = parse_questions(survey.questions)
-        given = answers[survey.id]
+        given: list[dict[str, Any]] = json.loads("[" + ",".join(documents[survey.id]) + "]")
         results.append(
             SurveyResults(
                 survey=survey,
