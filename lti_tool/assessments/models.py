@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lti_tool.courses.models import Membership
@@ -78,10 +78,16 @@ class SkillRating(db.Model):  # type: ignore[name-defined,misc]
     """A rubric level (1-5) given to one skill in an assessment."""
 
     __tablename__ = "skill_rating"
-    __table_args__ = (UniqueConstraint("assessment_id", "skill_key"),)
+    # The second: an assessment's ratings with their levels, read from the index alone (program health's growth
+    # groups every rating of a program on each view).
+    __table_args__ = (
+        UniqueConstraint("assessment_id", "skill_key"),
+        Index("ix_skill_rating_levels", "assessment_id", "skill_key", "level"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    assessment_id: Mapped[int] = mapped_column(ForeignKey("skill_assessment.id", ondelete="CASCADE"), index=True)
+    # Indexed by ix_skill_rating_levels (and the unique constraint), whose first column it is.
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("skill_assessment.id", ondelete="CASCADE"))
     skill_key: Mapped[str] = mapped_column(String(64))
     level: Mapped[int] = mapped_column(Integer)
 

@@ -5,6 +5,8 @@ Private notes are never read here: no query of this package touches the private_
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -12,22 +14,33 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Subquery, and_, case, func, or_, select, true
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Integer,
+    Row,
+    Select,
+    String,
+    Subquery,
+    Text,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import selectinload
 
 from lti_tool.assessments.charts import BarChart, Series, grouped_bars, level_text
 from lti_tool.assessments.growth import in_order
 from lti_tool.assessments.models import AssessmentRound, RaterRole, SkillAssessment, SkillRating
-from lti_tool.assessments.services import (
-    RoundState,
-    completion_by_round,
-    program_rounds,
-    round_state,
-    subject_count,
-)
-from lti_tool.courses.models import Membership, User
+from lti_tool.assessments.services import RoundState, program_rounds, round_state, subject_count
+from lti_tool.courses.models import Membership, User, person_name
 from lti_tool.errors import MentorLtiError
-from lti_tool.extensions import db, utcnow
+from lti_tool.extensions import UTCDateTime, db, utcnow
 from lti_tool.health.charts import ColumnChart, column_chart, nice_ceiling, ticks
 from lti_tool.mentoring.models import (
     ActionItem,
@@ -42,7 +55,7 @@ from lti_tool.mentoring.models import (
     SessionRevision,
     SessionStatus,
 )
-from lti_tool.mentoring.relationships import CheckinStatus, checkin_status, staff_pair
+from lti_tool.mentoring.relationships import CheckinStatus, checkin_of, staff_pair
 from lti_tool.programs.models import Participant, Program
 from lti_tool.surveys.models import Survey, SurveyResponse
 from lti_tool.surveys.questions import Distribution, QuestionType, distribution, parse_questions
@@ -56,10 +69,6 @@ GOAL_STATUS_LABELS = {
     GoalStatus.NOT_STARTED.value: "Not started",
     GoalStatus.DROPPED.value: "Dropped",
 }
-
-
-def member_name(member: RelationshipMember) -> str:
-    return str(member.participant.membership.user.display_name)
 
 
 def members_text(members: Iterable[tuple[str, str]]) -> str:
@@ -78,11 +87,19 @@ class HealthError(MentorLtiError):
 
 
 @dataclass(frozen=True)
+class PairMember:
+    participant_id: int
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
 class PairSummary:
     """One relationship on the health page: who, whether everyone accepted, how much they met, their goals."""
 
-    relationship: Relationship
-    members: list[RelationshipMember]  # the active ones; everyone once the pair has ended
+    relationship_id: int
+    ended_at: datetime | None
+    members: list[PairMember]  # the active ones; everyone once the pair has ended
     all_accepted: bool
     sessions: int
     hours: float
@@ -92,7 +109,7 @@ class PairSummary:
 
     @property
     def names(self) -> str:
-        return members_text((member_name(m), m.role) for m in self.members)
+        return members_text((m.name, m.role) for m in self.members)
 
 
 @dataclass(frozen=True)
@@ -158,8 +175,20 @@ class PairTotals:
 
 
 @dataclass(frozen=True)
+class PairPage:
+    """One page of the pair list, the pairs needing attention first; `search` narrows it by a member's name."""
+
+    pairs: list[PairSummary]
+    number: int  # 1-based
+    pages: int
+    matching: int  # pairs that match the search (every pair without one)
+    search: str
+
+
+@dataclass(frozen=True)
 class ProgramHealth:
     totals: PairTotals
+    pairs: PairPage
     weeks: list[WeekActivity]
     goals: dict[str, int]  # goal status -> how many
     rounds: list[RoundCompletion]
@@ -175,24 +204,17 @@ class ProgramHealth:
         return self.goals.get(GoalStatus.COMPLETED.value, 0)
 
 
-@dataclass(frozen=True)
-class PairPage:
-    """One page of the pair list, the pairs needing attention first; `search` narrows it by a member's name."""
-
-    pairs: list[PairSummary]
-    number: int  # 1-based
-    pages: int
-    matching: int  # pairs that match the search (every pair without one)
-    search: str
-
-
-def program_health(program: Program, *, now: datetime | None = None) -> ProgramHealth:
-    """The health page's figures, each an aggregate query: the same few statements whatever the program's size."""
+def program_health(
+    program: Program, number: int = 1, search: str = "", *, now: datetime | None = None
+) -> ProgramHealth:
+    """The health page's figures and its page `number` of pairs (see `pair_page`), each an aggregate query: the
+    same few statements whatever the program's size."""
     now = now or utcnow()
-    totals = pair_totals(program, now)
+    totals, pairs = pair_overview(program, number, search, now=now)
     rounds = program_rounds(program)
     return ProgramHealth(
         totals=totals,
+        pairs=pairs,
         weeks=_weeks(program, totals, now),
         goals=_goal_counts(program),
         rounds=_round_completion(program, rounds),
@@ -209,9 +231,10 @@ def _counted(program: Program) -> ColumnElement[bool]:
     return and_(Relationship.program_id == program.id, MentoringSession.status != SessionStatus.DISPUTED.value)
 
 
-def _pair_figures(program: Program) -> Subquery:
-    """One row per relationship of the program: its dates, counted sessions, minutes, first and last meeting,
-    goals, active members and how many of them have not accepted the agreement."""
+def _pair_figures(pairs: ColumnElement[bool], matches: ColumnElement[bool]) -> CTE:
+    """One row per relationship of `pairs` (a condition on `Relationship`): its dates, counted sessions, minutes,
+    first and last meeting, goals, active members, how many of them have not accepted the agreement, and `matches`
+    (a condition on it, e.g. `_name_matches`)."""
     met = (
         select(
             MentoringSession.relationship_id.label("relationship_id"),
@@ -221,7 +244,7 @@ def _pair_figures(program: Program) -> Subquery:
             func.max(MentoringSession.started_at).label("last_met"),
         )
         .join(Relationship, Relationship.id == MentoringSession.relationship_id)
-        .where(_counted(program))
+        .where(pairs, MentoringSession.status != SessionStatus.DISPUTED.value)
         .group_by(MentoringSession.relationship_id)
         .subquery()
     )
@@ -232,7 +255,7 @@ def _pair_figures(program: Program) -> Subquery:
             func.sum(case((Goal.status == GoalStatus.COMPLETED.value, 1), else_=0)).label("goals_completed"),
         )
         .join(Relationship, Relationship.id == Goal.relationship_id)
-        .where(Relationship.program_id == program.id)
+        .where(pairs)
         .group_by(Goal.relationship_id)
         .subquery()
     )
@@ -244,7 +267,7 @@ def _pair_figures(program: Program) -> Subquery:
             func.sum(case((and_(active, RelationshipMember.accepted_at.is_(None)), 1), else_=0)).label("waiting"),
         )
         .join(Relationship, Relationship.id == RelationshipMember.relationship_id)
-        .where(Relationship.program_id == program.id)
+        .where(pairs)
         .group_by(RelationshipMember.relationship_id)
         .subquery()
     )
@@ -261,33 +284,40 @@ def _pair_figures(program: Program) -> Subquery:
             func.coalesce(goals.c.goals_completed, 0).label("goals_completed"),
             func.coalesce(members.c.active, 0).label("active"),
             func.coalesce(members.c.waiting, 0).label("waiting"),
+            matches.label("matches"),
         )
         .outerjoin(met, met.c.relationship_id == Relationship.id)
         .outerjoin(goals, goals.c.relationship_id == Relationship.id)
         .outerjoin(members, members.c.relationship_id == Relationship.id)
-        .where(Relationship.program_id == program.id)
-        .subquery("pair_figures")
+        .where(pairs)
+        .cte("pair_figures")
     )
 
 
-def _conditions(figures: Subquery, program: Program, now: datetime) -> tuple[ColumnElement[bool], ...]:
-    """(open, everyone accepted, overdue) of a `_pair_figures` row, as `checkin_status` and `waiting_on` decide."""
+def _conditions(figures: CTE, overdue_before: ColumnElement[datetime]) -> tuple[ColumnElement[bool], ...]:
+    """(open, everyone accepted, overdue) of a `_pair_figures` row, as `checkin_status` and `waiting_on` decide:
+    overdue when now is past (last meeting, else pairing) + the cadence, i.e. that moment is before
+    `overdue_before` (`_overdue_before`)."""
     is_open = figures.c.ended_at.is_(None)
     accepted = and_(figures.c.active > 0, figures.c.waiting == 0)
-    # Overdue: now is past (last meeting, else pairing) + the cadence, i.e. that moment is before now - cadence.
-    cadence = timedelta(days=max(1, program.checkin_every_days))
-    overdue = and_(is_open, func.coalesce(figures.c.last_met, figures.c.created_at) < now - cadence)
+    overdue = and_(is_open, func.coalesce(figures.c.last_met, figures.c.created_at) < overdue_before)
     return is_open, accepted, overdue
+
+
+def _overdue_before(program: Program, now: datetime) -> datetime:
+    return now - timedelta(days=max(1, program.checkin_every_days))
 
 
 # A pair's hours fall in one of these ranges (in minutes, lower bound included) on the "hours per pair" chart.
 HOURS_RANGES = (("None", 0, 1), ("Under 2 h", 1, 120), ("2 to 5 h", 120, 300), ("5 to 10 h", 300, 600),
                 ("10 to 20 h", 600, 1200), ("20 h or more", 1200, None))  # fmt: skip
+PAGE_SIZE = 50
+MAX_SEARCH = 200
 
 
-def pair_totals(program: Program, now: datetime) -> PairTotals:
-    figures = _pair_figures(program)
-    is_open, accepted, overdue = _conditions(figures, program, now)
+def _totals(figures: CTE, overdue_before: ColumnElement[datetime]) -> Subquery:
+    """One row: the program's pair totals (`PairTotals`), then how many pairs match the search."""
+    is_open, accepted, overdue = _conditions(figures, overdue_before)
 
     def how_many(condition: ColumnElement[bool]) -> ColumnElement[int]:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
@@ -297,121 +327,171 @@ def pair_totals(program: Program, now: datetime) -> PairTotals:
         how_many(minutes >= low if high is None else and_(minutes >= low, minutes < high))
         for _, low, high in HOURS_RANGES
     ]
-    row = db.session.execute(
-        select(
-            func.count(),
-            how_many(is_open),
-            how_many(and_(is_open, accepted)),
-            how_many(overdue),
-            func.coalesce(func.sum(figures.c.sessions), 0),
-            func.coalesce(func.sum(minutes), 0),
-            func.min(figures.c.created_at),
-            func.min(figures.c.first_met),
-            func.max(figures.c.last_met),
-            *spread,
-        ).select_from(figures)
-    ).one()
-    pairs, open_pairs, accepted_pairs, overdue_pairs, sessions, total_minutes, created, first_met, last_met = row[:9]
-    return PairTotals(
-        pairs=pairs,
-        open_pairs=open_pairs,
-        accepted_pairs=accepted_pairs,
-        overdue_pairs=overdue_pairs,
-        sessions=int(sessions),
-        hours=int(total_minutes) / 60,
-        hours_spread=[(label, int(n)) for (label, _, _), n in zip(HOURS_RANGES, row[9:], strict=True)],
-        first_activity=min((m for m in (created, first_met) if m is not None), default=None),
-        last_session=last_met,
-    )
-
-
-PAGE_SIZE = 50
-MAX_SEARCH = 200
-
-
-def _name_matches(search: str) -> ColumnElement[bool]:
-    """A relationship with a member (active or not) whose name or email contains `search`, any case."""
-    pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    full_name = func.coalesce(User.given_name, "") + " " + func.coalesce(User.family_name, "")
     return (
-        select(RelationshipMember.id)
-        .join(Participant, Participant.id == RelationshipMember.participant_id)
-        .join(Membership, Membership.id == Participant.membership_id)
-        .join(User, User.id == Membership.user_id)
-        .where(
-            RelationshipMember.relationship_id == Relationship.id,
-            or_(*(column.ilike(pattern, escape="\\") for column in (User.name, full_name, User.email))),
+        select(
+            func.count().label("pairs"),
+            how_many(is_open).label("open_pairs"),
+            how_many(and_(is_open, accepted)).label("accepted_pairs"),
+            how_many(overdue).label("overdue_pairs"),
+            func.coalesce(func.sum(figures.c.sessions), 0).label("all_sessions"),
+            func.coalesce(func.sum(minutes), 0).label("all_minutes"),
+            func.min(figures.c.created_at).label("first_created"),
+            func.min(figures.c.first_met).label("first_session"),
+            func.max(figures.c.last_met).label("last_session"),
+            *(n.label(f"spread_{index}") for index, n in enumerate(spread)),
+            how_many(figures.c.matches).label("matching"),
         )
-        .exists()
+        .select_from(figures)
+        .subquery("totals")
     )
 
 
-def pair_page(program: Program, number: int = 1, search: str = "", *, now: datetime | None = None) -> PairPage:
-    """A page of `PAGE_SIZE` pairs: overdue ones first (the longest without meeting first), then those waiting for an
-    acceptance, then those that never met, then the others; ended pairs last. A page past the last shows the last."""
+def _page_of(figures: CTE, overdue_before: ColumnElement[datetime], offset: ColumnElement[int]) -> Subquery:
+    """The `PAGE_SIZE` pairs from `offset` of those that match the search: overdue ones first (the longest without
+    meeting first), then those waiting for an acceptance, then those that never met, then the others; ended pairs
+    last."""
+    is_open, accepted, overdue = _conditions(figures, overdue_before)
+    attention = case((~is_open, 4), (overdue, 0), (~accepted, 1), (figures.c.sessions == 0, 2), else_=3)
+    since = func.coalesce(figures.c.last_met, figures.c.created_at)
+    return (
+        select(figures, attention.label("attention"), since.label("since"))
+        .where(figures.c.matches)
+        .order_by(attention, since, figures.c.relationship_id)
+        .limit(PAGE_SIZE)
+        .offset(offset)
+        .subquery("page")
+    )
+
+
+@functools.cache
+def _overview_statement(searching: bool) -> Select[Any]:
+    """`pair_overview`'s statement, built once per process with its values as bound parameters (program_id,
+    pattern, overdue_before, offset): building and keying an expression of this size took a few milliseconds of
+    every view."""
+    program_id = bindparam("program_id", type_=Integer)
+    figures = _pair_figures(
+        Relationship.program_id == program_id,
+        _name_matches(program_id, bindparam("pattern", type_=String)) if searching else true(),
+    )
+    overdue_before = bindparam("overdue_before", type_=UTCDateTime)
+    totals = _totals(figures, overdue_before)
+    page = _page_of(figures, overdue_before, bindparam("offset", type_=Integer))
+    return (
+        select(totals, page)
+        .select_from(totals)
+        .outerjoin(page, true())
+        .order_by(page.c.attention, page.c.since, page.c.relationship_id)
+    )
+
+
+def pair_overview(
+    program: Program, number: int = 1, search: str = "", *, now: datetime | None = None
+) -> tuple[PairTotals, PairPage]:
+    """The program's pair totals and page `number` of its pairs (see `pair_page`), from one reading of the per-pair
+    figures: a statement whose rows are the page's pairs, each beside the totals (one row of totals alone when the
+    page is empty). A page past the last shows the last, at the cost of a second statement."""
     now = now or utcnow()
     search = search.strip()
     if len(search) > MAX_SEARCH:
         raise HealthError(f"Search for at most {MAX_SEARCH} characters of a name.")
     if number < 1:
         raise HealthError("Pages are numbered from 1.", hint="Open the pair list from its first page.")
-    figures = _pair_figures(program)
-    is_open, accepted, overdue = _conditions(figures, program, now)
-    matching_filter = (
-        figures.c.relationship_id.in_(select(Relationship.id).where(_name_matches(search))) if search else true()
-    )
-    # Counted from the relationships alone: the per-pair figures are only needed to order the page.
-    matching = db.session.execute(
-        select(func.count(Relationship.id)).where(
-            Relationship.program_id == program.id, _name_matches(search) if search else true()
-        )
-    ).scalar_one()
-    pages = max(1, math.ceil(matching / PAGE_SIZE))
-    number = min(number, pages)
-    attention = case((~is_open, 4), (overdue, 0), (~accepted, 1), (figures.c.sessions == 0, 2), else_=3)
-    rows = db.session.execute(
-        select(figures)
-        .where(matching_filter)
-        .order_by(attention, func.coalesce(figures.c.last_met, figures.c.created_at), figures.c.relationship_id)
-        .limit(PAGE_SIZE)
-        .offset((number - 1) * PAGE_SIZE)
-    ).all()
-    return PairPage(_summaries(rows, now), number, pages, matching, search)
-
-
-def _summaries(rows: Sequence[Row[Any]], now: datetime) -> list[PairSummary]:
-    """`_pair_figures` rows as summaries, with their relationships and members' names loaded in a few queries."""
-    relationships = {
-        r.id: r
-        for r in db.session.execute(
-            select(Relationship)
-            .where(Relationship.id.in_([row.relationship_id for row in rows]))
-            .options(
-                # Only what the list shows of each member: a participant's profile (its JSON columns) stays unread.
-                selectinload(Relationship.members)
-                .selectinload(RelationshipMember.participant)
-                .load_only(Participant.membership_id)
-                .selectinload(Participant.membership)
-                .load_only(Membership.user_id)
-                .selectinload(Membership.user)
-                .load_only(User.name, User.given_name, User.family_name, User.email)
-            )
-        ).scalars()
+    values: dict[str, Any] = {
+        "program_id": program.id,
+        "overdue_before": _overdue_before(program, now),
+        "offset": (number - 1) * PAGE_SIZE,
     }
+    if search:
+        values["pattern"] = _like_pattern(search)
+    rows = db.session.execute(_overview_statement(bool(search)), values).all()
+    first = rows[0]
+    pages = max(1, math.ceil(first.matching / PAGE_SIZE))
+    if number > pages:
+        return pair_overview(program, pages, search, now=now)
+    listed = [row for row in rows if row.relationship_id is not None]
+    return _pair_totals(first), PairPage(_summaries(listed, program, now), number, pages, first.matching, search)
+
+
+def _pair_totals(row: Row[Any]) -> PairTotals:
+    first_activity = min((m for m in (row.first_created, row.first_session) if m is not None), default=None)
+    return PairTotals(
+        pairs=row.pairs,
+        open_pairs=row.open_pairs,
+        accepted_pairs=row.accepted_pairs,
+        overdue_pairs=row.overdue_pairs,
+        sessions=int(row.all_sessions),
+        hours=int(row.all_minutes) / 60,
+        hours_spread=[(label, int(row._mapping[f"spread_{n}"])) for n, (label, _, _) in enumerate(HOURS_RANGES)],
+        first_activity=first_activity,
+        last_session=row.last_session,
+    )
+
+
+def _like_pattern(search: str) -> str:
+    """`search` anywhere in a text, its LIKE wildcards searched for as text (see `_name_matches`)."""
+    return "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _name_matches(program_id: ColumnElement[int], pattern: ColumnElement[str]) -> ColumnElement[bool]:
+    """A relationship with a member (active or not) whose name or email is like `pattern` (`_like_pattern`), any
+    case. The program's matching members are found once, not per relationship: PostgreSQL prices a correlated
+    subquery per row, and at 4,000 pairs that price made it JIT-compile the statement (~50 ms)."""
+    full_name = func.coalesce(User.given_name, "") + " " + func.coalesce(User.family_name, "")
+    return Relationship.id.in_(
+        select(RelationshipMember.relationship_id)
+        .join(Participant, Participant.id == RelationshipMember.participant_id)
+        .join(Membership, Membership.id == Participant.membership_id)
+        .join(User, User.id == Membership.user_id)
+        .where(
+            Participant.program_id == program_id,
+            or_(*(column.ilike(pattern, escape="\\") for column in (User.name, full_name, User.email))),
+        )
+    )
+
+
+def pair_page(program: Program, number: int = 1, search: str = "", *, now: datetime | None = None) -> PairPage:
+    """A page of `PAGE_SIZE` pairs: overdue ones first (the longest without meeting first), then those waiting for an
+    acceptance, then those that never met, then the others; ended pairs last. A page past the last shows the last."""
+    return pair_overview(program, number, search, now=now)[1]
+
+
+def _summaries(rows: Sequence[Row[Any]], program: Program, now: datetime) -> list[PairSummary]:
+    """`_pair_figures` rows as summaries, with their members' names read in one query (as plain columns: a page of
+    50 pairs builds no ORM object)."""
+    members: defaultdict[int, list[tuple[PairMember, bool]]] = defaultdict(list)
+    for relationship_id, participant_id, role, left_at, name, given_name, family_name in db.session.execute(
+        select(
+            RelationshipMember.relationship_id,
+            RelationshipMember.participant_id,
+            RelationshipMember.role,
+            RelationshipMember.left_at,
+            User.name,
+            User.given_name,
+            User.family_name,
+        )
+        .join(Participant, Participant.id == RelationshipMember.participant_id)
+        .join(Membership, Membership.id == Participant.membership_id)
+        .join(User, User.id == Membership.user_id)
+        .where(RelationshipMember.relationship_id.in_([row.relationship_id for row in rows]))
+        .order_by(RelationshipMember.id)
+    ):
+        member = PairMember(participant_id, person_name(name, given_name, family_name), role)
+        members[relationship_id].append((member, left_at is None))
     summaries = []
     for row in rows:
-        relationship = relationships[row.relationship_id]
-        active = [m for m in relationship.members if m.left_at is None]
+        everyone = members[row.relationship_id]
+        active = [member for member, is_active in everyone if is_active]
         summaries.append(
             PairSummary(
-                relationship=relationship,
-                members=active or list(relationship.members),
+                relationship_id=row.relationship_id,
+                ended_at=row.ended_at,
+                members=active or [member for member, _ in everyone],
                 all_accepted=row.active > 0 and row.waiting == 0,
                 sessions=row.sessions,
                 hours=row.minutes / 60,
                 goals_set=row.goals_set,
                 goals_completed=row.goals_completed,
-                checkin=checkin_status(relationship, row.last_met, now=now),
+                checkin=checkin_of(program, row.created_at, row.ended_at, row.last_met, now=now),
             )
         )
     return summaries
@@ -461,9 +541,24 @@ def _weeks(program: Program, totals: PairTotals, now: datetime) -> list[WeekActi
 
 
 def _round_completion(program: Program, rounds: list[AssessmentRound]) -> list[RoundCompletion]:
+    """How many learners assessed themselves in each round (`completion_by_round`'s `self_done`, counted from the
+    self-assessments alone: the other raters' assessments are half of a round's rows, and the page needs no count of
+    them)."""
+    if not rounds:
+        return []
     total = subject_count(program)
-    done = completion_by_round(program)
-    return [RoundCompletion(r, done[r.id].self_done if r.id in done else 0, total) for r in rounds]
+    done: dict[int, int] = {
+        round_id: count
+        for round_id, count in db.session.execute(
+            select(SkillAssessment.round_id, func.count(func.distinct(SkillAssessment.subject_id)))
+            .where(
+                SkillAssessment.round_id.in_([r.id for r in rounds]),
+                SkillAssessment.rater_role == RaterRole.SELF.value,
+            )
+            .group_by(SkillAssessment.round_id)
+        )
+    }
+    return [RoundCompletion(r, done.get(r.id, 0), total) for r in rounds]
 
 
 def skill_growth(program: Program, rounds: list[AssessmentRound]) -> list[SkillGrowth]:
@@ -477,48 +572,64 @@ def skill_growth(program: Program, rounds: list[AssessmentRound]) -> list[SkillG
     opened = [r for r in rounds if round_state(r) is not RoundState.NOT_OPENED]
     if not opened:
         return []
-    round_ids = [r.id for r in opened]
     position = case({r.id: index for index, r in enumerate(opened)}, value=SkillAssessment.round_id)
+
+    def round_at(at: ColumnElement[int]) -> ColumnElement[int]:
+        """The round at a position of `opened`."""
+        return case({index: r.id for index, r in enumerate(opened)}, value=at)
+
     # Each learner's first and latest rounds with ratings, for the learners rated in two rounds at least (a
     # grouping of assessments, not of ratings)...
     rated = (
         select(
             SkillAssessment.subject_id.label("subject_id"),
-            func.min(position).label("first"),
-            func.max(position).label("latest"),
+            round_at(func.min(position)).label("first_round"),
+            round_at(func.max(position)).label("latest_round"),
         )
         .where(
-            SkillAssessment.round_id.in_(round_ids),
+            SkillAssessment.round_id.in_([r.id for r in opened]),
             select(SkillRating.id).where(SkillRating.assessment_id == SkillAssessment.id).exists(),
         )
         .group_by(SkillAssessment.subject_id)
         .having(func.min(position) < func.max(position))
         .subquery("rated")
     )
-    role = SkillAssessment.rater_role
+    # ... the assessments of those two rounds, each with a code: 0, 1, 2 in the first round (mentor, instructor,
+    # the learner's own), 3, 4, 5 in the latest; written once (MATERIALIZED), so that the ratings' grouping below
+    # compares one small number per rating ...
+    rank = case({RaterRole.MENTOR.value: 0, RaterRole.INSTRUCTOR.value: 1}, value=SkillAssessment.rater_role, else_=2)
+    ends_assessments = (
+        select(
+            SkillAssessment.id.label("assessment_id"),
+            SkillAssessment.subject_id.label("subject_id"),
+            (case((SkillAssessment.round_id == rated.c.first_round, 0), else_=3) + rank).label("code"),
+        )
+        .join(
+            rated,
+            and_(
+                rated.c.subject_id == SkillAssessment.subject_id,
+                SkillAssessment.round_id.in_([rated.c.first_round, rated.c.latest_round]),
+            ),
+        )
+        .cte("ends_assessments")
+        .prefix_with("MATERIALIZED")
+    )
+    code = ends_assessments.c.code
 
-    def level(at: ColumnElement[int]) -> ColumnElement[float]:
-        """A skill's level in the round at position `at`: its mentors' mean rating, else its instructors', else the
-        learner's own (NULL when it was not rated there)."""
-        in_round = position == at
-        return func.coalesce(
-            func.avg(case((and_(in_round, role == RaterRole.MENTOR.value), SkillRating.level))),
-            func.avg(case((and_(in_round, role == RaterRole.INSTRUCTOR.value), SkillRating.level))),
-            func.avg(case((and_(in_round, role.not_in([RaterRole.MENTOR.value, RaterRole.INSTRUCTOR.value])),
-                           SkillRating.level))),
-        )  # fmt: skip
+    def level(first_code: int) -> ColumnElement[float]:
+        """A skill's level in one of the two rounds: its mentors' mean rating, else its instructors', else the
+        learner's own (NULL when it was not rated there). FILTER: each rating feeds only the mean it belongs to."""
+        return func.coalesce(*(func.avg(SkillRating.level).filter(code == first_code + n) for n in range(3)))
 
     # ... their level of each skill in those two rounds, in one grouping of their ratings ...
     ends = (
         select(
             SkillRating.skill_key.label("skill_key"),
-            level(rated.c.first).label("first_level"),
-            level(rated.c.latest).label("latest_level"),
+            level(0).label("first_level"),
+            level(3).label("latest_level"),
         )
-        .join(SkillAssessment, SkillAssessment.id == SkillRating.assessment_id)
-        .join(rated, rated.c.subject_id == SkillAssessment.subject_id)
-        .where(SkillAssessment.round_id.in_(round_ids))
-        .group_by(SkillAssessment.subject_id, SkillRating.skill_key)
+        .join(ends_assessments, ends_assessments.c.assessment_id == SkillRating.assessment_id)
+        .group_by(ends_assessments.c.subject_id, SkillRating.skill_key)
         .subquery("ends")
     )
     # ... averaged over the learners rated on the skill in both.
@@ -547,17 +658,19 @@ def survey_results(program: Program) -> list[SurveyResults]:
     participants = db.session.execute(
         select(func.count(Participant.id)).where(Participant.program_id == program.id)
     ).scalar_one()
-    answers: defaultdict[int, list[dict[str, object]]] = defaultdict(list)
-    for survey_id, given in db.session.execute(
-        select(SurveyResponse.survey_id, SurveyResponse.answers).where(
+    # The answers as the JSON text they are stored as, parsed once per survey as one JSON array: a parse per
+    # response (3,000 of them) costs twice as much.
+    documents: defaultdict[int, list[str]] = defaultdict(list)
+    for survey_id, document in db.session.execute(
+        select(SurveyResponse.survey_id, cast(SurveyResponse.answers, Text)).where(
             SurveyResponse.survey_id.in_([s.id for s in surveys])
         )
-    ).all():
-        answers[survey_id].append(given)
+    ):
+        documents[survey_id].append(document)
     results = []
     for survey in surveys:
         questions = parse_questions(survey.questions)
-        given = answers[survey.id]
+        given: list[dict[str, Any]] = json.loads("[" + ",".join(documents[survey.id]) + "]")
         results.append(
             SurveyResults(
                 survey=survey,
@@ -598,10 +711,8 @@ def pair_detail(program: Program, relationship_id: int, *, now: datetime | None 
     """Everything staff may see of one of their program's pairs: all but the members' private notes."""
     relationship = staff_pair(program, relationship_id)
     now = now or utcnow()
-    figures = _pair_figures(program)
-    [summary] = _summaries(
-        db.session.execute(select(figures).where(figures.c.relationship_id == relationship.id)).all(), now
-    )
+    figures = _pair_figures(Relationship.id == relationship.id, true())
+    [summary] = _summaries(db.session.execute(select(figures)).all(), program, now)
     sessions = list(
         db.session.execute(
             select(MentoringSession)

@@ -35,16 +35,15 @@ def _page(template: str, program: Program, **context: Any) -> str:
 @course_member(staff=True)
 @with_program
 def health(course_id: int, program: Program) -> str:
-    report = services.program_health(program)
     page = request.args.get("page", "1")
     if not page.isdecimal() or len(page) > 9:
         raise services.HealthError("Pages are numbered 1, 2, 3...", hint="Open the pair list from its first page.")
-    pairs = services.pair_page(program, int(page), request.args.get("q", ""))
+    report = services.program_health(program, int(page), request.args.get("q", ""))
     return _page(
         "health/health.html",
         program,
         report=report,
-        pairs=pairs,
+        pairs=report.pairs,
         goal_labels=services.GOAL_STATUS_LABELS,
         weekly=services.weekly_figure(report.weeks),
         pair_hours=services.pairs_figure(report.totals),

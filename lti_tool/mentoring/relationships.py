@@ -11,7 +11,7 @@ from typing import Any, NamedTuple, TypeVar
 from sqlalchemy import ColumnElement, func, insert, select, true
 from sqlalchemy.orm import selectinload
 
-from lti_tool.courses.models import Membership
+from lti_tool.courses.models import Membership, User
 from lti_tool.errors import MentorLtiError, NotAuthorised, NotFound
 from lti_tool.extensions import db, utcnow
 from lti_tool.mentoring.models import (
@@ -256,8 +256,21 @@ def pair_for(course_id: int, relationship_id: int, membership: Membership) -> Pa
 
 
 def staff_pair(program: Program, relationship_id: int) -> Relationship:
-    """A relationship of the staff member's own program, for the instructor's per-pair view."""
-    relationship = db.session.get(Relationship, relationship_id, options=[selectinload(Relationship.members)])
+    """A relationship of the staff member's own program, for the instructor's per-pair view, with its members'
+    names and emails loaded (a query per level, not per member: the view lists them)."""
+    relationship = db.session.get(
+        Relationship,
+        relationship_id,
+        options=[
+            selectinload(Relationship.members)
+            .selectinload(RelationshipMember.participant)
+            .load_only(Participant.membership_id)
+            .selectinload(Participant.membership)
+            .load_only(Membership.user_id)
+            .selectinload(Membership.user)
+            .load_only(User.name, User.given_name, User.family_name, User.email)
+        ],
+    )
     if relationship is None or relationship.program_id != program.id:
         raise NotFound("There is no such mentoring pair in this program.")
     return relationship
@@ -355,7 +368,14 @@ def last_meetings(relationship_ids: list[int], *, until: datetime | None = None)
 def checkin_status(
     relationship: Relationship, last_met: datetime | None, *, now: datetime | None = None
 ) -> CheckinStatus:
-    now = now or utcnow()
-    cadence = timedelta(days=max(1, relationship.program.checkin_every_days))
-    due = (last_met or relationship.created_at) + cadence
-    return CheckinStatus(last_met=last_met, due=due, overdue=relationship.ended_at is None and now > due)
+    return checkin_of(
+        relationship.program, relationship.created_at, relationship.ended_at, last_met, now=now or utcnow()
+    )
+
+
+def checkin_of(
+    program: Program, created_at: datetime, ended_at: datetime | None, last_met: datetime | None, *, now: datetime
+) -> CheckinStatus:
+    """`checkin_status` from a relationship's dates alone, for lists that read them without loading the rows."""
+    due = (last_met or created_at) + timedelta(days=max(1, program.checkin_every_days))
+    return CheckinStatus(last_met=last_met, due=due, overdue=ended_at is None and now > due)

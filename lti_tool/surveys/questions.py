@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -307,12 +308,14 @@ class Distribution:
 def distribution(question: Question, answers: Sequence[Mapping[str, Any]]) -> Distribution:
     """Count each possible answer of a coded question over every response (a multi-choice answer counts once per
     option chosen)."""
-    given = [a[question.key] for a in answers if a.get(question.key) is not None]
+    # Counted in one pass each (program health counts thousands of responses on every view).
+    given = [answer for a in answers if (answer := a.get(question.key)) is not None]
     if question.type is QuestionType.SCALE:
         labels = {1: question.labels[0], 5: question.labels[1]} if question.labels else {}
-        counts = tuple((f"{n}: {labels[n]}" if n in labels else str(n), sum(1 for v in given if v == n)) for n in SCALE)
+        chosen = Counter(given)
+        counts = tuple((f"{n}: {labels[n]}" if n in labels else str(n), chosen[n]) for n in SCALE)
         mean = sum(int(v) for v in given) / len(given) if given else None
         return Distribution(question, len(given), counts, mean)
-    chosen = [v for answer in given for v in (answer if isinstance(answer, list) else [answer])]
-    counts = tuple((o.label, chosen.count(o.value)) for o in question.options)
+    chosen = Counter(v for answer in given for v in (answer if isinstance(answer, list) else [answer]))
+    counts = tuple((o.label, chosen[o.value]) for o in question.options)
     return Distribution(question, len(given), counts, None)

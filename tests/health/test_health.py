@@ -62,7 +62,7 @@ def test_health_figures_are_computed_from_the_programs_history(known: KnownProgr
         assert (totals.sessions, totals.hours) == (2, 2.5)  # the disputed half hour does not count
         # The pair list starts with the pairs needing attention: the overdue one first.
         pairs = pair_page(program).pairs
-        assert [(p.relationship.id, p.checkin.overdue) for p in pairs] == [
+        assert [(p.relationship_id, p.checkin.overdue) for p in pairs] == [
             (known.other_id, True),
             (known.pair.relationship_id, False),
         ]
