@@ -6,7 +6,11 @@ backoff (at least Retry-After); a score the LMS refuses for good (the learner le
 the instructor, and sent again by a resync. A retry sends exactly what the first attempt sent, timestamp
 included; a score changed meanwhile is a new version with a later timestamp, and both LMSs refuse a score older
 than the one they hold, so the gradebook can never go back to an older score. Moodle also refuses (409) a repeat
-of the score it holds, e.g. the retry of a post whose answer was lost: that means it has the score.
+of the score it holds, e.g. the retry of a post whose answer was lost: that means it has the score. Canvas refuses
+(400) a score whose timestamp is earlier than its own last update of the learner's result, by its clock: a repeat
+of the score it holds, and a score given while the previous one was on its way. The tool then reads the learner's
+result: holding this very score, it is delivered; holding another while this version is still the newest, it is
+posted once more with a current timestamp; else a newer version is on its way, or the refusal stands (parked).
 
 The round's line item is found or created on first delivery: the line item of a graded link the instructor placed
 by deep linking, else one found by its `resourceId`, else a new one, then remembered in `gradebook_column`. A link
@@ -19,7 +23,7 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
@@ -36,7 +40,7 @@ from lti_tool.gradebook.services import service_problem
 from lti_tool.lti.models import Platform
 from lti_tool.lti.outbound import PlatformHttp
 from lti_tool.lti.services import ServiceClient, ServiceError
-from lti_tool.lti.tool_configuration import AGS_LINEITEM, AGS_LINEITEM_READONLY, AGS_SCORE
+from lti_tool.lti.tool_configuration import AGS_LINEITEM, AGS_LINEITEM_READONLY, AGS_RESULT_READONLY, AGS_SCORE
 from lti_tool.outboxes import claim_statement, poll_until_stopped
 from lti_tool.runtime import runtime
 from lti_tool.settings import Settings
@@ -47,6 +51,7 @@ log = logging.getLogger(__name__)
 LINE_ITEM_MEDIA = "application/vnd.ims.lis.v2.lineitem+json"
 LINE_ITEMS_MEDIA = "application/vnd.ims.lis.v2.lineitemcontainer+json"
 SCORE_MEDIA = "application/vnd.ims.lis.v1.score+json"
+RESULTS_MEDIA = "application/vnd.ims.lis.v2.resultcontainer+json"
 BATCH_SIZE = 10
 NO_SERVICE_RECHECK = timedelta(minutes=5)  # scores of a course without the gradebook service wait this long
 RETRY_FLOOR_SECONDS = 5.0  # the shortest wait before a retry (backoff's full jitter may draw almost 0)
@@ -180,7 +185,8 @@ def _as_service_error(error: Exception) -> ServiceError:
 
 def _scopes(course: Course) -> tuple[str, ...]:
     """One token for every gradebook call: the scopes the course grants among those the tool uses."""
-    return tuple(s for s in (AGS_LINEITEM, AGS_LINEITEM_READONLY, AGS_SCORE) if s in course.ags_scopes)
+    used = (AGS_LINEITEM, AGS_LINEITEM_READONLY, AGS_RESULT_READONLY, AGS_SCORE)
+    return tuple(s for s in used if s in course.ags_scopes)
 
 
 def line_item_url(column: GradebookColumn, client: ServiceClient) -> str:
@@ -261,8 +267,17 @@ def _line_item_id(item: Any) -> str:
 
 def scores_url(line_item: str) -> str:
     """`<line item>/scores`, keeping the line item URL's query (Moodle's `?type_id=`)."""
+    return _service_url(line_item, "scores")
+
+
+def results_url(line_item: str) -> str:
+    """`<line item>/results`, keeping the line item URL's query."""
+    return _service_url(line_item, "results")
+
+
+def _service_url(line_item: str, service: str) -> str:
     parts = urlsplit(line_item)
-    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/scores"))
+    return urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}/{service}"))
 
 
 def score_body(row: ClaimedScore, user_id: str) -> dict[str, Any]:
@@ -279,7 +294,15 @@ def score_body(row: ClaimedScore, user_id: str) -> dict[str, Any]:
     return body
 
 
-def _post(client: ServiceClient, url: str, row: ClaimedScore, settings: Settings, report: ScoreReport) -> None:
+def _post(
+    client: ServiceClient,
+    url: str,
+    row: ClaimedScore,
+    settings: Settings,
+    report: ScoreReport,
+    *,
+    restamped: bool = False,
+) -> None:
     membership = db.session.get_one(Membership, row.membership_id)
     try:
         client.request(
@@ -299,6 +322,9 @@ def _post(client: ServiceClient, url: str, row: ClaimedScore, settings: Settings
             if _delivered(row):
                 report.delivered += 1
             return
+        if error.status_code == 400:
+            _refused_as_older(client, url, row, membership, error, settings, report, restamped=restamped)
+            return
         if error.status_code == 404:
             _forget_line_item(row.column_id, url)
             error.retryable = True
@@ -306,6 +332,117 @@ def _post(client: ServiceClient, url: str, row: ClaimedScore, settings: Settings
         return
     if _delivered(row):
         report.delivered += 1
+
+
+def _refused_as_older(
+    client: ServiceClient,
+    url: str,
+    row: ClaimedScore,
+    membership: Membership,
+    refusal: ServiceError,
+    settings: Settings,
+    report: ScoreReport,
+    *,
+    restamped: bool,
+) -> None:
+    """A 400 to a score. Canvas answers it to a score whose timestamp is earlier than its last update of the
+    learner's result, by its own clock: the retry of a post whose answer was lost (it has the score), or a score
+    given while the previous one was on its way (it has the previous one). The learner's result tells which: this
+    very score is delivered; another, while this version is still the tool's newest, is posted once more with a
+    current timestamp (the tool is where the grade comes from, and it has nothing newer). Anything else stands as
+    the LMS's refusal: no result at all (the learner is not in the course, a malformed score), or a second refusal
+    with a current timestamp (the LMS's clock is ahead of the tool's)."""
+    try:
+        held = _held_result(client, url, membership)
+    except Exception as failure:
+        db.session.commit()
+        _failed([row], _as_service_error(failure), settings, report)  # read later, with the post's retry
+        return
+    if held is not None and _holds(held, row):
+        if _delivered(row):
+            report.delivered += 1
+        return
+    if held is None:
+        _failed([row], refusal, settings, report)
+        return
+    if restamped:
+        refusal.retryable = False
+        _failed([row], _clock_ahead(refusal, held), settings, report)
+        return
+    fresh = _restamp(row)
+    if fresh is not None:  # else a newer version of ours is pending already: it goes in its turn
+        _post(client, url, fresh, settings, report, restamped=True)
+
+
+@dataclass(frozen=True)
+class HeldResult:
+    """What the LMS gradebook holds for one learner in one column (an AGS result)."""
+
+    score_given: float | None
+    score_maximum: float | None
+
+
+def _held_result(client: ServiceClient, url: str, membership: Membership) -> HeldResult | None:
+    """The learner's result in the column, None if the LMS holds none; ServiceError if it cannot be read (the
+    course did not grant the result scope, or the LMS answered something else than a list)."""
+    course = membership.course
+    if AGS_RESULT_READONLY not in course.ags_scopes:
+        raise ServiceError(
+            "The LMS refused a score and does not let the tool read its gradebook results to see why.",
+            retryable=False,
+        )
+    user = membership.user.sub
+    answer = client.request("GET", results_url(url), _scopes(course), accept=RESULTS_MEDIA, params={"user_id": user})
+    results = _json(answer)
+    if not isinstance(results, list):
+        raise ServiceError("The LMS answered its results with something other than a list.", retryable=True)
+    for result in results:  # the filter narrows the list; the user id is what counts
+        if isinstance(result, dict) and result.get("userId") == user:
+            return HeldResult(_number(result.get("resultScore")), _number(result.get("resultMaximum")))
+    return None
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _holds(held: HeldResult, row: ClaimedScore) -> bool:
+    """The LMS holds this version's grade (a score without a grade is held as a result without one)."""
+    if row.score_given is None:
+        return held.score_given is None
+    return (
+        held.score_given is not None
+        and held.score_maximum is not None
+        and abs(held.score_given - row.score_given) < 1e-9
+        and abs(held.score_maximum - row.score_maximum) < 1e-9
+    )
+
+
+def _restamp(row: ClaimedScore) -> ClaimedScore | None:
+    """This version, still the newest and still claimed, with the current time as its timestamp (stored, so a
+    retry of this post sends it again unchanged); None when the score changed meanwhile."""
+    t = _outbox.c
+    scored_at = max(utcnow(), row.scored_at + timedelta(milliseconds=1))
+    result = db.session.execute(
+        update(_outbox)
+        .where(t.id == row.id, t.version == row.version, t.state == ScoreState.SENDING.value)
+        .values(scored_at=scored_at)
+    )
+    db.session.commit()
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return None
+    return replace(row, scored_at=scored_at)
+
+
+def _clock_ahead(refusal: ServiceError, held: HeldResult) -> ServiceError:
+    grade = "no grade" if held.score_given is None else f"{held.score_given:g} / {held.score_maximum or 0:g}"
+    return ServiceError(
+        f"{refusal} The LMS holds another grade ({grade}), changed after this one by its clock, and refused this "
+        "one again with the current time: its clock may be ahead of the tool's. Resync with the gradebook sends "
+        "it again.",
+        status=refusal.status_code,
+        retryable=False,
+    )
 
 
 def _forget_line_item(column_id: int, url: str) -> None:

@@ -75,7 +75,8 @@ OAUTH_ERROR_CODE = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
 
 START_AGAIN = (
     "Start the registration again from the LMS (Moodle: Manage tools > Tool URL > Add LTI Advantage; Canvas: "
-    "Developer Keys > + Developer Key > LTI Key > Dynamic Registration): each registration link works once."
+    "Apps > Manage > Install a New App > LTI 1.3, Dynamic Registration, or Developer Keys > + Developer Key > "
+    "+ LTI Registration): each registration link works once."
 )
 MANUAL_INSTEAD = "Or register the tool by hand: the README's install guides give every value to paste."
 ASK_FOR_INVITATION = (
@@ -158,8 +159,9 @@ def register_tool(
             "not_started_by_lms",
             "This is the tool's LTI Dynamic Registration URL; it must be opened by the LMS, which adds the "
             "`openid_configuration` and `registration_token` it needs.",
-            hint="Paste this page's address into the LMS (Moodle: Manage tools > Tool URL; Canvas: Developer Keys > "
-            "+ Developer Key > LTI Key > Dynamic Registration).",
+            hint="Paste this page's address into the LMS (Moodle: Manage tools > Tool URL; Canvas: Apps > Manage > "
+            "Install a New App > LTI 1.3, Dynamic Registration URL, or Developer Keys > + Developer Key > "
+            "+ LTI Registration).",
         )
     _check_url(configuration_url, "configuration URL", allow_loopback=True)
     attempt_id = _claim_token(registration_token, _without_query(configuration_url))

@@ -94,7 +94,8 @@ def register_uninvited() -> ResponseReturnValue:
 
 
 def canvas_json() -> Response:
-    """The Canvas developer key configuration (LTI Key > Enter URL)."""
+    """The Canvas developer key configuration: the JSON URL of Apps > Install a New App > Enter URL, or of
+    Developer Keys > + LTI Key > Enter URL."""
     response = jsonify(_tool(runtime().settings).canvas_developer_key())
     response.headers["Cache-Control"] = "no-cache"
     return response

@@ -13,8 +13,9 @@ DEEP_LINKING = "LtiDeepLinkingRequest"
 
 AGS_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
 AGS_LINEITEM_READONLY = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
+AGS_RESULT_READONLY = "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly"
 AGS_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
-AGS_SCOPES = (AGS_LINEITEM, "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly", AGS_SCORE)
+AGS_SCOPES = (AGS_LINEITEM, AGS_RESULT_READONLY, AGS_SCORE)
 NRPS_SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
 SERVICE_SCOPES = (*AGS_SCOPES, NRPS_SCOPE)
 

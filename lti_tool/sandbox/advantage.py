@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
@@ -82,6 +82,8 @@ class Score:
     grading_progress: str
     timestamp: str
     comment: str | None = None
+    # When the LMS stored it, by its own clock: Canvas compares a new score's timestamp with this.
+    updated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 @dataclass
@@ -130,6 +132,8 @@ class Advantage:
         # Canvas answers a registration with a deployment id only when it installs the app while registering (its
         # LTI Registrations feature); off, the id comes later, when an admin installs the app, as without it.
         self.canvas_deployment_in_registration = True
+        # How far the LMS's clock is ahead of the tool's: Canvas stamps a result's update with its own clock.
+        self.clock_ahead = timedelta(0)
         self._lock = threading.Lock()
         self._registration_tokens: dict[str, bool] = {}  # token -> used
         self.tools: dict[str, RegisteredTool] = {}
@@ -341,7 +345,8 @@ class Advantage:
         member = members.get(body["userId"])
         if member is None or member.status != "Active":
             # Canvas answers 422 here and Moodle 400: either way a refusal that no retry can change.
-            raise ServiceError(400, "invalid_request", "userId is not an active member of this course.")
+            status = 422 if self.preset is Preset.CANVAS else 400
+            raise ServiceError(status, "invalid_request", "userId is not an active member of this course.")
         given, maximum = body.get("scoreGiven"), body.get("scoreMaximum")
         if given is not None and (not isinstance(maximum, int | float) or maximum <= 0 or given < 0):
             raise ServiceError(400, "invalid_request", "scoreGiven needs a positive scoreMaximum.")
@@ -363,22 +368,50 @@ class Advantage:
         with self._lock:
             previous = item.scores.get(score.user_id)
             if previous is not None:
-                self._check_newer(datetime.fromisoformat(previous.timestamp), at)
+                self._check_newer(previous, at)
+            score.updated_at = datetime.now(UTC) + self.clock_ahead
             item.scores[score.user_id] = score
             item.posts += 1
 
-    def _check_newer(self, held: datetime, given: datetime) -> None:
+    def _check_newer(self, held: Score, given: datetime) -> None:
         """Both LMSs refuse a score older than the one they hold, each in its own way. Moodle compares whole
-        seconds (`grade.timemodified >= strtotime(timestamp)`: 409), so it also refuses a second score in the
-        same second and a repeat of the score it holds; Canvas compares exactly and refuses only older (400)."""
-        if self.preset is Preset.MOODLE and int(held.timestamp()) >= int(given.timestamp()):
-            raise ServiceError(409, "conflict", "Refusing score with an earlier timestamp for this item and user.")
-        if self.preset is Preset.CANVAS and given < held:
+        seconds with the held score's timestamp (`grade.timemodified >= strtotime(timestamp)`: 409), so it also
+        refuses a second score in the same second and a repeat of the score it holds. Canvas compares exactly with
+        the time it last updated the learner's result, by its own clock (`result.updated_at > timestamp`: 400,
+        scores_controller#verify_valid_timestamp), so it refuses a repeat of the score it holds too (its update
+        came after the score's timestamp), and a score given before the previous one reached it."""
+        if self.preset is Preset.MOODLE:
+            if int(datetime.fromisoformat(held.timestamp).timestamp()) >= int(given.timestamp()):
+                raise ServiceError(409, "conflict", "Refusing score with an earlier timestamp for this item and user.")
+        elif held.updated_at > given:
             raise ServiceError(
                 400,
                 "invalid_request",
-                f"Provided timestamp of {given.isoformat()} before last updated timestamp of {held.isoformat()}",
+                f"Provided timestamp of {given.isoformat()} before last updated timestamp of "
+                f"{held.updated_at.isoformat(timespec='milliseconds')}",
             )
+
+    def results(self, course_id: str, item_id: str, base_url: str, user_id: str | None) -> list[dict[str, Any]]:
+        """The line item's results (AGS 2.0 result service), of one learner when `user_id` is given: the score each
+        holds, as `resultScore` out of `resultMaximum` (Canvas keeps the posted scoreGiven and scoreMaximum)."""
+        item = self.line_item(course_id, item_id)
+        url = self.line_item_url(item, base_url).split("?")[0]
+        with self._lock:
+            held = [s for s in item.scores.values() if user_id is None or s.user_id == user_id]
+        answer = []
+        for score in held:
+            result: dict[str, Any] = {
+                "id": f"{url}/results/{score.user_id}{self.service_query}",
+                "scoreOf": self.line_item_url(item, base_url),
+                "userId": score.user_id,
+            }
+            if score.score_given is not None:
+                result["resultScore"] = score.score_given
+                result["resultMaximum"] = score.score_maximum
+            if score.comment is not None:
+                result["comment"] = score.comment
+            answer.append(result)
+        return answer
 
     def line_item_json(self, item: LineItem, base_url: str) -> dict[str, Any]:
         data: dict[str, Any] = {

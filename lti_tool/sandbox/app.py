@@ -171,6 +171,13 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
         platform.advantage.post_score(course_id, item_id, request.get_json(silent=True), members)
         return "", 204
 
+    @app.get("/api/courses/<course_id>/line_items/<item_id>/results")
+    def results(course_id: str, item_id: str) -> Response:
+        platform.advantage.check_service_query(request.args)
+        platform.advantage.authorise(request.headers.get("Authorization"), AGS_SCOPES[1])
+        found = platform.advantage.results(course_id, item_id, platform.base_url, request.args.get("user_id"))
+        return _json(found, media_type="application/vnd.ims.lis.v2.resultcontainer+json")
+
     # --- Names and Role Provisioning Services ---------------------------------------------------------------
 
     @app.get("/api/courses/<course_id>/memberships")

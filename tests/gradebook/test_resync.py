@@ -43,6 +43,7 @@ def _resync(assessing: Assessing, person: str, round_id: int) -> int:
     return assessing.post(person, f"/manage/{round_id}/gradebook/resync").status_code
 
 
+@pytest.mark.parametrize("sandbox_preset", [Preset.MOODLE, Preset.CANVAS], ids=["moodle", "canvas"])
 def test_a_refused_score_is_shown_and_a_resync_sends_it_after_the_fix(
     app: Flask, sandbox: Sandbox, assessing: Assessing, graded: int
 ) -> None:

@@ -168,6 +168,10 @@ def test_a_registration_started_in_the_lms_registers_the_tool_and_its_launches_w
         assert "<em>Show in activity chooser and as a preconfigured tool</em>" in page.text
     else:
         assert "Canvas shows the registration for review" in page.text
+        # As Canvas shows it today: the Apps page installs the app, the Developer Keys page switches the key on.
+        assert "<em>Install App</em>" in page.text and "<em>Enable &amp; Close</em>" in page.text
+        assert "<em>Availability &amp; Exceptions</em>" in page.text  # the deployment ID came back: installed
+        assert "LTI Key" not in page.text
 
     # The platform now has the tool, registered with everything it needs.
     [(client_id, registered)] = sandbox.platform.advantage.tools.items()
@@ -220,7 +224,8 @@ def test_a_canvas_deployment_that_comes_later_is_added_on_the_admin_page(
     sandbox.platform.advantage.canvas_deployment_in_registration = False
     _, page = _open_from_lms(browser.http, sandbox, invite(app, tool_url))
     assert page.status_code == 200
-    assert "One more step" in page.text and "Deployment Id" in page.text
+    assert "One more step" in page.text and "Deployment Id" in page.text and "<em>By Client ID</em>" in page.text
+    assert "Availability &amp; Exceptions" not in page.text  # not installed yet: no app page to look at
     [(client_id, registered)] = sandbox.platform.advantage.tools.items()
     refused = _launch_as(browser, client_id)
     assert refused.status_code == 400 and "unknown_deployment" in refused.text
@@ -228,6 +233,11 @@ def test_a_canvas_deployment_that_comes_later_is_added_on_the_admin_page(
     _sign_in(browser, app)
     admin = browser.get("/lti/admin")
     assert "none yet" in admin.text
+    # The admin page names Canvas's menus as they are today: the Apps page first, Developer Keys as the other way.
+    assert "<em>Install a New App</em>" in admin.text and "<em>Dynamic Registration</em>" in admin.text
+    assert "+ Developer Key \N{SINGLE RIGHT-POINTING ANGLE QUOTATION MARK} + LTI Registration" in admin.text
+    assert "LTI Key</em>, choose" not in admin.text
+    assert "<em>Availability &amp; Exceptions</em>, its <em>Deployment ID</em>" in admin.text
     with app.app_context():
         platform_id = db.session.execute(select(Platform.id).where(Platform.client_id == client_id)).scalar_one()
     add = f"{tool_url}/lti/admin/platforms/{platform_id}/deployments"
@@ -437,6 +447,7 @@ def test_the_registration_url_opened_by_hand_explains_itself(app: Flask, tool_ur
     assert page.status_code == 400
     assert _error_code(page) == "not_started_by_lms"
     assert "must be opened by the LMS" in page.text
+    assert "Install a New App &gt; LTI 1.3, Dynamic Registration URL" in page.text
     assert _attempts(app) == []
 
 
