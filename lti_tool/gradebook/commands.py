@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import click
 from sqlalchemy import func, select
 
 from lti_tool.database import with_database
 from lti_tool.extensions import db
-from lti_tool.gradebook.delivery import ScoreReport, deliver_scores, run_score_worker
+from lti_tool.gradebook.delivery import ScoreReport, deliver_scores, run_score_worker, seconds_to_a_new_version
 from lti_tool.gradebook.models import ScoreOutbox, ScoreState
 from lti_tool.lti.outbound import PlatformHttp
 from lti_tool.outboxes import stop_on_signals
@@ -47,7 +49,10 @@ def scores_flush() -> None:
         while True:
             report = deliver_scores(settings, http)
             if not report.claimed:
-                break
+                if (wait := seconds_to_a_new_version()) is None:
+                    break
+                time.sleep(wait)
+                continue
             bar.update(report.claimed)
             total.add(report)
     click.echo(total.summary())

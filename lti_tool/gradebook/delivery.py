@@ -36,7 +36,7 @@ from lti_tool.deep_linking.services import LINE_ITEM_TAG, line_item_resource_id
 from lti_tool.extensions import UTCDateTime, db, utcnow
 from lti_tool.gradebook.models import GradebookColumn, ScoreOutbox, ScoreState
 from lti_tool.gradebook.placement import placed_line_item
-from lti_tool.gradebook.services import service_problem
+from lti_tool.gradebook.services import TIMESTAMP_STEP, service_problem
 from lti_tool.lti.models import Platform
 from lti_tool.lti.outbound import PlatformHttp
 from lti_tool.lti.services import ServiceClient, ServiceError
@@ -542,3 +542,21 @@ def run_score_worker(
             return report.claimed
 
         poll_until_stopped(stop, settings.scores_poll_interval_seconds, one_round)
+
+
+def seconds_to_a_new_version() -> float | None:
+    """How long until the next new version of a score is due, when it waits only for its own timestamp (a change
+    less than a second after the last is stepped ahead of the clock and not sent before then): what `scores flush`
+    waits for, as the worker's next polls would. None when no new version waits so; retries after a backoff are
+    not counted."""
+    due = db.session.execute(
+        select(ScoreOutbox.next_attempt_at)
+        .where(ScoreOutbox.state == ScoreState.PENDING.value, ScoreOutbox.attempts == 0)
+        .order_by(ScoreOutbox.next_attempt_at.desc())
+        .limit(1)
+    ).scalar()
+    db.session.rollback()
+    if due is None:
+        return None
+    ahead = (due - utcnow()).total_seconds()
+    return ahead if 0 < ahead <= 2 * TIMESTAMP_STEP.total_seconds() else None

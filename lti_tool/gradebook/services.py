@@ -109,7 +109,8 @@ def queue_scores(
     `lock_for_scoring(round_, mentees)` since before it computed `scores`.
 
     Each change is a new version whose timestamp is later than the previous version's by at least a second:
-    Moodle compares timestamps in whole seconds and refuses a score not newer than the one it holds.
+    Moodle compares timestamps in whole seconds and refuses a score not newer than the one it holds. A version
+    whose timestamp is ahead of the clock (changes less than a second apart) waits for it before it is sent.
     """
     if not round_.graded:
         return
@@ -132,14 +133,18 @@ def queue_scores(
         fields = _fields(values or ScoreValues(None, row.score_maximum, Activity(row.activity_progress)))
         if not again and all(getattr(row, name) == value for name, value in fields.items()):
             continue
+        scored_at = max(now, row.scored_at + TIMESTAMP_STEP)
         changed.append(
             {
                 "id": row.id,
                 **fields,
                 "version": row.version + 1,
-                "scored_at": max(now, row.scored_at + TIMESTAMP_STEP),
+                "scored_at": scored_at,
                 "state": ScoreState.PENDING.value,
-                "next_attempt_at": now,
+                # Never sent before its own timestamp: Canvas accepts a score whose timestamp is after its last
+                # update of the result, by its clock, so a version stepped ahead of the clock and sent late (by
+                # a worker that lost its lease) could otherwise replace a newer one already there.
+                "next_attempt_at": scored_at,
                 "attempts": 0,
                 "lease_until": None,
                 "last_error": None,

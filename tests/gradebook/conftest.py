@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +16,7 @@ from sqlalchemy import Connection, select, update
 
 from lti_tool.courses.models import Membership, User
 from lti_tool.extensions import db, utcnow
-from lti_tool.gradebook.delivery import ScoreReport, deliver_scores
+from lti_tool.gradebook.delivery import ScoreReport, deliver_scores, seconds_to_a_new_version
 from lti_tool.gradebook.models import ScoreOutbox
 from lti_tool.runtime import runtime
 from lti_tool.sandbox.advantage import LineItem, Score
@@ -51,12 +52,21 @@ def graded(assessing: Assessing) -> int:  # noqa: F811  (the fixture above)
 
 
 def deliver(app: Flask) -> ScoreReport:
-    """Delivery rounds as a worker runs them, until a round finds nothing due."""
+    """Delivery rounds as a worker runs them, until a round finds nothing due (a new version's own timestamp
+    waited for, as a worker's next polls would: see `wait_for_new_versions`)."""
     total = ScoreReport()
     with app.app_context(), httpx.Client(timeout=10) as http:
+        wait_for_new_versions()
         while (report := deliver_scores(runtime().settings, http)).claimed:
             total.add(report)
+            wait_for_new_versions()
     return total
+
+
+def wait_for_new_versions() -> None:
+    """Sleep until a new version stepped ahead of the clock is due, as a worker's next polls would."""
+    if (wait := seconds_to_a_new_version()) is not None:
+        time.sleep(wait)
 
 
 def queued(app: Flask, sandbox: Sandbox, person: str) -> Queued | None:
