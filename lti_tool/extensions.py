@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator
+from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, bindparam, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.visitors import InternalTraversal
 
 
 class Base(DeclarativeBase):
@@ -35,6 +38,78 @@ def upsert(model: Any) -> Any:
     """INSERT ... ON CONFLICT for the session's database (SQLite and PostgreSQL share the syntax, not the class)."""
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     return dialect.insert(model)
+
+
+def _upsert_cache_key(insert: Any) -> list[tuple[str, Any]]:
+    """An INSERT's cache key with the shape of its ON CONFLICT clause (a string) instead of the clause, which
+    SQLAlchemy 2.0 cannot make a key of."""
+    traversal = [item for item in insert._traverse_internals if item[0] != "_post_values_clause"]
+    return [*traversal, ("_upsert_shape", InternalTraversal.dp_string)]
+
+
+class _PreparedSqliteUpsert(sqlite.Insert):
+    """SQLAlchemy 2.0 caches no dialect INSERT ... ON CONFLICT, so it built and compiled every upsert anew: a
+    third of a launch's CPU. A prepared upsert's clause is fixed by its `_upsert_shape`, which takes the clause's
+    place in its cache key; see `prepared_upsert`."""
+
+    inherit_cache = True
+    _upsert_shape = ""
+    _cache_key_traversal = _upsert_cache_key(sqlite.Insert)
+
+
+class _PreparedPostgresqlUpsert(postgresql.Insert):
+    __doc__ = _PreparedSqliteUpsert.__doc__
+    inherit_cache = True
+    _upsert_shape = ""
+    _cache_key_traversal = _upsert_cache_key(postgresql.Insert)
+
+
+def prepared_upsert(
+    target: Any,
+    columns: Sequence[str],
+    *,
+    keys: Sequence[str],
+    replace: Sequence[str] = (),
+    keep_when_missing: Sequence[str] = (),
+    returning: Sequence[Any] = (),
+) -> Any:
+    """INSERT (columns) ... ON CONFLICT (keys) DO UPDATE, built once per process and compiled once per database.
+
+    Executed with a dict of the columns' values (a list of dicts for many rows, when `target` is a table). The
+    columns in `replace` take the new value; those in `keep_when_missing` keep the stored one when the new one is
+    None; `returning` are the columns or the ORM entity to return."""
+    return _prepared_upsert(
+        db.engine.dialect.name,
+        target,
+        tuple(columns),
+        tuple(keys),
+        tuple(replace),
+        tuple(keep_when_missing),
+        tuple(returning),
+    )
+
+
+@functools.cache
+def _prepared_upsert(
+    dialect: str,
+    target: Any,
+    columns: tuple[str, ...],
+    keys: tuple[str, ...],
+    replace: tuple[str, ...],
+    keep_when_missing: tuple[str, ...],
+    returning: tuple[Any, ...],
+) -> Any:
+    kind = _PreparedPostgresqlUpsert if dialect == "postgresql" else _PreparedSqliteUpsert
+    table = getattr(target, "__table__", target)
+    statement: Any = kind(target).values({name: bindparam(name, type_=table.c[name].type) for name in columns})
+    changes: dict[str, Any] = {name: statement.excluded[name] for name in replace}
+    changes |= {name: func.coalesce(statement.excluded[name], table.c[name]) for name in keep_when_missing}
+    statement = statement.on_conflict_do_update(index_elements=list(keys), set_=changes)
+    if returning:
+        statement = statement.returning(*returning)
+    # Everything the ON CONFLICT clause is made of, beside what the INSERT's own cache key holds.
+    statement._upsert_shape = repr((keys, replace, keep_when_missing))
+    return statement
 
 
 def engine_options(url: str) -> dict[str, Any]:

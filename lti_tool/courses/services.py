@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from lti_tool.courses.models import Course, Membership, ResourceLink, User
-from lti_tool.extensions import db, upsert, utcnow
+from lti_tool.extensions import db, prepared_upsert, utcnow
 from lti_tool.lti.claims import LaunchClaims
 from lti_tool.lti.roles import course_role
 
@@ -126,12 +126,10 @@ def _upsert(
     """INSERT ... ON CONFLICT (keys) DO UPDATE ... RETURNING the row, as an object of the session: a row another
     transaction is inserting makes this one wait for it, then update it, never fail. Columns in `replace` take
     the new value; those in `keep_when_missing` keep the stored one when the new one is None."""
-    statement = upsert(model).values(**values)
-    table = model.__table__
-    changes = {name: statement.excluded[name] for name in replace}
-    changes |= {name: func.coalesce(statement.excluded[name], table.c[name]) for name in keep_when_missing}
-    statement = statement.on_conflict_do_update(index_elements=list(keys), set_=changes).returning(model)
-    return db.session.execute(statement, execution_options={"populate_existing": True}).scalar_one()
+    statement = prepared_upsert(
+        model, tuple(values), keys=keys, replace=replace, keep_when_missing=keep_when_missing, returning=(model,)
+    )
+    return db.session.execute(statement, values, execution_options={"populate_existing": True}).scalar_one()
 
 
 def _update_changed(row: Any, values: dict[str, Any]) -> None:
