@@ -31,7 +31,7 @@ from lti_tool.lti.binding import bind_login, check_browser_secret
 from lti_tool.lti.claims import DEEP_LINKING_SETTINGS, LTI, LaunchClaims, refuse_nul, refuse_wrong_types
 from lti_tool.lti.jwks import PlatformKeyCache
 from lti_tool.lti.keys import KeyStore
-from lti_tool.lti.models import Deployment, Platform
+from lti_tool.lti.registrations import LaunchRegistration
 from lti_tool.lti.state import LaunchStateStore
 from lti_tool.settings import Settings
 
@@ -52,14 +52,13 @@ class DatabaseToolConf(ToolConfAbstract[FlaskRequest]):
     """pylti1p3's view of our `platform` and `deployment` tables; every issuer may have many client ids. A request
     looks each (issuer, client id) up once, however often it and pylti1p3 ask."""
 
-    def __init__(self, keys: KeyStore) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self._keys = keys
-        self._platforms: dict[tuple[str, str | None], Platform | None] = {}
+        self._platforms: dict[tuple[str, str | None], LaunchRegistration | None] = {}
 
-    def platform(self, iss: str, client_id: str | None) -> Platform | None:
+    def platform(self, iss: str, client_id: str | None) -> LaunchRegistration | None:
         if (iss, client_id) not in self._platforms:
-            self._platforms[(iss, client_id)] = registrations.find_platform(iss, client_id)
+            self._platforms[(iss, client_id)] = registrations.find_registration(iss, client_id, None)
         return self._platforms[(iss, client_id)]
 
     def check_iss_has_one_client(self, iss: str) -> bool:
@@ -79,8 +78,9 @@ class DatabaseToolConf(ToolConfAbstract[FlaskRequest]):
         platform = self.platform(iss, client_id)
         return None if platform is None else self.registration_of(platform)
 
-    def registration_of(self, platform: Platform) -> Registration:
-        signing = self._keys.signing_key()
+    def registration_of(self, platform: LaunchRegistration) -> Registration:
+        # No tool private key: pylti1p3 would sign only service token requests and deep linking responses with it,
+        # and lti_tool.lti.services and `sign_deep_linking_response` sign those themselves.
         registration = (
             Registration()
             .set_issuer(platform.issuer)
@@ -88,7 +88,6 @@ class DatabaseToolConf(ToolConfAbstract[FlaskRequest]):
             .set_key_set_url(platform.key_set_url)
             .set_auth_login_url(platform.auth_login_url)
             .set_auth_token_url(platform.auth_token_url)
-            .set_tool_private_key(signing.private_pem)
         )
         if platform.auth_audience:
             registration.set_auth_audience(platform.auth_audience)
@@ -101,7 +100,7 @@ class DatabaseToolConf(ToolConfAbstract[FlaskRequest]):
         self, iss: str, deployment_id: str, client_id: str, *args: Any, **kwargs: Any
     ) -> LtiDeployment | None:
         found = registrations.find_registration(iss, client_id, deployment_id)
-        if found is None or found[1] is None:
+        if found is None or found.deployment_pk is None:
             return None
         return LtiDeployment().set_deployment_id(deployment_id)
 
@@ -186,7 +185,7 @@ class _WritesAtOnce:
         self._pending = {}
 
 
-def start_login(*, keys: KeyStore, store: LaunchStateStore, settings: Settings, launch_url: str) -> Response:
+def start_login(*, store: LaunchStateStore, settings: Settings, launch_url: str) -> Response:
     """Answer an OIDC third-party login initiation with the redirect to the platform's auth endpoint."""
     request = FlaskRequest()
     params = {name: request.get_param(name) for name in LOGIN_PARAMS}
@@ -197,7 +196,7 @@ def start_login(*, keys: KeyStore, store: LaunchStateStore, settings: Settings, 
             f"The LMS started a login without {missing}.",
             hint="The tool's login URL must be called by the LMS as an LTI 1.3 login initiation.",
         )
-    tool_conf = DatabaseToolConf(keys)
+    tool_conf = DatabaseToolConf()
     if tool_conf.platform(params["iss"], params["client_id"]) is None:
         raise LaunchError(
             "unknown_registration",
@@ -227,17 +226,14 @@ def start_login(*, keys: KeyStore, store: LaunchStateStore, settings: Settings, 
 class ToolMessageLaunch(FlaskMessageLaunch):
     """A launch validated by our ordered checks; each failure raises a LaunchError naming the check."""
 
-    def __init__(
-        self, *, keys: KeyStore, store: LaunchStateStore, settings: Settings, platform_keys: PlatformKeyCache
-    ) -> None:
+    def __init__(self, *, store: LaunchStateStore, settings: Settings, platform_keys: PlatformKeyCache) -> None:
         self._store = store
         self._storage = _StoreStorage(store, settings.launch_data_ttl_seconds)
-        self._tool_conf = DatabaseToolConf(keys)
+        self._tool_conf = DatabaseToolConf()
         super().__init__(FlaskRequest(), self._tool_conf, launch_data_storage=self._storage)
         self.set_launch_data_lifetime(settings.launch_data_ttl_seconds)
         self._settings = settings
         self._key_cache = platform_keys
-        self._deployment: Deployment | None = None
 
     def validate(self) -> ToolMessageLaunch:
         self._validated = True
@@ -260,7 +256,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         return LaunchClaims.from_body(
             dict(self._jwt["body"]),
             launch_id=self._launch_id,
-            platform_id=self._platform.id,
+            platform_id=self._platform.platform_id,
             deployment_pk=self._deployment_pk,
         )
 
@@ -291,7 +287,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         refuse_nul(dict(body))  # before any claim reaches a query
         refuse_wrong_types(dict(body))  # before any claim reaches pylti1p3's validators
 
-    def _check_registration(self) -> Platform:
+    def _check_registration(self) -> LaunchRegistration:
         body = self._jwt["body"]
         issuer = body.get("iss")
         if not isinstance(issuer, str) or not issuer:
@@ -322,11 +318,10 @@ class ToolMessageLaunch(FlaskMessageLaunch):
                 f"The id_token is addressed to client id {client_id!r}, which is not registered for {issuer!r}.",
                 hint=_REGISTRATION_HINT,
             )
-        platform, self._deployment = found
-        self._registration = self._tool_conf.registration_of(platform)
-        return platform
+        self._registration = self._tool_conf.registration_of(found)
+        return found
 
-    def _check_signature_and_claims(self, platform: Platform) -> None:
+    def _check_signature_and_claims(self, platform: LaunchRegistration) -> None:
         header = self._jwt.get("header", {})
         if header.get("alg") != "RS256":
             raise LaunchError(
@@ -376,19 +371,18 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         if azp is not None and azp != platform.client_id:
             raise LaunchError("wrong_audience", f"The id_token's `azp` {azp!r} is not this tool's client id.")
 
-    def _check_deployment(self, platform: Platform) -> int:
+    def _check_deployment(self, platform: LaunchRegistration) -> int:
         deployment_id = self._jwt["body"].get(LTI + "deployment_id")
         if not isinstance(deployment_id, str) or not deployment_id:
             raise LaunchError("missing_claim", "The id_token has no deployment_id claim.")
-        deployment = self._deployment
-        if deployment is None:
+        if platform.deployment_pk is None:
             raise LaunchError(
                 "unknown_deployment",
                 f"Deployment {deployment_id!r} is not registered for platform {platform.name!r}.",
                 hint=f"Add it with `mentor-lti platform add --name {platform.name} ... --deployment-id "
                 f"{deployment_id}` (the other values as registered).",
             )
-        return deployment.id
+        return platform.deployment_pk
 
     def _check_message(self) -> None:
         body = self._jwt["body"]

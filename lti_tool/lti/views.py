@@ -23,16 +23,14 @@ log = logging.getLogger(__name__)
 def login() -> Response:
     rt = runtime()
     rt.state.purge_expired()
-    response = start_login(keys=rt.keys, store=rt.state, settings=rt.settings, launch_url=external_url("lti.launch"))
+    response = start_login(store=rt.state, settings=rt.settings, launch_url=external_url("lti.launch"))
     db.session.commit()
     return response
 
 
 def launch() -> Response:
     rt = runtime()
-    claims = ToolMessageLaunch(
-        keys=rt.keys, store=rt.state, settings=rt.settings, platform_keys=rt.platform_keys
-    ).accept()
+    claims = ToolMessageLaunch(store=rt.state, settings=rt.settings, platform_keys=rt.platform_keys).accept()
     membership = record_launch(claims)
     if claims.message_type == DEEP_LINKING_REQUEST:
         # Choosing content to place opens no resource link: no `launched` statement, the chooser keeps the request.
