@@ -31,31 +31,28 @@ def login() -> Response:
 def launch() -> Response:
     rt = runtime()
     claims = ToolMessageLaunch(store=rt.state, settings=rt.settings, platform_keys=rt.platform_keys).accept()
-    membership = record_launch(claims)
+    member = record_launch(claims)
     if claims.message_type == DEEP_LINKING_REQUEST:
         # Choosing content to place opens no resource link: no `launched` statement, the chooser keeps the request.
-        remember_request(rt.state, claims, membership, ttl_seconds=rt.settings.launch_data_ttl_seconds)
+        remember_request(rt.state, claims, member, ttl_seconds=rt.settings.launch_data_ttl_seconds)
     else:
-        record_lti_launch(claims, membership, settings=rt.settings, tool_base=public_base_url())
+        record_lti_launch(claims, member, settings=rt.settings, tool_base=public_base_url())
     new_frame_origins = rt.frame_ancestors.learn_from_launch(claims)
-    # What follows reads the rows just written and committed (the session, the roster check, where to go): keep
-    # them loaded instead of reloading each one after the commit.
-    db.session().expire_on_commit = False
     db.session.commit()
     if new_frame_origins:
         rt.frame_ancestors.learned(new_frame_origins)
     # In the background, so that the launch never waits for (or fails with) the LMS's roster service.
-    sync_after_launch(current_app._get_current_object(), membership, rt.settings)  # type: ignore[attr-defined]
-    remember_launch(membership)
+    sync_after_launch(current_app._get_current_object(), member, rt.settings)  # type: ignore[attr-defined]
+    remember_launch(member)
     # Identifiers only: no names or emails in logs.
     log.info(
         "launch accepted: platform=%s course=%s role=%s",
         claims.platform_id,
-        membership.course_id,
-        membership.course_role,
+        member.course_id,
+        member.course_role,
     )
     # A content selection opens the chooser; a placed link opens what its custom parameters name.
-    return redirect(launch_destination(claims, membership), code=303)  # type: ignore[return-value]
+    return redirect(launch_destination(claims, member), code=303)  # type: ignore[return-value]
 
 
 def jwks() -> Response:
