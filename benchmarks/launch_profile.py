@@ -140,9 +140,9 @@ def run(label: str, url: str | None, work: Path, lms_url: str, keys: PlatformKey
             )
         if profiled and profiled.profiler:
             stats = pstats.Stats(profiled.profiler, stream=sys.stdout)
-            stats.strip_dirs().sort_stats(args.sort).print_stats(args.top)
             if args.dump:
                 stats.dump_stats(args.dump)
+            stats.strip_dirs().sort_stats(args.sort).print_stats(args.top)
         with mentor.app.app_context():
             db.session.remove()
             db.engine.dispose()

@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
 from flask import Response
 from joserfc import jwt
 from joserfc.errors import BadSignatureError, ExpiredTokenError, JoseError, MissingClaimError
@@ -103,6 +104,18 @@ class DatabaseToolConf(ToolConfAbstract[FlaskRequest]):
         if found is None or found.deployment_pk is None:
             return None
         return LtiDeployment().set_deployment_id(deployment_id)
+
+
+class _NoRequests(requests.Session):
+    """The HTTP session pylti1p3 is given: it would fetch platform key sets with it, which the tool does itself
+    (lti_tool/lti/jwks.py, under the outbound rules), so any request is a bug. One for every launch, instead of
+    the new (unused) session pylti1p3 would build for each."""
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+        raise RuntimeError("pylti1p3 must not make HTTP requests: platform calls go through lti_tool.lti.outbound")
+
+
+_NO_REQUESTS = _NoRequests()
 
 
 class _StoreStorage(LaunchDataStorage[Any]):
@@ -230,7 +243,9 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         self._store = store
         self._storage = _StoreStorage(store, settings.launch_data_ttl_seconds)
         self._tool_conf = DatabaseToolConf()
-        super().__init__(FlaskRequest(), self._tool_conf, launch_data_storage=self._storage)
+        super().__init__(
+            FlaskRequest(), self._tool_conf, launch_data_storage=self._storage, requests_session=_NO_REQUESTS
+        )
         self.set_launch_data_lifetime(settings.launch_data_ttl_seconds)
         self._settings = settings
         self._key_cache = platform_keys
