@@ -398,7 +398,8 @@ def sequential(tools: list[Tool], people: list[str], count: int) -> dict[str, Ru
             for tool in tools:  # alternating: whatever else the machine does hits both
                 begin = time.perf_counter()
                 person = people[i % len(people)]
-                timed(runs[tool.name], lambda tool=tool, person=person: launch_once(clients[tool.name], tool, person))
+                http = clients[tool.name]
+                timed(runs[tool.name], lambda tool=tool, person=person, http=http: launch_once(http, tool, person))
                 runs[tool.name].seconds += time.perf_counter() - begin
     finally:
         for client in clients.values():

@@ -10,7 +10,7 @@ from typing import Any
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, bindparam, func
+from sqlalchemy import DateTime, Dialect, MetaData, Table, TypeDecorator, bindparam, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -65,43 +65,56 @@ class _PreparedPostgresqlUpsert(postgresql.Insert):
 
 
 def prepared_upsert(
-    target: Any,
+    table: Table,
     columns: Sequence[str],
     *,
     keys: Sequence[str],
     replace: Sequence[str] = (),
     keep_when_missing: Sequence[str] = (),
     returning: Sequence[Any] = (),
+    rows: int = 1,
 ) -> Any:
     """INSERT (columns) ... ON CONFLICT (keys) DO UPDATE, built once per process and compiled once per database.
 
-    Executed with a dict of the columns' values (a list of dicts for many rows, when `target` is a table). The
-    columns in `replace` take the new value; those in `keep_when_missing` keep the stored one when the new one is
-    None; `returning` are the columns or the ORM entity to return."""
+    Executed with a dict of the columns' values; with `rows` > 1, one statement of that many rows, executed with
+    `rows_parameters(...)`. The columns in `replace` take the new value; those in `keep_when_missing` keep the
+    stored one when the new one is None; `returning` are the columns to return."""
     return _prepared_upsert(
         db.engine.dialect.name,
-        target,
+        table,
         tuple(columns),
         tuple(keys),
         tuple(replace),
         tuple(keep_when_missing),
         tuple(returning),
+        rows,
     )
+
+
+def rows_parameters(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The parameters of a `prepared_upsert` of `len(rows)` rows (of one row: the row itself)."""
+    if len(rows) == 1:
+        return rows[0]
+    return {f"{name}_{index}": value for index, row in enumerate(rows) for name, value in row.items()}
 
 
 @functools.cache
 def _prepared_upsert(
     dialect: str,
-    target: Any,
+    table: Table,
     columns: tuple[str, ...],
     keys: tuple[str, ...],
     replace: tuple[str, ...],
     keep_when_missing: tuple[str, ...],
     returning: tuple[Any, ...],
+    rows: int,
 ) -> Any:
     kind = _PreparedPostgresqlUpsert if dialect == "postgresql" else _PreparedSqliteUpsert
-    table = getattr(target, "__table__", target)
-    statement: Any = kind(target).values({name: bindparam(name, type_=table.c[name].type) for name in columns})
+    if rows == 1:
+        values: Any = {name: bindparam(name, type_=table.c[name].type) for name in columns}
+    else:
+        values = [{name: bindparam(f"{name}_{i}", type_=table.c[name].type) for name in columns} for i in range(rows)]
+    statement: Any = kind(table).values(values)
     changes: dict[str, Any] = {name: statement.excluded[name] for name in replace}
     changes |= {name: func.coalesce(statement.excluded[name], table.c[name]) for name in keep_when_missing}
     statement = statement.on_conflict_do_update(index_elements=list(keys), set_=changes)

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 import redis
 from sqlalchemy import Integer, Text, bindparam, case, cast, delete, literal, select
 
-from lti_tool.extensions import UTCDateTime, db, prepared_upsert, upsert, utcnow
+from lti_tool.extensions import UTCDateTime, db, prepared_upsert, rows_parameters, upsert, utcnow
 from lti_tool.lti.models import LaunchState
 
 # Expired rows are invisible to `get` and `take` already: deleting them is housekeeping, done by each process at
@@ -61,13 +61,16 @@ class DatabaseStateStore:
         self.put_many({key: value}, ttl_seconds)
 
     def put_many(self, values: dict[str, Any], ttl_seconds: int) -> None:
+        if not values:
+            return
         expires_at = utcnow() + timedelta(seconds=ttl_seconds)
-        # An upsert: two workers refreshing the same platform key set must not collide on the primary key.
+        # An upsert: two workers refreshing the same platform key set must not collide on the primary key. One
+        # statement of all the rows: a login writes three.
         statement = prepared_upsert(
-            _STATE, ("key", "value", "expires_at"), keys=("key",), replace=("value", "expires_at")
+            _STATE, ("key", "value", "expires_at"), keys=("key",), replace=("value", "expires_at"), rows=len(values)
         )
         rows = [{"key": key, "value": json.dumps(value), "expires_at": expires_at} for key, value in values.items()]
-        db.session.execute(statement, rows)
+        db.session.execute(statement, rows_parameters(rows))
 
     def take(self, key: str) -> Any | None:
         row = db.session.execute(_TAKE, {"key": key, "now": utcnow()}).scalar_one_or_none()

@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 
 def login() -> Response:
     rt = runtime()
+    # A login writes its state in one statement, and the expired state's purge needs no company: no transaction,
+    # which spares PostgreSQL a BEGIN and a COMMIT, two of a login's five round trips.
+    db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     rt.state.purge_expired()
     response = start_login(store=rt.state, settings=rt.settings, launch_url=external_url("lti.launch"))
     db.session.commit()
