@@ -41,16 +41,17 @@ def upsert(model: Any) -> Any:
 
 
 def _upsert_cache_key(insert: Any) -> list[tuple[str, Any]]:
-    """An INSERT's cache key with the shape of its ON CONFLICT clause (a string) instead of the clause, which
-    SQLAlchemy 2.0 cannot make a key of."""
-    traversal = [item for item in insert._traverse_internals if item[0] != "_post_values_clause"]
+    """An INSERT's cache key with its shape (a string) instead of the parts SQLAlchemy 2.0 cannot make a key of:
+    the ON CONFLICT clause, and the rows of a many-row VALUES."""
+    unkeyed = ("_post_values_clause", "_multi_values")
+    traversal = [item for item in insert._traverse_internals if item[0] not in unkeyed]
     return [*traversal, ("_upsert_shape", InternalTraversal.dp_string)]
 
 
 class _PreparedSqliteUpsert(sqlite.Insert):
     """SQLAlchemy 2.0 caches no dialect INSERT ... ON CONFLICT, so it built and compiled every upsert anew: a
-    third of a launch's CPU. A prepared upsert's clause is fixed by its `_upsert_shape`, which takes the clause's
-    place in its cache key; see `prepared_upsert`."""
+    third of a launch's CPU. A prepared upsert is made only by `_prepared_upsert`, of bound parameters without
+    values, so its `_upsert_shape` fixes its SQL and takes the unkeyed parts' place in its cache key."""
 
     inherit_cache = True
     _upsert_shape = ""
@@ -120,8 +121,8 @@ def _prepared_upsert(
     statement = statement.on_conflict_do_update(index_elements=list(keys), set_=changes)
     if returning:
         statement = statement.returning(*returning)
-    # Everything the ON CONFLICT clause is made of, beside what the INSERT's own cache key holds.
-    statement._upsert_shape = repr((keys, replace, keep_when_missing))
+    # Everything the ON CONFLICT clause and the rows are made of, beside what the INSERT's own cache key holds.
+    statement._upsert_shape = repr((columns, rows, keys, replace, keep_when_missing))
     return statement
 
 
