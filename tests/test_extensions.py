@@ -11,6 +11,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from lti_tool import create_app
+from lti_tool.courses.models import User
 from lti_tool.database import upgrade_database
 from lti_tool.extensions import db, prepared_upsert, rows_parameters, utcnow
 from lti_tool.lti.models import LaunchState
@@ -50,13 +51,24 @@ def test_upserts_that_differ_only_in_what_a_conflict_updates_each_do_their_own(a
 
 
 def test_a_missing_value_keeps_the_stored_one_only_where_asked(app: Flask) -> None:
-    keep_value = prepared_upsert(STATE, COLUMNS, keys=("key",), replace=("expires_at",), keep_when_missing=("value",))
-    hour = utcnow() + timedelta(hours=1)
-    db.session.execute(keep_value, {"key": "k", "value": "a", "expires_at": hour})
-    db.session.execute(keep_value, {"key": "k", "value": None, "expires_at": hour})
-    assert stored("k") == ("a", hour)
-    db.session.execute(keep_value, {"key": "k", "value": "b", "expires_at": hour})
-    assert stored("k") == ("b", hour)
+    users = User.__table__
+    keep_name = prepared_upsert(
+        users,
+        ("issuer", "sub", "name", "email", "created_at", "updated_at"),
+        keys=("issuer", "sub"),
+        replace=("email", "updated_at"),
+        keep_when_missing=("name",),
+    )
+    now = utcnow()
+
+    def launch(name: str | None, email: str | None) -> tuple[str | None, str | None]:
+        values = {"issuer": "https://lms.example", "sub": "s-1", "name": name, "email": email}
+        db.session.execute(keep_name, {**values, "created_at": now, "updated_at": now})
+        return db.session.execute(select(users.c.name, users.c.email)).one()._tuple()
+
+    assert launch("Ada", "ada@lms.example") == ("Ada", "ada@lms.example")
+    assert launch(None, None) == ("Ada", None)
+    assert launch("Ada L.", None) == ("Ada L.", None)
 
 
 def test_upserts_of_two_and_of_three_rows_write_all_their_rows(app: Flask) -> None:
