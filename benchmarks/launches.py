@@ -381,7 +381,10 @@ def timed(run: Run, action: Callable[[], None], started: float | None = None) ->
         run.add(time.perf_counter() - begin)
 
 
-SEQUENTIAL_BROWSER_LAUNCHES = 10
+# Each client changes browsers (cookie jars) after this many launches: the bare tool keeps pylti1p3's nonces and
+# launch data in its Flask session cookie, which grows by some 300 bytes a launch and, about 20 launches on, takes
+# the request's headers past gunicorn's limit (HTTP 431 on every request). mentor-lti keeps them server-side.
+BROWSER_LAUNCHES = 10
 
 
 def sequential(tools: list[Tool], people: list[str], count: int) -> dict[str, Run]:
@@ -389,9 +392,7 @@ def sequential(tools: list[Tool], people: list[str], count: int) -> dict[str, Ru
     clients = {tool.name: httpx.Client(timeout=REQUEST_TIMEOUT) for tool in tools}
     try:
         for i in range(count):
-            if i and i % SEQUENTIAL_BROWSER_LAUNCHES == 0:
-                # A new browser now and then: pylti1p3 (the bare tool) sets a cookie per login that it never
-                # deletes, and some 25 of them exceed the server's header limit (HTTP 431 on the next login).
+            if i and i % BROWSER_LAUNCHES == 0:
                 for client in clients.values():
                     client.close()
                 clients = {tool.name: httpx.Client(timeout=REQUEST_TIMEOUT) for tool in tools}
@@ -414,11 +415,18 @@ def concurrent(tool: Tool, people: list[str], clients: int, seconds: float) -> R
     cpu_before = tool.cpu_seconds()
 
     def client(index: int) -> None:
-        with httpx.Client(timeout=REQUEST_TIMEOUT) as http:
-            n = index
+        n, launched = index, 0
+        http = httpx.Client(timeout=REQUEST_TIMEOUT)
+        try:
             while time.perf_counter() < stop_at:
-                timed(run, lambda n=n: launch_once(http, tool, people[n % len(people)]))
+                if launched and launched % BROWSER_LAUNCHES == 0:
+                    http.close()
+                    http = httpx.Client(timeout=REQUEST_TIMEOUT)
+                timed(run, lambda n=n, http=http: launch_once(http, tool, people[n % len(people)]))
                 n += clients
+                launched += 1
+        finally:
+            http.close()
 
     began = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
