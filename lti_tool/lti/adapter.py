@@ -32,7 +32,7 @@ from lti_tool.lti.binding import bind_login, check_browser_secret
 from lti_tool.lti.claims import DEEP_LINKING_SETTINGS, LTI, LaunchClaims, refuse_nul, refuse_wrong_types
 from lti_tool.lti.jwks import PlatformKeyCache
 from lti_tool.lti.keys import KeyStore
-from lti_tool.lti.registrations import LaunchRegistration
+from lti_tool.lti.registrations import LaunchRegistration, LoginRegistrations
 from lti_tool.lti.state import LaunchStateStore
 from lti_tool.settings import Settings
 
@@ -51,15 +51,20 @@ _REGISTRATION_HINT = (
 
 class DatabaseToolConf(ToolConfAbstract[FlaskRequest]):
     """pylti1p3's view of our `platform` and `deployment` tables; every issuer may have many client ids. A request
-    looks each (issuer, client id) up once, however often it and pylti1p3 ask."""
+    looks each (issuer, client id) up once, however often it and pylti1p3 ask; a login in `held` registrations."""
 
-    def __init__(self) -> None:
+    def __init__(self, held: LoginRegistrations | None = None) -> None:
         super().__init__()
+        self._held = held
         self._platforms: dict[tuple[str, str | None], LaunchRegistration | None] = {}
 
     def platform(self, iss: str, client_id: str | None) -> LaunchRegistration | None:
         if (iss, client_id) not in self._platforms:
-            self._platforms[(iss, client_id)] = registrations.find_registration(iss, client_id, None)
+            self._platforms[(iss, client_id)] = (
+                self._held.find(iss, client_id)
+                if self._held is not None
+                else registrations.find_registration(iss, client_id, None)
+            )
         return self._platforms[(iss, client_id)]
 
     def check_iss_has_one_client(self, iss: str) -> bool:
@@ -198,7 +203,7 @@ class _WritesAtOnce:
         self._pending = {}
 
 
-def start_login(*, store: LaunchStateStore, settings: Settings, launch_url: str) -> Response:
+def start_login(*, store: LaunchStateStore, settings: Settings, launch_url: str, held: LoginRegistrations) -> Response:
     """Answer an OIDC third-party login initiation with the redirect to the platform's auth endpoint."""
     request = FlaskRequest()
     params = {name: request.get_param(name) for name in LOGIN_PARAMS}
@@ -209,7 +214,7 @@ def start_login(*, store: LaunchStateStore, settings: Settings, launch_url: str)
             f"The LMS started a login without {missing}.",
             hint="The tool's login URL must be called by the LMS as an LTI 1.3 login initiation.",
         )
-    tool_conf = DatabaseToolConf()
+    tool_conf = DatabaseToolConf(held)
     if tool_conf.platform(params["iss"], params["client_id"]) is None:
         raise LaunchError(
             "unknown_registration",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -148,6 +150,35 @@ def find_registration(issuer: str, client_id: str | None, deployment_id: str | N
         rows = db.session.execute(_ISSUER_REGISTRATIONS, {"issuer": issuer}).all()
         row = rows[0] if len(rows) == 1 else None
     return None if row is None else LaunchRegistration(*row)
+
+
+class LoginRegistrations:
+    """The registrations logins find, held by this process for HELD_SECONDS after a login read them.
+
+    A login decides nothing: it stores the login's state and sends the browser to the registration's auth URL.
+    Every launch reads its registration and deployment from the database again (`find_registration`), so a
+    platform removed a moment ago can start a login for a few seconds more, never launch. An unknown issuer or
+    client id is not held: each such login looks again, and a platform just registered can log in at once."""
+
+    HELD_SECONDS = 5.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[tuple[str, str | None], tuple[LaunchRegistration, float]] = {}
+
+    def find(self, issuer: str, client_id: str | None) -> LaunchRegistration | None:
+        key = (issuer, client_id)
+        with self._lock:
+            held = self._held.get(key)
+        if held is not None and time.monotonic() < held[1]:
+            return held[0]
+        found = find_registration(issuer, client_id, None)
+        with self._lock:
+            if found is None:
+                self._held.pop(key, None)
+            else:
+                self._held[key] = (found, time.monotonic() + self.HELD_SECONDS)
+        return found
 
 
 def issuer_is_registered(issuer: str) -> bool:
