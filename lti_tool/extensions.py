@@ -126,15 +126,6 @@ def _prepared_upsert(
     return statement
 
 
-def without_transaction() -> None:
-    """Run the session's statements until its next commit each in a transaction of its own, for a request whose
-    writes are each one statement: PostgreSQL then needs no BEGIN and COMMIT round trips. SQLite has no round
-    trips to save, and switching its connection to autocommit and back costs a statement each time, so there
-    the session keeps its transaction."""
-    if db.engine.dialect.name == "postgresql":
-        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-
-
 def engine_options(url: str) -> dict[str, Any]:
     """SQLite needs a lock timeout for several workers; PostgreSQL checks pooled connections before use."""
     if url.startswith("sqlite"):

@@ -8,9 +8,10 @@ from flask import Response, current_app, jsonify, redirect
 
 from lti_tool.courses.access import remember_launch
 from lti_tool.courses.services import record_launch
+from lti_tool.database import state_only_transaction
 from lti_tool.deep_linking.services import remember_request
 from lti_tool.deep_linking.views import launch_destination
-from lti_tool.extensions import db, without_transaction
+from lti_tool.extensions import db
 from lti_tool.hosts import external_url, public_base_url
 from lti_tool.lti.adapter import DEEP_LINKING_REQUEST, ToolMessageLaunch, start_login
 from lti_tool.roster.background import sync_after_launch
@@ -22,8 +23,7 @@ log = logging.getLogger(__name__)
 
 def login() -> Response:
     rt = runtime()
-    # A login writes its state in one statement, and the expired state's purge needs no company.
-    without_transaction()
+    state_only_transaction()
     rt.state.purge_expired()
     response = start_login(
         store=rt.state,
