@@ -36,6 +36,7 @@ from markupsafe import Markup
 
 from lti_tool.courses.access import COURSES_KEY, USER_KEY, remember_launch
 from lti_tool.courses.models import Membership
+from lti_tool.courses.services import LaunchedMember
 from lti_tool.errors import LaunchError, NotAuthorised
 from lti_tool.extensions import db
 from lti_tool.lti.binding import check_browser_secret
@@ -88,15 +89,15 @@ class FrameSessionInterface(SecureCookieSessionInterface):
             _save(session)
 
 
-def begin(membership: Membership) -> None:
+def begin(member: LaunchedMember) -> None:
     """Start a frame session for this launch: this request's session becomes it, and every URL built from now on
     (the launch's redirect first) carries its token."""
     settings = runtime().settings
     record = {
         "id": secrets.token_urlsafe(16),
-        "user": membership.user_id,
-        "course": membership.course_id,
-        "role": membership.course_role,
+        "user": member.user_id,
+        "course": member.course_id,
+        "role": member.course_role,
         "ends": int(time.time()) + SESSION_HOURS * 3600,
     }
     current: Any = session
@@ -104,7 +105,7 @@ def begin(membership: Membership) -> None:
     current.record = record
     current.modified = True
     setattr(g, _TOKEN, _serializer(settings.secret_key).dumps(_claims(record)))
-    log.info("frame session started: course=%s role=%s", membership.course_id, membership.course_role)
+    log.info("frame session started: course=%s role=%s", member.course_id, member.course_role)
 
 
 def frame_may_drop_cookies(req: Request) -> bool:
@@ -112,14 +113,14 @@ def frame_may_drop_cookies(req: Request) -> bool:
     return req.headers.get("Sec-Fetch-Dest") == "iframe" and req.headers.get("Sec-Fetch-Site") == "cross-site"
 
 
-def with_handoff(url: str, membership: Membership, *, state: str) -> str:
+def with_handoff(url: str, member: LaunchedMember, *, state: str) -> str:
     """`url` with the signed handoff of this launch (see the module's docstring)."""
-    claims = {"m": membership.id, "u": membership.user_id, "c": membership.course_id, "s": state}
+    claims = {"m": member.membership_id, "u": member.user_id, "c": member.course_id, "s": state}
     token = URLSafeTimedSerializer(runtime().settings.secret_key, salt=_HANDOFF_SALT).dumps(claims)
     return f"{url}{'&' if '?' in url else '?'}{HANDOFF_PARAM}={token}"
 
 
-def _handed_off() -> Membership | None:
+def _handed_off() -> LaunchedMember | None:
     """The membership a landing page's valid handoff names, when this browser started that launch's login and the
     session does not hold it already (its cookie did not come back)."""
     try:
@@ -137,7 +138,7 @@ def _handed_off() -> Membership | None:
     membership = db.session.get(Membership, claims["m"])
     if membership is None or (membership.user_id, membership.course_id) != (claims["u"], claims["c"]):
         return None
-    return membership
+    return LaunchedMember.of(membership)
 
 
 def frame_session_field() -> Markup:
@@ -165,12 +166,12 @@ def init_app(app: Flask) -> None:
     def continue_without_session_cookie() -> Any:
         if HANDOFF_PARAM not in request.args or TOKEN_PARAM in request.args or request.method != "GET":
             return None
-        membership = _handed_off()
-        if membership is None or request.endpoint is None:
+        member = _handed_off()
+        if member is None or request.endpoint is None:
             return None
-        begin(membership)
-        remember_launch(membership)
-        log.info("frame session after a lost session cookie: course=%s", membership.course_id)
+        begin(member)
+        remember_launch(member)
+        log.info("frame session after a lost session cookie: course=%s", member.course_id)
         values: dict[str, Any] = {k: v for k, v in request.args.items() if k != HANDOFF_PARAM}
         return redirect(url_for(request.endpoint, **{**(request.view_args or {}), **values}), code=303)
 

@@ -10,6 +10,7 @@ from flask import current_app
 from lti_tool.lti.frame_origins import FrameAncestors
 from lti_tool.lti.jwks import PlatformKeyCache
 from lti_tool.lti.keys import KeyStore
+from lti_tool.lti.registrations import LoginRegistrations
 from lti_tool.lti.state import DatabaseStateStore, LaunchStateStore, RedisStateStore
 from lti_tool.settings import Settings
 
@@ -23,6 +24,7 @@ class Runtime:
     registration_slots: threading.BoundedSemaphore
     frame_ancestors: FrameAncestors
     platform_keys: PlatformKeyCache
+    login_registrations: LoginRegistrations
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -34,6 +36,7 @@ class Runtime:
             registration_slots=threading.BoundedSemaphore(settings.dynamic_registration_concurrency),
             frame_ancestors=FrameAncestors(state),
             platform_keys=PlatformKeyCache(state, settings),
+            login_registrations=LoginRegistrations(),
         )
 
 

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from flask import g, session
 
 from lti_tool.courses.models import Membership
-from lti_tool.courses.services import membership_for
+from lti_tool.courses.services import LaunchedMember, membership_for
 from lti_tool.errors import NotAuthorised
 from lti_tool.lti.admin import SESSION_KEY as ADMIN_SESSION_KEY
 from lti_tool.lti.roles import CourseRole
@@ -30,20 +30,20 @@ _KEPT_ACROSS_USERS = (ADMIN_SESSION_KEY,)
 _RELAUNCH = "Open the tool again from your course in the LMS; your session may have expired or cookies may be blocked."
 
 
-def remember_launch(membership: Membership) -> None:
-    """Let this browser open `membership`'s course pages from now on.
+def remember_launch(member: LaunchedMember) -> None:
+    """Let this browser open `member`'s course pages from now on.
 
     A launch by another LMS user drops everything the session held for the earlier one (their memberships in
     every course, flashed messages, the CSRF token their open pages carry) and keeps only the admin sign-in.
     The same user's launches into several courses accumulate; the oldest courses are forgotten first.
     """
-    if session.get(USER_KEY) != membership.user_id:
+    if session.get(USER_KEY) != member.user_id:
         kept = {key: session[key] for key in _KEPT_ACROSS_USERS if key in session}
         session.clear()
         session.update(kept)
-        session[USER_KEY] = membership.user_id
-    courses = {k: v for k, v in session.get(COURSES_KEY, {}).items() if k != str(membership.course_id)}
-    courses[str(membership.course_id)] = membership.id
+        session[USER_KEY] = member.user_id
+    courses = {k: v for k, v in session.get(COURSES_KEY, {}).items() if k != str(member.course_id)}
+    courses[str(member.course_id)] = member.membership_id
     session[COURSES_KEY] = dict(list(courses.items())[-MAX_REMEMBERED_COURSES:])
     session.permanent = True
 

@@ -2,39 +2,70 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import Row, Table, bindparam, func, select, update
 
 from lti_tool.courses.models import Course, Membership, ResourceLink, User
-from lti_tool.extensions import db, upsert, utcnow
+from lti_tool.extensions import db, prepared_upsert, utcnow
 from lti_tool.gradebook.placement import line_item_learned
 from lti_tool.lti.claims import LaunchClaims
 from lti_tool.lti.roles import course_role
 
 
-def record_launch(claims: LaunchClaims) -> Membership:
+@dataclass(frozen=True)
+class LaunchedMember:
+    """What a recorded launch wrote about its member and course, as the rest of the launch needs it: plain values
+    from the statements' RETURNING, so that no row is loaded or tracked for them."""
+
+    membership_id: int
+    user_id: int
+    course_id: int
+    course_role: str
+    course_title: str | None
+    nrps_url: str | None
+    roster_synced_at: datetime | None
+
+    @classmethod
+    def of(cls, membership: Membership) -> LaunchedMember:
+        """The same values read from a stored membership (a frame session started after a launch, not by it)."""
+        course = membership.course
+        return cls(
+            membership.id,
+            membership.user_id,
+            membership.course_id,
+            membership.course_role,
+            course.title,
+            course.nrps_url,
+            course.roster_synced_at,
+        )
+
+
+def record_launch(claims: LaunchClaims) -> LaunchedMember:
     """Create or update the user, course, resource link and membership a launch describes. The caller commits.
 
-    In four statements when the course is known. Two first launches at once (one learner's, or two learners' into
-    a new course) must both succeed, so rows that may not exist yet are written with INSERT ... ON CONFLICT: the
-    later launch waits for the earlier one's row and updates it. The course and its links are shared by every
-    launch into the course, so they are read first and written only when new or changed: an upsert would lock
-    them for the rest of every launch's transaction.
+    In three statements when the course and link are known and unchanged. Two first launches at once (one
+    learner's, or two learners' into a new course) must both succeed, so rows that may not exist yet are written
+    with INSERT ... ON CONFLICT: the later launch waits for the earlier one's row and updates it. The course and
+    its links are shared by every launch into the course, so they are read first and written only when new or
+    changed: an upsert would lock them for the rest of every launch's transaction. Every statement is built once
+    per process, on the tables: a launch runs on every click into the tool, and ORM rows cost it more than its
+    SQL does.
     """
     now = utcnow()
     # The LMS is the source of truth for names: a launch that omits them (privacy settings) keeps what we had.
     names = {attribute: getattr(claims, attribute) or None for attribute in _USER_NAMES}
-    user = _upsert(
-        User,
+    user_id = _upsert(
+        _USER,
         {"issuer": claims.issuer, "sub": claims.sub, **names, "created_at": now, "updated_at": now},
         keys=("issuer", "sub"),
         replace=("updated_at",),
         keep_when_missing=_USER_NAMES,
-    )
-    course, link = _known_course_and_link(claims)
+        returning=(_USER.c.id,),
+    )[0]
     course_values = {
         "title": claims.context_title,
         "label": claims.context_label,
@@ -44,9 +75,17 @@ def record_launch(claims: LaunchClaims) -> Membership:
     }
     # A launch without the AGS claim keeps the course's service; one with it brings the service's current scopes.
     service = {"ags_lineitems_url": claims.ags_lineitems_url, "ags_scopes": list(claims.ags_scopes)}
-    if course is None:
-        course = _upsert(
-            Course,
+    known = db.session.execute(
+        _KNOWN_COURSE_AND_LINK,
+        {
+            "deployment_id": claims.deployment_pk,
+            "context_id": claims.context_id,
+            "resource_link_id": claims.resource_link_id,
+        },
+    ).one_or_none()
+    if known is None:
+        course_id, course_title, nrps_url, roster_synced_at = _upsert(
+            _COURSE,
             {
                 "deployment_id": claims.deployment_pk,
                 "context_id": claims.context_id,
@@ -57,22 +96,30 @@ def record_launch(claims: LaunchClaims) -> Membership:
             keys=("deployment_id", "context_id"),
             replace=tuple(service) if claims.ags_lineitems_url else (),
             keep_when_missing=tuple(course_values),
+            returning=(_COURSE.c.id, _COURSE.c.title, _COURSE.c.nrps_url, _COURSE.c.roster_synced_at),
         )
+        link_id, stored_link = None, {}
     else:
-        _update_changed(course, {k: v for k, v in course_values.items() if v})
+        course_id, link_id = known.id, known.link_id
+        changes: dict[str, Any] = {k: v for k, v in course_values.items() if v}
         if claims.ags_lineitems_url:
-            _update_changed(course, service)
+            changes |= service
+        _update_changed(_COURSE, course_id, dict(known._mapping), changes)
+        course_title = changes.get("title", known.title)
+        nrps_url = changes.get("nrps_url", known.nrps_url)
+        roster_synced_at = known.roster_synced_at
+        stored_link = {"title": known.link_title, "line_item_url": known.line_item_url, "custom": known.custom}
 
     if claims.resource_link_id:
         link_values = {"title": claims.resource_link_title, "line_item_url": claims.ags_lineitem_url}
-        learned_line_item = bool(claims.ags_lineitem_url) and (
-            link is None or link.line_item_url != claims.ags_lineitem_url
+        learned_line_item = (
+            bool(claims.ags_lineitem_url) and stored_link.get("line_item_url") != claims.ags_lineitem_url
         )
-        if link is None:
+        if link_id is None:
             _upsert(
-                ResourceLink,
+                _LINK,
                 {
-                    "course_id": course.id,
+                    "course_id": course_id,
                     "resource_link_id": claims.resource_link_id,
                     **link_values,
                     "custom": dict(claims.custom),
@@ -80,72 +127,81 @@ def record_launch(claims: LaunchClaims) -> Membership:
                 keys=("course_id", "resource_link_id"),
                 replace=("custom",),
                 keep_when_missing=tuple(link_values),
+                returning=(_LINK.c.id,),
             )
         else:
-            _update_changed(link, {"custom": dict(claims.custom), **{k: v for k, v in link_values.items() if v}})
+            changes = {"custom": dict(claims.custom), **{k: v for k, v in link_values.items() if v}}
+            _update_changed(_LINK, link_id, stored_link, changes)
         if learned_line_item:
             # A graded round placed by deep linking: its scores go to this link's gradebook column from now on.
-            line_item_learned(course.id, claims.custom, now=now)
+            line_item_learned(course_id, claims.custom, now=now)
 
-    membership: Membership = _upsert(
-        Membership,
+    role = course_role(claims.roles).value
+    membership_id = _upsert(
+        _MEMBERSHIP,
         {
-            "user_id": user.id,
-            "course_id": course.id,
+            "user_id": user_id,
+            "course_id": course_id,
             "roles": list(claims.roles),
-            "course_role": course_role(claims.roles).value,
+            "course_role": role,
             "active": True,
             "last_launch_at": now,
         },
         keys=("user_id", "course_id"),
         replace=("roles", "course_role", "active", "last_launch_at"),
-    )
-    # The session holds rows weakly: tie them to the membership, so what reads them next (the statement, the
-    # roster check) finds them loaded instead of selecting them again.
-    set_committed_value(membership, "user", user)
-    set_committed_value(membership, "course", course)
-    db.session.flush()
-    return membership
+        returning=(_MEMBERSHIP.c.id,),
+    )[0]
+    return LaunchedMember(membership_id, user_id, course_id, role, course_title, nrps_url, roster_synced_at)
 
 
 _USER_NAMES = ("name", "given_name", "family_name", "email", "locale")
-
-
-def _known_course_and_link(claims: LaunchClaims) -> tuple[Course | None, ResourceLink | None]:
-    """The launch's course and resource link if the tool has them, in one query."""
-    link_join = (ResourceLink.course_id == Course.id) & (ResourceLink.resource_link_id == claims.resource_link_id)
-    row = db.session.execute(
-        select(Course, ResourceLink)
-        .outerjoin(ResourceLink, link_join)
-        .where(Course.deployment_id == claims.deployment_pk, Course.context_id == claims.context_id)
-    ).one_or_none()
-    return (None, None) if row is None else (row[0], row[1])
+_USER, _COURSE, _LINK, _MEMBERSHIP = User.__table__, Course.__table__, ResourceLink.__table__, Membership.__table__
+# The launch's course and resource link if the tool has them, in one query.
+_KNOWN_COURSE_AND_LINK = (
+    select(
+        _COURSE.c.id,
+        _COURSE.c.title,
+        _COURSE.c.label,
+        _COURSE.c.lms_product,
+        _COURSE.c.locale,
+        _COURSE.c.nrps_url,
+        _COURSE.c.ags_lineitems_url,
+        _COURSE.c.ags_scopes,
+        _COURSE.c.roster_synced_at,
+        _LINK.c.id.label("link_id"),
+        _LINK.c.title.label("link_title"),
+        _LINK.c.line_item_url,
+        _LINK.c.custom,
+    )
+    .outerjoin(_LINK, (_LINK.c.course_id == _COURSE.c.id) & (_LINK.c.resource_link_id == bindparam("resource_link_id")))
+    .where(_COURSE.c.deployment_id == bindparam("deployment_id"), _COURSE.c.context_id == bindparam("context_id"))
+)
 
 
 def _upsert(
-    model: Any,
+    table: Table,
     values: dict[str, Any],
     *,
     keys: tuple[str, ...],
     replace: tuple[str, ...],
     keep_when_missing: tuple[str, ...] = (),
-) -> Any:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE ... RETURNING the row, as an object of the session: a row another
-    transaction is inserting makes this one wait for it, then update it, never fail. Columns in `replace` take
-    the new value; those in `keep_when_missing` keep the stored one when the new one is None."""
-    statement = upsert(model).values(**values)
-    table = model.__table__
-    changes = {name: statement.excluded[name] for name in replace}
-    changes |= {name: func.coalesce(statement.excluded[name], table.c[name]) for name in keep_when_missing}
-    statement = statement.on_conflict_do_update(index_elements=list(keys), set_=changes).returning(model)
-    return db.session.execute(statement, execution_options={"populate_existing": True}).scalar_one()
+    returning: tuple[Any, ...],
+) -> Row[Any]:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE ... RETURNING: a row another transaction is inserting makes this one
+    wait for it, then update it, never fail. Columns in `replace` take the new value; those in
+    `keep_when_missing` keep the stored one when the new one is None."""
+    statement = prepared_upsert(
+        table, tuple(values), keys=keys, replace=replace, keep_when_missing=keep_when_missing, returning=returning
+    )
+    row: Row[Any] = db.session.execute(statement, values).one()
+    return row
 
 
-def _update_changed(row: Any, values: dict[str, Any]) -> None:
-    # Assigning an equal value leaves the row clean: no UPDATE (and no row lock) unless something changed.
-    for attribute, value in values.items():
-        if getattr(row, attribute) != value:
-            setattr(row, attribute, value)
+def _update_changed(table: Table, row_id: int, stored: Mapping[str, Any], values: dict[str, Any]) -> None:
+    # An equal value writes nothing: no UPDATE (and no row lock) unless something changed.
+    changed = {name: value for name, value in values.items() if stored[name] != value}
+    if changed:
+        db.session.execute(update(table).where(table.c.id == row_id).values(changed))
 
 
 def membership_for(membership_id: int | None, course_id: int, *, user_id: int | None) -> Membership | None:

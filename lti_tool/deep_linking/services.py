@@ -10,6 +10,7 @@ from lti_tool.assessments.growth import SCORE_MAXIMUM
 from lti_tool.assessments.models import AssessmentRound
 from lti_tool.assessments.services import KIND_LABELS, is_subject, program_rounds
 from lti_tool.courses.models import Membership
+from lti_tool.courses.services import LaunchedMember
 from lti_tool.deep_linking.custom import ROUND, ROUND_ID, TARGET, Target
 from lti_tool.errors import MentorLtiError
 from lti_tool.extensions import db
@@ -86,15 +87,15 @@ def _state_key(launch_id: str) -> str:
 
 
 def remember_request(
-    store: LaunchStateStore, claims: LaunchClaims, membership: Membership, *, ttl_seconds: int
+    store: LaunchStateStore, claims: LaunchClaims, member: LaunchedMember, *, ttl_seconds: int
 ) -> SelectionRequest:
     """Keep a validated deep linking launch's settings until the instructor answers it. The caller commits."""
     settings = claims.deep_linking_settings or {}
     targets = settings.get("accept_presentation_document_targets")
     request = SelectionRequest(
         launch_id=claims.launch_id,
-        course_id=membership.course_id,
-        membership_id=membership.id,
+        course_id=member.course_id,
+        membership_id=member.membership_id,
         platform_id=claims.platform_id,
         deployment_id=claims.deployment_id,
         return_url=str(settings["deep_link_return_url"]),

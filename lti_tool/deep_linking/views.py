@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from lti_tool.courses.access import course_member, current_membership
 from lti_tool.courses.models import Membership
+from lti_tool.courses.services import LaunchedMember
 from lti_tool.courses.views import landing_url
 from lti_tool.deep_linking import services
 from lti_tool.deep_linking.forms import SelectionForm
@@ -28,13 +29,13 @@ Page = str | tuple[str, int] | BaseResponse
 log = logging.getLogger(__name__)
 
 
-def launch_destination(claims: LaunchClaims, membership: Membership) -> str:
+def launch_destination(claims: LaunchClaims, member: LaunchedMember) -> str:
     """Where a recorded launch lands: a content selection's chooser, what a placed link names, or the course home."""
-    course_id = membership.course_id
+    course_id = member.course_id
     if claims.message_type == DEEP_LINKING_REQUEST:
         return url_for("deep_linking.choose", course_id=course_id, launch_id=claims.launch_id)
     placed = services.placed_target(claims.custom, course_id)
-    role = CourseRole(membership.course_role)
+    role = CourseRole(member.course_role)
     if placed is None or placed.round is None:
         # Straight to the role's page, not through the course landing's redirect: one request less per launch.
         return landing_url(course_id, role) or url_for("courses.home", course_id=course_id)
@@ -42,7 +43,7 @@ def launch_destination(claims: LaunchClaims, membership: Membership) -> str:
     if role.is_staff:
         return url_for("assessments.round_page", course_id=course_id, round_id=round_.id)
     if role is CourseRole.LEARNER:
-        me = services.assessed_self(round_.program, membership)
+        me = services.assessed_self(round_.program, db.session.get_one(Membership, member.membership_id))
         if me is not None:
             return url_for("assessments.rate", course_id=course_id, round_id=round_.id, participant_id=me.id)
         return url_for("assessments.index", course_id=course_id)

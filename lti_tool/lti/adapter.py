@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import requests
 from flask import Response
 from joserfc import jwt
 from joserfc.errors import BadSignatureError, ExpiredTokenError, JoseError, MissingClaimError
@@ -32,7 +33,7 @@ from lti_tool.lti.binding import bind_login, check_browser_secret, new_browser_s
 from lti_tool.lti.claims import DEEP_LINKING_SETTINGS, LTI, LaunchClaims, refuse_nul, refuse_wrong_types
 from lti_tool.lti.jwks import PlatformKeyCache
 from lti_tool.lti.keys import KeyStore
-from lti_tool.lti.models import Deployment, Platform
+from lti_tool.lti.registrations import LaunchRegistration, LoginRegistrations
 from lti_tool.lti.state import LaunchStateStore
 from lti_tool.settings import Settings
 
@@ -51,16 +52,20 @@ _REGISTRATION_HINT = (
 
 class DatabaseToolConf(ToolConfAbstract[FlaskRequest]):
     """pylti1p3's view of our `platform` and `deployment` tables; every issuer may have many client ids. A request
-    looks each (issuer, client id) up once, however often it and pylti1p3 ask."""
+    looks each (issuer, client id) up once, however often it and pylti1p3 ask; a login in `held` registrations."""
 
-    def __init__(self, keys: KeyStore) -> None:
+    def __init__(self, held: LoginRegistrations | None = None) -> None:
         super().__init__()
-        self._keys = keys
-        self._platforms: dict[tuple[str, str | None], Platform | None] = {}
+        self._held = held
+        self._platforms: dict[tuple[str, str | None], LaunchRegistration | None] = {}
 
-    def platform(self, iss: str, client_id: str | None) -> Platform | None:
+    def platform(self, iss: str, client_id: str | None) -> LaunchRegistration | None:
         if (iss, client_id) not in self._platforms:
-            self._platforms[(iss, client_id)] = registrations.find_platform(iss, client_id)
+            self._platforms[(iss, client_id)] = (
+                self._held.find(iss, client_id)
+                if self._held is not None
+                else registrations.find_registration(iss, client_id, None)
+            )
         return self._platforms[(iss, client_id)]
 
     def check_iss_has_one_client(self, iss: str) -> bool:
@@ -80,8 +85,9 @@ class DatabaseToolConf(ToolConfAbstract[FlaskRequest]):
         platform = self.platform(iss, client_id)
         return None if platform is None else self.registration_of(platform)
 
-    def registration_of(self, platform: Platform) -> Registration:
-        signing = self._keys.signing_key()
+    def registration_of(self, platform: LaunchRegistration) -> Registration:
+        # No tool private key: pylti1p3 would sign only service token requests and deep linking responses with it,
+        # and lti_tool.lti.services and `sign_deep_linking_response` sign those themselves.
         registration = (
             Registration()
             .set_issuer(platform.issuer)
@@ -89,7 +95,6 @@ class DatabaseToolConf(ToolConfAbstract[FlaskRequest]):
             .set_key_set_url(platform.key_set_url)
             .set_auth_login_url(platform.auth_login_url)
             .set_auth_token_url(platform.auth_token_url)
-            .set_tool_private_key(signing.private_pem)
         )
         if platform.auth_audience:
             registration.set_auth_audience(platform.auth_audience)
@@ -102,9 +107,21 @@ class DatabaseToolConf(ToolConfAbstract[FlaskRequest]):
         self, iss: str, deployment_id: str, client_id: str, *args: Any, **kwargs: Any
     ) -> LtiDeployment | None:
         found = registrations.find_registration(iss, client_id, deployment_id)
-        if found is None or found[1] is None:
+        if found is None or found.deployment_pk is None:
             return None
         return LtiDeployment().set_deployment_id(deployment_id)
+
+
+class _NoRequests(requests.Session):
+    """The HTTP session pylti1p3 is given: it would fetch platform key sets with it, which the tool does itself
+    (lti_tool/lti/jwks.py, under the outbound rules), so any request is a bug. One for every launch, instead of
+    the new (unused) session pylti1p3 would build for each."""
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+        raise RuntimeError("pylti1p3 must not make HTTP requests: platform calls go through lti_tool.lti.outbound")
+
+
+_NO_REQUESTS = _NoRequests()
 
 
 class _StoreStorage(LaunchDataStorage[Any]):
@@ -205,7 +222,9 @@ class _WritesAtOnce:
         self._pending = {}
 
 
-def start_login(*, keys: KeyStore, store: LaunchStateStore, settings: Settings, launch_url: str) -> LoginStarted:
+def start_login(
+    *, store: LaunchStateStore, settings: Settings, launch_url: str, held: LoginRegistrations
+) -> LoginStarted:
     """Answer an OIDC third-party login initiation: where to send the browser (the platform's auth endpoint),
     and whether the LMS offers platform storage for the state (`lti_storage_target`, never in a new window)."""
     request = FlaskRequest()
@@ -222,7 +241,7 @@ def start_login(*, keys: KeyStore, store: LaunchStateStore, settings: Settings, 
             f"The LMS started a login without {missing}.",
             hint="The tool's login URL must be called by the LMS as an LTI 1.3 login initiation.",
         )
-    tool_conf = DatabaseToolConf(keys)
+    tool_conf = DatabaseToolConf(held)
     platform = tool_conf.platform(params["iss"], params["client_id"])
     if platform is None:
         raise LaunchError(
@@ -273,17 +292,16 @@ class PlatformStorageCheck(LaunchError):
 class ToolMessageLaunch(FlaskMessageLaunch):
     """A launch validated by our ordered checks; each failure raises a LaunchError naming the check."""
 
-    def __init__(
-        self, *, keys: KeyStore, store: LaunchStateStore, settings: Settings, platform_keys: PlatformKeyCache
-    ) -> None:
+    def __init__(self, *, store: LaunchStateStore, settings: Settings, platform_keys: PlatformKeyCache) -> None:
         self._store = store
         self._storage = _StoreStorage(store, settings.launch_data_ttl_seconds)
-        self._tool_conf = DatabaseToolConf(keys)
-        super().__init__(FlaskRequest(), self._tool_conf, launch_data_storage=self._storage)
+        self._tool_conf = DatabaseToolConf()
+        super().__init__(
+            FlaskRequest(), self._tool_conf, launch_data_storage=self._storage, requests_session=_NO_REQUESTS
+        )
         self.set_launch_data_lifetime(settings.launch_data_ttl_seconds)
         self._settings = settings
         self._key_cache = platform_keys
-        self._deployment: Deployment | None = None
         self._login_nonce = ""
         # The browser secret came from the LMS's platform storage, not from a cookie: the frame has no cookies.
         self.via_platform_storage = False
@@ -309,7 +327,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         return LaunchClaims.from_body(
             dict(self._jwt["body"]),
             launch_id=self._launch_id,
-            platform_id=self._platform.id,
+            platform_id=self._platform.platform_id,
             deployment_pk=self._deployment_pk,
         )
 
@@ -361,7 +379,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         refuse_nul(dict(body))  # before any claim reaches a query
         refuse_wrong_types(dict(body))  # before any claim reaches pylti1p3's validators
 
-    def _check_registration(self) -> Platform:
+    def _check_registration(self) -> LaunchRegistration:
         body = self._jwt["body"]
         issuer = body.get("iss")
         if not isinstance(issuer, str) or not issuer:
@@ -392,11 +410,10 @@ class ToolMessageLaunch(FlaskMessageLaunch):
                 f"The id_token is addressed to client id {client_id!r}, which is not registered for {issuer!r}.",
                 hint=_REGISTRATION_HINT,
             )
-        platform, self._deployment = found
-        self._registration = self._tool_conf.registration_of(platform)
-        return platform
+        self._registration = self._tool_conf.registration_of(found)
+        return found
 
-    def _check_signature_and_claims(self, platform: Platform) -> None:
+    def _check_signature_and_claims(self, platform: LaunchRegistration) -> None:
         header = self._jwt.get("header", {})
         if header.get("alg") != "RS256":
             raise LaunchError(
@@ -446,19 +463,18 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         if azp is not None and azp != platform.client_id:
             raise LaunchError("wrong_audience", f"The id_token's `azp` {azp!r} is not this tool's client id.")
 
-    def _check_deployment(self, platform: Platform) -> int:
+    def _check_deployment(self, platform: LaunchRegistration) -> int:
         deployment_id = self._jwt["body"].get(LTI + "deployment_id")
         if not isinstance(deployment_id, str) or not deployment_id:
             raise LaunchError("missing_claim", "The id_token has no deployment_id claim.")
-        deployment = self._deployment
-        if deployment is None:
+        if platform.deployment_pk is None:
             raise LaunchError(
                 "unknown_deployment",
                 f"Deployment {deployment_id!r} is not registered for platform {platform.name!r}.",
                 hint=f"Add it with `mentor-lti platform add --name {platform.name} ... --deployment-id "
                 f"{deployment_id}` (the other values as registered).",
             )
-        return deployment.id
+        return platform.deployment_pk
 
     def _check_message(self) -> None:
         body = self._jwt["body"]

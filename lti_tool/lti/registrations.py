@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, null, select
 
 from lti_tool.courses.models import Course
 from lti_tool.errors import RegistrationError
@@ -97,18 +99,86 @@ def find_platform(issuer: str, client_id: str | None) -> Platform | None:
     return candidates[0] if len(candidates) == 1 else None
 
 
-def find_registration(
-    issuer: str, client_id: str, deployment_id: str | None
-) -> tuple[Platform, Deployment | None] | None:
+@dataclass(frozen=True)
+class LaunchRegistration:
+    """A registration as a login or a launch reads it, in one query of plain columns: the platform's, and the id
+    of the launch's deployment when the platform has it registered (None: not registered, or not asked)."""
+
+    platform_id: int
+    name: str
+    issuer: str
+    client_id: str
+    auth_login_url: str
+    auth_token_url: str
+    key_set_url: str
+    auth_audience: str | None
+    deployment_pk: int | None
+
+
+# Every login and launch runs one of these: built once, on the tables (no ORM rows), compiled once per database.
+_PLATFORM, _DEPLOYMENT = Platform.__table__, Deployment.__table__
+_REGISTRATION_COLUMNS = (
+    _PLATFORM.c.id,
+    _PLATFORM.c.name,
+    _PLATFORM.c.issuer,
+    _PLATFORM.c.client_id,
+    _PLATFORM.c.auth_login_url,
+    _PLATFORM.c.auth_token_url,
+    _PLATFORM.c.key_set_url,
+    _PLATFORM.c.auth_audience,
+)
+_REGISTRATION = (
+    select(*_REGISTRATION_COLUMNS, _DEPLOYMENT.c.id)
+    .outerjoin(
+        _DEPLOYMENT,
+        (_DEPLOYMENT.c.platform_id == _PLATFORM.c.id) & (_DEPLOYMENT.c.deployment_id == bindparam("deployment_id")),
+    )
+    .where(_PLATFORM.c.issuer == bindparam("issuer"), _PLATFORM.c.client_id == bindparam("client_id"))
+)
+_ISSUER_REGISTRATIONS = select(*_REGISTRATION_COLUMNS, null()).where(_PLATFORM.c.issuer == bindparam("issuer")).limit(2)
+
+
+def find_registration(issuer: str, client_id: str | None, deployment_id: str | None) -> LaunchRegistration | None:
     """The registration for (issuer, client_id) and its deployment `deployment_id` if registered, in one query: a
-    launch names both, and checks them at two different steps (the deployment after the signature)."""
-    deployment_join = (Deployment.platform_id == Platform.id) & (Deployment.deployment_id == deployment_id)
-    row = db.session.execute(
-        select(Platform, Deployment)
-        .outerjoin(Deployment, deployment_join)
-        .where(Platform.issuer == issuer, Platform.client_id == client_id)
-    ).one_or_none()
-    return None if row is None else (row[0], row[1])
+    launch names both, and checks them at two different steps (the deployment after the signature). Without a
+    client id (a login may omit it), the issuer's only registration if it has one."""
+    if client_id:
+        row = db.session.execute(
+            _REGISTRATION, {"issuer": issuer, "client_id": client_id, "deployment_id": deployment_id}
+        ).one_or_none()
+    else:
+        rows = db.session.execute(_ISSUER_REGISTRATIONS, {"issuer": issuer}).all()
+        row = rows[0] if len(rows) == 1 else None
+    return None if row is None else LaunchRegistration(*row)
+
+
+class LoginRegistrations:
+    """The registrations logins find, held by this process for HELD_SECONDS after a login read them.
+
+    A login decides nothing: it stores the login's state and sends the browser to the registration's auth URL.
+    Every launch reads its registration and deployment from the database again (`find_registration`), so a
+    platform removed a moment ago can start a login for a few seconds more, never launch. An unknown issuer or
+    client id is not held: each such login looks again, and a platform just registered can log in at once."""
+
+    HELD_SECONDS = 5.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[tuple[str, str | None], tuple[LaunchRegistration, float]] = {}
+
+    def find(self, issuer: str, client_id: str | None) -> LaunchRegistration | None:
+        key = (issuer, client_id)
+        with self._lock:
+            held = self._held.get(key)
+        if held is not None and time.monotonic() < held[1]:
+            return held[0]
+        found = find_registration(issuer, client_id, None)
+        with self._lock:
+            if found is None:
+                self._held.pop(key, None)
+            else:
+                self._held[key] = (found, time.monotonic() + self.HELD_SECONDS)
+        return found
 
 
 def issuer_is_registered(issuer: str) -> bool:

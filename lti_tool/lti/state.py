@@ -9,14 +9,21 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 import redis
-from sqlalchemy import Integer, Text, case, cast, delete, literal, select
+from sqlalchemy import Integer, Text, bindparam, case, cast, delete, literal, select
 
-from lti_tool.extensions import UTCDateTime, db, upsert, utcnow
+from lti_tool.extensions import UTCDateTime, db, prepared_upsert, rows_parameters, upsert, utcnow
 from lti_tool.lti.models import LaunchState
 
 # Expired rows are invisible to `get` and `take` already: deleting them is housekeeping, done by each process at
 # most this often rather than by every login.
 PURGE_INTERVAL_SECONDS = 60.0
+
+# Every login and launch runs these: built once, on the table (no ORM rows to load), compiled once per database.
+_STATE = LaunchState.__table__
+_LIVE = (_STATE.c.key == bindparam("key")) & (_STATE.c.expires_at > bindparam("now"))
+_GET = select(_STATE.c.value).where(_LIVE)
+# DELETE ... RETURNING is atomic on both databases: of two concurrent replays only one gets the row.
+_TAKE = delete(_STATE).where(_LIVE).returning(_STATE.c.value)
 
 
 class LaunchStateStore(Protocol):
@@ -47,33 +54,26 @@ class DatabaseStateStore:
         self._purged_at = -math.inf
 
     def get(self, key: str) -> Any | None:
-        row = db.session.execute(
-            select(LaunchState.value).where(LaunchState.key == key, LaunchState.expires_at > utcnow())
-        ).scalar_one_or_none()
+        row = db.session.execute(_GET, {"key": key, "now": utcnow()}).scalar_one_or_none()
         return None if row is None else json.loads(row)
 
     def put(self, key: str, value: Any, ttl_seconds: int) -> None:
         self.put_many({key: value}, ttl_seconds)
 
     def put_many(self, values: dict[str, Any], ttl_seconds: int) -> None:
+        if not values:
+            return
         expires_at = utcnow() + timedelta(seconds=ttl_seconds)
-        # An upsert: two workers refreshing the same platform key set must not collide on the primary key.
-        statement = upsert(LaunchState).values(
-            [{"key": key, "value": json.dumps(value), "expires_at": expires_at} for key, value in values.items()]
+        # An upsert: two workers refreshing the same platform key set must not collide on the primary key. One
+        # statement of all the rows: a login writes three.
+        statement = prepared_upsert(
+            _STATE, ("key", "value", "expires_at"), keys=("key",), replace=("value", "expires_at"), rows=len(values)
         )
-        statement = statement.on_conflict_do_update(
-            index_elements=[LaunchState.key],
-            set_={"value": statement.excluded.value, "expires_at": statement.excluded.expires_at},
-        )
-        db.session.execute(statement)
+        rows = [{"key": key, "value": json.dumps(value), "expires_at": expires_at} for key, value in values.items()]
+        db.session.execute(statement, rows_parameters(rows))
 
     def take(self, key: str) -> Any | None:
-        # DELETE ... RETURNING is atomic on both databases: of two concurrent replays only one gets the row.
-        row = db.session.execute(
-            delete(LaunchState)
-            .where(LaunchState.key == key, LaunchState.expires_at > utcnow())
-            .returning(LaunchState.value)
-        ).scalar_one_or_none()
+        row = db.session.execute(_TAKE, {"key": key, "now": utcnow()}).scalar_one_or_none()
         return None if row is None else json.loads(row)
 
     def count(self, key: str, window_seconds: int) -> tuple[int, int]:

@@ -9,6 +9,7 @@ from flask import Response, current_app, jsonify, make_response, redirect, rende
 from lti_tool import cookieless
 from lti_tool.courses.access import remember_launch
 from lti_tool.courses.services import record_launch
+from lti_tool.database import state_only_transaction
 from lti_tool.deep_linking.services import remember_request
 from lti_tool.deep_linking.views import launch_destination
 from lti_tool.extensions import db
@@ -23,8 +24,14 @@ log = logging.getLogger(__name__)
 
 def login() -> Response:
     rt = runtime()
+    state_only_transaction()
     rt.state.purge_expired()
-    started = start_login(keys=rt.keys, store=rt.state, settings=rt.settings, launch_url=external_url("lti.launch"))
+    started = start_login(
+        store=rt.state,
+        settings=rt.settings,
+        launch_url=external_url("lti.launch"),
+        held=rt.login_registrations,
+    )
     db.session.commit()
     if started.storage is None:
         return started.respond(redirect(started.auth_url))  # type: ignore[arg-type]
@@ -34,42 +41,39 @@ def login() -> Response:
 
 def launch() -> Response:
     rt = runtime()
-    tool_launch = ToolMessageLaunch(keys=rt.keys, store=rt.state, settings=rt.settings, platform_keys=rt.platform_keys)
+    tool_launch = ToolMessageLaunch(store=rt.state, settings=rt.settings, platform_keys=rt.platform_keys)
     try:
         claims = tool_launch.accept()
     except PlatformStorageCheck as check:
         # No state cookie: a page reads the login's secret from the LMS's storage and posts the launch again.
         return make_response(render_template("lti/launch_check.html", check=check))
-    membership = record_launch(claims)
+    member = record_launch(claims)
     if claims.message_type == DEEP_LINKING_REQUEST:
         # Choosing content to place opens no resource link: no `launched` statement, the chooser keeps the request.
-        remember_request(rt.state, claims, membership, ttl_seconds=rt.settings.launch_data_ttl_seconds)
+        remember_request(rt.state, claims, member, ttl_seconds=rt.settings.launch_data_ttl_seconds)
     else:
-        record_lti_launch(claims, membership, settings=rt.settings, tool_base=public_base_url())
+        record_lti_launch(claims, member, settings=rt.settings, tool_base=public_base_url())
     new_frame_origins = rt.frame_ancestors.learn_from_launch(claims)
-    # What follows reads the rows just written and committed (the session, the roster check, where to go): keep
-    # them loaded instead of reloading each one after the commit.
-    db.session().expire_on_commit = False
     db.session.commit()
     if new_frame_origins:
         rt.frame_ancestors.learned(new_frame_origins)
     # In the background, so that the launch never waits for (or fails with) the LMS's roster service.
-    sync_after_launch(current_app._get_current_object(), membership, rt.settings)  # type: ignore[attr-defined]
+    sync_after_launch(current_app._get_current_object(), member, rt.settings)  # type: ignore[attr-defined]
     if tool_launch.via_platform_storage:
-        cookieless.begin(membership)  # the frame keeps no cookies: its links carry a session token instead
-    remember_launch(membership)
+        cookieless.begin(member)  # the frame keeps no cookies: its links carry a session token instead
+    remember_launch(member)
     # Identifiers only: no names or emails in logs.
     log.info(
         "launch accepted: platform=%s course=%s role=%s",
         claims.platform_id,
-        membership.course_id,
-        membership.course_role,
+        member.course_id,
+        member.course_role,
     )
     # A content selection opens the chooser; a placed link opens what its custom parameters name.
-    destination = launch_destination(claims, membership)
+    destination = launch_destination(claims, member)
     if not tool_launch.via_platform_storage and cookieless.frame_may_drop_cookies(request):
         # The session cookie just set may not come back in this frame: the landing page can then go on without it.
-        destination = cookieless.with_handoff(destination, membership, state=request.form["state"])
+        destination = cookieless.with_handoff(destination, member, state=request.form["state"])
     return redirect(destination, code=303)  # type: ignore[return-value]
 
 

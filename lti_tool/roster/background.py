@@ -15,7 +15,8 @@ import threading
 from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
-from lti_tool.courses.models import Course, Membership
+from lti_tool.courses.models import Course
+from lti_tool.courses.services import LaunchedMember
 from lti_tool.errors import MentorLtiError
 from lti_tool.extensions import db, utcnow
 from lti_tool.lti.outbound import PlatformHttp
@@ -62,17 +63,18 @@ def background_syncs(app: Flask) -> BackgroundSyncs:
     return syncs
 
 
-def sync_after_launch(app: Flask, membership: Membership, settings: Settings) -> bool:
+def sync_after_launch(app: Flask, member: LaunchedMember, settings: Settings) -> bool:
     """After a staff launch, start a background sync when the course's roster is older than the configured
     interval. Never raises: a launch must not fail because of the roster."""
-    if not CourseRole(membership.course_role).is_staff:
+    if not CourseRole(member.course_role).is_staff:
         return False
-    if not sync_due(membership.course, interval_seconds=settings.roster_sync_interval_seconds, now=utcnow()):
+    interval = settings.roster_sync_interval_seconds
+    if not sync_due(member.nrps_url, member.roster_synced_at, interval_seconds=interval, now=utcnow()):
         return False
     try:
-        return background_syncs(app).start(app, membership.course_id)
+        return background_syncs(app).start(app, member.course_id)
     except RuntimeError:  # no thread could be started (process limits): the next staff launch tries again
-        log.warning("roster sync after launch not started: course=%s", membership.course_id)
+        log.warning("roster sync after launch not started: course=%s", member.course_id)
         return False
 
 

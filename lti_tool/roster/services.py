@@ -497,12 +497,12 @@ def sync_roster(
     return apply_roster(course, members, now=now, chunk_size=page_size)
 
 
-def sync_due(course: Course, *, interval_seconds: int, now: datetime) -> bool:
-    """Whether a launch should sync the roster: the LMS offers one, and the last sync is older than the interval
-    (an interval of 0 turns launch-time syncs off)."""
-    if interval_seconds <= 0 or not course.nrps_url:
+def sync_due(nrps_url: str | None, roster_synced_at: datetime | None, *, interval_seconds: int, now: datetime) -> bool:
+    """Whether a launch into a course should sync its roster: the LMS offers one (the course's `nrps_url`), and the
+    course's last sync is older than the interval (an interval of 0 turns launch-time syncs off)."""
+    if interval_seconds <= 0 or not nrps_url:
         return False
-    return course.roster_synced_at is None or course.roster_synced_at <= now - timedelta(seconds=interval_seconds)
+    return roster_synced_at is None or roster_synced_at <= now - timedelta(seconds=interval_seconds)
 
 
 def find_course(*, course_id: int | None = None, context_id: str | None = None) -> Course:

@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 from lti_tool.assessments.models import SkillAssessment
 from lti_tool.courses.models import Course, Membership, person_name
+from lti_tool.courses.services import LaunchedMember
 from lti_tool.extensions import utcnow
 from lti_tool.lti.claims import LaunchClaims
 from lti_tool.mentoring.models import CheckinRequest, Goal, MentoringSession, Relationship, RelationshipMember
 from lti_tool.programs.models import Match, Participant, Program, RematchRequest
 from lti_tool.settings import Settings
 from lti_tool.statements.models import StatementOutbox
-from lti_tool.statements.outbox import emit, emit_many
+from lti_tool.statements.outbox import emit, emit_at_once, emit_many
 from lti_tool.surveys.models import SurveyResponse
 from xapi import events
 from xapi.builders import (
@@ -41,14 +42,14 @@ from xapi.vocabulary import Vocabulary
 
 
 def statement_context(
-    settings: Settings, *, tool_base: str, course: Course, launch: events.LaunchInfo
+    settings: Settings, *, tool_base: str, course_title: str | None, launch: events.LaunchInfo
 ) -> events.StatementContext:
     """What every statement about `course` shares: IRIs under the tool's base, the institution's privacy choice."""
     return events.StatementContext(
         tool_base=tool_base,
         launch=launch,
         course=events.Course(
-            ref=context_ref(launch.issuer, launch.deployment_id, launch.context_id), title=course.title
+            ref=context_ref(launch.issuer, launch.deployment_id, launch.context_id), title=course_title
         ),
         privacy=events.ActorPrivacy(
             include_name=settings.xapi_actor_include_name, use_email=settings.xapi_actor_use_email
@@ -78,7 +79,7 @@ def course_statement_context(settings: Settings, *, tool_base: str, course: Cour
         platform=course.lms_product,
         locale=course.locale,
     )
-    return statement_context(settings, tool_base=tool_base, course=course, launch=launch)
+    return statement_context(settings, tool_base=tool_base, course_title=course.title, launch=launch)
 
 
 def enrolment(participant: Participant, program: events.Program | None = None) -> events.Enrolment:
@@ -110,9 +111,7 @@ def actor_of(
     return events.ActorIdentity(issuer=issuer, sub=sub, name=person_name(name, given, family), email=email)
 
 
-def record_lti_launch(
-    claims: LaunchClaims, membership: Membership, *, settings: Settings, tool_base: str
-) -> StatementOutbox:
+def record_lti_launch(claims: LaunchClaims, member: LaunchedMember, *, settings: Settings, tool_base: str) -> None:
     """`launched`: someone opened the tool from a resource link."""
     launch = events.LaunchInfo(
         issuer=claims.issuer,
@@ -123,14 +122,15 @@ def record_lti_launch(
         platform=claims.lms_product,
         locale=claims.locale,
     )
-    ctx = statement_context(settings, tool_base=tool_base, course=membership.course, launch=launch)
+    ctx = statement_context(settings, tool_base=tool_base, course_title=member.course_title, launch=launch)
     statement = build_lti_launch(
         ctx,
         actor=events.ActorIdentity(issuer=claims.issuer, sub=claims.sub, name=claims.name, email=claims.email),
         statement_id=event_statement_id(f"lti-launch:{claims.launch_id}"),
         timestamp=utcnow(),
     )
-    return emit(statement, event="lti-launch", platform_id=claims.platform_id, course_id=membership.course_id)
+    # Queued at once, without an ORM row: every click into the tool queues one.
+    emit_at_once(statement, event="lti-launch", platform_id=claims.platform_id, course_id=member.course_id)
 
 
 def record_profile_completed(participant: Participant, *, settings: Settings, tool_base: str) -> StatementOutbox:

@@ -29,6 +29,14 @@ def emit(statement: Statement, *, event: str, platform_id: int | None, course_id
     return row
 
 
+_QUEUE = insert(StatementOutbox.__table__)  # built once: `emit_at_once` runs on every launch
+
+
+def emit_at_once(statement: Statement, *, event: str, platform_id: int | None, course_id: int | None) -> None:
+    """`emit` in one INSERT now, in the caller's transaction, without an ORM row to track and flush."""
+    db.session.execute(_QUEUE, _queued(statement, event, platform_id, course_id))
+
+
 def emit_many(statements: Sequence[Statement], *, event: str, platform_id: int | None, course_id: int | None) -> None:
     """`emit` for many statements of one event at once: one bulk insert, in the caller's transaction too."""
     if statements:

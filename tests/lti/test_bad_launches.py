@@ -16,8 +16,12 @@ import httpx
 import pytest
 from flask import Flask
 from joserfc.jwk import RSAKey
+from sqlalchemy import select
 
+from lti_tool.extensions import db
 from lti_tool.lti.claims import LTI
+from lti_tool.lti.models import Platform
+from lti_tool.lti.registrations import remove_platform
 from tests.conftest import Sandbox, row_counts
 from tests.lti_browser import LtiBrowser, error_code, heading
 
@@ -213,6 +217,20 @@ def test_login_from_an_unregistered_platform_is_refused(app: Flask, browser: Lti
     assert response.status_code == 400
     assert error_code(response) == "unknown_registration"
     assert "mentor-lti platform add" in response.text
+    assert row_counts(app) == before
+
+
+def test_a_platform_removed_a_moment_ago_can_start_a_login_but_never_launch(app: Flask, browser: LtiBrowser) -> None:
+    browser.login()  # this process now holds the registration for its logins (LoginRegistrations)
+    with app.app_context():
+        platform = db.session.execute(select(Platform)).scalar_one()
+        remove_platform(platform.name)
+        db.session.commit()
+    before = row_counts(app)
+    fields = browser.authorize(browser.login())
+    response = browser.post_launch(fields)
+    assert response.status_code == 400
+    assert error_code(response) == "unknown_issuer"
     assert row_counts(app) == before
 
 

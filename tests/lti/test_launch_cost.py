@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import pytest
 from flask import Flask
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, event, insert, select
 
 from lti_tool.courses.models import Course, Membership, ResourceLink, User
 from lti_tool.extensions import db, utcnow
@@ -37,6 +39,37 @@ def test_login_and_launch_together_run_at_most_12_sql_statements(
     assert response.status_code == 303, response.text
     total = login.total + launch.total
     assert total <= LAUNCH_BUDGET, login.report(repeated_at_least=1) + "\n" + launch.report(repeated_at_least=1)
+
+
+@contextmanager
+def statements_compiled(app: Flask) -> Iterator[list[str]]:
+    """The SQL of each statement the app's engine runs in the block that SQLAlchemy compiled instead of taking
+    from its compiled cache (a PRAGMA sent as it is compiles nothing)."""
+    compiled: list[str] = []
+
+    def record(conn: Any, cursor: Any, sql: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if context.compiled is not None and context.cache_hit is not context.dialect.CACHE_HIT:
+            compiled.append(sql)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "after_cursor_execute", record)
+    try:
+        yield compiled
+    finally:
+        event.remove(engine, "after_cursor_execute", record)
+
+
+@pytest.mark.parametrize("person", ["learner-02", "instructor"], ids=["first-launch", "relaunch"])
+def test_a_warm_tool_compiles_no_sql_for_a_login_and_launch(app: Flask, browser: LtiBrowser, person: str) -> None:
+    # Building and compiling its statements anew was most of a launch's CPU (issue 12): SQLAlchemy 2.0 caches no
+    # INSERT ... ON CONFLICT of its own, and an ORM upsert is built again on each execution.
+    browser.launch("ment-101", "instructor")
+    browser.launch("ment-101", "learner-01")  # a first launch of a learner into the known course
+    with statements_compiled(app) as compiled:
+        response = browser.post_launch(browser.authorize(browser.login("ment-101", person)))
+    assert response.status_code == 303, response.text
+    assert compiled == []
 
 
 @pytest.mark.parametrize(("person", "heading_text"), [("instructor", "Program setup"), ("learner-01", "My mentorship")])

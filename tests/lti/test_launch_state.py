@@ -85,3 +85,19 @@ def test_launch_state_can_live_in_redis(tool_settings: dict[str, Any]) -> None:
         with env.app.app_context():
             state_rows = db.session.execute(sa.select(sa.func.count()).select_from(LaunchState)).scalar_one()
         assert state_rows == 0  # nothing went to the database's launch-state table
+
+
+@pytest.mark.skipif(bool(os.environ.get("MENTOR_LTI_TEST_DATABASE_URL")), reason="a SQLite setting")
+def test_after_a_login_every_pooled_connection_waits_for_the_disk_again(app: Flask, browser: LtiBrowser) -> None:
+    # A login commits its state without waiting for the disk (state_only_transaction); any other commit must.
+    for person in ("instructor", "learner-01", "learner-02"):
+        browser.launch(person=person)
+    with app.app_context():
+        pool = db.engine.pool
+        connections = [pool.connect() for _ in range(pool.checkedin())]
+        try:
+            levels = [c.dbapi_connection.execute("PRAGMA synchronous").fetchone()[0] for c in connections]
+        finally:
+            for connection in connections:
+                connection.close()
+    assert levels and set(levels) == {2}  # FULL

@@ -40,7 +40,7 @@ def test_a_launch_with_a_forged_nonce_adds_no_statement(app: Flask, browser: Lti
 def test_a_launch_that_fails_after_its_statement_was_queued_leaves_neither(
     app: Flask, browser: LtiBrowser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def fails_after_queueing(*args: Any, **kwargs: Any) -> StatementOutbox:
+    def fails_after_queueing(*args: Any, **kwargs: Any) -> None:
         original(*args, **kwargs)
         db.session.flush()  # the statement is in the database, inside the launch's transaction
         raise RuntimeError("the launch fails after its statement was queued")
