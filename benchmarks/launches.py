@@ -62,6 +62,7 @@ from lti_tool.extensions import db  # noqa: E402
 from lti_tool.sandbox.app import create_sandbox_app  # noqa: E402
 from lti_tool.sandbox.platform import Course, Person, PlatformKeys, SandboxPlatform, ToolEndpoints  # noqa: E402
 from lti_tool.sandbox.setup import register_sandbox  # noqa: E402
+from tests.processes import child_pids  # noqa: E402
 from tests.servers import served  # noqa: E402
 
 LAUNCH_STATEMENTS, SPEED_RATIO, BURST_P95_MS = 12, 0.8, 500.0
@@ -199,7 +200,7 @@ class Tool:
     def cpu_seconds(self) -> float:
         """User + system CPU time of the gunicorn master and its workers so far."""
         assert self.process is not None
-        pids = [self.process.pid, *_children(self.process.pid)]
+        pids = [self.process.pid, *child_pids(self.process.pid)]
         ticks = os.sysconf("SC_CLK_TCK")
         total = 0.0
         for pid in pids:
@@ -209,18 +210,6 @@ class Tool:
                 continue
             total += (int(fields[11]) + int(fields[12])) / ticks
         return total
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if Path(entry, "stat").read_text().rsplit(")", 1)[1].split()[1] == str(pid):
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
 
 
 def start(command: list[str], env: dict[str, str], log: Path, ready_url: str) -> subprocess.Popen[bytes]:

@@ -26,8 +26,6 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -38,6 +36,7 @@ if str(ROOT) not in sys.path:
 import httpx  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
+from benchmarks.learner_pages import database  # noqa: E402
 from lti_tool.assessments.models import AssessmentRound  # noqa: E402
 from lti_tool.courses.models import Course  # noqa: E402
 from lti_tool.devlrs import free_port  # noqa: E402
@@ -45,9 +44,8 @@ from lti_tool.extensions import db  # noqa: E402
 from lti_tool.health.services import PAGE_SIZE as HEALTH_PAGE  # noqa: E402
 from lti_tool.matching.workflow import PAGE_SIZE as REVIEW_PAGE  # noqa: E402
 from tests.conftest import loopback_settings, tool_environment  # noqa: E402
-from tests.databases import postgresql_schema  # noqa: E402
 from tests.lti_browser import LtiBrowser  # noqa: E402
-from tests.processes import ToolProcess, served_tool  # noqa: E402
+from tests.processes import ToolProcess, child_pids, served_tool  # noqa: E402
 from tests.scale.builder import CourseSize, build_course  # noqa: E402
 
 WORKER_MB = 250
@@ -81,27 +79,6 @@ class Reading:
 def memory(pid: int) -> Memory:
     fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
     return Memory(int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0]))
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if Path(entry, "stat").read_text().rsplit(")", 1)[1].split()[1] == str(pid):
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return sorted(found)
-
-
-@contextmanager
-def database(kind: str, postgresql_url: str, folder: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{folder / 'tool.sqlite3'}"
-        return
-    with postgresql_schema(postgresql_url, "bench") as url:
-        yield url
 
 
 @dataclass(frozen=True)
@@ -181,7 +158,7 @@ def run(kind: str, size: CourseSize, repeat: int, postgresql_url: str) -> tuple[
         port = free_port()
         with served_tool(settings, port, Path(folder) / "serve.log", workers=WORKERS, threads=THREADS) as server:
             deadline = time.monotonic() + 30
-            while len(workers := children(server.pid)) < WORKERS and time.monotonic() < deadline:
+            while len(workers := child_pids(server.pid)) < WORKERS and time.monotonic() < deadline:
                 time.sleep(0.1)
             started = {pid: memory(pid) for pid in workers}
             seen = len(server.output().splitlines())

@@ -117,3 +117,16 @@ def served_tool(
         yield server
     finally:
         server.stop()
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (a gunicorn master's workers), read from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if Path(entry, "stat").read_text().rsplit(")", 1)[1].split()[1] == str(pid):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return sorted(found)
