@@ -14,7 +14,21 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, case, delete, false, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    case,
+    delete,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.util import AliasedClass
 
@@ -23,6 +37,7 @@ from lti_tool.errors import MentorLtiError
 from lti_tool.extensions import db, utcnow
 from lti_tool.lti.roles import CourseRole
 from lti_tool.matching import engine
+from lti_tool.matching.models import MentorRequest, RequestState
 from lti_tool.mentoring.relationships import Pairing, join_relationships, leave_relationship
 from lti_tool.profiles.services import DAYS, LANGUAGES, utc_hour_slots
 from lti_tool.programs.models import (
@@ -738,30 +753,47 @@ def resolve_request(program: Program, request_id: int, *, rematch: bool) -> Rema
 def suggestions(program: Program, participant: Participant, top_n: int = 5) -> list[tuple[Participant, Match]]:
     """Self-match: the mentee's best mentors with a place left, as unsaved scored matches, best first.
 
-    The pool is the mentee and the mentors with a place left after the published matches (found in SQL), not
-    the whole course: a mentee's page reads the same few statements whatever the course's size."""
-    load = (
-        select(Match.mentor_id, func.count(Match.id).label("load"))
-        .where(Match.program_id == program.id, Match.status == MatchStatus.PUBLISHED.value)
-        .group_by(Match.mentor_id)
-        .subquery()
+    A mentor's places are taken by their published matches and by the mentees' requests waiting for their
+    answer (two-sided self-match); a mentor who declined this mentee is never suggested to them again. The pool
+    is the mentee and the mentors with a place left (found in SQL), not the whole course: a mentee's page reads
+    the same few statements whatever the course's size."""
+    held = union_all(
+        select(Match.mentor_id.label("mentor_id")).where(
+            Match.program_id == program.id, Match.status == MatchStatus.PUBLISHED.value
+        ),
+        select(MentorRequest.mentor_id.label("mentor_id")).where(
+            MentorRequest.program_id == program.id, MentorRequest.state == RequestState.PENDING.value
+        ),
+    ).subquery()
+    load = select(held.c.mentor_id, func.count().label("load")).group_by(held.c.mentor_id).subquery()
+    declined = select(MentorRequest.mentor_id).where(
+        MentorRequest.mentee_id == participant.id, MentorRequest.state == RequestState.DECLINED.value
     )
+    taken = func.coalesce(load.c.load, 0)
     open_mentors = (
-        select(Participant.id)
+        select(Participant.id, taken)
         .join(Membership, Membership.id == Participant.membership_id)
         .outerjoin(load, load.c.mentor_id == Participant.id)
         .where(
             in_pool(program),
             _on_side(program, 0),
             Participant.id != participant.id,
-            func.coalesce(load.c.load, 0) < func.coalesce(Participant.capacity, program.default_capacity),
+            Participant.id.not_in(declined),
+            taken < func.coalesce(Participant.capacity, program.default_capacity),
         )
     )
-    pool = build_pool(program, only=[participant.id, *db.session.execute(open_mentors).scalars()])
+    loads = {mentor: int(count) for mentor, count in db.session.execute(open_mentors)}
+    pool = build_pool(program, only=[participant.id, *loads])
     mentee_id = _engine_id(participant)
     if mentee_id not in {p.id for p in pool.cohort.sides(pool.program.model)[1]}:
         return []
-    found = engine.suggest_mentors(pool.program, pool.cohort, top_n=top_n, mentees=[mentee_id])
+    found = engine.suggest_mentors(
+        pool.program,
+        pool.cohort,
+        top_n=top_n,
+        mentees=[mentee_id],
+        taken={_engine_id(mentor): count for mentor, count in loads.items() if count},
+    )
     chosen = found.get(mentee_id, ())
     mentors = {
         m.id: m
