@@ -571,7 +571,7 @@ def assess(
     )
 
 
-def _already_matched(program: Program, mentee: Participant, *, excluding: Iterable[int] = ()) -> bool:
+def already_matched(program: Program, mentee: Participant, *, excluding: Iterable[int] = ()) -> bool:
     if program.model in (MentoringModel.PEER.value, MentoringModel.REVERSE.value):
         return False  # several relationships per person are normal there
     skip = list(excluding)
@@ -585,7 +585,7 @@ def _already_matched(program: Program, mentee: Participant, *, excluding: Iterab
 
 def manual_match(program: Program, mentor: Participant, mentee: Participant) -> Match:
     """The instructor's own pairing, saved as a draft with its score and any broken rule spelled out."""
-    if _already_matched(program, mentee):
+    if already_matched(program, mentee):
         raise MatchingError("This mentee already has a match; reassign or remove it instead.")
     draft = assess(program, mentor, mentee)
     draft.source = MatchSource.MANUAL.value
@@ -824,17 +824,24 @@ def choose_mentor(
     """Self-match: a mentee takes one of their suggestions; published at once, within the mentor's capacity."""
     if not program.self_match:
         raise MatchingError("This program does not let mentees choose their mentor.")
-    if _already_matched(program, participant):
+    if program.mentor_accepts:
+        raise MatchingError("In this program the mentor you choose answers your request first.")
+    if already_matched(program, participant):
         raise MatchingError("You already have a mentor in this program.")
     offered = {m.id: proposal for m, proposal in suggestions(program, participant, top_n=5)}
     if mentor.id not in offered:
         raise MatchingError("That mentor is not among your suggestions any more (they may be full). Choose again.")
     chosen = offered[mentor.id]
-    chosen.status, chosen.source, chosen.published_at = MatchStatus.PUBLISHED.value, MatchSource.SELF.value, utcnow()
-    db.session.add(chosen)
+    chosen.source = MatchSource.SELF.value
+    return publish_one(program, chosen, settings=settings, tool_base=tool_base)
+
+
+def publish_one(program: Program, match: Match, *, settings: Settings, tool_base: str) -> Match:
+    """Publish one new pair at once (a mentee's choice, or a mentor's acceptance of their request), the way
+    publishing drafts does: its relationship and its `matched` statement."""
+    match.status, match.published_at = MatchStatus.PUBLISHED.value, utcnow()
+    db.session.add(match)
     db.session.flush()
-    chosen.relationship_id = join_relationships(program, [Pairing(chosen.id, chosen.mentor_id, chosen.mentee_id)])[
-        chosen.id
-    ]
-    record_matches_published(program, [published_match(chosen)], settings=settings, tool_base=tool_base)
-    return chosen
+    match.relationship_id = join_relationships(program, [Pairing(match.id, match.mentor_id, match.mentee_id)])[match.id]
+    record_matches_published(program, [published_match(match)], settings=settings, tool_base=tool_base)
+    return match

@@ -66,7 +66,11 @@ def upgrade():
         batch_op.create_index("ix_mentor_request_mentor_state", ["mentor_id", "state", "id"], unique=False)
         batch_op.create_index("ix_mentor_request_program_state", ["program_id", "state", "expires_at"], unique=False)
         batch_op.create_index(
-            "uq_mentor_request_pending_mentee", ["mentee_id"], unique=True, sqlite_where=PENDING, postgresql_where=PENDING
+            "uq_mentor_request_pending_mentee",
+            ["mentee_id"],
+            unique=True,
+            sqlite_where=PENDING,
+            postgresql_where=PENDING,
         )
 
 

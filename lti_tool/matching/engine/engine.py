@@ -496,9 +496,9 @@ def suggest_mentors(
     places = mentors_side.capacity - np.bincount(
         np.array([m for _, m in fixed], dtype=np.int64), minlength=len(mentors_side)
     )
-    for mentor_id, count in (taken or {}).items():
+    for mentor_id, spoken_for in (taken or {}).items():
         if mentor_id in mentors_side.index_of:
-            places[mentors_side.index_of[mentor_id]] -= count
+            places[mentors_side.index_of[mentor_id]] -= spoken_for
     wanted = [p.id for p in mentees_side.people] if mentees is None else list(mentees)
     unknown = [mentee for mentee in wanted if mentee not in mentees_side.index_of]
     if unknown:
