@@ -272,3 +272,23 @@ def test_one_sided_self_match_still_publishes_at_once(cohort: Cohort, app: Flask
     assert f"Choose {PRIYA}" in choices(cohort, "learner-03")
     assert f"{PRIYA} is now your mentor." in ask(cohort, "learner-03", "learner-01")
     assert requests_of(cohort) == []
+
+
+def test_accepting_is_refused_once_the_mentors_places_are_filled_by_published_matches(two_sided: Cohort) -> None:
+    """Matching run by staff does not see waiting requests: if it fills the mentor's places meanwhile, accepting
+    says so instead of going over capacity, and the request stays for the mentor to decline or staff to cancel."""
+    cohort = two_sided
+    ask(cohort, "learner-03", "learner-01")
+    cohort.post(
+        "instructor",
+        "/manual",
+        {"mentor": cohort.participant("learner-01"), "mentee": cohort.participant("learner-04")},
+    )
+    cohort.post("instructor", "/publish")
+    assert ("learner-01", "learner-04", "published", False) in cohort.matches()
+    refused = cohort.post(
+        "learner-01", f"/mentor-requests/{request_id(cohort, 'learner-03')}/answer", {"decision": "accept"}
+    )
+    assert "The mentor has no place left (1 of 1 taken). Decline or cancel instead." in text_of(refused.text)
+    assert requests_of(cohort) == [("learner-01", "learner-03", "pending")]
+    assert [m for m in cohort.matches() if m[1] == "learner-03"] == []
