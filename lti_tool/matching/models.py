@@ -99,6 +99,8 @@ class MentorRequest(db.Model):  # type: ignore[name-defined,misc]
             postgresql_where=PENDING_ONLY,
         ),
         Index("ix_mentor_request_program_state", "program_id", "state", "expires_at"),
+        # The jobs worker's round looks for waiting requests past their deadline in every program.
+        Index("ix_mentor_request_due", "expires_at", sqlite_where=PENDING_ONLY, postgresql_where=PENDING_ONLY),
         Index("ix_mentor_request_mentor_state", "mentor_id", "state", "id"),
     )
 

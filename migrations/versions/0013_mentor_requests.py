@@ -62,6 +62,9 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_mentor_request")),
     )
     with op.batch_alter_table("mentor_request", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_mentor_request_due", ["expires_at"], unique=False, sqlite_where=PENDING, postgresql_where=PENDING
+        )
         batch_op.create_index(batch_op.f("ix_mentor_request_mentee_id"), ["mentee_id"], unique=False)
         batch_op.create_index("ix_mentor_request_mentor_state", ["mentor_id", "state", "id"], unique=False)
         batch_op.create_index("ix_mentor_request_program_state", ["program_id", "state", "expires_at"], unique=False)
@@ -80,6 +83,7 @@ def downgrade():
         batch_op.drop_index("ix_mentor_request_program_state")
         batch_op.drop_index("ix_mentor_request_mentor_state")
         batch_op.drop_index(batch_op.f("ix_mentor_request_mentee_id"))
+        batch_op.drop_index("ix_mentor_request_due", sqlite_where=PENDING, postgresql_where=PENDING)
     op.drop_table("mentor_request")
     with op.batch_alter_table("program", schema=None) as batch_op:
         batch_op.drop_column("request_days")
