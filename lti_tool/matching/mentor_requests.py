@@ -10,7 +10,6 @@ to set up a scheduler. Every step is an xAPI statement, in the transaction of th
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -53,10 +52,6 @@ def _step(request: MentorRequest, event: MentorRequestEvent, by: Membership, at:
     )
 
 
-def _record(program: Program, steps: Sequence[RequestStep], settings: Settings, tool_base: str) -> None:
-    record_mentor_request_steps(program, steps, settings=settings, tool_base=tool_base)
-
-
 def request_mentor(
     program: Program, mentee: Participant, mentor: Participant, *, settings: Settings, tool_base: str
 ) -> MentorRequest:
@@ -75,7 +70,7 @@ def request_mentor(
     offered = {m.id: proposal for m, proposal in workflow.suggestions(program, mentee)}
     if mentor.id not in offered:
         raise workflow.MatchingError(
-            "That mentor is not among your suggestions any more (they may be full). Choose again."
+            "That mentor is not among your suggestions any more (their places may be taken). Choose again."
         )
     now = utcnow()
     request = MentorRequest(
@@ -93,7 +88,12 @@ def request_mentor(
         db.session.flush()
     except IntegrityError as error:  # the same mentee's request from another tab, a moment earlier
         raise workflow.MatchingError("You are already waiting for a mentor's answer.") from error
-    _record(program, [_step(request, MentorRequestEvent.REQUESTED, mentee.membership, now)], settings, tool_base)
+    record_mentor_request_steps(
+        program,
+        [_step(request, MentorRequestEvent.REQUESTED, mentee.membership, now)],
+        settings=settings,
+        tool_base=tool_base,
+    )
     return request
 
 
@@ -124,7 +124,11 @@ def expire_due(program: Program | None, *, settings: Settings) -> int:
             return expired
         expired += len(ids)
         found = db.session.execute(
-            select(MentorRequest).where(MentorRequest.id.in_(ids)).order_by(MentorRequest.id).options(*_WITH_PEOPLE)
+            select(MentorRequest)
+            .where(MentorRequest.id.in_(ids))
+            .order_by(MentorRequest.id)
+            .options(*_WITH_PEOPLE)
+            .execution_options(populate_existing=True)  # rows this session had loaded show their new state
         ).scalars()
         by_program: dict[tuple[int, str], list[RequestStep]] = {}
         for request in found:
@@ -133,13 +137,19 @@ def expire_due(program: Program | None, *, settings: Settings) -> int:
         for (program_id, tool_base), steps in by_program.items():
             owner = program if program is not None else db.session.get(Program, program_id)
             assert owner is not None  # noqa: S101 (a program's requests are deleted with it)
-            _record(owner, steps, settings, tool_base)
+            record_mentor_request_steps(owner, steps, settings=settings, tool_base=tool_base)
         if len(ids) < EXPIRE_BATCH:
             return expired
 
 
 def _pending(program: Program, request_id: int) -> MentorRequest:
-    request = db.session.get(MentorRequest, request_id)
+    """The request, locked (PostgreSQL) so that an answer and the expiry of the same request never both happen."""
+    request = db.session.execute(
+        select(MentorRequest)
+        .where(MentorRequest.id == request_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
     if request is None or request.program_id != program.id:
         raise workflow.MatchingError("That request does not exist in this program.")
     if request.state != RequestState.PENDING.value:
@@ -237,14 +247,15 @@ def _settle(
 ) -> MentorRequest:
     now = utcnow()
     request.state, request.answered_at, request.answered_by_id = state.value, now, by.id
-    if state is RequestState.ACCEPTED:
-        # Recorded first: the `matched` statement of the new match follows the acceptance.
+    accepted = state is RequestState.ACCEPTED
+    if accepted:
         event = MentorRequestEvent.APPROVED if by_staff else MentorRequestEvent.ACCEPTED
-        _record(program, [_step(request, event, by, now)], settings, tool_base)
-        _accept(program, request, settings=settings, tool_base=tool_base)
     else:
         event = MentorRequestEvent.CANCELLED if by_staff else MentorRequestEvent.DECLINED
-        _record(program, [_step(request, event, by, now)], settings, tool_base)
+    # Recorded first: an acceptance's `matched` statement (of the new match) follows it.
+    record_mentor_request_steps(program, [_step(request, event, by, now)], settings=settings, tool_base=tool_base)
+    if accepted:
+        _accept(program, request, settings=settings, tool_base=tool_base)
     return request
 
 
