@@ -127,12 +127,19 @@ def _person(row: Row[Any], slots: Callable[[tuple[str, ...], str], frozenset[str
 
 
 def _declined(program: Program) -> tuple[engine.Pair, ...]:
-    """Pairs ended at a participant's request: with `never_repair_declined`, never proposed again."""
-    rows = db.session.execute(
-        select(Match.mentor_id, Match.mentee_id)
+    """Pairs ended at a participant's request, and mentees' requests their mentor declined: with
+    `never_repair_declined`, never proposed again."""
+    ended = (
+        select(Match.mentor_id, Match.mentee_id, RematchRequest.created_at)
         .join(RematchRequest, RematchRequest.match_id == Match.id)
         .where(Match.program_id == program.id, RematchRequest.status == RequestStatus.REMATCHED.value)
-        .order_by(RematchRequest.id)
+    )
+    refused = select(MentorRequest.mentor_id, MentorRequest.mentee_id, MentorRequest.created_at).where(
+        MentorRequest.program_id == program.id, MentorRequest.state == RequestState.DECLINED.value
+    )
+    both = union_all(ended, refused).subquery()
+    rows = db.session.execute(
+        select(both.c.mentor_id, both.c.mentee_id).order_by(both.c.created_at, both.c.mentor_id, both.c.mentee_id)
     ).all()
     return tuple(
         dict.fromkeys(engine.Pair(mentor=_engine_id(mentor), mentee=_engine_id(mentee)) for mentor, mentee in rows)
@@ -218,7 +225,8 @@ def build_pool(program: Program, *, fixed: Iterable[Match] = (), only: Collectio
     rules = dataclasses.replace(
         engine.Rules.from_mapping(program.rules),
         require_reciprocity=program.require_reciprocity,
-        declined_pairs=_declined(program),
+        # Of the people in this pool only: a pool for one action (a mentee's suggestions) leaves most people out.
+        declined_pairs=tuple(p for p in _declined(program) if p.mentor in known and p.mentee in known),
         fixed_pairs=fixed_pairs,
     )
     spec = engine.Program(
@@ -244,16 +252,21 @@ def _explanation(explanation: engine.Explanation, teaches: dict[str, str] | None
 
 
 def _kept(program: Program) -> list[Match]:
-    """Matches a run must keep as they are: published ones and locked drafts."""
-    return list(
-        db.session.execute(
-            select(Match).where(
-                Match.program_id == program.id,
-                (Match.status == MatchStatus.PUBLISHED.value)
-                | ((Match.status == MatchStatus.DRAFT.value) & Match.locked.is_(True)),
-            )
-        ).scalars()
+    """Matches a run must keep as they are: published ones and locked drafts, and (unsaved) the pairs of mentees'
+    requests waiting for their mentor's answer, which hold the mentor's place and the mentee until answered."""
+    matches = db.session.execute(
+        select(Match).where(
+            Match.program_id == program.id,
+            (Match.status == MatchStatus.PUBLISHED.value)
+            | ((Match.status == MatchStatus.DRAFT.value) & Match.locked.is_(True)),
+        )
+    ).scalars()
+    waiting = db.session.execute(
+        select(MentorRequest.mentor_id, MentorRequest.mentee_id).where(
+            MentorRequest.program_id == program.id, MentorRequest.state == RequestState.PENDING.value
+        )
     )
+    return [*matches, *(Match(mentor_id=mentor, mentee_id=mentee) for mentor, mentee in waiting)]
 
 
 Progress = Callable[[int, int], None]  # (done, total): how far a long action is, for its job's progress bar

@@ -292,3 +292,18 @@ def test_accepting_is_refused_once_the_mentors_places_are_filled_by_published_ma
     assert "The mentor has no place left (1 of 1 taken). Decline or cancel instead." in text_of(refused.text)
     assert requests_of(cohort) == [("learner-01", "learner-03", "pending")]
     assert [m for m in cohort.matches() if m[1] == "learner-03"] == []
+
+
+def test_running_matching_keeps_waiting_requests_and_never_proposes_a_declined_pair(two_sided: Cohort) -> None:
+    """A waiting request holds the mentor's place and the mentee for a run of matching too; once declined, the run
+    does not propose that pair either."""
+    cohort = two_sided
+    ask(cohort, "learner-03", "learner-01")
+    cohort.post("instructor", "/run")
+    drafts = [(m[0], m[1]) for m in cohort.matches() if m[2] == "draft"]
+    assert len(drafts) == 1 and drafts[0][0] == "learner-02"  # Priya's one place is held for Amara
+    assert all("learner-03" not in pair for pair in drafts)
+    cohort.post("learner-01", f"/mentor-requests/{request_id(cohort, 'learner-03')}/answer", {"decision": "decline"})
+    cohort.post("instructor", "/run")
+    drafts = [(m[0], m[1]) for m in cohort.matches() if m[2] == "draft"]
+    assert len(drafts) == 2 and ("learner-01", "learner-03") not in drafts
