@@ -106,6 +106,7 @@ def test_a_mentee_asks_a_mentor_who_declines_asks_another_and_the_instructor_app
     mentor = launch(mentor_page, sandbox, PRIYA, "My mentorship")
     asking = mentor.get_by_role("region", name="Mentees asking for you")
     expect(asking).to_contain_text("1 mentee asked you to be their mentor")
+    assert_no_serious_axe_violations(tool_document(mentor_page, tool_url))
     asking.get_by_role("link", name="Answer the requests").press("Enter")
     expect(mentor.get_by_role("heading", level=1)).to_have_text("Mentee requests")
     request = mentor.get_by_role("article", name=AMARA)
@@ -121,6 +122,7 @@ def test_a_mentee_asks_a_mentor_who_declines_asks_another_and_the_instructor_app
     # Amara is told on her home page; Priya is not suggested again, so she asks Lukas.
     tool_document(mentee_page, tool_url).goto(f"{tool_url}/courses/{cohort.course_id}/me")
     expect(mentee.get_by_role("status").filter(has_text=f"{PRIYA} declined your request.")).to_be_visible()
+    assert_no_serious_axe_violations(tool_document(mentee_page, tool_url))
     mentee.get_by_role("link", name="Choose your mentor").press("Enter")
     expect(mentee.get_by_role("button", name=f"Ask {PRIYA}")).to_have_count(0)
     mentee.get_by_role("button", name=f"Ask {LUKAS}").press("Enter")
