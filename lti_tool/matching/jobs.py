@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from lti_tool.courses.models import Membership
 from lti_tool.extensions import db, utcnow
-from lti_tool.matching import workflow
+from lti_tool.matching import mentor_requests, workflow
 from lti_tool.matching.models import ACTIVE_STATES, JobKind, JobState, MatchingJob
 from lti_tool.outboxes import claim_statement, poll_until_stopped
 from lti_tool.programs.models import Match, MatchStatus, Participant, Program
@@ -244,9 +244,13 @@ def _collector_paused() -> Iterator[None]:
 def run_jobs_worker(
     settings: Settings, stop: threading.Event, *, on_job: Callable[[MatchingJob], None] | None = None
 ) -> None:
-    """Claim and run jobs until `stop` is set; sleeps between polls only when none was waiting."""
+    """Claim and run jobs, and expire mentees' requests past their deadline, until `stop` is set; sleeps between
+    polls only when no job was waiting."""
 
     def one_round() -> int:
+        # Mentees' requests past their deadline are expired here too, so pages need not be visited for it.
+        if mentor_requests.expire_due(None, settings=settings):
+            db.session.commit()
         claim = _claim(settings)
         if claim is None:
             return 0

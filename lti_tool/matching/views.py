@@ -12,7 +12,7 @@ from lti_tool.courses.access import course_member, current_membership
 from lti_tool.errors import NotAuthorised
 from lti_tool.extensions import db
 from lti_tool.hosts import public_base_url
-from lti_tool.matching import forms, jobs, workflow
+from lti_tool.matching import forms, jobs, mentor_requests, workflow
 from lti_tool.matching.models import JobKind, JobState
 from lti_tool.profiles.services import read_explanation, score_percent
 from lti_tool.programs.models import MatchStatus, Participant, Program
@@ -85,6 +85,7 @@ def review(*, program: Program, course_id: int) -> str:
         unmatched=[{**u, "name": names.get(int(u["participant_id"]), "A participant")} for u in shown],
         unmatched_total=len(unmatched),
         requests=workflow.open_requests(program),
+        waiting_total=mentor_requests.waiting_total(program) if program.mentor_accepts else 0,
         job=job,
         job_text=jobs.status(job).get("text"),
         action_form=forms.ActionForm(),
@@ -320,22 +321,133 @@ def choose(*, program: Program, course_id: int) -> Page:
         def action() -> str:
             if not form.validate():
                 raise workflow.MatchingError("Choose one of your suggested mentors.")
-            chosen = workflow.choose_mentor(
-                program,
-                participant,
-                workflow.find_participant(program, form.mentor.data),
-                settings=settings,
-                tool_base=public_base_url(),
-            )
-            return f"{chosen.mentor.membership.user.display_name} is now your mentor."
+            mentor = workflow.find_participant(program, form.mentor.data)
+            name = mentor.membership.user.display_name
+            if program.mentor_accepts:
+                asked = mentor_requests.request_mentor(
+                    program, participant, mentor, settings=settings, tool_base=public_base_url()
+                )
+                deadline = mentor_requests.utc_time(asked.expires_at)
+                return f"Your request was sent to {name}. They have until {deadline} to answer."
+            workflow.choose_mentor(program, participant, mentor, settings=settings, tool_base=public_base_url())
+            return f"{name} is now your mentor."
 
         return _act(course_id, action, back=_home)
     membership = current_membership()
+    waiting = None
+    if program.mentor_accepts:
+        _expire_now(program)
+        waiting = mentor_requests.waiting_request(participant)
     return render_template(
         "matching/choose.html",
         membership=membership,
         course=membership.course,
         program=program,
-        suggestions=[(mentor, _card(proposal)) for mentor, proposal in workflow.suggestions(program, participant)],
+        waiting=waiting,
+        utc_time=mentor_requests.utc_time,
+        suggestions=[]
+        if waiting
+        else [(mentor, _card(proposal)) for mentor, proposal in workflow.suggestions(program, participant)],
         action_form=forms.ActionForm(),
     )
+
+
+def _expire_now(program: Program) -> None:
+    """Requests past their deadline are expired when someone reads them, so no scheduler is needed."""
+    if mentor_requests.expire_due(program, settings=runtime().settings):
+        db.session.commit()
+
+
+@course_member()
+@with_program
+def mentor_inbox(*, program: Program, course_id: int) -> str:
+    """The requests waiting for this mentor's answer, nearest deadline first, a page at a time."""
+    participant = _own_participant(program)
+    _expire_now(program)
+    membership = current_membership()
+    waiting = mentor_requests.waiting_for(participant, page=_page_number("page"))
+    return render_template(
+        "matching/mentor_inbox.html",
+        membership=membership,
+        course=membership.course,
+        program=program,
+        waiting=waiting,
+        cards={r.id: _card(r) for r in waiting.requests},
+        answer_form=forms.AnswerForm(),
+        utc_time=mentor_requests.utc_time,
+    )
+
+
+def _inbox(course_id: int) -> Response:
+    return redirect(url_for("matching.mentor_inbox", course_id=course_id), code=303)
+
+
+@course_member()
+@with_program
+def answer(*, program: Program, course_id: int, request_id: int) -> Response:
+    participant = _own_participant(program)
+    form = forms.AnswerForm()
+    settings = runtime().settings
+
+    def action() -> str:
+        if not form.validate():
+            raise workflow.MatchingError("Choose to accept or decline.")
+        accept = form.decision.data == "accept"
+        answered = mentor_requests.answer(
+            program, request_id, participant, accept=accept, settings=settings, tool_base=public_base_url()
+        )
+        name = answered.mentee.membership.user.display_name
+        if accept:
+            return f"You are now {name}'s mentor: your pair page is on your home page."
+        return f"Declined: {name} is told, and can ask another mentor."
+
+    return _act(course_id, action, back=_inbox)
+
+
+def _waiting_page(course_id: int) -> Response:
+    return redirect(url_for("matching.waiting_requests", course_id=course_id), code=303)
+
+
+@course_member(staff=True)
+@with_program
+def waiting_requests(*, program: Program, course_id: int) -> str:
+    """Every request waiting for a mentor's answer, nearest deadline first, for staff to step in."""
+    _expire_now(program)
+    membership = current_membership()
+    waiting = mentor_requests.waiting_in(program, page=_page_number("page"))
+    return render_template(
+        "matching/waiting_requests.html",
+        membership=membership,
+        course=membership.course,
+        program=program,
+        waiting=waiting,
+        step_in_form=forms.StepInForm(),
+        utc_time=mentor_requests.utc_time,
+    )
+
+
+@course_member(staff=True)
+@with_program
+def step_in(*, program: Program, course_id: int, request_id: int) -> Response:
+    form = forms.StepInForm()
+    settings = runtime().settings
+
+    def action() -> str:
+        if not form.validate():
+            raise workflow.MatchingError("Choose to approve or cancel.")
+        approve = form.decision.data == "approve"
+        handled = mentor_requests.step_in(
+            program,
+            request_id,
+            current_membership(),
+            approve=approve,
+            settings=settings,
+            tool_base=public_base_url(),
+        )
+        mentee = handled.mentee.membership.user.display_name
+        mentor = handled.mentor.membership.user.display_name
+        if approve:
+            return f"Approved: {mentor} is now {mentee}'s mentor."
+        return f"Cancelled: {mentee} is told, and {mentor}'s place is free again."
+
+    return _act(course_id, action, back=_waiting_page)

@@ -14,7 +14,21 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, case, delete, false, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    case,
+    delete,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.util import AliasedClass
 
@@ -23,6 +37,7 @@ from lti_tool.errors import MentorLtiError
 from lti_tool.extensions import db, utcnow
 from lti_tool.lti.roles import CourseRole
 from lti_tool.matching import engine
+from lti_tool.matching.models import MentorRequest, RequestState
 from lti_tool.mentoring.relationships import Pairing, join_relationships, leave_relationship
 from lti_tool.profiles.services import DAYS, LANGUAGES, utc_hour_slots
 from lti_tool.programs.models import (
@@ -112,12 +127,19 @@ def _person(row: Row[Any], slots: Callable[[tuple[str, ...], str], frozenset[str
 
 
 def _declined(program: Program) -> tuple[engine.Pair, ...]:
-    """Pairs ended at a participant's request: with `never_repair_declined`, never proposed again."""
-    rows = db.session.execute(
-        select(Match.mentor_id, Match.mentee_id)
+    """Pairs ended at a participant's request, and mentees' requests their mentor declined: with
+    `never_repair_declined`, never proposed again."""
+    ended = (
+        select(Match.mentor_id, Match.mentee_id, RematchRequest.created_at)
         .join(RematchRequest, RematchRequest.match_id == Match.id)
         .where(Match.program_id == program.id, RematchRequest.status == RequestStatus.REMATCHED.value)
-        .order_by(RematchRequest.id)
+    )
+    refused = select(MentorRequest.mentor_id, MentorRequest.mentee_id, MentorRequest.created_at).where(
+        MentorRequest.program_id == program.id, MentorRequest.state == RequestState.DECLINED.value
+    )
+    both = union_all(ended, refused).subquery()
+    rows = db.session.execute(
+        select(both.c.mentor_id, both.c.mentee_id).order_by(both.c.created_at, both.c.mentor_id, both.c.mentee_id)
     ).all()
     return tuple(
         dict.fromkeys(engine.Pair(mentor=_engine_id(mentor), mentee=_engine_id(mentee)) for mentor, mentee in rows)
@@ -203,7 +225,8 @@ def build_pool(program: Program, *, fixed: Iterable[Match] = (), only: Collectio
     rules = dataclasses.replace(
         engine.Rules.from_mapping(program.rules),
         require_reciprocity=program.require_reciprocity,
-        declined_pairs=_declined(program),
+        # Of the people in this pool only: a pool for one action (a mentee's suggestions) leaves most people out.
+        declined_pairs=tuple(p for p in _declined(program) if p.mentor in known and p.mentee in known),
         fixed_pairs=fixed_pairs,
     )
     spec = engine.Program(
@@ -229,16 +252,21 @@ def _explanation(explanation: engine.Explanation, teaches: dict[str, str] | None
 
 
 def _kept(program: Program) -> list[Match]:
-    """Matches a run must keep as they are: published ones and locked drafts."""
-    return list(
-        db.session.execute(
-            select(Match).where(
-                Match.program_id == program.id,
-                (Match.status == MatchStatus.PUBLISHED.value)
-                | ((Match.status == MatchStatus.DRAFT.value) & Match.locked.is_(True)),
-            )
-        ).scalars()
+    """Matches a run must keep as they are: published ones and locked drafts, and (unsaved) the pairs of mentees'
+    requests waiting for their mentor's answer, which hold the mentor's place and the mentee until answered."""
+    matches = db.session.execute(
+        select(Match).where(
+            Match.program_id == program.id,
+            (Match.status == MatchStatus.PUBLISHED.value)
+            | ((Match.status == MatchStatus.DRAFT.value) & Match.locked.is_(True)),
+        )
+    ).scalars()
+    waiting = db.session.execute(
+        select(MentorRequest.mentor_id, MentorRequest.mentee_id).where(
+            MentorRequest.program_id == program.id, MentorRequest.state == RequestState.PENDING.value
+        )
     )
+    return [*matches, *(Match(mentor_id=mentor, mentee_id=mentee) for mentor, mentee in waiting)]
 
 
 Progress = Callable[[int, int], None]  # (done, total): how far a long action is, for its job's progress bar
@@ -556,7 +584,7 @@ def assess(
     )
 
 
-def _already_matched(program: Program, mentee: Participant, *, excluding: Iterable[int] = ()) -> bool:
+def already_matched(program: Program, mentee: Participant, *, excluding: Iterable[int] = ()) -> bool:
     if program.model in (MentoringModel.PEER.value, MentoringModel.REVERSE.value):
         return False  # several relationships per person are normal there
     skip = list(excluding)
@@ -570,7 +598,7 @@ def _already_matched(program: Program, mentee: Participant, *, excluding: Iterab
 
 def manual_match(program: Program, mentor: Participant, mentee: Participant) -> Match:
     """The instructor's own pairing, saved as a draft with its score and any broken rule spelled out."""
-    if _already_matched(program, mentee):
+    if already_matched(program, mentee):
         raise MatchingError("This mentee already has a match; reassign or remove it instead.")
     draft = assess(program, mentor, mentee)
     draft.source = MatchSource.MANUAL.value
@@ -738,30 +766,47 @@ def resolve_request(program: Program, request_id: int, *, rematch: bool) -> Rema
 def suggestions(program: Program, participant: Participant, top_n: int = 5) -> list[tuple[Participant, Match]]:
     """Self-match: the mentee's best mentors with a place left, as unsaved scored matches, best first.
 
-    The pool is the mentee and the mentors with a place left after the published matches (found in SQL), not
-    the whole course: a mentee's page reads the same few statements whatever the course's size."""
-    load = (
-        select(Match.mentor_id, func.count(Match.id).label("load"))
-        .where(Match.program_id == program.id, Match.status == MatchStatus.PUBLISHED.value)
-        .group_by(Match.mentor_id)
-        .subquery()
+    A mentor's places are taken by their published matches and by the mentees' requests waiting for their
+    answer (two-sided self-match); a mentor who declined this mentee is never suggested to them again. The pool
+    is the mentee and the mentors with a place left (found in SQL), not the whole course: a mentee's page reads
+    the same few statements whatever the course's size."""
+    held = union_all(
+        select(Match.mentor_id.label("mentor_id")).where(
+            Match.program_id == program.id, Match.status == MatchStatus.PUBLISHED.value
+        ),
+        select(MentorRequest.mentor_id.label("mentor_id")).where(
+            MentorRequest.program_id == program.id, MentorRequest.state == RequestState.PENDING.value
+        ),
+    ).subquery()
+    load = select(held.c.mentor_id, func.count().label("load")).group_by(held.c.mentor_id).subquery()
+    declined = select(MentorRequest.mentor_id).where(
+        MentorRequest.mentee_id == participant.id, MentorRequest.state == RequestState.DECLINED.value
     )
+    taken = func.coalesce(load.c.load, 0)
     open_mentors = (
-        select(Participant.id)
+        select(Participant.id, taken)
         .join(Membership, Membership.id == Participant.membership_id)
         .outerjoin(load, load.c.mentor_id == Participant.id)
         .where(
             in_pool(program),
             _on_side(program, 0),
             Participant.id != participant.id,
-            func.coalesce(load.c.load, 0) < func.coalesce(Participant.capacity, program.default_capacity),
+            Participant.id.not_in(declined),
+            taken < func.coalesce(Participant.capacity, program.default_capacity),
         )
     )
-    pool = build_pool(program, only=[participant.id, *db.session.execute(open_mentors).scalars()])
+    loads = {mentor: int(count) for mentor, count in db.session.execute(open_mentors)}
+    pool = build_pool(program, only=[participant.id, *loads])
     mentee_id = _engine_id(participant)
     if mentee_id not in {p.id for p in pool.cohort.sides(pool.program.model)[1]}:
         return []
-    found = engine.suggest_mentors(pool.program, pool.cohort, top_n=top_n, mentees=[mentee_id])
+    found = engine.suggest_mentors(
+        pool.program,
+        pool.cohort,
+        top_n=top_n,
+        mentees=[mentee_id],
+        taken={_engine_id(mentor): count for mentor, count in loads.items() if count},
+    )
     chosen = found.get(mentee_id, ())
     mentors = {
         m.id: m
@@ -792,17 +837,24 @@ def choose_mentor(
     """Self-match: a mentee takes one of their suggestions; published at once, within the mentor's capacity."""
     if not program.self_match:
         raise MatchingError("This program does not let mentees choose their mentor.")
-    if _already_matched(program, participant):
+    if program.mentor_accepts:
+        raise MatchingError("In this program the mentor you choose answers your request first.")
+    if already_matched(program, participant):
         raise MatchingError("You already have a mentor in this program.")
     offered = {m.id: proposal for m, proposal in suggestions(program, participant, top_n=5)}
     if mentor.id not in offered:
         raise MatchingError("That mentor is not among your suggestions any more (they may be full). Choose again.")
     chosen = offered[mentor.id]
-    chosen.status, chosen.source, chosen.published_at = MatchStatus.PUBLISHED.value, MatchSource.SELF.value, utcnow()
-    db.session.add(chosen)
+    chosen.source = MatchSource.SELF.value
+    return publish_one(program, chosen, settings=settings, tool_base=tool_base)
+
+
+def publish_one(program: Program, match: Match, *, settings: Settings, tool_base: str) -> Match:
+    """Publish one new pair at once (a mentee's choice, or a mentor's acceptance of their request), the way
+    publishing drafts does: its relationship and its `matched` statement."""
+    match.status, match.published_at = MatchStatus.PUBLISHED.value, utcnow()
+    db.session.add(match)
     db.session.flush()
-    chosen.relationship_id = join_relationships(program, [Pairing(chosen.id, chosen.mentor_id, chosen.mentee_id)])[
-        chosen.id
-    ]
-    record_matches_published(program, [published_match(chosen)], settings=settings, tool_base=tool_base)
-    return chosen
+    match.relationship_id = join_relationships(program, [Pairing(match.id, match.mentor_id, match.mentee_id)])[match.id]
+    record_matches_published(program, [published_match(match)], settings=settings, tool_base=tool_base)
+    return match

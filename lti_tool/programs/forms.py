@@ -26,6 +26,7 @@ from lti_tool.programs.services import (
     LEVEL_NAMES,
     LEVELS,
     MAX_AGREEMENT,
+    REQUEST_DAYS_RANGE,
     ProgramSettings,
     SkillFieldError,
     SkillSpec,
@@ -140,6 +141,15 @@ class SettingsForm(FlaskForm):  # type: ignore[misc]
     rule_never_repair_declined = _rule_field("never_repair_declined")
     self_match = BooleanField("Self-match: mentees choose among their top suggestions")
     require_reciprocity = BooleanField("Require reciprocity (peer-to-peer): each pair mentors in both directions")
+    mentor_accepts = BooleanField("Two-sided self-match: the chosen mentor accepts or declines")
+    request_days = IntegerField(
+        "Days a mentor has to answer",
+        [
+            InputRequired("Enter a whole number of days."),
+            NumberRange(*REQUEST_DAYS_RANGE, message="Enter a whole number of days from %(min)s to %(max)s."),
+        ],
+        default=7,
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -160,6 +170,8 @@ class SettingsForm(FlaskForm):  # type: ignore[misc]
             "agreement_text": settings.agreement_text,
             "self_match": settings.self_match,
             "require_reciprocity": settings.require_reciprocity,
+            "mentor_accepts": settings.mentor_accepts,
+            "request_days": settings.request_days,
         }
         data.update({f"weight_{key}": value for key, value in settings.weights.items()})
         data.update({f"rule_{key}": value for key, value in settings.rules.items()})
@@ -184,6 +196,8 @@ class SettingsForm(FlaskForm):  # type: ignore[misc]
             rules={key: bool(self[f"rule_{key}"].data) for key in DEFAULT_RULES},
             self_match=bool(self.self_match.data),
             require_reciprocity=bool(self.require_reciprocity.data),
+            mentor_accepts=bool(self.mentor_accepts.data),
+            request_days=self.request_days.data or 0,
         )
 
     def weight_values(self) -> dict[str, float]:

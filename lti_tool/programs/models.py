@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lti_tool.courses.models import Course, Membership
@@ -82,6 +82,9 @@ class Program(db.Model):  # type: ignore[name-defined,misc]
     weights: Mapped[dict[str, float]] = mapped_column(JSON, default=lambda: dict(DEFAULT_WEIGHTS))
     rules: Mapped[dict[str, bool]] = mapped_column(JSON, default=lambda: dict(DEFAULT_RULES))
     self_match: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Two-sided self-match: a mentee's choice is a request the mentor accepts or declines within `request_days`.
+    mentor_accepts: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    request_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
     require_reciprocity: Mapped[bool] = mapped_column(Boolean, default=False)
     matching_seed: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -38,6 +38,7 @@ CSV_COLUMNS = ("key", "name", "category", "description", *(f"level{n}" for n in 
 MAX_AGREEMENT = 5000
 CAPACITY_RANGE = (1, MAX_CAPACITY)  # the engine's bound; a program's mentors take at least one mentee
 CHECKIN_RANGE = (1, 90)
+REQUEST_DAYS_RANGE = (1, 60)  # how long a mentor may have to answer a mentee's request
 
 
 class ProgramError(MentorLtiError):
@@ -210,6 +211,8 @@ class ProgramSettings:
     rules: dict[str, bool]
     self_match: bool
     require_reciprocity: bool
+    mentor_accepts: bool = False  # two-sided self-match: the chosen mentor accepts or declines
+    request_days: int = 7  # how long a mentor has to answer
 
 
 def settings_of(program: Program) -> ProgramSettings:
@@ -227,6 +230,8 @@ def settings_of(program: Program) -> ProgramSettings:
         rules={key: bool((program.rules or {}).get(key, value)) for key, value in DEFAULT_RULES.items()},
         self_match=program.self_match,
         require_reciprocity=program.require_reciprocity,
+        mentor_accepts=program.mentor_accepts,
+        request_days=program.request_days,
     )
 
 
@@ -251,6 +256,9 @@ def settings_errors(settings: ProgramSettings) -> dict[str, str]:
         errors["weights"] = f"Each weight is a number from 0 to {MAX_WEIGHT:g}."
     elif not any(w > 0 for w in settings.weights.values()):
         errors["weights"] = "At least one weight must be above 0, or matching has nothing to go by."
+    low, high = REQUEST_DAYS_RANGE
+    if not low <= settings.request_days <= high:
+        errors["request_days"] = f"Enter a whole number of days from {low} to {high}."
     if set(settings.rules) != set(DEFAULT_RULES):
         errors["rules"] = f"Give exactly these rules: {', '.join(DEFAULT_RULES)}."
     return errors
@@ -274,6 +282,8 @@ def update_settings(program: Program, settings: ProgramSettings) -> None:
     program.rules = {key: bool(settings.rules[key]) for key in DEFAULT_RULES}
     program.self_match = settings.self_match
     program.require_reciprocity = settings.require_reciprocity
+    program.mentor_accepts = settings.mentor_accepts
+    program.request_days = settings.request_days
 
 
 def weight_shares(weights: dict[str, float]) -> dict[str, float | None]:

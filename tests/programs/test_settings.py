@@ -29,6 +29,8 @@ GOOD: dict[str, Any] = {
     "rule_same_language": "y",
     "rule_different_department": "y",
     "self_match": "y",
+    "mentor_accepts": "y",
+    "request_days": "5",
 }
 
 
@@ -78,6 +80,8 @@ def test_instructor_saves_valid_settings(app: Flask, instructor: LtiBrowser, cou
     }
     assert set(state["rules"]) == set(DEFAULT_RULES)
     assert (state["self_match"], state["require_reciprocity"]) == (True, False)
+    assert (state["mentor_accepts"], state["request_days"]) == (True, 5)
+    assert "Two-sided: mentees request one of their top suggestions, who answers within 5 days" in text_of(overview)
     # The page shows the saved values back, with the new shares.
     page = instructor.get(f"/courses/{course}/program/settings")
     assert 'value="2026-05-29"' in page.text
@@ -94,6 +98,9 @@ def test_instructor_saves_valid_settings(app: Flask, instructor: LtiBrowser, cou
         ({"starts_on": "2026-05-01", "ends_on": "2026-05-01"}, "ends_on", "after the start date"),
         ({"ends_on": "2026-13-45"}, "ends_on", "Not a valid date"),
         ({"checkin_every_days": "91"}, "checkin_every_days", "from 1 to 90"),
+        ({"request_days": "0"}, "request_days", "from 1 to 60"),
+        ({"request_days": "61"}, "request_days", "from 1 to 60"),
+        ({"request_days": ""}, "request_days", "Enter a whole number of days."),
         ({"agreement_text": "x" * 5001}, "agreement_text", "At most 5000 characters"),
         ({"weight_goal_gain": "1.5"}, "weight_goal_gain", "from 0 to 1"),
         ({"weight_diversity": "-0.1"}, "weight_diversity", "from 0 to 1"),
