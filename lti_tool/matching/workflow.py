@@ -11,6 +11,7 @@ import functools
 import math
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -24,7 +25,7 @@ from lti_tool.extensions import db, utcnow
 from lti_tool.lti.roles import CourseRole
 from lti_tool.matching import engine
 from lti_tool.mentoring.relationships import Pairing, join_relationships, leave_relationship
-from lti_tool.profiles.services import DAYS, LANGUAGES, utc_hour_slots
+from lti_tool.profiles.services import DAYS, LANGUAGES, REFERENCE_MONDAY, utc_hour_slots, utc_offset_minutes
 from lti_tool.programs.models import (
     Match,
     MatchingRun,
@@ -97,7 +98,9 @@ _POOL_COLUMNS = (
 )
 
 
-def _person(row: Row[Any], slots: Callable[[tuple[str, ...], str], frozenset[str]]) -> engine.Person:
+def _person(
+    row: Row[Any], slots: Callable[[tuple[str, ...], str], frozenset[str]], offset: Callable[[str], int]
+) -> engine.Person:
     return engine.Person(
         id=_engine_id(row.id),
         skills={key: int(level) for key, level in row.skill_levels.items()},
@@ -108,7 +111,14 @@ def _person(row: Row[Any], slots: Callable[[tuple[str, ...], str], frozenset[str
         capacity=row.capacity,
         preferences=frozenset(_engine_id(other) for other in row.preferred_ids or ()),
         name=person_name(row.name, row.given_name, row.family_name),
+        utc_offset=offset(row.timezone),
     )
+
+
+def reference_date(program: Program) -> date:
+    """The day whose UTC offsets time zones are compared by: the cohort's start, so that summer time is that of
+    the program's weeks, else the profiles' reference week (availability's UTC hours come from that week)."""
+    return program.starts_on or REFERENCE_MONDAY
 
 
 def _declined(program: Program) -> tuple[engine.Pair, ...]:
@@ -175,13 +185,14 @@ def build_pool(program: Program, *, fixed: Iterable[Match] = (), only: Collectio
         query = query.where(Participant.id.in_(list(only)))
     # Many people share a weekly pattern and a zone: their UTC hours are worked out once.
     slots = functools.lru_cache(maxsize=None)(lambda free, zone: frozenset(utc_hour_slots(free, zone)))
+    offset = functools.lru_cache(maxsize=None)(functools.partial(utc_offset_minutes, on=reference_date(program)))
     sides = functools.lru_cache(maxsize=None)(functools.partial(_sides, program))  # eight kinds of people
     mentors: list[engine.Person] = []
     mentees: list[engine.Person] = []
     participant_ids: dict[str, int] = {}
     persons: dict[str, engine.Person] = {}
     for row in db.session.execute(query):
-        person = _person(row, slots)
+        person = _person(row, slots, offset)
         participant_ids[person.id], persons[person.id] = row.id, person
         as_mentor, as_mentee = sides(row.course_role, row.wants_to_mentor, row.wants_to_be_mentored)
         if as_mentor:
@@ -205,6 +216,8 @@ def build_pool(program: Program, *, fixed: Iterable[Match] = (), only: Collectio
         require_reciprocity=program.require_reciprocity,
         declined_pairs=_declined(program),
         fixed_pairs=fixed_pairs,
+        min_score=program.min_score,
+        max_hours_apart=program.max_hours_apart,
     )
     spec = engine.Program(
         skills=tuple(engine.Skill(key=s.key, name=s.name) for s in program.skills),

@@ -300,6 +300,7 @@ CRITERION_LABELS: Final = {
     "availability": "Shared availability",
     "diversity": "Different perspectives",
     "preferences": "Preferences",
+    "waking_hours": "Waking hours in common",
     "language": "Shared language",
 }
 BAR_STEP: Final = 5  # bar widths are CSS classes in steps of 5% (the CSP forbids inline styles)
