@@ -30,6 +30,11 @@ def _hours(minutes: int) -> str:
     return "1 hour" if hours == 1 else f"{hours:g} hours"
 
 
+def _percent(share: float) -> str:
+    """A score (0 to 1) as people read it in the review: "60%"."""
+    return f"{share * 100:.4g}%"
+
+
 def _first_true(matrix: BoolArray) -> IntArray:
     """Per row, the column of the first true entry (0 when none, or when there are no columns)."""
     if matrix.shape[1] == 0:
@@ -59,7 +64,7 @@ def broken_rules(encoded: Encoded, scores: PairScores, index: int) -> list[str]:
             f"their time zones are {apart} apart; the program pairs people at most {_hours(int(limit * 60))} apart"
         )
     if rules.min_score > 0 and scores.score[index] < rules.min_score - 1e-12:
-        broken.append(f"the score is below the program's minimum of {rules.min_score:g}")
+        broken.append(f"the score is below the program's minimum of {_percent(rules.min_score)}")
     return broken
 
 
@@ -246,7 +251,7 @@ _MESSAGES = {
         "across departments."
     ),
     UnmatchedReason.DECLINED: "The only {nouns} who fit you were declined before, so they are not proposed again.",
-    UnmatchedReason.BELOW_MIN_SCORE: "No {noun} who fits you reaches the program's minimum score ({minimum:g}).",
+    UnmatchedReason.BELOW_MIN_SCORE: "No {noun} who fits you reaches the program's minimum score ({minimum}).",
     UnmatchedReason.NO_RECIPROCAL_PARTNER: (
         "Nobody who fits you can both help with one of your goals and learn one of theirs from you."
     ),
@@ -340,7 +345,7 @@ def unmatched_reasons(
             languages=", ".join(sorted(encoded.program.label(x) for x in person.languages)) or "none given",
             slots=", ".join(encoded.program.label(x) for x in sorted(person.availability)[:6]) or "no slots given",
             department=person.department or "",
-            minimum=rules.min_score,
+            minimum=_percent(rules.min_score),
             hours=_hours(int((rules.max_hours_apart or 0) * 60)),
             zone="no time zone given" if person.utc_offset is None else offset_label(person.utc_offset),
             fitting=f"The only {noun} who fits you is" if count == 1 else f"All {count} {noun}s who fit you are",
