@@ -231,10 +231,15 @@ def build_pool(program: Program, *, fixed: Iterable[Match] = (), only: Collectio
     return Pool(program=spec, cohort=cohort, participant_ids=participant_ids, persons=persons)
 
 
-def _explanation(explanation: engine.Explanation, teaches: dict[str, str] | None = None) -> dict[str, object]:
+def _explanation(
+    explanation: engine.Explanation, weights: engine.Weights, teaches: dict[str, str] | None = None
+) -> dict[str, object]:
+    """A match's explanation as stored: criteria the program gives no weight (the waking hours of a program in one
+    time zone) are left out, so that no page shows a bar that can never fill."""
+    used = {name for name, share in weights.shares().items() if share > 0}
     return {
-        "contributions": dict(explanation.contributions),
-        "values": dict(explanation.values),
+        "contributions": {name: value for name, value in explanation.contributions.items() if name in used},
+        "values": {name: value for name, value in explanation.values.items() if name in used},
         "reasons": list(explanation.factors),
         "broken_rules": list(explanation.broken_rules),
         "teaches": dict(teaches or {}),
@@ -298,7 +303,7 @@ def run_matching(program: Program, *, progress: Progress = _silent) -> MatchingR
             "mentor_id": pool.participant_ids[found.mentor],
             "mentee_id": pool.participant_ids[found.mentee],
             "score": found.score,
-            "explanation": _explanation(found.explanation, dict(found.teaches)),
+            "explanation": _explanation(found.explanation, pool.program.weights, dict(found.teaches)),
             "status": MatchStatus.DRAFT.value,
             "source": MatchSource.ENGINE.value,
             "locked": False,
@@ -564,7 +569,7 @@ def assess(
         mentor_id=mentor.id,
         mentee_id=mentee.id,
         score=verdict.score,
-        explanation=_explanation(verdict.explanation, dict(verdict.teaches)),
+        explanation=_explanation(verdict.explanation, pool.program.weights, dict(verdict.teaches)),
         status=MatchStatus.DRAFT.value,
     )
 
@@ -792,7 +797,7 @@ def suggestions(program: Program, participant: Participant, top_n: int = 5) -> l
                 mentor_id=pool.participant_ids[s.mentor],
                 mentee_id=participant.id,
                 score=s.score,
-                explanation=_explanation(s.explanation),
+                explanation=_explanation(s.explanation, pool.program.weights),
             ),
         )
         for s in chosen

@@ -71,6 +71,7 @@ def test_waking_hours_in_common_count_when_weighted_and_are_explained(cohort: Co
     cohort.profile("learner-05", mentee_profile(**new_york))
     page = text_of(cohort.post("instructor", "/run"))
     assert "so you are awake at the same hours" not in page  # the weight is 0 by default
+    assert "Waking hours in common" not in page  # nor a bar that can never fill
     _program(app, cohort, weights={"goal_gain": 0.1, "waking_hours": 1.0})
     page = text_of(cohort.post("instructor", "/run"))
     pairs = {mentee: mentor for mentor, mentee, *_ in cohort.matches()}
