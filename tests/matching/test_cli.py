@@ -18,6 +18,7 @@ from lti_tool.matching.commands import match
 from lti_tool.matching.engine import (
     CRITERIA,
     MAX_CAPACITY,
+    MAX_HOURS_APART,
     MAX_LEVEL,
     MAX_PREFERENCES,
     MAX_SEED,
@@ -395,6 +396,7 @@ def test_the_schema_states_the_engines_bounds() -> None:
     assert definitions["level"]["maximum"] == MAX_LEVEL
     assert person["preferences"]["maxItems"] == MAX_PREFERENCES
     assert definitions["key"]["maxLength"] == definitions["text"]["maxLength"] == MAX_TEXT
+    assert properties["rules"]["properties"]["max_hours_apart"]["maximum"] == MAX_HOURS_APART
 
 
 def test_weights_at_the_maximum_give_finite_scores_and_the_same_matches_as_smaller_ones(tmp_path: Path) -> None:

@@ -154,6 +154,18 @@ def test_short_candidate_lists_still_find_the_near_mentor_behind_many_far_expert
     assert {m.mentor for m in result.matches} <= {p.id for p in locals_}
 
 
+def test_a_group_never_takes_a_member_beyond_the_time_zone_limit() -> None:
+    prog = replace(program(MentoringModel.GROUP, max_hours_apart=3), default_capacity=3)
+    mentors = (person("lead", {"python": 5}, utc_offset=BERLIN), person("far", {"python": 3}, utc_offset=NEW_YORK))
+    mentees = tuple(
+        person(f"e{i}", goals=["python"], utc_offset=zone) for i, zone in enumerate((BERLIN, 0, KOLKATA, LOS_ANGELES))
+    )
+    result = match(prog, Cohort(mentors=mentors, mentees=mentees))
+    check_result(prog, Cohort(mentors=mentors, mentees=mentees), result)
+    assert {(m.mentor, m.mentee) for m in result.matches} == {("lead", "e0"), ("lead", "e1"), ("far", "e3")}
+    assert [(u.mentee, u.reason) for u in result.unmatched] == [("e2", UnmatchedReason.TIME_ZONE_TOO_FAR)]
+
+
 @settings(max_examples=120, deadline=None, derandomize=True)
 @given(
     seed=st.integers(0, 10**6),

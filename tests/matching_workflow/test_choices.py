@@ -81,6 +81,21 @@ def test_waking_hours_in_common_count_when_weighted_and_are_explained(cohort: Co
     assert "Waking hours in common" in page
 
 
+def test_self_match_never_offers_a_mentor_beyond_the_time_zone_limit(cohort: Cohort, app: Flask) -> None:
+    # Priya (learner-01), the strongest fit, moves to Los Angeles: Monday 09:00 there is 18:00 in Paris.
+    cohort.profile("learner-01", mentor_profile(timezone="America/Los_Angeles", availability=["mon-09"]))
+    _program(app, cohort, self_match=True)
+    choose = f"/courses/{cohort.course_id}/program/matching/choose"
+    assert "Choose Priya Natarajan" in cohort.browsers["learner-03"].get(choose).text
+    _program(app, cohort, max_hours_apart=8)  # Paris and Los Angeles are 9 hours apart
+    page = cohort.browsers["learner-03"].get(choose)
+    assert "Choose Priya Natarajan" not in page.text
+    refused = cohort.post("learner-03", "/choose", {"mentor": cohort.participant("learner-01")})
+    assert refused.status_code == 200
+    assert "That mentor is not among your suggestions any more" in refused.text
+    assert cohort.matches() == []
+
+
 def test_a_manual_match_across_the_time_zone_limit_says_it_breaks_it(cohort: Cohort, app: Flask) -> None:
     cohort.profile("learner-05", mentee_profile(timezone="America/Los_Angeles", availability=["mon-09"]))
     _program(app, cohort, max_hours_apart=6)
