@@ -11,7 +11,7 @@ import numpy as np
 from lti_tool.matching.engine.cohort import CRITERIA, WAKING_MINUTES, MentoringModel, offset_label
 from lti_tool.matching.engine.encode import BoolArray, Encoded, IntArray, WordArray, any_per_row, contains, popcount
 from lti_tool.matching.engine.results import Explanation, Unmatched, UnmatchedReason
-from lti_tool.matching.engine.scoring import PAIR_BLOCK, PairScores, minutes_apart
+from lti_tool.matching.engine.scoring import PAIR_BLOCK, PairScores, pair_minutes_apart
 
 TOP_FACTORS = 3
 
@@ -278,8 +278,7 @@ def _rule_checks(encoded: Encoded, e: IntArray, m: IntArray, meeting_slots: Word
     }
     limit = encoded.program.rules.max_hours_apart
     if limit is not None:
-        zoned = (mentees.offset_code[e] >= 0) & (mentors.offset_code[m] >= 0)
-        checks["time_zone"] = ~zoned | (minutes_apart(mentees.utc_offset[e], mentors.utc_offset[m]) <= limit * 60)
+        checks["time_zone"] = pair_minutes_apart(encoded, e, m) <= limit * 60  # -1: no time zone, no limit
     if meeting_slots is not None:
         checks["group_slot"] = any_per_row(mentees.slots[e] & meeting_slots[m])
     return checks

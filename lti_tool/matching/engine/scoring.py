@@ -87,6 +87,14 @@ def minutes_apart(left: IntArray, right: IntArray) -> IntArray:
     return apart
 
 
+def pair_minutes_apart(encoded: Encoded, e: IntArray, m: IntArray) -> IntArray:
+    """Minutes between the time zones of pairs (mentee e[i], mentor m[i]); -1 where either gave none."""
+    mentees, mentors = encoded.mentees, encoded.mentors
+    zoned = (mentees.offset_code[e] >= 0) & (mentors.offset_code[m] >= 0)
+    apart: IntArray = np.where(zoned, minutes_apart(mentees.utc_offset[e], mentors.utc_offset[m]), -1)
+    return apart
+
+
 def waking_share(apart: IntArray) -> FloatArray:
     """The share of one person's waking hours the other is awake in too, when their zones are `apart` minutes
     apart: the windows overlap directly, and past 10 hours also across midnight."""
@@ -148,9 +156,8 @@ def _score_block(encoded: Encoded, e: IntArray, m: IntArray, meeting_slots: Word
     same_department = known & (mentees.department[e] == mentors.department[m])
     keys = encoded.key(e, m)
     preferred = contains(encoded.preferred_keys, keys)
-    zoned = (mentees.offset_code[e] >= 0) & (mentors.offset_code[m] >= 0)
-    apart = np.where(zoned, minutes_apart(mentees.utc_offset[e], mentors.utc_offset[m]), -1)
-    waking = np.where(zoned, waking_share(np.maximum(apart, 0)), 0.0)
+    apart = pair_minutes_apart(encoded, e, m)
+    waking = np.where(apart >= 0, waking_share(np.maximum(apart, 0)), 0.0)
     values = np.stack(
         [
             goal_gain,
