@@ -100,6 +100,7 @@ def test_instructor_chooses_quality_and_a_time_zone_limit_and_a_bad_value_is_exp
     expect(frame_locator.get_by_label("At most this many hours apart")).to_have_value("6")  # kept as typed
     minimum.fill("60")
     minimum.press("Enter")  # submits the form from the keyboard
+    expect(frame_locator.get_by_role("heading", level=1)).to_have_text("Program setup")
     expect(frame_locator.get_by_role("status")).to_contain_text("Settings saved.")
     expect(frame_locator.get_by_text("Only matches scoring at least 60%")).to_be_visible()
     expect(frame_locator.get_by_text("At most 6 hours apart")).to_be_visible()
