@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +13,7 @@ from lti_tool.courses.access import course_member, current_membership
 from lti_tool.errors import NotAuthorised
 from lti_tool.extensions import db
 from lti_tool.hosts import public_base_url
-from lti_tool.matching import forms, jobs, mentor_requests, workflow
+from lti_tool.matching import engine, forms, jobs, mentor_requests, workflow
 from lti_tool.matching.models import JobKind, JobState
 from lti_tool.profiles.services import read_explanation, score_percent
 from lti_tool.programs.models import MatchStatus, Participant, Program
@@ -22,6 +23,30 @@ from lti_tool.runtime import runtime
 
 Page = str | tuple[str, int] | Response
 UNMATCHED_SHOWN = 50  # the latest run's unmatched mentees named on the review page; the rest are counted
+# Why mentees stay unmatched, counted for the instructor above the names (a run's reasons are stored as values).
+UNMATCHED_LABELS = {
+    engine.UnmatchedReason.NO_MENTORS: "No mentor with a free place",
+    engine.UnmatchedReason.NO_PLACES_OFFERED: "Offered no places themselves",
+    engine.UnmatchedReason.NO_SHARED_LANGUAGE: "No shared language",
+    engine.UnmatchedReason.TIME_ZONE_TOO_FAR: "Time zones too far apart",
+    engine.UnmatchedReason.NO_SHARED_SLOT: "No shared free time",
+    engine.UnmatchedReason.SAME_DEPARTMENT: "Only mentors of their own department",
+    engine.UnmatchedReason.DECLINED: "Only mentors declined before",
+    engine.UnmatchedReason.BELOW_MIN_SCORE: "Below the minimum match score",
+    engine.UnmatchedReason.NO_RECIPROCAL_PARTNER: "Nobody reciprocal",
+    engine.UnmatchedReason.NO_GROUP_SLOT: "No group meets when they are free",
+    engine.UnmatchedReason.CAPACITY_EXHAUSTED: "Every mentor who fits is full",
+    engine.UnmatchedReason.NOT_SELECTED: "Not selected",
+}
+
+
+def unmatched_counts(unmatched: list[dict[str, str]]) -> list[tuple[str, int]]:
+    """(label, how many) per reason of a run's unmatched mentees, most frequent first."""
+    counts = Counter(str(entry.get("reason", "")) for entry in unmatched)
+    labels = {reason.value: label for reason, label in UNMATCHED_LABELS.items()}
+    return [
+        (labels.get(reason, reason.replace("_", " ").capitalize()), count) for reason, count in counts.most_common()
+    ]
 
 
 def _back(course_id: int) -> Response:
@@ -84,6 +109,8 @@ def review(*, program: Program, course_id: int) -> str:
         run=run,
         unmatched=[{**u, "name": names.get(int(u["participant_id"]), "A participant")} for u in shown],
         unmatched_total=len(unmatched),
+        unmatched_counts=unmatched_counts(unmatched),
+        min_percent=round(program.min_score * 100),
         requests=workflow.open_requests(program),
         waiting_total=mentor_requests.waiting_total(program) if program.mentor_accepts else 0,
         job=job,

@@ -11,6 +11,7 @@ import functools
 import math
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -39,7 +40,7 @@ from lti_tool.lti.roles import CourseRole
 from lti_tool.matching import engine
 from lti_tool.matching.models import MentorRequest, RequestState
 from lti_tool.mentoring.relationships import Pairing, join_relationships, leave_relationship
-from lti_tool.profiles.services import DAYS, LANGUAGES, utc_hour_slots
+from lti_tool.profiles.services import DAYS, LANGUAGES, REFERENCE_MONDAY, utc_hour_slots, utc_offset_minutes
 from lti_tool.programs.models import (
     Match,
     MatchingRun,
@@ -112,7 +113,9 @@ _POOL_COLUMNS = (
 )
 
 
-def _person(row: Row[Any], slots: Callable[[tuple[str, ...], str], frozenset[str]]) -> engine.Person:
+def _person(
+    row: Row[Any], slots: Callable[[tuple[str, ...], str], frozenset[str]], offset: Callable[[str], int]
+) -> engine.Person:
     return engine.Person(
         id=_engine_id(row.id),
         skills={key: int(level) for key, level in row.skill_levels.items()},
@@ -123,7 +126,14 @@ def _person(row: Row[Any], slots: Callable[[tuple[str, ...], str], frozenset[str
         capacity=row.capacity,
         preferences=frozenset(_engine_id(other) for other in row.preferred_ids or ()),
         name=person_name(row.name, row.given_name, row.family_name),
+        utc_offset=offset(row.timezone),
     )
+
+
+def reference_date(program: Program) -> date:
+    """The day whose UTC offsets time zones are compared by: the cohort's start, so that summer time is that of
+    the program's weeks, else the profiles' reference week (availability's UTC hours come from that week)."""
+    return program.starts_on or REFERENCE_MONDAY
 
 
 def _declined(program: Program) -> tuple[engine.Pair, ...]:
@@ -197,13 +207,14 @@ def build_pool(program: Program, *, fixed: Iterable[Match] = (), only: Collectio
         query = query.where(Participant.id.in_(list(only)))
     # Many people share a weekly pattern and a zone: their UTC hours are worked out once.
     slots = functools.lru_cache(maxsize=None)(lambda free, zone: frozenset(utc_hour_slots(free, zone)))
+    offset = functools.lru_cache(maxsize=None)(functools.partial(utc_offset_minutes, on=reference_date(program)))
     sides = functools.lru_cache(maxsize=None)(functools.partial(_sides, program))  # eight kinds of people
     mentors: list[engine.Person] = []
     mentees: list[engine.Person] = []
     participant_ids: dict[str, int] = {}
     persons: dict[str, engine.Person] = {}
     for row in db.session.execute(query):
-        person = _person(row, slots)
+        person = _person(row, slots, offset)
         participant_ids[person.id], persons[person.id] = row.id, person
         as_mentor, as_mentee = sides(row.course_role, row.wants_to_mentor, row.wants_to_be_mentored)
         if as_mentor:
@@ -228,6 +239,8 @@ def build_pool(program: Program, *, fixed: Iterable[Match] = (), only: Collectio
         # Of the people in this pool only: a pool for one action (a mentee's suggestions) leaves most people out.
         declined_pairs=tuple(p for p in _declined(program) if p.mentor in known and p.mentee in known),
         fixed_pairs=fixed_pairs,
+        min_score=program.min_score,
+        max_hours_apart=program.max_hours_apart,
     )
     spec = engine.Program(
         skills=tuple(engine.Skill(key=s.key, name=s.name) for s in program.skills),
@@ -241,10 +254,15 @@ def build_pool(program: Program, *, fixed: Iterable[Match] = (), only: Collectio
     return Pool(program=spec, cohort=cohort, participant_ids=participant_ids, persons=persons)
 
 
-def _explanation(explanation: engine.Explanation, teaches: dict[str, str] | None = None) -> dict[str, object]:
+def _explanation(
+    explanation: engine.Explanation, weights: engine.Weights, teaches: dict[str, str] | None = None
+) -> dict[str, object]:
+    """A match's explanation as stored: criteria the program gives no weight (the waking hours of a program in one
+    time zone) are left out, so that no page shows a bar that can never fill."""
+    used = {name for name, share in weights.shares().items() if share > 0}
     return {
-        "contributions": dict(explanation.contributions),
-        "values": dict(explanation.values),
+        "contributions": {name: value for name, value in explanation.contributions.items() if name in used},
+        "values": {name: value for name, value in explanation.values.items() if name in used},
         "reasons": list(explanation.factors),
         "broken_rules": list(explanation.broken_rules),
         "teaches": dict(teaches or {}),
@@ -313,7 +331,7 @@ def run_matching(program: Program, *, progress: Progress = _silent) -> MatchingR
             "mentor_id": pool.participant_ids[found.mentor],
             "mentee_id": pool.participant_ids[found.mentee],
             "score": found.score,
-            "explanation": _explanation(found.explanation, dict(found.teaches)),
+            "explanation": _explanation(found.explanation, pool.program.weights, dict(found.teaches)),
             "status": MatchStatus.DRAFT.value,
             "source": MatchSource.ENGINE.value,
             "locked": False,
@@ -579,7 +597,7 @@ def assess(
         mentor_id=mentor.id,
         mentee_id=mentee.id,
         score=verdict.score,
-        explanation=_explanation(verdict.explanation, dict(verdict.teaches)),
+        explanation=_explanation(verdict.explanation, pool.program.weights, dict(verdict.teaches)),
         status=MatchStatus.DRAFT.value,
     )
 
@@ -824,7 +842,7 @@ def suggestions(program: Program, participant: Participant, top_n: int = 5) -> l
                 mentor_id=pool.participant_ids[s.mentor],
                 mentee_id=participant.id,
                 score=s.score,
-                explanation=_explanation(s.explanation),
+                explanation=_explanation(s.explanation, pool.program.weights),
             ),
         )
         for s in chosen

@@ -140,6 +140,16 @@ def utc_hour_slots(availability: Iterable[str], timezone: str) -> set[str]:
     return {f"{_DAY_KEYS[hour // 24]}-{hour % 24:02d}" for hour in hours}
 
 
+def utc_offset_minutes(timezone: str, on: date) -> int:
+    """Minutes east of UTC of `timezone` at noon UTC on `on` (Europe/Berlin: 60 in January, 120 in July): the
+    offset matching compares time zones by, taken at the program's reference date so that summer time is that
+    of the program's weeks. Raises ValueError for an unknown zone."""
+    if not is_valid_timezone(timezone):
+        raise ValueError(f"unknown time zone: {timezone!r}")
+    offset = datetime.combine(on, time(12), tzinfo=UTC).astimezone(ZoneInfo(timezone)).utcoffset()
+    return 0 if offset is None else int(offset.total_seconds()) // 60
+
+
 def _parse_slot(slot: str) -> tuple[int, int]:
     if slot not in ALL_SLOTS:
         raise ValueError(f"not an availability slot: {slot!r}")
@@ -290,6 +300,7 @@ CRITERION_LABELS: Final = {
     "availability": "Shared availability",
     "diversity": "Different perspectives",
     "preferences": "Preferences",
+    "waking_hours": "Waking hours in common",
     "language": "Shared language",
 }
 BAR_STEP: Final = 5  # bar widths are CSS classes in steps of 5% (the CSP forbids inline styles)

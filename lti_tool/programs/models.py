@@ -53,6 +53,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "availability": 0.20,
     "diversity": 0.10,
     "preferences": 0.10,
+    "waking_hours": 0.0,  # off until a program spans time zones: existing programs keep their scores
 }
 DEFAULT_RULES: dict[str, bool] = {
     "same_language": True,
@@ -81,6 +82,10 @@ class Program(db.Model):  # type: ignore[name-defined,misc]
     agreement_text: Mapped[str] = mapped_column(Text, default="")
     weights: Mapped[dict[str, float]] = mapped_column(JSON, default=lambda: dict(DEFAULT_WEIGHTS))
     rules: Mapped[dict[str, bool]] = mapped_column(JSON, default=lambda: dict(DEFAULT_RULES))
+    # Participation or quality: pairs scoring below this (0..1) are never proposed; 0 matches as many as possible.
+    min_score: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    # Pairs whose time zones are more hours apart are never proposed; None: no limit.
+    max_hours_apart: Mapped[int | None] = mapped_column(Integer)
     self_match: Mapped[bool] = mapped_column(Boolean, default=False)
     # Two-sided self-match: a mentee's choice is a request the mentor accepts or declines within `request_days`.
     mentor_accepts: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
