@@ -14,14 +14,14 @@ from lti_tool.extensions import db
 from lti_tool.hosts import public_base_url
 from lti_tool.matching import forms, jobs, workflow
 from lti_tool.matching.models import JobKind, JobState
-from lti_tool.profiles.services import read_explanation, score_percent
+from lti_tool.profiles.services import criterion_label, in_zone, read_explanation, score_points
 from lti_tool.programs.models import MatchStatus, Participant, Program
 from lti_tool.programs.services import participant_for
 from lti_tool.programs.views import with_program
 from lti_tool.runtime import runtime
 
 Page = str | tuple[str, int] | Response
-UNMATCHED_SHOWN = 50  # the latest run's unmatched mentees named on the review page; the rest are counted
+UNMATCHED_SHOWN = 50  # mentees without a match named on the review page; the rest are counted
 
 
 def _back(course_id: int) -> Response:
@@ -47,10 +47,49 @@ def _act(course_id: int, action: Callable[[], str], *, back: Callable[[int], Res
     return back(course_id)
 
 
-def _card(match: Any) -> dict[str, Any]:
+def _card(
+    match: Any,
+    zone: str | None,
+    *,
+    differences: list[tuple[str, int]] | None = None,
+    alternative: workflow.Alternative | None = None,
+) -> dict[str, Any]:
+    """A match as a page shows it: points of 100, reasons with times in the reader's `zone`, the rules it breaks,
+    and (drafts) how it differs from the page's other drafts and from its mentee's next-best mentor."""
     reasons, bars = read_explanation(match.explanation)
     broken = match.explanation.get("broken_rules", []) if isinstance(match.explanation, dict) else []
-    return {"match": match, "percent": score_percent(match.score), "reasons": reasons, "bars": bars, "broken": broken}
+    card = {
+        "match": match,
+        "points": score_points(match.score),
+        "reasons": [in_zone(reason, zone) for reason in reasons],
+        "bars": bars,
+        "broken": broken,
+        "differences": None if differences is None else _worded(differences),  # None: no other draft to compare
+        "alternative": None,
+    }
+    if alternative is not None:
+        mine = workflow.criterion_points(match.explanation.get("contributions"))
+        card["alternative"] = {
+            "of": alternative,
+            "points": score_points(alternative.score),
+            "fewer": (score_points(match.score) or 0) - (score_points(alternative.score) or 0),
+            "differences": _worded(workflow.points_apart(mine, workflow.criterion_points(alternative.contributions))),
+        }
+    return card
+
+
+def _worded(differences: list[tuple[str, int]]) -> list[str]:
+    """("availability", -5) as "Shared availability: 5 points fewer"."""
+    return [
+        f"{criterion_label(key)}: {abs(delta)} point{'s' if abs(delta) != 1 else ''} {'more' if delta > 0 else 'fewer'}"
+        for key, delta in differences
+    ]
+
+
+def _viewer_zone(program: Program) -> str | None:
+    """The time zone of the viewer's own profile in the program (None without one: times stay in UTC)."""
+    participant = participant_for(program, current_membership())
+    return participant.timezone if participant is not None else None
 
 
 def _page_number(name: str) -> int:
@@ -67,23 +106,31 @@ def review(*, program: Program, course_id: int) -> str:
     published = workflow.match_page(program, MatchStatus.PUBLISHED, search=search, page=_page_number("published_page"))
     run = workflow.latest_run(program)
     job = jobs.latest_job(program)
-    unmatched = list(run.unmatched if run else [])
-    shown = unmatched[:UNMATCHED_SHOWN]
-    names = workflow.participant_names(program, [int(u["participant_id"]) for u in shown])
+    totals = workflow.totals(program)
+    zone = _viewer_zone(program)
+    unmatched, unmatched_total = workflow.not_matched(program, run, limit=UNMATCHED_SHOWN)
+    differences = workflow.draft_differences(drafts.matches)
+    alternatives = workflow.alternatives(program, drafts.matches)
     return render_template(
         "matching/review.html",
         membership=membership,
         course=membership.course,
         program=program,
-        totals=workflow.totals(program),
+        model_name=workflow.model_name,
+        totals=totals,
+        problems=workflow.pool_problems(program, (totals.mentors, totals.mentees)),
+        zone=zone,
         search=search,
         drafts=drafts,
-        draft_cards=[_card(m) for m in drafts.matches],
+        draft_cards=[
+            _card(m, zone, differences=differences.get(m.id), alternative=alternatives.get(m.id))
+            for m in drafts.matches
+        ],
         published=published,
-        published_cards=[_card(m) for m in published.matches],
+        published_cards=[_card(m, zone) for m in published.matches],
         run=run,
-        unmatched=[{**u, "name": names.get(int(u["participant_id"]), "A participant")} for u in shown],
-        unmatched_total=len(unmatched),
+        unmatched=[{"name": u.name, "message": in_zone(u.message, zone)} for u in unmatched],
+        unmatched_total=unmatched_total,
         requests=workflow.open_requests(program),
         job=job,
         job_text=jobs.status(job).get("text"),
@@ -259,7 +306,7 @@ def manual(*, program: Program, course_id: int) -> Response:
 
 def _outcome(what: str, match: Any) -> str:
     broken = match.explanation.get("broken_rules", [])
-    text = f"{what}: score {score_percent(match.score)}%."
+    text = f"{what}: score {score_points(match.score)} of 100 points."
     return f"{text} It breaks: {'; '.join(broken)}." if broken else text
 
 
@@ -336,6 +383,9 @@ def choose(*, program: Program, course_id: int) -> Page:
         membership=membership,
         course=membership.course,
         program=program,
-        suggestions=[(mentor, _card(proposal)) for mentor, proposal in workflow.suggestions(program, participant)],
+        suggestions=[
+            (mentor, _card(proposal, participant.timezone))
+            for mentor, proposal in workflow.suggestions(program, participant)
+        ],
         action_form=forms.ActionForm(),
     )
