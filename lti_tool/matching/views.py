@@ -73,7 +73,8 @@ def _card(
             "of": alternative,
             "points": score_points(alternative.score),
             "fewer": (score_points(match.score) or 0) - (score_points(alternative.score) or 0),
-            "differences": _worded(workflow.points_apart(mine, workflow.criterion_points(alternative.contributions))),
+            # From the alternative's side: what the next-best mentor would give more or fewer points for.
+            "differences": _worded(workflow.points_apart(workflow.criterion_points(alternative.contributions), mine)),
         }
     return card
 

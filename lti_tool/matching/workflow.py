@@ -218,7 +218,7 @@ def pool_problems(program: Program, sides: tuple[int, int] | None = None) -> lis
                     f"{_listed(names, count)} chose both to mentor and to be mentored, and in {model} each person "
                     "takes one role.",
                     hint="Ask them to untick one of the two roles on their profile, or make the program peer "
-                    "mentoring (the program settings), where people take both.",
+                    "mentoring in the program settings, where people take both.",
                 )
             )
     mentors, mentees = sides if sides is not None else _side_counts(program)
@@ -233,7 +233,7 @@ def pool_problems(program: Program, sides: tuple[int, int] | None = None) -> lis
                     f"In {model} staff (instructors and teaching assistants) and learners mentor each other, and "
                     f"no {side} has a complete profile.",
                     hint=f"Everyone who has one is a {'learner' if staff else 'staff member'}: {who}, or choose "
-                    "another model (the program settings).",
+                    "another model in the program settings.",
                 )
             )
     elif not mentors or not mentees:
@@ -244,7 +244,7 @@ def pool_problems(program: Program, sides: tuple[int, int] | None = None) -> lis
             PoolProblem(
                 f"Nobody with a complete profile has chosen {side}.",
                 hint="Ask participants to fill in their profile and choose that role, or check who may take it "
-                "(the program settings).",
+                "in the program settings.",
             )
         )
     return problems
