@@ -847,22 +847,39 @@ def publish(program: Program, *, settings: Settings, tool_base: str, progress: P
     return len(rows)
 
 
-def refuse_other_model_drafts(program: Program) -> None:
-    """Drafts of another mentoring model are never published: nothing is, while any is left."""
+def _other_model_drafts(program: Program) -> tuple[int, str]:
+    """How many drafts were made under other models than the program's, and those models in words."""
     found = db.session.execute(
         select(Match.model, func.count(Match.id))
         .where(Match.program_id == program.id, Match.status == MatchStatus.DRAFT.value, _other_model(program))
         .group_by(Match.model)
         .order_by(Match.model)
     ).all()
-    if found:
-        count = sum(n for _, n in found)
-        made = " and ".join(model_name(model) for model, _ in found)
+    return sum(n for _, n in found), " and ".join(model_name(model) for model, _ in found)
+
+
+def refuse_other_model_drafts(program: Program) -> None:
+    """Drafts of another mentoring model are never published: nothing is, while any is left."""
+    count, made = _other_model_drafts(program)
+    if count:
         raise MatchingError(
             f"Nothing was published: {count} draft{'s were' if count != 1 else ' was'} made under {made}, and the "
             f"program is now {model_name(program.model)}.",
             hint="Run matching again (it replaces them), or remove them, then publish.",
         )
+
+
+def model_change_notes(program: Program) -> list[str]:
+    """What a change of the program's model leaves the instructor to do, in words (empty when nothing)."""
+    count, made = _other_model_drafts(program)
+    notes = [f"{problem.message} {problem.hint}" for problem in pool_problems(program)]
+    if count:
+        notes.insert(
+            0,
+            f"{count} draft{'s' if count != 1 else ''} made under {made} will not be published: run matching again "
+            "to replace them.",
+        )
+    return notes
 
 
 def _taught(explanation: object) -> tuple[str, ...]:
