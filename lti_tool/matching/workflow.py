@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import re
 import statistics
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
@@ -312,22 +313,37 @@ def build_pool(program: Program, *, fixed: Iterable[Match] = (), only: Collectio
         if as_mentee:
             mentees.append(person)
     model = engine.MentoringModel(program.model)
-    if model is engine.MentoringModel.PEER:
+    peer = model is engine.MentoringModel.PEER
+    # Matches and declined pairs of an earlier model may not fit this one (a peer who mentored both ways is now a
+    # mentee only): the engine gets those that do, so it never answers with its own ids.
+    mentor_side = {p.id for p in mentors} | ({p.id for p in mentees} if peer else set())
+    mentee_side = {p.id for p in mentees} | ({p.id for p in mentors} if peer else set())
+    fixed_pairs: dict[str, engine.Pair] = {}  # by mentee: the engine keeps one mentor per mentee
+    taken: dict[str, int] = {}
+    matched_otherwise: set[str] = set()  # mentees whose kept match does not fit: they are not matched again
+    for kept in fixed:
+        pair = engine.Pair(mentor=_engine_id(kept.mentor_id), mentee=_engine_id(kept.mentee_id))
+        if pair.mentee not in mentee_side:
+            continue
+        mentor = persons.get(pair.mentor)
+        places = program.default_capacity if mentor is None or mentor.capacity is None else mentor.capacity
+        if pair.mentor in mentor_side and pair.mentee not in fixed_pairs and taken.get(pair.mentor, 0) < places:
+            fixed_pairs[pair.mentee] = pair
+            taken[pair.mentor] = taken.get(pair.mentor, 0) + 1
+        else:
+            matched_otherwise.add(pair.mentee)
+    matched_otherwise -= fixed_pairs.keys()
+    if peer:
         pool_people = {p.id: p for p in (*mentors, *mentees)}
         cohort = engine.Cohort(participants=tuple(pool_people.values()))
     else:
+        mentees = [p for p in mentees if p.id not in matched_otherwise]
         cohort = engine.Cohort(mentors=tuple(mentors), mentees=tuple(mentees))
-    known = set(persons)
-    fixed_pairs = tuple(
-        engine.Pair(mentor=_engine_id(m.mentor_id), mentee=_engine_id(m.mentee_id))
-        for m in fixed
-        if _engine_id(m.mentor_id) in known and _engine_id(m.mentee_id) in known
-    )
     rules = dataclasses.replace(
         engine.Rules.from_mapping(program.rules),
         require_reciprocity=program.require_reciprocity,
-        declined_pairs=_declined(program),
-        fixed_pairs=fixed_pairs,
+        declined_pairs=tuple(p for p in _declined(program) if p.mentor in mentor_side and p.mentee in mentee_side),
+        fixed_pairs=tuple(fixed_pairs.values()),
     )
     spec = engine.Program(
         skills=tuple(engine.Skill(key=s.key, name=s.name) for s in program.skills),
@@ -339,6 +355,16 @@ def build_pool(program: Program, *, fixed: Iterable[Match] = (), only: Collectio
         slot_unit=("free hour a week", "free hours a week"),
     )
     return Pool(program=spec, cohort=cohort, participant_ids=participant_ids, persons=persons)
+
+
+_ENGINE_ID = re.compile(r"'(p\d+)'")
+
+
+def _by_name(error: engine.MatchingInputError, pool: Pool) -> str:
+    """The engine's complaint with each participant it quotes by id named instead: instructors know names."""
+    return _ENGINE_ID.sub(
+        lambda found: pool.persons[found[1]].label if found[1] in pool.persons else "a participant", str(error)
+    )
 
 
 def _explanation(explanation: engine.Explanation, teaches: dict[str, str] | None = None) -> dict[str, object]:
@@ -393,7 +419,7 @@ def run_matching(program: Program, *, progress: Progress = _silent) -> MatchingR
     try:
         result = engine.match(pool.program, pool.cohort, seed=program.matching_seed)
     except engine.MatchingInputError as error:
-        raise MatchingError(f"The profiles cannot be matched as they are: {error}") from error
+        raise MatchingError(f"The profiles cannot be matched as they are: {_by_name(error, pool)}") from error
     progress(2, RUN_STEPS)
     # Bulk statements: a run replaces thousands of drafts at a large course.
     # Locked drafts of another model go too: they were decided for a program that no longer exists as it was.
@@ -712,7 +738,7 @@ def assess(
             mentor_load=_load(program, mentor, excluding=excluding),
         )
     except engine.MatchingInputError as error:
-        raise MatchingError(f"These profiles cannot be matched: {error}") from error
+        raise MatchingError(f"These profiles cannot be matched: {_by_name(error, pool)}") from error
     return Match(
         program_id=program.id,
         mentor_id=mentor.id,

@@ -101,6 +101,29 @@ def test_after_peer_to_group_the_people_in_both_roles_are_named_and_old_drafts_a
         assert set(models) == {"group"}
 
 
+def test_published_peer_matches_that_do_not_fit_group_mentoring_are_kept_and_matching_still_runs(
+    cohort: Cohort, app: Flask
+) -> None:
+    # Priya and Amara mentor each other (reciprocity), published; then the program becomes group mentoring and
+    # each keeps one role: Amara's published mentor stays hers, Priya's (Amara) no longer fits and is left alone.
+    _set(app, cohort.program_id, model="peer", mentor_eligibility="learners", require_reciprocity=True)
+    cohort.profile("learner-01", mentor_profile(goals=["feedback"], **BOTH))
+    levels = {"python": 1, "sql": 1, "data-viz": 1, "communication": 2, "feedback": 5}
+    cohort.profile("learner-03", mentee_profile(skill_levels=levels, **BOTH))
+    cohort.post("instructor", "/run")
+    cohort.post("instructor", "/publish")
+    assert {("learner-01", "learner-03"), ("learner-03", "learner-01")} <= {
+        (mentor, mentee) for mentor, mentee, status, _ in cohort.matches() if status == "published"
+    }
+    _set(app, cohort.program_id, model="group", default_capacity=2, require_reciprocity=False)
+    cohort.profile("learner-01", mentor_profile(capacity=2))
+    cohort.profile("learner-03", mentee_profile(skill_levels=levels))
+    ran = _text(cohort.post("instructor", "/run").text)
+    assert "Matching proposed" in ran and "no mentor has id" not in ran and not re.search(r"'p\d+'", ran)
+    drafts = [(mentor, mentee) for mentor, mentee, status, _ in cohort.matches() if status == "draft"]
+    assert drafts and all(mentee != "learner-03" for _, mentee in drafts)  # her published mentor stays hers
+
+
 def test_after_peer_to_reverse_the_instructor_is_told_that_staff_profiles_are_missing_and_whose(
     cohort: Cohort, app: Flask
 ) -> None:
