@@ -596,14 +596,14 @@ def not_matched(program: Program, run: MatchingRun | None, *, limit: int) -> tup
 
     Worked out from the matches as they are now, so hand edits, publishing and ended matches show at once; the
     last run's reason is kept for those it left unmatched. Two statements, whatever the program's size."""
-    matched = select(Match.id).where(
-        Match.program_id == program.id, Match.mentee_id == Participant.id, Match.status.in_(ACTIVE)
-    )
+    # NOT IN an uncorrelated subquery: both databases read it once (SQLite into a temporary index); a correlated
+    # NOT EXISTS took SQLite 12 s at 10,000 mentees.
+    matched = select(Match.mentee_id).where(Match.program_id == program.id, Match.status.in_(ACTIVE))
     query = (
         select(Participant.id, Participant.completed_at, User)
         .join(Membership, Membership.id == Participant.membership_id)
         .join(User, User.id == Membership.user_id)
-        .where(in_pool(program), _on_side(program, 1), ~matched.exists())
+        .where(in_pool(program), _on_side(program, 1), Participant.id.not_in(matched))
     )
     count = int(db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one())
     if not count:
