@@ -1094,7 +1094,10 @@ def suggestions(program: Program, participant: Participant, top_n: int = 5) -> l
     mentee_id = _engine_id(participant)
     if mentee_id not in {p.id for p in pool.cohort.sides(pool.program.model)[1]}:
         return []
-    found = engine.suggest_mentors(pool.program, pool.cohort, top_n=top_n, mentees=[mentee_id])
+    try:
+        found = engine.suggest_mentors(pool.program, pool.cohort, top_n=top_n, mentees=[mentee_id])
+    except engine.MatchingInputError:  # profiles that do not fit the model (the review page names them): none
+        return []
     chosen = found.get(mentee_id, ())
     mentors = {
         m.id: m

@@ -88,6 +88,10 @@ def test_after_peer_to_group_the_people_in_both_roles_are_named_and_old_drafts_a
     assert all(status == "draft" for *_, status, _ in cohort.matches())
     locked = cohort.post("instructor", f"/{peer_drafts[0]}/lock").text
     assert "This draft was made under peer mentoring" in _text(locked)
+    _set(app, cohort.program_id, self_match=True)  # Amara's own page works too: no suggestions, no error
+    choose = cohort.browsers["learner-03"].get(f"/courses/{cohort.course_id}/program/matching/choose")
+    assert choose.status_code == 200 and "No mentor with a free place fits your profile" in choose.text
+    _set(app, cohort.program_id, self_match=False)
 
     # They choose one role each: the run replaces every peer draft and the group drafts can be published.
     cohort.profile("learner-01", mentor_profile(capacity=2))
