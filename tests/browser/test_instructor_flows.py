@@ -142,3 +142,12 @@ def test_drafts_show_points_what_sets_them_apart_the_next_best_mentor_and_times_
     amara.get_by_role("button", name=f"Reassign to {LUKAS}").press("Enter")
     expect(flash(frame)).to_have_text(re.compile(r"^Reassigned: score \d+ of 100 points\.$"))
     expect(frame.get_by_role("article", name=re.compile(f"{LUKAS} mentors {AMARA}"))).to_be_visible()
+
+    # The page with its comparisons fits a 320 px phone, opened on its own.
+    review_url = tool_document(page, tool_url).url
+    page.set_viewport_size({"width": 320, "height": 700})
+    page.goto(review_url)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Matching")
+    expect(page.locator(".comparison").first).to_be_visible()
+    widths = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1] == 320, widths
