@@ -68,7 +68,8 @@ def _card(
         "alternative": None,
     }
     if alternative is not None:
-        mine = workflow.criterion_points(match.explanation.get("contributions"))
+        explained = match.explanation if isinstance(match.explanation, dict) else {}
+        mine = workflow.criterion_points(explained.get("contributions"))
         card["alternative"] = {
             "of": alternative,
             "points": score_points(alternative.score),
