@@ -127,7 +127,8 @@ def test_drafts_show_points_what_sets_them_apart_the_next_best_mentor_and_times_
     for index in range(3):
         expect(drafts.nth(index).get_by_text(re.compile(r"^Score: \d+ of 100 points$"))).to_be_visible()
         expect(drafts.nth(index).locator(".comparison")).to_contain_text("Against the other drafts on this page")
-    expect(frame.get_by_text(re.compile(r"\d+ ?%"))).to_have_count(0)
+    expect(drafts.get_by_text(re.compile(r"\d+ ?%"))).to_have_count(0)  # scores, parts and comparisons: points
+    expect(frame.locator(".stats").get_by_text(re.compile(r"\d+ ?%"))).to_have_count(0)
 
     amara = frame.get_by_role("article", name=re.compile(f"{PRIYA} mentors {AMARA}"))
     expect(amara.locator("ul.reasons")).to_contain_text("Monday 18:00 Europe/Berlin time")

@@ -201,7 +201,10 @@ def test_scores_are_points_of_100_drafts_say_what_sets_them_apart_and_times_are_
     page = _text(ran)
 
     # One scale: points of 100 for a pair, its criteria and the run; never a percentage beside a raw total.
-    assert not re.search(r"\d+ ?%", re.sub(r"<progress.*?</progress>", "", ran, flags=re.S))
+    # (A proof's "within N % of the best possible" is about the run, not a score: only the scores are checked.)
+    glance = re.search(r'<dl class="stats">.*?</dl>', ran, re.S)
+    drafts = re.search(r'id="drafts-title".*?id="manual-title"', ran, re.S)
+    assert glance and drafts and not re.search(r"\d+ ?%", glance.group(0) + drafts.group(0))
     assert "total score" not in page
     scores = [int(n) for n in re.findall(r"Score: (\d+) of 100 points", page)]
     assert len(scores) == 3
