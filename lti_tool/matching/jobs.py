@@ -71,6 +71,11 @@ def start(program: Program, kind: JobKind, *, tool_base: str, settings: Settings
     request runs it at once, `run_now`). A second job of a program while one is queued or running is refused,
     by the database itself when two requests race."""
     refuse_while_busy(program)
+    # Refused at once, in the instructor's words, rather than as a job that fails later.
+    if kind is JobKind.RUN:
+        workflow.refuse_unfit_pool(program)
+    else:
+        workflow.refuse_other_model_drafts(program)
     job = MatchingJob(program_id=program.id, kind=kind.value, state=JobState.QUEUED.value, tool_base=tool_base)
     try:
         with db.session.begin_nested():

@@ -15,37 +15,39 @@ from lti_tool.extensions import db
 from lti_tool.hosts import public_base_url
 from lti_tool.matching import engine, forms, jobs, mentor_requests, workflow
 from lti_tool.matching.models import JobKind, JobState
-from lti_tool.profiles.services import read_explanation, score_percent
+from lti_tool.profiles.services import criterion_label, in_zone, read_explanation, score_points
 from lti_tool.programs.models import MatchStatus, Participant, Program
 from lti_tool.programs.services import participant_for
 from lti_tool.programs.views import with_program
 from lti_tool.runtime import runtime
 
 Page = str | tuple[str, int] | Response
-UNMATCHED_SHOWN = 50  # the latest run's unmatched mentees named on the review page; the rest are counted
-# Why mentees stay unmatched, counted for the instructor above the names (a run's reasons are stored as values).
+UNMATCHED_SHOWN = 50  # mentees without a match named on the review page; the rest are counted
+# Why mentees have no match now, counted for the instructor above the names.
 UNMATCHED_LABELS = {
-    engine.UnmatchedReason.NO_MENTORS: "No mentor with a free place",
-    engine.UnmatchedReason.NO_PLACES_OFFERED: "Offered no places themselves",
-    engine.UnmatchedReason.NO_SHARED_LANGUAGE: "No shared language",
-    engine.UnmatchedReason.TIME_ZONE_TOO_FAR: "Time zones too far apart",
-    engine.UnmatchedReason.NO_SHARED_SLOT: "No shared free time",
-    engine.UnmatchedReason.SAME_DEPARTMENT: "Only mentors of their own department",
-    engine.UnmatchedReason.DECLINED: "Only mentors declined before",
-    engine.UnmatchedReason.BELOW_MIN_SCORE: "Below the minimum match score",
-    engine.UnmatchedReason.NO_RECIPROCAL_PARTNER: "Nobody reciprocal",
-    engine.UnmatchedReason.NO_GROUP_SLOT: "No group meets when they are free",
-    engine.UnmatchedReason.CAPACITY_EXHAUSTED: "Every mentor who fits is full",
-    engine.UnmatchedReason.NOT_SELECTED: "Not selected",
+    engine.UnmatchedReason.NO_MENTORS.value: "No mentor with a free place",
+    engine.UnmatchedReason.NO_PLACES_OFFERED.value: "Offered no places themselves",
+    engine.UnmatchedReason.NO_SHARED_LANGUAGE.value: "No shared language",
+    engine.UnmatchedReason.TIME_ZONE_TOO_FAR.value: "Time zones too far apart",
+    engine.UnmatchedReason.NO_SHARED_SLOT.value: "No shared free time",
+    engine.UnmatchedReason.SAME_DEPARTMENT.value: "Only mentors of their own department",
+    engine.UnmatchedReason.DECLINED.value: "Only mentors declined before",
+    engine.UnmatchedReason.BELOW_MIN_SCORE.value: "Below the minimum match score",
+    engine.UnmatchedReason.NO_RECIPROCAL_PARTNER.value: "Nobody reciprocal",
+    engine.UnmatchedReason.NO_GROUP_SLOT.value: "No group meets when they are free",
+    engine.UnmatchedReason.CAPACITY_EXHAUSTED.value: "Every mentor who fits is full",
+    engine.UnmatchedReason.NOT_SELECTED.value: "Not selected",
+    workflow.NOT_RUN: "Matching not run yet",
+    workflow.PROFILE_AFTER_RUN: "Profile completed after the last run",
+    workflow.REMOVED_SINCE_RUN: "Draft removed or match ended since the last run",
 }
 
 
-def unmatched_counts(unmatched: list[dict[str, str]]) -> list[tuple[str, int]]:
-    """(label, how many) per reason of a run's unmatched mentees, most frequent first."""
-    counts = Counter(str(entry.get("reason", "")) for entry in unmatched)
-    labels = {reason.value: label for reason, label in UNMATCHED_LABELS.items()}
+def unmatched_counts(by_reason: Counter[str]) -> list[tuple[str, int]]:
+    """(label, how many) per reason of the mentees without a match, most frequent first."""
     return [
-        (labels.get(reason, reason.replace("_", " ").capitalize()), count) for reason, count in counts.most_common()
+        (UNMATCHED_LABELS.get(reason, reason.replace("_", " ").capitalize()), count)
+        for reason, count in by_reason.most_common()
     ]
 
 
@@ -72,10 +74,51 @@ def _act(course_id: int, action: Callable[[], str], *, back: Callable[[int], Res
     return back(course_id)
 
 
-def _card(match: Any) -> dict[str, Any]:
+def _card(
+    match: Any,
+    zone: str | None,
+    *,
+    differences: list[tuple[str, int]] | None = None,
+    alternative: workflow.Alternative | None = None,
+) -> dict[str, Any]:
+    """A match as a page shows it: points of 100, reasons with times in the reader's `zone`, the rules it breaks,
+    and (drafts) how it differs from the page's other drafts and from its mentee's next-best mentor."""
     reasons, bars = read_explanation(match.explanation)
     broken = match.explanation.get("broken_rules", []) if isinstance(match.explanation, dict) else []
-    return {"match": match, "percent": score_percent(match.score), "reasons": reasons, "bars": bars, "broken": broken}
+    card = {
+        "match": match,
+        "points": score_points(match.score),
+        "reasons": [in_zone(reason, zone) for reason in reasons],
+        "bars": bars,
+        "broken": broken,
+        "differences": None if differences is None else _worded(differences),  # None: no other draft to compare
+        "alternative": None,
+    }
+    if alternative is not None:
+        explained = match.explanation if isinstance(match.explanation, dict) else {}
+        mine = workflow.criterion_points(explained.get("contributions"))
+        card["alternative"] = {
+            "of": alternative,
+            "points": score_points(alternative.score),
+            "fewer": (score_points(match.score) or 0) - (score_points(alternative.score) or 0),
+            # From the alternative's side: what the next-best mentor would give more or fewer points for.
+            "differences": _worded(workflow.points_apart(workflow.criterion_points(alternative.contributions), mine)),
+        }
+    return card
+
+
+def _worded(differences: list[tuple[str, int]]) -> list[str]:
+    """("availability", -5) as "Shared availability: 5 points fewer"."""
+    return [
+        f"{criterion_label(key)}: {abs(delta)} point{'s' if abs(delta) != 1 else ''} {'more' if delta > 0 else 'fewer'}"
+        for key, delta in differences
+    ]
+
+
+def _viewer_zone(program: Program) -> str | None:
+    """The time zone of the viewer's own profile in the program (None without one: times stay in UTC)."""
+    participant = participant_for(program, current_membership())
+    return participant.timezone if participant is not None else None
 
 
 def _page_number(name: str) -> int:
@@ -92,25 +135,33 @@ def review(*, program: Program, course_id: int) -> str:
     published = workflow.match_page(program, MatchStatus.PUBLISHED, search=search, page=_page_number("published_page"))
     run = workflow.latest_run(program)
     job = jobs.latest_job(program)
-    unmatched = list(run.unmatched if run else [])
-    shown = unmatched[:UNMATCHED_SHOWN]
-    names = workflow.participant_names(program, [int(u["participant_id"]) for u in shown])
+    totals = workflow.totals(program)
+    zone = _viewer_zone(program)
+    unmatched = workflow.not_matched(program, run, limit=UNMATCHED_SHOWN)
+    differences = workflow.draft_differences(drafts.matches)
+    alternatives = workflow.alternatives(program, drafts.matches)
     return render_template(
         "matching/review.html",
         membership=membership,
         course=membership.course,
         program=program,
-        totals=workflow.totals(program),
+        model_name=workflow.model_name,
+        totals=totals,
+        problems=workflow.pool_problems(program, (totals.mentors, totals.mentees)),
+        zone=zone,
         search=search,
         drafts=drafts,
-        draft_cards=[_card(m) for m in drafts.matches],
+        draft_cards=[
+            _card(m, zone, differences=differences.get(m.id), alternative=alternatives.get(m.id))
+            for m in drafts.matches
+        ],
         published=published,
-        published_cards=[_card(m) for m in published.matches],
+        published_cards=[_card(m, zone) for m in published.matches],
         run=run,
-        unmatched=[{**u, "name": names.get(int(u["participant_id"]), "A participant")} for u in shown],
-        unmatched_total=len(unmatched),
-        unmatched_counts=unmatched_counts(unmatched),
-        min_percent=round(program.min_score * 100),
+        unmatched=[{"name": u.name, "message": in_zone(u.message, zone)} for u in unmatched.shown],
+        unmatched_total=unmatched.total,
+        unmatched_counts=unmatched_counts(unmatched.by_reason),
+        min_points=round(program.min_score * 100),
         requests=workflow.open_requests(program),
         waiting_total=mentor_requests.waiting_total(program) if program.mentor_accepts else 0,
         job=job,
@@ -287,7 +338,7 @@ def manual(*, program: Program, course_id: int) -> Response:
 
 def _outcome(what: str, match: Any) -> str:
     broken = match.explanation.get("broken_rules", [])
-    text = f"{what}: score {score_percent(match.score)}%."
+    text = f"{what}: score {score_points(match.score)} of 100 points."
     return f"{text} It breaks: {'; '.join(broken)}." if broken else text
 
 
@@ -374,7 +425,10 @@ def choose(*, program: Program, course_id: int) -> Page:
         utc_time=mentor_requests.utc_time,
         suggestions=[]
         if waiting
-        else [(mentor, _card(proposal)) for mentor, proposal in workflow.suggestions(program, participant)],
+        else [
+            (mentor, _card(proposal, participant.timezone))
+            for mentor, proposal in workflow.suggestions(program, participant)
+        ],
         action_form=forms.ActionForm(),
     )
 
@@ -399,7 +453,7 @@ def mentor_inbox(*, program: Program, course_id: int) -> str:
         course=membership.course,
         program=program,
         waiting=waiting,
-        cards={r.id: _card(r) for r in waiting.requests},
+        cards={r.id: _card(r, participant.timezone) for r in waiting.requests},
         answer_form=forms.AnswerForm(),
         utc_time=mentor_requests.utc_time,
     )

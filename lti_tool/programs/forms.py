@@ -159,7 +159,7 @@ class SettingsForm(FlaskForm):  # type: ignore[misc]
     rule_never_repair_declined = _rule_field("never_repair_declined")
     weight_waking_hours = _weight_field("waking_hours")
     min_score = WholeNumberField(
-        "Minimum match score (%)",
+        "Minimum match score (points of 100)",
         [Optional(), NumberRange(0, 100, "Enter a whole number from %(min)s to %(max)s, or leave it empty.")],
     )
     max_hours_apart = WholeNumberField(

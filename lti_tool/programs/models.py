@@ -163,6 +163,8 @@ class Match(db.Model):  # type: ignore[name-defined,misc]
     mentor_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"), index=True)
     mentee_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"), index=True)
     skill_key: Mapped[str | None] = mapped_column(String(64))  # reverse/peer: the skill this direction is for
+    # The program's mentoring model when the match was made: a draft of another model is never published.
+    model: Mapped[str | None] = mapped_column(String(20))
     score: Mapped[float] = mapped_column(Float)
     explanation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default=MatchStatus.DRAFT.value, index=True)

@@ -267,7 +267,7 @@ def settings_errors(settings: ProgramSettings) -> dict[str, str]:
     if set(settings.rules) != set(DEFAULT_RULES):
         errors["rules"] = f"Give exactly these rules: {', '.join(DEFAULT_RULES)}."
     if not 0 <= settings.min_score <= 1:  # NaN too
-        errors["min_score"] = "Enter a minimum score from 0 to 100%."
+        errors["min_score"] = "Enter a minimum score from 0 to 100 points."
     low, high = HOURS_APART_RANGE
     if settings.max_hours_apart is not None and not low <= settings.max_hours_apart <= high:
         errors["max_hours_apart"] = (

@@ -152,7 +152,7 @@ def test_a_minimum_score_in_a_file_leaves_weak_pairs_unmatched_with_the_reason(t
     assert output["unmatched"][0] == {
         "mentee": "cy",
         "reason": "below_min_score",
-        "message": "No mentor who fits you reaches the program's minimum score (60%).",
+        "message": "No mentor who fits you reaches the program's minimum score (60 of 100 points).",
     }
 
 

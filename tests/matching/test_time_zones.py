@@ -200,7 +200,7 @@ def test_min_score_leaves_a_mentee_unmatched_rather_than_badly_matched() -> None
     [left] = only_good.unmatched
     assert left.mentee == "ed"
     assert left.reason is UnmatchedReason.BELOW_MIN_SCORE
-    assert left.message == "No mentor who fits you reaches the program's minimum score (50%)."
+    assert left.message == "No mentor who fits you reaches the program's minimum score (50 of 100 points)."
 
 
 def test_bad_time_zone_input_names_the_field() -> None:

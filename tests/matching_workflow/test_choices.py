@@ -32,10 +32,10 @@ def test_a_minimum_score_leaves_mentees_unmatched_and_the_review_says_why(cohort
     page = cohort.post("instructor", "/run")
     text = text_of(page)
     assert "Matching proposed 0 matches; 3 mentees stay unmatched" in text
-    assert "Only matches scoring at least 95% are proposed" in text
+    assert "Only matches scoring at least 95 of 100 points are proposed" in text
     assert "Not matched (3)" in text
     assert "Below the minimum match score: 3" in text
-    assert "No mentor who fits you reaches the program's minimum score (95%)." in text
+    assert "No mentor who fits you reaches the program's minimum score (95 of 100 points)." in text
     assert cohort.matches() == []
 
 

@@ -91,7 +91,9 @@ def test_settings_rules() -> None:
     assert "weights" in settings_errors(_settings(weights=nan_weights))
     assert settings_errors(_settings(min_score=0.6, max_hours_apart=0)) == {}
     for minimum in (-0.1, 1.01, float("nan")):
-        assert settings_errors(_settings(min_score=minimum)) == {"min_score": "Enter a minimum score from 0 to 100%."}
+        assert settings_errors(_settings(min_score=minimum)) == {
+            "min_score": "Enter a minimum score from 0 to 100 points."
+        }
     for hours in (-1, 13):
         assert settings_errors(_settings(max_hours_apart=hours)) == {
             "max_hours_apart": "Enter a whole number of hours from 0 to 12, or leave it empty for no limit."

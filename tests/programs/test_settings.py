@@ -146,7 +146,7 @@ def test_instructor_chooses_quality_over_participation_and_a_time_zone_limit(
     assert state is not None
     assert (state["min_score"], state["max_hours_apart"], state["weights"]["waking_hours"]) == (0.6, 6, 0.5)
     overview = text_of(instructor.get(response.headers["location"]))
-    assert "Only matches scoring at least 60%" in overview
+    assert "Only matches scoring at least 60 of 100 points" in overview
     assert "At most 6 hours apart" in overview
     page = instructor.get(f"/courses/{course}/program/settings")
     assert 'name="min_score"' in page.text and 'value="60"' in page.text

@@ -30,9 +30,9 @@ def _hours(minutes: int) -> str:
     return "1 hour" if hours == 1 else f"{hours:g} hours"
 
 
-def _percent(share: float) -> str:
-    """A score (0 to 1) as people read it in the review: "60%"."""
-    return f"{share * 100:.4g}%"
+def _points(share: float) -> str:
+    """A score (0 to 1) as people read it in the review: "60 of 100 points"."""
+    return f"{share * 100:.4g} of 100 points"
 
 
 def _first_true(matrix: BoolArray) -> IntArray:
@@ -64,7 +64,7 @@ def broken_rules(encoded: Encoded, scores: PairScores, index: int) -> list[str]:
             f"their time zones are {apart} apart; the program pairs people at most {_hours(int(limit * 60))} apart"
         )
     if rules.min_score > 0 and scores.score[index] < rules.min_score - 1e-12:
-        broken.append(f"the score is below the program's minimum of {_percent(rules.min_score)}")
+        broken.append(f"the score is below the program's minimum of {_points(rules.min_score)}")
     return broken
 
 
@@ -344,7 +344,7 @@ def unmatched_reasons(
             languages=", ".join(sorted(encoded.program.label(x) for x in person.languages)) or "none given",
             slots=", ".join(encoded.program.label(x) for x in sorted(person.availability)[:6]) or "no slots given",
             department=person.department or "",
-            minimum=_percent(rules.min_score),
+            minimum=_points(rules.min_score),
             hours=_hours(int((rules.max_hours_apart or 0) * 60)),
             zone="no time zone given" if person.utc_offset is None else offset_label(person.utc_offset),
             fitting=f"The only {noun} who fits you is" if count == 1 else f"All {count} {noun}s who fit you are",
