@@ -7,7 +7,7 @@ from datetime import date
 from flask import Flask
 
 from lti_tool.extensions import db
-from lti_tool.matching import engine
+from lti_tool.matching import engine, workflow
 from lti_tool.matching.views import UNMATCHED_LABELS
 from lti_tool.programs.models import Program
 from tests.matching_workflow.conftest import Cohort, mentee_profile, mentor_profile
@@ -108,5 +108,7 @@ def test_a_manual_match_across_the_time_zone_limit_says_it_breaks_it(cohort: Coh
     assert "their time zones are 9 hours apart; the program pairs people at most 6 hours apart" in page.text
 
 
-def test_every_reason_the_engine_gives_has_a_label_on_the_review_page() -> None:
-    assert set(UNMATCHED_LABELS) == set(engine.UnmatchedReason)
+def test_every_reason_a_mentee_has_no_match_has_a_label_on_the_review_page() -> None:
+    """The engine's reasons and those worked out from the matches as they are now (workflow.not_matched)."""
+    since_the_run = {workflow.NOT_RUN, workflow.PROFILE_AFTER_RUN, workflow.REMOVED_SINCE_RUN}
+    assert set(UNMATCHED_LABELS) == {reason.value for reason in engine.UnmatchedReason} | since_the_run
