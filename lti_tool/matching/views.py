@@ -335,10 +335,14 @@ def choose(*, program: Program, course_id: int) -> Page:
 
         return _act(course_id, action, back=_home)
     membership = current_membership()
-    # Even with two-sided self-match turned off since, a waiting request holds the mentee until it is answered.
     if program.mentor_accepts:
         _expire_now(program)
+    # Even with two-sided self-match turned off since, a waiting request holds the mentee until it is answered
+    # (or lapses at its deadline).
     waiting = mentor_requests.waiting_request(participant)
+    if waiting is not None and not program.mentor_accepts:
+        _expire_now(program)
+        waiting = mentor_requests.waiting_request(participant)
     return render_template(
         "matching/choose.html",
         membership=membership,
