@@ -321,6 +321,8 @@ def _request_verb(vocab: Vocabulary, event: MentorRequestEvent) -> str:
         MentorRequestEvent.DECLINED: v.REJECTED,
         MentorRequestEvent.APPROVED: v.APPROVED,
         MentorRequestEvent.CANCELLED: v.CANCELLED,
+        MentorRequestEvent.WITHDRAWN: v.RETRACTED,
+        MentorRequestEvent.CLOSED: v.CANCELLED,
         MentorRequestEvent.EXPIRED: vocab.expired,
     }[event]
 

@@ -102,6 +102,8 @@ class MentorRequestEvent(StrEnum):
     DECLINED = "declined"  # by the mentor
     APPROVED = "approved"  # by staff, in the mentor's stead
     CANCELLED = "cancelled"  # by staff
+    WITHDRAWN = "withdrawn"  # by the mentee, before an answer
+    CLOSED = "closed"  # the mentee's match was published while it waited; the mentee is the actor
     EXPIRED = "expired"  # unanswered by its deadline; the mentee is the actor
 
 

@@ -33,11 +33,13 @@ MENTORED: Final = "http://id.tincanapi.com/verb/mentored"
 # xAPI registry; it is what a participant does to a mentoring agreement.
 ACCEPTED: Final = "http://activitystrea.ms/schema/1.0/accept"
 # Activity Streams 1.0 verbs, listed in the xAPI registry, for a mentee's request of a mentor: the mentee
-# "request"s, the mentor accepts or "reject"s (declines), staff who step in "approve" or "cancel" it.
+# "request"s, the mentor accepts or "reject"s (declines), staff who step in "approve" or "cancel" it, and a
+# mentee who withdraws their own request "retract"s it ("the actor has retracted the object").
 REQUESTED: Final = "http://activitystrea.ms/schema/1.0/request"
 REJECTED: Final = "http://activitystrea.ms/schema/1.0/reject"
 APPROVED: Final = "http://activitystrea.ms/schema/1.0/approve"
 CANCELLED: Final = "http://activitystrea.ms/schema/1.0/cancel"
+RETRACTED: Final = "http://activitystrea.ms/schema/1.0/retract"
 
 # --- Activity types from shared vocabularies --------------------------------------------------------
 ADL_ACTIVITIES: Final = "http://adlnet.gov/expapi/activities/"
@@ -69,6 +71,7 @@ _SHARED_DISPLAY: Final[dict[str, str]] = {
     REJECTED: "rejected",
     APPROVED: "approved",
     CANCELLED: "cancelled",
+    RETRACTED: "retracted",
     COURSE: "course",
     MEETING: "meeting",
     ASSESSMENT: "assessment",

@@ -21,5 +21,6 @@ bp.add_url_rule("/<int:match_id>/rematch-request", view_func=views.request_remat
 bp.add_url_rule("/choose", view_func=views.choose, methods=["GET", "POST"])
 bp.add_url_rule("/mentor-requests", view_func=views.mentor_inbox, endpoint="mentor_inbox")
 bp.add_url_rule("/mentor-requests/<int:request_id>/answer", view_func=views.answer, methods=["POST"])
+bp.add_url_rule("/mentor-requests/<int:request_id>/withdraw", view_func=views.withdraw, methods=["POST"])
 bp.add_url_rule("/mentor-requests/waiting", view_func=views.waiting_requests, endpoint="waiting_requests")
 bp.add_url_rule("/mentor-requests/<int:request_id>/step-in", view_func=views.step_in, methods=["POST"])

@@ -181,6 +181,8 @@ def _work(job: MatchingJob, program: Program, settings: Settings, progress: work
             f"{_count(len(run.unmatched), 'mentee stays', 'mentees stay')} unmatched. Review below."
         )
     published = workflow.publish(program, settings=settings, tool_base=job.tool_base, progress=progress)
+    # A mentee staff paired and published while their request of a mentor waited: the request is closed, not left.
+    mentor_requests.close_for_matched(program, settings=settings)
     return f"Published {_count(published, 'match', 'matches')}."
 
 

@@ -13,16 +13,16 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import InstrumentedAttribute, joinedload
 
 from lti_tool.courses.models import Membership
 from lti_tool.extensions import db, utcnow
 from lti_tool.lti.roles import CourseRole
 from lti_tool.matching import workflow
 from lti_tool.matching.models import MentorRequest, RequestState
-from lti_tool.programs.models import Match, MatchSource, MatchStatus, Participant, Program
+from lti_tool.programs.models import Match, MatchSource, MatchStatus, MentoringModel, Participant, Program
 from lti_tool.settings import Settings
 from lti_tool.statements.events import RequestStep, actor, record_mentor_request_steps
 from xapi.events import MentorRequestEvent
@@ -99,15 +99,46 @@ def request_mentor(
 
 def expire_due(program: Program | None, *, settings: Settings) -> int:
     """Expire the requests past their deadline (of `program`, or of every program: the jobs worker's round), in
-    batches, recording each with its deadline as the time; answers how many. Two servers expiring at once
-    expire each request once: only the rows this UPDATE changed get a statement."""
-    expired = 0
+    batches, recording each with its deadline as the time; answers how many."""
+    condition = MentorRequest.expires_at <= utcnow()
+    if program is not None:
+        condition = condition & (MentorRequest.program_id == program.id)
+    return _close_pending(
+        condition, RequestState.EXPIRED, MentorRequestEvent.EXPIRED, MentorRequest.expires_at, program, settings
+    )
+
+
+def close_for_matched(program: Program, *, settings: Settings) -> int:
+    """Close (cancelled, the mentee being the statement's actor) the waiting requests of the program's mentees who
+    have a published match, e.g. one staff paired them with and published while they waited; answers how many.
+    In peer and reverse programs a person may have several matches, so their requests stay."""
+    if program.model in (MentoringModel.PEER.value, MentoringModel.REVERSE.value):
+        return 0
+    matched = select(Match.mentee_id).where(Match.program_id == program.id, Match.status == MatchStatus.PUBLISHED.value)
+    return _close_pending(
+        (MentorRequest.program_id == program.id) & MentorRequest.mentee_id.in_(matched),
+        RequestState.CANCELLED,
+        MentorRequestEvent.CLOSED,
+        utcnow(),
+        program,
+        settings,
+    )
+
+
+def _close_pending(
+    condition: ColumnElement[bool],
+    state: RequestState,
+    event: MentorRequestEvent,
+    at: datetime | InstrumentedAttribute[datetime],
+    program: Program | None,
+    settings: Settings,
+) -> int:
+    """Move the pending requests that meet `condition` to `state` at `at`, in batches, each with its statement
+    (the mentee is the actor: nobody answered); answers how many. Two servers doing this at once close each
+    request once: only the rows this UPDATE changed get a statement."""
+    closed = 0
     while True:
-        due = select(MentorRequest.id).where(
-            MentorRequest.state == RequestState.PENDING.value, MentorRequest.expires_at <= utcnow()
-        )
-        if program is not None:
-            due = due.where(MentorRequest.program_id == program.id)
+        due = select(MentorRequest.id).where(MentorRequest.state == RequestState.PENDING.value, condition)
         ids = list(
             db.session.execute(
                 update(MentorRequest)
@@ -115,14 +146,14 @@ def expire_due(program: Program | None, *, settings: Settings) -> int:
                     MentorRequest.id.in_(due.order_by(MentorRequest.id).limit(EXPIRE_BATCH).scalar_subquery()),
                     MentorRequest.state == RequestState.PENDING.value,
                 )
-                .values(state=RequestState.EXPIRED.value, answered_at=MentorRequest.expires_at)
+                .values(state=state.value, answered_at=at)
                 .returning(MentorRequest.id)
                 .execution_options(synchronize_session=False)
             ).scalars()
         )
         if not ids:
-            return expired
-        expired += len(ids)
+            return closed
+        closed += len(ids)
         found = db.session.execute(
             select(MentorRequest)
             .where(MentorRequest.id.in_(ids))
@@ -132,14 +163,15 @@ def expire_due(program: Program | None, *, settings: Settings) -> int:
         ).scalars()
         by_program: dict[tuple[int, str], list[RequestStep]] = {}
         for request in found:
-            step = _step(request, MentorRequestEvent.EXPIRED, request.mentee.membership, request.expires_at)
+            assert request.answered_at is not None  # noqa: S101 (just set)
+            step = _step(request, event, request.mentee.membership, request.answered_at)
             by_program.setdefault((request.program_id, request.tool_base), []).append(step)
         for (program_id, tool_base), steps in by_program.items():
             owner = program if program is not None else db.session.get(Program, program_id)
             assert owner is not None  # noqa: S101 (a program's requests are deleted with it)
             record_mentor_request_steps(owner, steps, settings=settings, tool_base=tool_base)
         if len(ids) < EXPIRE_BATCH:
-            return expired
+            return closed
 
 
 def _pending(program: Program, request_id: int) -> MentorRequest:
@@ -201,14 +233,9 @@ def answer(
     request = _pending(program, request_id)
     if request.mentor_id != mentor.id:
         raise workflow.MatchingError("Only the mentor who was asked can answer this request.")
-    return _settle(
-        program,
-        request,
-        mentor.membership,
-        RequestState.ACCEPTED if accept else RequestState.DECLINED,
-        settings=settings,
-        tool_base=tool_base,
-    )
+    if accept:
+        return _settle(program, request, mentor.membership, MentorRequestEvent.ACCEPTED, settings, tool_base)
+    return _settle(program, request, mentor.membership, MentorRequestEvent.DECLINED, settings, tool_base)
 
 
 def step_in(
@@ -224,39 +251,52 @@ def step_in(
     if not CourseRole(staff.course_role).is_staff or staff.course_id != program.course_id:
         raise workflow.MatchingError("Only the course's staff can step in.")
     expire_due(program, settings=settings)
-    return _settle(
-        program,
-        _pending(program, request_id),
-        staff,
-        RequestState.ACCEPTED if approve else RequestState.CANCELLED,
-        settings=settings,
-        tool_base=tool_base,
-        by_staff=True,
-    )
+    event = MentorRequestEvent.APPROVED if approve else MentorRequestEvent.CANCELLED
+    return _settle(program, _pending(program, request_id), staff, event, settings, tool_base)
+
+
+def withdraw(
+    program: Program, request_id: int, mentee: Participant, *, settings: Settings, tool_base: str
+) -> MentorRequest:
+    """The mentee takes back their own waiting request: the mentor's place is free again at once, and the mentee
+    may ask someone else (or the same mentor again: a withdrawal is not a decline)."""
+    expire_due(program, settings=settings)
+    request = _pending(program, request_id)
+    if request.mentee_id != mentee.id:
+        raise workflow.MatchingError("Only the mentee who asked can withdraw this request.")
+    return _settle(program, request, mentee.membership, MentorRequestEvent.WITHDRAWN, settings, tool_base)
+
+
+_STATE_OF = {
+    MentorRequestEvent.ACCEPTED: RequestState.ACCEPTED,
+    MentorRequestEvent.APPROVED: RequestState.ACCEPTED,
+    MentorRequestEvent.DECLINED: RequestState.DECLINED,
+    MentorRequestEvent.CANCELLED: RequestState.CANCELLED,
+    MentorRequestEvent.WITHDRAWN: RequestState.CANCELLED,  # told apart by who answered: the mentee themself
+}
 
 
 def _settle(
     program: Program,
     request: MentorRequest,
     by: Membership,
-    state: RequestState,
-    *,
+    event: MentorRequestEvent,
     settings: Settings,
     tool_base: str,
-    by_staff: bool = False,
 ) -> MentorRequest:
     now = utcnow()
+    state = _STATE_OF[event]
     request.state, request.answered_at, request.answered_by_id = state.value, now, by.id
-    accepted = state is RequestState.ACCEPTED
-    if accepted:
-        event = MentorRequestEvent.APPROVED if by_staff else MentorRequestEvent.ACCEPTED
-    else:
-        event = MentorRequestEvent.CANCELLED if by_staff else MentorRequestEvent.DECLINED
     # Recorded first: an acceptance's `matched` statement (of the new match) follows it.
     record_mentor_request_steps(program, [_step(request, event, by, now)], settings=settings, tool_base=tool_base)
-    if accepted:
+    if state is RequestState.ACCEPTED:
         _accept(program, request, settings=settings, tool_base=tool_base)
     return request
+
+
+def withdrawn(request: MentorRequest) -> bool:
+    """Whether the mentee took the request back themself (rather than staff cancelling it)."""
+    return request.state == RequestState.CANCELLED.value and request.answered_by_id == request.mentee.membership_id
 
 
 def waiting_request(mentee: Participant) -> MentorRequest | None:
@@ -352,12 +392,21 @@ class HomeNotice:
 
 
 def home_notice(program: Program, participant: Participant, *, settings: Settings) -> HomeNotice | None:
-    """None unless the program runs two-sided self-match. Expires what is due first, so a mentee whose request
-    lapsed is told so on their next visit (the caller commits)."""
+    """None unless the program runs two-sided self-match, or requests made while it did still wait: those stay
+    answerable (and the mentee may withdraw theirs) until answered or expired. Expires what is due first, so a
+    mentee whose request lapsed is told so on their next visit (the caller commits)."""
+    mentee, mentor = participant.wants_to_be_mentored, participant.wants_to_mentor
     if not (program.self_match and program.mentor_accepts):
-        return None
+        # Turned off: only what still waits is shown, and a program that never ran it writes nothing here.
+        if (not mentee or waiting_request(participant) is None) and (not mentor or waiting_count(participant) == 0):
+            return None
+        expire_due(program, settings=settings)
+        return HomeNotice(
+            latest=waiting_request(participant) if mentee else None,
+            waiting_for_me=waiting_count(participant) if mentor else 0,
+        )
     expire_due(program, settings=settings)
     return HomeNotice(
-        latest=latest_request(participant) if participant.wants_to_be_mentored else None,
-        waiting_for_me=waiting_count(participant) if participant.wants_to_mentor else 0,
+        latest=latest_request(participant) if mentee else None,
+        waiting_for_me=waiting_count(participant) if mentor else 0,
     )

@@ -163,7 +163,8 @@ def review(*, program: Program, course_id: int) -> str:
         unmatched_counts=unmatched_counts(unmatched.by_reason),
         min_points=round(program.min_score * 100),
         requests=workflow.open_requests(program),
-        waiting_total=mentor_requests.waiting_total(program) if program.mentor_accepts else 0,
+        # Counted even with two-sided self-match off: requests made while it was on stay answerable, and linked.
+        waiting_total=mentor_requests.waiting_total(program),
         job=job,
         job_text=jobs.status(job).get("text"),
         action_form=forms.ActionForm(),
@@ -412,8 +413,12 @@ def choose(*, program: Program, course_id: int) -> Page:
 
         return _act(course_id, action, back=_home)
     membership = current_membership()
-    waiting = None
     if program.mentor_accepts:
+        _expire_now(program)
+    # Even with two-sided self-match turned off since, a waiting request holds the mentee until it is answered
+    # (or lapses at its deadline).
+    waiting = mentor_requests.waiting_request(participant)
+    if waiting is not None and not program.mentor_accepts:
         _expire_now(program)
         waiting = mentor_requests.waiting_request(participant)
     return render_template(
@@ -431,6 +436,22 @@ def choose(*, program: Program, course_id: int) -> Page:
         ],
         action_form=forms.ActionForm(),
     )
+
+
+@course_member()
+@with_program
+def withdraw(*, program: Program, course_id: int, request_id: int) -> Response:
+    participant = _own_participant(program)
+    settings = runtime().settings
+
+    def action() -> str:
+        taken_back = mentor_requests.withdraw(
+            program, request_id, participant, settings=settings, tool_base=public_base_url()
+        )
+        name = taken_back.mentor.membership.user.display_name
+        return f"You withdrew your request to {name}. You can choose another mentor."
+
+    return _act(course_id, action, back=_home)
 
 
 def _expire_now(program: Program) -> None:

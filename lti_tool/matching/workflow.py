@@ -1230,6 +1230,11 @@ def choose_mentor(
         raise MatchingError("In this program the mentor you choose answers your request first.")
     if already_matched(program, participant):
         raise MatchingError("You already have a mentor in this program.")
+    waiting = select(MentorRequest.id).where(
+        MentorRequest.mentee_id == participant.id, MentorRequest.state == RequestState.PENDING.value
+    )
+    if db.session.execute(waiting).first() is not None:  # asked while two-sided self-match was on
+        raise MatchingError("You are waiting for a mentor's answer.", hint="Withdraw that request first.")
     offered = {m.id: proposal for m, proposal in suggestions(program, participant, top_n=5)}
     if mentor.id not in offered:
         raise MatchingError("That mentor is not among your suggestions any more (they may be full). Choose again.")

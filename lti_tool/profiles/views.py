@@ -38,6 +38,7 @@ def home(course_id: int) -> str:
         "profiles/home.html",
         requests=requests,
         utc_time=mentor_requests.utc_time,
+        withdrawn=mentor_requests.withdrawn,
         membership=membership,
         course=membership.course,
         program=program,

@@ -1,7 +1,8 @@
 """Two-sided self-match end to end in a real browser, through the sandbox LMS: the instructor turns it on in the
 program's settings, a mentee asks a suggested mentor, the mentor declines, the mentee asks another and the
-instructor approves that request in the mentor's stead. Everything a person does is clicked or typed in the tool's
-iframe with the keyboard; only the setup (the program, the profiles) goes through the services."""
+instructor approves that request in the mentor's stead; and a mentee withdraws a waiting request. Everything a
+person does is clicked or typed in the tool's iframe with the keyboard; only the setup (the program, the profiles)
+goes through the services."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Frame, Page, expect
 
+from lti_tool.extensions import db
+from lti_tool.programs.models import Program
 from tests.browser.conftest import TIMEOUT_MS, VIEWPORT, assert_no_serious_axe_violations
 from tests.browser.test_mentorship_flow import (
     AMARA,
@@ -146,3 +149,29 @@ def test_a_mentee_asks_a_mentor_who_declines_asks_another_and_the_instructor_app
     tool_document(mentee_page, tool_url).goto(f"{tool_url}/courses/{cohort.course_id}/me")
     expect(mentee.get_by_role("heading", name=f"Your mentor: {LUKAS}")).to_be_visible()
     assert cohort.matches() == [("learner-02", "learner-03", "published", False)]
+
+
+def test_a_mentee_withdraws_their_waiting_request_from_their_home_page(
+    pages: Callable[[], Page], sandbox: Sandbox, tool_url: str, cohort: Cohort, app: Flask
+) -> None:
+    with app.app_context():
+        program = db.session.get(Program, cohort.program_id)
+        assert program is not None
+        program.self_match, program.mentor_accepts = True, True
+        db.session.commit()
+    mentee_page = pages()
+    mentee = launch(mentee_page, sandbox, AMARA, "My mentorship")
+    mentee.get_by_role("link", name="Choose your mentor").press("Enter")
+    mentee.get_by_role("button", name=f"Ask {PRIYA}").press("Enter")
+    expect(flash(mentee)).to_contain_text(f"Your request was sent to {PRIYA}.")
+    tool_document(mentee_page, tool_url).goto(f"{tool_url}/courses/{cohort.course_id}/me")
+    document = tool_document(mentee_page, tool_url)
+    assert_no_serious_axe_violations(document)
+    fits_320_px(mentee_page, document)
+    mentee.get_by_role("button", name=f"Withdraw my request to {PRIYA}").press("Enter")
+    expect(flash(mentee)).to_have_text(f"You withdrew your request to {PRIYA}. You can choose another mentor.")
+    matches = mentee.get_by_role("region", name="Your matches")
+    expect(matches.get_by_role("status")).to_contain_text(f"You withdrew your request to {PRIYA}")
+    assert_no_serious_axe_violations(tool_document(mentee_page, tool_url))
+    mentee.get_by_role("link", name="Choose your mentor").press("Enter")
+    expect(mentee.get_by_role("button", name=f"Ask {PRIYA}")).to_be_visible()  # a withdrawal is not a decline

@@ -307,3 +307,110 @@ def test_running_matching_keeps_waiting_requests_and_never_proposes_a_declined_p
     cohort.post("instructor", "/run")
     drafts = [(m[0], m[1]) for m in cohort.matches() if m[2] == "draft"]
     assert len(drafts) == 2 and ("learner-01", "learner-03") not in drafts
+
+
+def withdraw(cohort: Cohort, person: str, mentee: str) -> str:
+    return text_of(cohort.post(person, f"/mentor-requests/{request_id(cohort, mentee)}/withdraw").text)
+
+
+def test_a_mentee_withdraws_their_request_and_the_mentors_place_is_free_at_once(two_sided: Cohort, app: Flask) -> None:
+    cohort = two_sided
+    ask(cohort, "learner-03", "learner-01")
+    assert f"Withdraw my request to {PRIYA}" in page(cohort, "learner-03", "/me")
+    assert f"Withdraw my request to {PRIYA}" in choices(cohort, "learner-03")
+    assert f"Ask {PRIYA}" not in choices(cohort, "learner-04")  # held by the request
+    # Only the mentee who asked takes it back: not the mentor, not another mentee, not staff.
+    for person in ("learner-01", "learner-04", "instructor"):
+        refused = cohort.post(person, f"/mentor-requests/{request_id(cohort, 'learner-03')}/withdraw")
+        assert refused.status_code in (200, 403)
+        if refused.status_code == 200:
+            assert "Only the mentee who asked can withdraw this request." in text_of(refused.text)
+    assert requests_of(cohort) == [("learner-01", "learner-03", "pending")]
+    # Without the session's CSRF token nothing happens.
+    mentee = cohort.browsers["learner-03"]
+    no_token = mentee.http.post(
+        f"{mentee.tool_url}/courses/{cohort.course_id}/program/matching/mentor-requests/"
+        f"{request_id(cohort, 'learner-03')}/withdraw"
+    )
+    assert no_token.status_code == 400
+    assert f"You withdrew your request to {PRIYA}. You can choose another mentor." in withdraw(
+        cohort, "learner-03", "learner-03"
+    )
+    assert requests_of(cohort) == [("learner-01", "learner-03", "cancelled")]
+    assert f"Ask {PRIYA}" in choices(cohort, "learner-04")  # her place is free at once
+    assert f"You withdrew your request to {PRIYA} . You can choose another mentor." in page(cohort, "learner-03", "/me")
+    # A withdrawal is not a decline: the mentee may ask her again; the old request cannot be answered.
+    assert f"Ask {PRIYA}" in choices(cohort, "learner-03")
+    late = cohort.post(
+        "learner-01", f"/mentor-requests/{request_id(cohort, 'learner-03')}/answer", {"decision": "accept"}
+    )
+    assert "That request was already cancelled." in late.text
+    assert "That request was already cancelled." in withdraw(cohort, "learner-03", "learner-03")
+    assert "does not exist" in text_of(cohort.post("learner-03", "/mentor-requests/999999/withdraw").text)
+    assert cohort.matches() == []
+    assert events(app) == ["requested", "retracted"]
+
+
+def test_a_waiting_request_is_closed_when_staff_publish_a_match_for_its_mentee(two_sided: Cohort, app: Flask) -> None:
+    cohort = two_sided
+    ask(cohort, "learner-03", "learner-01")
+    pair = {"mentor": cohort.participant("learner-02"), "mentee": cohort.participant("learner-03")}
+    cohort.post("instructor", "/manual", pair)
+    cohort.post("instructor", "/publish")
+    assert ("learner-02", "learner-03", "published", False) in cohort.matches()
+    assert requests_of(cohort) == [("learner-01", "learner-03", "cancelled")]
+    assert f"Ask {PRIYA}" in choices(cohort, "learner-04")  # her place is free again
+    assert "Mentees asking for you" not in page(cohort, "learner-01", "/me")
+    home = page(cohort, "learner-03", "/me")
+    assert f"Your mentor: {LUKAS}" in home and "You asked" not in home
+    assert events(app) == ["requested", "cancelled"]
+
+
+def test_turning_two_sided_off_leaves_waiting_requests_answerable_until_answered_or_expired(
+    two_sided: Cohort, app: Flask
+) -> None:
+    """No new requests are made, but the ones waiting keep holding their mentor's place and the mentee: the mentor
+    still sees and answers them from their home page, the mentee may withdraw, and staff still find the list."""
+    cohort = two_sided
+    ask(cohort, "learner-03", "learner-01")
+    ask(cohort, "learner-04", "learner-02")
+    with app.app_context():
+        program = db.session.get(Program, cohort.program_id)
+        assert program is not None
+        program.mentor_accepts = False  # one-sided self-match from now on
+        db.session.commit()
+    assert "1 mentee asked you to be their mentor" in page(cohort, "learner-01", "/me")
+    assert f"You asked {PRIYA} to be your mentor" in page(cohort, "learner-03", "/me")
+    choose = choices(cohort, "learner-03")
+    assert f"Withdraw my request to {PRIYA}" in choose and f"Choose {LUKAS}" not in choose
+    assert "You are waiting for a mentor's answer. Withdraw that request first." in ask(
+        cohort, "learner-03", "learner-02"
+    )
+    review = page(cohort, "instructor", "/program/matching")
+    assert "Mentees' requests of mentors (2 waiting)" in review and "Two-sided self-match is off" in review
+    assert f"{CHEN} asked {LUKAS}" in page(cohort, "instructor", "/program/matching/mentor-requests/waiting")
+    accepted = cohort.post(
+        "learner-01", f"/mentor-requests/{request_id(cohort, 'learner-03')}/answer", {"decision": "accept"}
+    )
+    assert f"You are now {AMARA}'s mentor" in text_of(accepted.text)
+    assert f"You withdrew your request to {LUKAS}" in withdraw(cohort, "learner-04", "learner-04")
+    # Nothing waits any more: the notices and the staff section go, and choosing is one-sided again.
+    assert "Mentees asking for you" not in page(cohort, "learner-01", "/me")
+    assert "Mentees' requests of mentors" not in page(cohort, "instructor", "/program/matching")
+    assert f"{LUKAS} is now your mentor." in ask(cohort, "learner-04", "learner-02")
+    assert events(app) == ["requested", "requested", "accepted", "retracted"]
+
+
+def test_with_two_sided_off_an_old_request_still_expires_at_its_deadline(two_sided: Cohort, app: Flask) -> None:
+    cohort = two_sided
+    ask(cohort, "learner-03", "learner-01")
+    with app.app_context():
+        program = db.session.get(Program, cohort.program_id)
+        assert program is not None
+        program.mentor_accepts = False
+        db.session.commit()
+    past_deadline(app)
+    assert f"Choose {PRIYA}" in choices(cohort, "learner-03")  # expired on this visit: one-sided choosing again
+    assert requests_of(cohort) == [("learner-01", "learner-03", "expired")]
+    assert "You asked" not in page(cohort, "learner-03", "/me")
+    assert events(app) == ["requested", "expired"]

@@ -1,5 +1,6 @@
-"""A mentee's requests of mentors reach the LRS: requested, declined, accepted, expired, approved and cancelled,
-each read back from the real LRS, valid, in the Profile, with the mentee's registration and the mentor named."""
+"""A mentee's requests of mentors reach the LRS: requested, declined, accepted, expired, approved, cancelled,
+withdrawn and closed by a published match, each read back from the real LRS, valid, in the Profile, with the mentee's
+registration and the mentor named."""
 
 from __future__ import annotations
 
@@ -106,3 +107,42 @@ def test_every_step_of_a_request_arrives_in_the_lrs(
     for statement in about_staff:
         if statement["object"]["definition"]["type"] == REQUEST_TYPE:
             assert statement["context"]["instructor"] == sandbox_agent(app, "learner-01")
+
+
+def test_a_withdrawal_and_a_request_closed_by_a_published_match_arrive_in_the_lrs(
+    app: Flask, lrs: RalphLrs, new_browser: Callable[[], LtiBrowser]
+) -> None:
+    """The mentee retracts their request of learner-01, asks learner-02, and staff then pair them with learner-01
+    and publish: the waiting request is cancelled, the mentee (nobody answered it) its actor."""
+    cohort = build_cohort(app, new_browser)
+    with app.app_context():
+        program = db.session.get(Program, cohort.program_id)
+        assert program is not None
+        program.self_match, program.mentor_accepts = True, True
+        db.session.commit()
+
+    def latest() -> int:
+        with app.app_context():
+            return db.session.execute(select(MentorRequest.id).order_by(MentorRequest.id.desc()).limit(1)).scalar_one()
+
+    cohort.post("learner-03", "/choose", {"mentor": cohort.participant("learner-01")})
+    cohort.post("learner-03", f"/mentor-requests/{latest()}/withdraw")
+    cohort.post("learner-03", "/choose", {"mentor": cohort.participant("learner-02")})
+    pair = {"mentor": cohort.participant("learner-01"), "mentee": cohort.participant("learner-03")}
+    cohort.post("instructor", "/manual", pair)
+    cohort.post("instructor", "/publish")
+
+    profile = load_profile()
+    mentee = sandbox_agent(app, "learner-03")
+    about = delivered_statements_about(app, lrs, agent=mentee)
+    of_requests = sorted(
+        (s for s in about if s["object"]["definition"]["type"] == REQUEST_TYPE), key=lambda s: s["timestamp"]
+    )
+    assert [s["verb"]["id"] for s in of_requests] == [AS + "request", AS + "retract", AS + "request", AS + "cancel"]
+    assert all(s["actor"] == mentee for s in of_requests)
+    assert [s["context"]["instructor"] for s in of_requests] == [
+        sandbox_agent(app, f"learner-0{n}") for n in (1, 1, 2, 2)
+    ]
+    for statement in of_requests:
+        assert check_statement_against_profile(statement, profile) == []
+    assert MATCHED in {s["verb"]["id"] for s in about}

@@ -96,6 +96,8 @@ def build_all_events(ctx: StatementContext | None = None) -> dict[str, Statement
                 ("mentor-request-declined", MentorRequestEvent.DECLINED, MENTOR),
                 ("mentor-request-approved", MentorRequestEvent.APPROVED, STAFF),
                 ("mentor-request-cancelled", MentorRequestEvent.CANCELLED, STAFF),
+                ("mentor-request-withdrawn", MentorRequestEvent.WITHDRAWN, MENTEE),
+                ("mentor-request-closed", MentorRequestEvent.CLOSED, MENTEE),
                 ("mentor-request-expired", MentorRequestEvent.EXPIRED, MENTEE),
             )
         },

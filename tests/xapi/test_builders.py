@@ -50,13 +50,17 @@ EXPECTED_VERBS = {
     "mentor-request-declined": v.REJECTED,
     "mentor-request-approved": v.APPROVED,
     "mentor-request-cancelled": v.CANCELLED,
+    "mentor-request-withdrawn": v.RETRACTED,
+    "mentor-request-closed": v.CANCELLED,
     "mentor-request-expired": DEFAULT_VOCABULARY.expired,
 }
-# Logged and confirmed attendance share every determining property, so one template covers both.
+# Logged and confirmed attendance share every determining property, so one template covers both; so do a
+# staff cancel and the closing of a request whose mentee was matched meanwhile (only the actor differs).
 EXPECTED_TEMPLATE = {
     "lti-launch+program": "lti-launch",
     "session-logged": "mentoring-session-attended",
     "session-confirmed": "mentoring-session-attended",
+    "mentor-request-closed": "mentor-request-cancelled",
 }
 
 
