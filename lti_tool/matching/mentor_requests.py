@@ -36,11 +36,6 @@ _WITH_PEOPLE = (
 )
 
 
-def utc_time(moment: datetime) -> str:
-    """A request's time as its pages show it, e.g. "9 December 2026, 15:30 UTC"."""
-    return f"{moment.day} {moment:%B %Y, %H:%M} UTC"
-
-
 def _step(request: MentorRequest, event: MentorRequestEvent, by: Membership, at: datetime) -> RequestStep:
     return RequestStep(
         request_id=request.id,

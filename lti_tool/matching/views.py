@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
@@ -15,7 +16,7 @@ from lti_tool.extensions import db
 from lti_tool.hosts import public_base_url
 from lti_tool.matching import engine, forms, jobs, mentor_requests, workflow
 from lti_tool.matching.models import JobKind, JobState
-from lti_tool.profiles.services import criterion_label, in_zone, read_explanation, score_points
+from lti_tool.profiles.services import criterion_label, in_zone, local_time, read_explanation, score_points
 from lti_tool.programs.models import MatchStatus, Participant, Program
 from lti_tool.programs.services import participant_for
 from lti_tool.programs.views import with_program
@@ -406,7 +407,7 @@ def choose(*, program: Program, course_id: int) -> Page:
                 asked = mentor_requests.request_mentor(
                     program, participant, mentor, settings=settings, tool_base=public_base_url()
                 )
-                deadline = mentor_requests.utc_time(asked.expires_at)
+                deadline = local_time(asked.expires_at, participant.timezone)
                 return f"Your request was sent to {name}. They have until {deadline} to answer."
             workflow.choose_mentor(program, participant, mentor, settings=settings, tool_base=public_base_url())
             return f"{name} is now your mentor."
@@ -427,7 +428,7 @@ def choose(*, program: Program, course_id: int) -> Page:
         course=membership.course,
         program=program,
         waiting=waiting,
-        utc_time=mentor_requests.utc_time,
+        local_time=partial(local_time, timezone=participant.timezone),
         suggestions=[]
         if waiting
         else [
@@ -476,7 +477,7 @@ def mentor_inbox(*, program: Program, course_id: int) -> str:
         waiting=waiting,
         cards={r.id: _card(r, participant.timezone) for r in waiting.requests},
         answer_form=forms.AnswerForm(),
-        utc_time=mentor_requests.utc_time,
+        local_time=partial(local_time, timezone=participant.timezone),
     )
 
 
@@ -524,7 +525,7 @@ def waiting_requests(*, program: Program, course_id: int) -> str:
         program=program,
         waiting=waiting,
         step_in_form=forms.StepInForm(),
-        utc_time=mentor_requests.utc_time,
+        local_time=partial(local_time, timezone=_viewer_zone(program)),
     )
 
 

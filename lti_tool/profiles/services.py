@@ -159,6 +159,16 @@ _UTC_HOUR_LABEL: Final = re.compile(r"\b(" + "|".join(name for _, name in DAYS) 
 _DAY_NAMES: Final = tuple(name for _, name in DAYS)
 
 
+def local_time(moment: datetime, timezone: str | None) -> str:
+    """A moment as a page shows it to its reader, in the zone of their profile: "9 December 2026, 16:30
+    Europe/Berlin time"; in UTC ("9 December 2026, 15:30 UTC") for a reader without a (known) zone."""
+    if not timezone or timezone == "UTC" or not is_valid_timezone(timezone):
+        there, name = moment.astimezone(UTC), "UTC"
+    else:
+        there, name = moment.astimezone(ZoneInfo(timezone)), f"{timezone} time"
+    return f"{there.day} {there:%B %Y, %H:%M} {name}"
+
+
 def in_zone(text: str, timezone: str | None) -> str:
     """`text` with every UTC hour it names ("Monday 17:00 UTC") as the same hour in `timezone`, in the reference
     week the profile's blocks were converted in ("Monday 18:00 Europe/Berlin time"): the hours a reader ticked

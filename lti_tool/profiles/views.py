@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import IntegrityError
@@ -37,7 +39,7 @@ def home(course_id: int) -> str:
     return render_template(
         "profiles/home.html",
         requests=requests,
-        utc_time=mentor_requests.utc_time,
+        local_time=partial(services.local_time, timezone=participant.timezone if participant else None),
         withdrawn=mentor_requests.withdrawn,
         membership=membership,
         course=membership.course,

@@ -113,7 +113,7 @@ def test_a_mentee_asks_a_mentor_who_declines_asks_another_and_the_instructor_app
     asking.get_by_role("link", name="Answer the requests").press("Enter")
     expect(mentor.get_by_role("heading", level=1)).to_have_text("Mentee requests")
     request = mentor.get_by_role("article", name=AMARA)
-    expect(request.get_by_text(re.compile(r"^Score: \d+%$"))).to_be_visible()
+    expect(request.get_by_text(re.compile(r"^Score: \d+ of 100 points$"))).to_be_visible()
     document = tool_document(mentor_page, tool_url)
     assert_no_serious_axe_violations(document)
     no_horizontal_scroll(document)

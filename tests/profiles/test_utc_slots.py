@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from lti_tool.profiles.services import ALL_SLOTS, UTC_HOUR_LABELS, in_zone, utc_hour_slots
+from lti_tool.profiles.services import ALL_SLOTS, UTC_HOUR_LABELS, in_zone, local_time, utc_hour_slots
 
 
 def test_utc_is_the_same_hours() -> None:
@@ -100,3 +102,18 @@ def test_an_hour_a_profile_ticked_reads_back_as_ticked_in_its_own_zone() -> None
     for zone in ("Europe/Paris", "Australia/Sydney", "America/Los_Angeles", "Asia/Kathmandu"):
         hours = sorted(utc_hour_slots(["wed-18"], zone))
         assert in_zone(UTC_HOUR_LABELS[hours[0]], zone).startswith("Wednesday 18:")
+
+
+@pytest.mark.parametrize(
+    ("zone", "expected"),
+    [
+        ("Europe/Berlin", "9 December 2026, 16:30 Europe/Berlin time"),  # winter: UTC+1
+        ("America/New_York", "9 December 2026, 10:30 America/New_York time"),
+        ("Pacific/Kiritimati", "10 December 2026, 05:30 Pacific/Kiritimati time"),  # the next day
+        ("UTC", "9 December 2026, 15:30 UTC"),
+        (None, "9 December 2026, 15:30 UTC"),
+        ("Mars/Olympus", "9 December 2026, 15:30 UTC"),  # a zone no longer known: UTC, never an error
+    ],
+)
+def test_deadlines_read_in_the_readers_own_zone(zone: str | None, expected: str) -> None:
+    assert local_time(datetime(2026, 12, 9, 15, 30, tzinfo=UTC), zone) == expected
