@@ -275,17 +275,22 @@ class Kernel:
             self.progress("scoring", self._done, self.total_pairs)
         return scores
 
+    def blocks(self) -> Iterator[tuple[IntArray, IntArray, Float32Array]]:
+        """Every pair that may keep the hard rules, as (rows, cols, kernel scores) chunks; rule breakers score
+        below FLOOR. Each chunk's scores live in a reused buffer: use them before asking for the next."""
+        for members, cols in self.groups:
+            col_features, col_slots = self._gather(cols)
+            for rows in self._chunks(members, len(cols)):
+                yield rows, cols, self._block(rows, cols, col_features, col_slots)
+
     def all_pairs(self) -> tuple[IntArray, IntArray]:
         """Every pair that keeps the hard rules (the exhaustive candidate set)."""
         found_rows: list[IntArray] = []
         found_cols: list[IntArray] = []
-        for members, cols in self.groups:
-            col_features, col_slots = self._gather(cols)
-            for rows in self._chunks(members, len(cols)):
-                scores = self._block(rows, cols, col_features, col_slots)
-                r, c = _nonzero(np.greater(scores, FLOOR, out=self._work.bools("mask", *scores.shape)))
-                found_rows.append(rows[r])
-                found_cols.append(cols[c])
+        for rows, cols, scores in self.blocks():
+            r, c = _nonzero(np.greater(scores, FLOOR, out=self._work.bools("mask", *scores.shape)))
+            found_rows.append(rows[r])
+            found_cols.append(cols[c])
         return _joined(found_rows), _joined(found_cols)
 
     def top_pairs(self, per_row: int, per_col: int) -> tuple[IntArray, IntArray]:

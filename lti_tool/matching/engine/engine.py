@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from lti_tool.matching.engine.bounds import Bound, certify_bipartite, certify_reciprocal, gains
 from lti_tool.matching.engine.candidates import Kernel, KernelOptions
 from lti_tool.matching.engine.cohort import (
     Cohort,
@@ -35,11 +36,12 @@ from lti_tool.matching.engine.results import (
     Match,
     MatchResult,
     PairAssessment,
+    Proof,
     Suggestion,
     Unmatched,
 )
 from lti_tool.matching.engine.scoring import score_pairs
-from lti_tool.matching.engine.solver import assign, pair_up
+from lti_tool.matching.engine.solver import SCALE, assign, pair_up
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total): "scoring", "solving", "explaining"
 GROUP_ROUNDS = 6  # rounds of "solve, pick each group's slot, re-place who cannot make it"; 2-3 suffice in practice
@@ -266,10 +268,127 @@ def _settle_meeting_slots(
     return released
 
 
+def _candidates(encoded: Encoded, rows: IntArray, cols: IntArray, options: MatchOptions) -> tuple[IntArray, IntArray]:
+    """Pairs a proof starts from (rows x cols): every pair of a small cohort, else both sides' candidate lists."""
+    kernel = Kernel(encoded, rows, cols, options=options.kernel)
+    if options.exhaustive or kernel.total_pairs <= REPAIR_EXHAUSTIVE_PAIRS // 10:
+        cand_e, cand_m = kernel.all_pairs()
+    else:
+        cand_e, cand_m = kernel.top_pairs(options.mentors_per_mentee, options.mentees_per_mentor)
+    return _with_preferred(encoded, cand_e, cand_m, rows, cols)
+
+
+@dataclass(frozen=True)
+class _Proven:
+    """A proof in integer millionths of the new (not fixed) pairs: they score `value`, nothing beats `bound`."""
+
+    value: int
+    bound: int
+    stats: dict[str, int]
+
+
+def _score_bound(bound: Bound, big: int, pairs: int, value: int, unconstrained: Callable[[], Bound]) -> int:
+    """The bound on the score alone. With `big` per pair (as many pairs as possible first) the bound on
+    big x pairs + score also bounds the score of any result with at least our number of pairs; when it does not
+    prove that number, the bound of the score alone (no preference for more pairs) holds instead, kept above our
+    value because more pairs might still be possible."""
+    if not big:
+        return bound.bound
+    score = bound.bound - big * pairs
+    if score < big:
+        return score
+    return max(unconstrained().bound, value + 1)
+
+
+def _prove_bipartite(
+    encoded: Encoded,
+    fixed: dict[int, int],
+    assignment: dict[int, int],
+    meeting: _Meeting | None,
+    options: MatchOptions,
+) -> tuple[dict[int, int], _Proven]:
+    """Certify an assignment of the bipartite models, or replace it by a better one found on the way.
+
+    Group matching with the shared-slot rule has one more choice, each group's meeting slot, which the flow does
+    not model: given the slots, who joins which group is a flow. The bound below is that of a relaxation over
+    every choice of slots: each pair may meet whenever both are free (the one-on-one problem), so no group
+    matching, whatever its slots, scores more. Pair scores do not depend on the slot (availability compares
+    whole calendars), so the relaxation loses nothing but the one-slot-per-group rule: where its optimum happens
+    to let every group meet in one slot, that optimum is taken and proven. Otherwise the result stands with
+    the relaxation's bound, which may be above the best group matching: the gap then overstates the loss.
+    """
+    mentors, mentees = encoded.mentors, encoded.mentees
+    places = np.maximum(
+        mentors.capacity - np.bincount(np.array(list(fixed.values()), dtype=np.int64), minlength=len(mentors)), 0
+    )
+    waiting = np.ones(len(mentees), dtype=np.int64)
+    waiting[list(fixed)] = 0
+    rows, cols = np.flatnonzero(waiting), np.flatnonzero(places > 0)
+    new = {e: m for e, m in assignment.items() if e not in fixed}
+    ours_e = np.array(list(new), dtype=np.int64)
+    ours_m = np.array(list(new.values()), dtype=np.int64)
+    ours = int(gains(score_pairs(encoded, ours_e, ours_m).score).sum())
+    if not len(rows) or not len(cols):
+        return assignment, _Proven(ours, ours, {"proof_rounds": 0, "proof_added_pairs": 0})
+    cand_e, cand_m = _candidates(encoded, rows, cols, options)
+    width = len(mentors)
+    keys = unique_keys(np.concatenate([encoded.key(cand_e, cand_m), encoded.key(ours_e, ours_m)]))
+    cand_e, cand_m = keys // width, keys % width
+    scores = score_pairs(encoded, cand_e, cand_m)
+    ok = scores.feasible(encoded)
+    cand_e, cand_m, cand_gain = cand_e[ok], cand_m[ok], gains(scores.score[ok])
+    maximize = encoded.program.rules.maximize_matched
+    big = min(len(rows), int(places.sum())) * SCALE + 1 if maximize else 0
+
+    def certify(big_: int) -> Bound:
+        return certify_bipartite(encoded, rows, cols, cand_e, cand_m, cand_gain + big_, waiting, places, big_)
+
+    bound = certify(big)
+    better = bound.value > ours + big * len(new)
+    if better and (found := _one_slot_each(encoded, fixed, bound, meeting)) is not None:
+        new = found
+        ours = bound.value - big * len(new)
+    pairs = len(new)
+    score_bound = _score_bound(bound, big, pairs, ours, lambda: certify(0))
+    stats = {"proof_rounds": bound.rounds, "proof_added_pairs": bound.added_pairs}
+    return {**fixed, **new}, _Proven(ours, score_bound, stats)
+
+
+def _one_slot_each(
+    encoded: Encoded, fixed: dict[int, int], bound: Bound, meeting: _Meeting | None
+) -> dict[int, int] | None:
+    """The relaxation's assignment as new pairs, if every group in it can meet in one slot (then `meeting` is
+    set to those slots: the one most fixed members can make among those every new member can); else None."""
+    new = dict(zip(bound.chosen_rows.tolist(), bound.chosen_cols.tolist(), strict=True))
+    if meeting is None or not encoded.program.rules.shared_slot:
+        return new
+    mentees, mentors = encoded.mentees, encoded.mentors
+    slot = np.full(len(mentors), -1, dtype=np.int64)
+    groups: dict[int, list[int]] = {}
+    for mentee, mentor in new.items():
+        groups.setdefault(mentor, []).append(mentee)
+    fixed_free = np.zeros(mentors.slot_matrix.shape, dtype=np.int64)
+    for mentee, mentor in fixed.items():
+        fixed_free[mentor] += mentees.slot_matrix[mentee]
+    for mentor, group in groups.items():
+        common = mentors.slot_matrix[mentor] & mentees.slot_matrix[np.array(group)].all(axis=0)
+        if not common.any():
+            return None
+        options = np.flatnonzero(common)
+        slot[mentor] = options[np.argmax(fixed_free[mentor, options])]
+    for mentor in {mentor for mentor in fixed.values() if slot[mentor] < 0 and mentors.slot_matrix[mentor].any()}:
+        slot[mentor] = int(np.argmax(np.where(mentors.slot_matrix[mentor], fixed_free[mentor], -1)))
+    meeting.slot[:] = slot
+    return new
+
+
 def _reciprocal_pairs(
     encoded: Encoded, fixed: list[tuple[int, int]], options: MatchOptions, progress: Progress | None, seed: int
-) -> tuple[list[tuple[int, int]], dict[str, int | bool]]:
-    """Peer model with reciprocity: undirected pairs who can each teach the other one of their goals."""
+) -> tuple[list[tuple[int, int]], dict[str, int | bool], int | None]:
+    """Peer model with reciprocity: undirected pairs who can each teach the other one of their goals.
+
+    Also answers the solver's own bound on the new pairs' score (integer millionths) when its edges were every
+    feasible pair (exhaustive), else None: on candidate lists it bounds only the candidates."""
     people = encoded.mentors
     places = people.capacity.copy()
     for a, b in fixed:
@@ -278,6 +397,7 @@ def _reciprocal_pairs(
     rules = encoded.program.rules
     pairs: list[tuple[int, int]] = []
     stats: dict[str, int | bool] = {"candidate_pairs": 0, "solver_optimal": True}
+    solver_bound: int | None = None
     paired = np.zeros(len(people), dtype=np.bool_)
     for a, b in fixed:
         paired[a] = paired[b] = True
@@ -304,6 +424,7 @@ def _reciprocal_pairs(
         )
         _notify(progress, "solving", 1, 1)
         stats["solver_optimal"] = bool(stats["solver_optimal"]) and pairing.proven_optimal
+        solver_bound = pairing.score_bound if options.exhaustive else None
         for a, b in zip(left[pairing.chosen].tolist(), right[pairing.chosen].tolist(), strict=True):
             pairs.append((a, b))
             places[a] -= 1
@@ -311,7 +432,56 @@ def _reciprocal_pairs(
             paired[a] = paired[b] = True
         if options.exhaustive:
             break
-    return pairs, stats
+    return pairs, stats, solver_bound
+
+
+def _prove_reciprocal(
+    encoded: Encoded,
+    fixed: list[tuple[int, int]],
+    pairs: list[tuple[int, int]],
+    options: MatchOptions,
+    solver_bound: int | None,
+) -> _Proven:
+    """Bound the reciprocal peers' best possible score over every pair of the cohort: the fractional b-matching
+    (bounds.certify_reciprocal), priced beyond the candidate lists, and CP-SAT's own bound when it saw every pair.
+    The fractional bound is exact when its optimum is whole (no odd cycles of equal worth); CP-SAT closes the
+    rest on the pairs it was given."""
+    people = encoded.mentors
+    places = people.capacity.copy()
+    for a, b in fixed:
+        places[a] -= 1
+        places[b] -= 1
+    places = np.maximum(places, 0)
+    ours_left = np.array([a for a, _ in pairs], dtype=np.int64)
+    ours_right = np.array([b for _, b in pairs], dtype=np.int64)
+    ours = int(gains(_reciprocal_weights(encoded, ours_left, ours_right)[1]).sum())
+    active = np.flatnonzero(places > 0)
+    if len(active) < 2:
+        return _Proven(ours, ours, {"proof_rounds": 0, "proof_added_pairs": 0})
+    cand_e, cand_m = _candidates(encoded, active, active, options)
+    width = len(people)
+    keys = unique_keys(
+        np.concatenate(
+            [np.minimum(cand_e, cand_m) * width + np.maximum(cand_e, cand_m), ours_left * width + ours_right]
+        )
+    )
+    left, right = keys // width, keys % width
+    ok, weight = _reciprocal_weights(encoded, left, right)
+    left, right, gain = left[ok], right[ok], gains(weight[ok])
+    # A pair scores at most 2 (each direction at most 1), and there are at most places / 2 pairs.
+    big = int(places.sum()) * SCALE + 1 if encoded.program.rules.maximize_matched else 0
+
+    def weigh(a: IntArray, b: IntArray) -> tuple[BoolArray, FloatArray]:
+        return _reciprocal_weights(encoded, a, b)
+
+    def certify(big_: int) -> Bound:
+        return certify_reciprocal(encoded, active, left, right, gain + big_, places, big_, weigh)
+
+    bound = certify(big)
+    score_bound = _score_bound(bound, big, len(pairs), ours, lambda: certify(0))
+    if solver_bound is not None:
+        score_bound = min(score_bound, solver_bound)
+    return _Proven(ours, score_bound, {"proof_rounds": bound.rounds, "proof_added_pairs": bound.added_pairs})
 
 
 def _reciprocal_weights(encoded: Encoded, left: IntArray, right: IntArray) -> tuple[BoolArray, FloatArray]:
@@ -347,8 +517,9 @@ def match(
     directed: list[tuple[int, int, bool]]
     if reciprocal:
         undirected = [(min(e, m), max(e, m)) for e, m in fixed]
-        pairs, reciprocal_stats = _reciprocal_pairs(encoded, undirected, options, progress, seed)
+        pairs, reciprocal_stats, cp_sat_bound = _reciprocal_pairs(encoded, undirected, options, progress, seed)
         stats.update(reciprocal_stats)
+        proven = _prove_reciprocal(encoded, undirected, pairs, options, cp_sat_bound)
         fixed_set = set(undirected)
         directed = []
         for a, b in dict.fromkeys([*undirected, *pairs]):
@@ -363,8 +534,10 @@ def match(
             new, bipartite_stats = _bipartite(encoded, fixed_map, options, progress)
             assignment = {**fixed_map, **new}
             stats.update(bipartite_stats)
+        assignment, proven = _prove_bipartite(encoded, fixed_map, assignment, meeting, options)
         directed = [(e, m, fixed_map.get(e) == m) for e, m in assignment.items()]
-    return _result(encoded, directed, meeting, stats, seed, reciprocal=reciprocal, progress=progress)
+    stats.update(proven.stats)
+    return _result(encoded, directed, meeting, stats, seed, proven, reciprocal=reciprocal, progress=progress)
 
 
 def match_late_joiners(
@@ -390,6 +563,7 @@ def _result(
     meeting: _Meeting | None,
     stats: dict[str, int | bool],
     seed: int,
+    proven: _Proven,
     *,
     reciprocal: bool,
     progress: Progress | None,
@@ -444,13 +618,16 @@ def _result(
         "unmatched": len(unmatched),
         **stats,
     }
+    objective = math.fsum(match.score for match in matches)
     return MatchResult(
         model=encoded.model,
         seed=seed,
-        objective=math.fsum(match.score for match in matches),
+        objective=objective,
         matches=matches,
         unmatched=tuple(unmatched),
         stats=summary,
+        # The bound is on the new pairs' score; the fixed ones count the same on both sides.
+        proof=Proof(objective, objective + (proven.bound - proven.value) / SCALE),
     )
 
 

@@ -53,6 +53,25 @@ class Unmatched:
 
 
 @dataclass(frozen=True)
+class Proof:
+    """What a result proves: no assignment of the whole cohort scores more than `upper_bound`."""
+
+    objective: float  # the result's total score
+    upper_bound: float
+
+    @property
+    def gap(self) -> float:
+        """How much more the best possible might score, as a share of the bound: 0 when proven optimal."""
+        if self.upper_bound <= self.objective:
+            return 0.0
+        return (self.upper_bound - self.objective) / self.upper_bound
+
+    @property
+    def optimal(self) -> bool:
+        return self.gap == 0.0
+
+
+@dataclass(frozen=True)
 class MatchResult:
     model: MentoringModel
     seed: int
@@ -60,6 +79,7 @@ class MatchResult:
     matches: tuple[Match, ...]  # by mentee, in input order
     unmatched: tuple[Unmatched, ...]
     stats: Mapping[str, int | float | bool]  # sizes, candidate pairs, solver facts
+    proof: Proof
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ maximum-weight matching (a flow relaxation, exact unless it has odd cycles; then
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,6 +75,8 @@ def assign(
 class Pairing:
     chosen: BoolArray  # over the candidate edges
     proven_optimal: bool
+    # No set of these edges scores more (integer millionths), or None when not even the number of pairs is proven.
+    score_bound: int | None
 
 
 def pair_up(
@@ -95,7 +98,7 @@ def pair_up(
     """
     edges = len(left)
     if not edges:
-        return Pairing(np.zeros(0, dtype=np.bool_), True)
+        return Pairing(np.zeros(0, dtype=np.bool_), True, 0)
     both_rows = np.concatenate([left, right])
     both_cols = np.concatenate([right, left])
     arcs = assign(
@@ -105,7 +108,7 @@ def pair_up(
     if (capacity <= 1).all():
         chosen, odd_cycle = _round_cycles(n, left, right, weights, forward, backward, maximize_matched)
         if not odd_cycle:
-            return Pairing(chosen, True)
+            return Pairing(chosen, True, int(np.rint(weights[chosen] * SCALE).astype(np.int64).sum()))
     else:
         chosen = forward & backward
     return _cp_sat(n, left, right, weights, capacity, chosen, maximize_matched=maximize_matched, seed=seed)
@@ -203,6 +206,9 @@ def _cp_sat(
     solver.parameters.max_deterministic_time = CP_SAT_DETERMINISTIC_SECONDS
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return Pairing(hint, False)
+        return Pairing(hint, False, None)
     values = np.array([solver.boolean_value(var) for var in chosen], dtype=np.bool_)
-    return Pairing(values, status == cp_model.OPTIMAL)
+    # CP-SAT's own bound B on bonus x pairs + score: no more pairs are possible while B - bonus x ours < bonus.
+    score_bound = math.floor(solver.best_objective_bound) - bonus * int(values.sum())
+    proven_pairs = not maximize_matched or score_bound < bonus
+    return Pairing(values, status == cp_model.OPTIMAL, score_bound if proven_pairs else None)
