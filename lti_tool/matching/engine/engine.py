@@ -41,11 +41,13 @@ from lti_tool.matching.engine.results import (
     Unmatched,
 )
 from lti_tool.matching.engine.scoring import score_pairs
-from lti_tool.matching.engine.solver import SCALE, assign, pair_up
+from lti_tool.matching.engine.solver import SCALE, assign, exact_groups, pair_up
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total): "scoring", "solving", "explaining"
 GROUP_ROUNDS = 6  # rounds of "solve, pick each group's slot, re-place who cannot make it"; 2-3 suffice in practice
 REPAIR_EXHAUSTIVE_PAIRS = 20_000_000  # below this, the repair round scores every leftover pair
+PROOF_EXHAUSTIVE_PAIRS = 2_000_000  # below this, a proof starts from every pair, not from candidate lists
+GROUP_EXACT_PAIRS = 5_000  # group matching with up to this many feasible pairs is solved exactly (CP-SAT)
 
 
 @dataclass(frozen=True)
@@ -268,14 +270,18 @@ def _settle_meeting_slots(
     return released
 
 
-def _candidates(encoded: Encoded, rows: IntArray, cols: IntArray, options: MatchOptions) -> tuple[IntArray, IntArray]:
-    """Pairs a proof starts from (rows x cols): every pair of a small cohort, else both sides' candidate lists."""
+def _candidates(
+    encoded: Encoded, rows: IntArray, cols: IntArray, options: MatchOptions
+) -> tuple[IntArray, IntArray, bool]:
+    """Pairs a proof starts from (rows x cols): every pair of a small cohort, else both sides' candidate lists.
+    The flag says they are every pair that keeps the hard rules."""
     kernel = Kernel(encoded, rows, cols, options=options.kernel)
-    if options.exhaustive or kernel.total_pairs <= REPAIR_EXHAUSTIVE_PAIRS // 10:
+    every = options.exhaustive or kernel.total_pairs <= PROOF_EXHAUSTIVE_PAIRS
+    if every:
         cand_e, cand_m = kernel.all_pairs()
     else:
         cand_e, cand_m = kernel.top_pairs(options.mentors_per_mentee, options.mentees_per_mentor)
-    return _with_preferred(encoded, cand_e, cand_m, rows, cols)
+    return *_with_preferred(encoded, cand_e, cand_m, rows, cols), every
 
 
 @dataclass(frozen=True)
@@ -306,6 +312,7 @@ def _prove_bipartite(
     assignment: dict[int, int],
     meeting: _Meeting | None,
     options: MatchOptions,
+    seed: int,
 ) -> tuple[dict[int, int], _Proven]:
     """Certify an assignment of the bipartite models, or replace it by a better one found on the way.
 
@@ -330,7 +337,7 @@ def _prove_bipartite(
     ours = int(gains(score_pairs(encoded, ours_e, ours_m).score).sum())
     if not len(rows) or not len(cols):
         return assignment, _Proven(ours, ours, {"proof_rounds": 0, "proof_added_pairs": 0})
-    cand_e, cand_m = _candidates(encoded, rows, cols, options)
+    cand_e, cand_m, every = _candidates(encoded, rows, cols, options)
     width = len(mentors)
     keys = unique_keys(np.concatenate([encoded.key(cand_e, cand_m), encoded.key(ours_e, ours_m)]))
     cand_e, cand_m = keys // width, keys % width
@@ -345,12 +352,38 @@ def _prove_bipartite(
 
     bound = certify(big)
     better = bound.value > ours + big * len(new)
-    if better and (found := _one_slot_each(encoded, fixed, bound, meeting)) is not None:
+    found = _one_slot_each(encoded, fixed, bound, meeting) if better else None
+    relaxed = found is not None
+    if found is not None:
         new = found
         ours = bound.value - big * len(new)
-    pairs = len(new)
-    score_bound = _score_bound(bound, big, pairs, ours, lambda: certify(0))
-    stats = {"proof_rounds": bound.rounds, "proof_added_pairs": bound.added_pairs}
+    score_bound = _score_bound(bound, big, len(new), ours, lambda: certify(0))
+    stats = {"proof_rounds": bound.rounds, "proof_added_pairs": bound.added_pairs, "exact_groups": False}
+    if meeting is not None and not relaxed and score_bound > ours and every and len(cand_e) <= GROUP_EXACT_PAIRS:
+        # Small enough to decide the slots exactly too: then the solver's own bound covers every slot choice.
+        groups = exact_groups(
+            cand_e,
+            cand_m,
+            cand_gain,
+            [np.flatnonzero(row).tolist() for row in mentees.slot_matrix[cand_e] & mentors.slot_matrix[cand_m]],
+            places,
+            np.array([new.get(e) == m for e, m in zip(cand_e.tolist(), cand_m.tolist(), strict=True)]),
+            meeting.slot,
+            maximize_matched=maximize,
+            seed=seed,
+        )
+        exact = (int(groups.chosen.sum()) if maximize else 0, int(cand_gain[groups.chosen].sum()))
+        if exact > (len(new) if maximize else 0, ours):
+            new = dict(zip(cand_e[groups.chosen].tolist(), cand_m[groups.chosen].tolist(), strict=True))
+            ours = exact[1]
+            for mentor in set(new.values()):
+                meeting.slot[mentor] = groups.slot[mentor]
+            for mentor in np.flatnonzero(meeting.slot >= 0).tolist():
+                if mentor not in fixed.values() and mentor not in new.values():
+                    meeting.slot[mentor] = -1
+        if groups.score_bound is not None:
+            score_bound = max(min(score_bound, groups.score_bound), ours)
+        stats["exact_groups"] = groups.proven_optimal
     return {**fixed, **new}, _Proven(ours, score_bound, stats)
 
 
@@ -458,7 +491,7 @@ def _prove_reciprocal(
     active = np.flatnonzero(places > 0)
     if len(active) < 2:
         return _Proven(ours, ours, {"proof_rounds": 0, "proof_added_pairs": 0})
-    cand_e, cand_m = _candidates(encoded, active, active, options)
+    cand_e, cand_m, _ = _candidates(encoded, active, active, options)
     width = len(people)
     keys = unique_keys(
         np.concatenate(
@@ -534,7 +567,7 @@ def match(
             new, bipartite_stats = _bipartite(encoded, fixed_map, options, progress)
             assignment = {**fixed_map, **new}
             stats.update(bipartite_stats)
-        assignment, proven = _prove_bipartite(encoded, fixed_map, assignment, meeting, options)
+        assignment, proven = _prove_bipartite(encoded, fixed_map, assignment, meeting, options, seed)
         directed = [(e, m, fixed_map.get(e) == m) for e, m in assignment.items()]
     stats.update(proven.stats)
     return _result(encoded, directed, meeting, stats, seed, proven, reciprocal=reciprocal, progress=progress)

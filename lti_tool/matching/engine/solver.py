@@ -212,3 +212,73 @@ def _cp_sat(
     score_bound = math.floor(solver.best_objective_bound) - bonus * int(values.sum())
     proven_pairs = not maximize_matched or score_bound < bonus
     return Pairing(values, status == cp_model.OPTIMAL, score_bound if proven_pairs else None)
+
+
+@dataclass(frozen=True)
+class Groups:
+    chosen: BoolArray  # over the candidate pairs
+    slot: IntArray  # per mentor: the slot their group meets in (-1: none chosen)
+    proven_optimal: bool
+    score_bound: int | None  # as Pairing.score_bound
+
+
+def exact_groups(
+    mentees: IntArray,
+    mentors: IntArray,
+    gains: IntArray,
+    common_slots: list[list[int]],
+    places: IntArray,
+    hint: BoolArray,
+    hint_slot: IntArray,
+    *,
+    maximize_matched: bool,
+    seed: int,
+) -> Groups:
+    """Groups with one meeting slot each, exactly (CP-SAT): pair i (mentees[i] joins mentors[i], gaining
+    gains[i] millionths) needs its mentor to meet in one of common_slots[i]; each mentor meets in one slot,
+    takes at most places[m] new members; each mentee joins at most one group."""
+    from ortools.sat.python import cp_model  # imported when needed, as in _cp_sat
+
+    model = cp_model.CpModel()
+    joins = [model.new_bool_var(f"y{index}") for index in range(len(mentees))]
+    meets: dict[tuple[int, int], cp_model.IntVar] = {}
+    for mentor, slots in zip(mentors.tolist(), common_slots, strict=True):
+        for slot in slots:
+            if (mentor, slot) not in meets:
+                meets[mentor, slot] = model.new_bool_var(f"x{mentor}_{slot}")
+    by_mentor: dict[int, list[cp_model.IntVar]] = {}
+    for (mentor, _), var in meets.items():
+        by_mentor.setdefault(mentor, []).append(var)
+    for variables in by_mentor.values():
+        model.add_at_most_one(variables)
+    members: dict[int, list[int]] = {}
+    groups: dict[int, list[int]] = {}
+    for index, (mentee, mentor) in enumerate(zip(mentees.tolist(), mentors.tolist(), strict=True)):
+        model.add(joins[index] <= sum(meets[mentor, slot] for slot in common_slots[index]))
+        members.setdefault(mentee, []).append(index)
+        groups.setdefault(mentor, []).append(index)
+    for indices in members.values():
+        model.add_at_most_one(joins[index] for index in indices)
+    for mentor, indices in groups.items():
+        model.add(sum(joins[index] for index in indices) <= int(places[mentor]))
+    bonus = int(gains.sum()) + 1 if maximize_matched else 0
+    model.maximize(sum((bonus + int(gain)) * var for gain, var in zip(gains.tolist(), joins, strict=True)))
+    for var, value in zip(joins, hint.tolist(), strict=True):
+        model.add_hint(var, bool(value))
+    for (mentor, slot), var in meets.items():
+        model.add_hint(var, bool(hint_slot[mentor] == slot))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = seed
+    solver.parameters.max_deterministic_time = CP_SAT_DETERMINISTIC_SECONDS
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return Groups(hint, hint_slot, False, None)
+    chosen = np.array([solver.boolean_value(var) for var in joins], dtype=np.bool_)
+    meets_in = np.full(len(places), -1, dtype=np.int64)
+    for (mentor, slot), var in meets.items():
+        if solver.boolean_value(var):
+            meets_in[mentor] = slot
+    score_bound = math.floor(solver.best_objective_bound) - bonus * int(chosen.sum())
+    proven_pairs = not maximize_matched or score_bound < bonus
+    return Groups(chosen, meets_in, status == cp_model.OPTIMAL, score_bound if proven_pairs else None)
