@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +14,7 @@ from lti_tool.errors import NotAuthorised
 from lti_tool.extensions import db
 from lti_tool.hosts import public_base_url
 from lti_tool.matching import forms, jobs, workflow
+from lti_tool.matching.engine import Proof
 from lti_tool.matching.models import JobKind, JobState
 from lti_tool.profiles.services import read_explanation, score_percent
 from lti_tool.programs.models import MatchStatus, Participant, Program
@@ -57,6 +59,16 @@ def _page_number(name: str) -> int:
     return request.args.get(name, 1, type=int) or 1
 
 
+def _proof_words(proof: Proof | None) -> str | None:
+    """How close a run is to the best possible, as the review page says it (the percentage rounded up, so
+    "within" stays true)."""
+    if proof is None:
+        return None
+    if proof.optimal:
+        return "This is optimal: no other matching of these profiles scores more."
+    return f"This is within {math.ceil(proof.gap * 10_000) / 100:.2f} % of the best possible."
+
+
 @course_member(staff=True)
 @with_program
 def review(*, program: Program, course_id: int) -> str:
@@ -82,6 +94,7 @@ def review(*, program: Program, course_id: int) -> str:
         published=published,
         published_cards=[_card(m) for m in published.matches],
         run=run,
+        proof_text=_proof_words(run.proof if run else None),
         unmatched=[{**u, "name": names.get(int(u["participant_id"]), "A participant")} for u in shown],
         unmatched_total=len(unmatched),
         requests=workflow.open_requests(program),
