@@ -219,12 +219,17 @@ def _with_preferred(
 class Bound:
     """What a relaxation proved: its best solution found on the candidates and an upper bound, in gain units."""
 
-    chosen_rows: IntArray
+    chosen_rows: IntArray  # bipartite: the relaxation's best pairs; reciprocal: none (the caller's solver picks)
     chosen_cols: IntArray
-    value: int  # the total gain of the chosen pairs (score + big each)
+    added_rows: IntArray  # the pairs priced in from outside the candidates
+    added_cols: IntArray
+    value: int  # the total gain of the relaxation's best (score + big per pair)
     bound: int  # no assignment of the whole cohort gains more
     rounds: int  # flows solved
-    added_pairs: int  # pairs priced in from outside the candidates
+
+    @property
+    def added_pairs(self) -> int:
+        return len(self.added_rows)
 
 
 def certify_bipartite(
@@ -241,7 +246,6 @@ def certify_bipartite(
     """Solve the mentee-mentor b-matching on the candidates, price out every pair of rows x cols, add those with
     a positive reduced cost and solve again; the bound is the duality bound of the last prices."""
     e, m, gain = cand_e, cand_m, cand_gain
-    added = 0
     for round_number in range(1, PRICING_ROUNDS + 1):
         chosen = b_matching(e, m, gain, row_capacity, col_capacity)
         prices = flow_prices(e, m, gain, chosen, row_capacity, col_capacity)
@@ -253,8 +257,8 @@ def certify_bipartite(
         bound = int(row_capacity @ prices.rows + col_capacity @ prices.cols + priced.reduced.sum())
         value = int(gain[chosen].sum())
         if not fresh.any() or bound == value or round_number == PRICING_ROUNDS:
-            return Bound(e[chosen], m[chosen], value, bound, round_number, added)
-        added += int(fresh.sum())
+            added = slice(len(cand_e), None)
+            return Bound(e[chosen], m[chosen], e[added], m[added], value, bound, round_number)
         e = np.concatenate([e, priced.rows[fresh]])
         m = np.concatenate([m, priced.cols[fresh]])
         gain = np.concatenate([gain, priced.gain[fresh]])
@@ -275,9 +279,8 @@ def certify_reciprocal(
     most once, each person in at most capacity pairs), from its bipartite double cover (each person once as a
     giver, once as a receiver, both with their capacity): any matching is worth half a flow there, so half the
     cover's prices, y = (u + v) / 2, price the pairs. Returns the cover's value and bound halved (rounded down:
-    a matching's gain is a whole number), and no chosen pairs (the caller's solver picks those)."""
+    a matching's gain is a whole number) and the pairs priced in."""
     left_, right_, gain_ = left, right, gain
-    added = 0
     for round_number in range(1, PRICING_ROUNDS + 1):
         both_rows, both_cols = np.concatenate([left_, right_]), np.concatenate([right_, left_])
         both_gain = np.concatenate([gain_, gain_])
@@ -291,9 +294,8 @@ def certify_reciprocal(
         doubled = int(capacity @ half_prices + priced.reduced.sum())
         value = int(both_gain[chosen].sum())  # the cover's, twice a matching's at best
         if not fresh.any() or doubled == value or round_number == PRICING_ROUNDS:
-            empty = np.zeros(0, dtype=np.int64)
-            return Bound(empty, empty, value // 2, doubled // 2, round_number, added)
-        added += int(fresh.sum())
+            empty, added = np.zeros(0, dtype=np.int64), slice(len(left), None)
+            return Bound(empty, empty, left_[added], right_[added], value // 2, doubled // 2, round_number)
         left_ = np.concatenate([left_, priced.rows[fresh]])
         right_ = np.concatenate([right_, priced.cols[fresh]])
         gain_ = np.concatenate([gain_, priced.gain[fresh] // 2])

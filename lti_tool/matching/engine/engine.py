@@ -474,7 +474,8 @@ def _prove_reciprocal(
     pairs: list[tuple[int, int]],
     options: MatchOptions,
     solver_bound: int | None,
-) -> _Proven:
+    seed: int,
+) -> tuple[list[tuple[int, int]], _Proven]:
     """Bound the reciprocal peers' best possible score over every pair of the cohort: the fractional b-matching
     (bounds.certify_reciprocal), priced beyond the candidate lists, and CP-SAT's own bound when it saw every pair.
     The fractional bound is exact when its optimum is whole (no odd cycles of equal worth); CP-SAT closes the
@@ -490,7 +491,7 @@ def _prove_reciprocal(
     ours = int(gains(_reciprocal_weights(encoded, ours_left, ours_right)[1]).sum())
     active = np.flatnonzero(places > 0)
     if len(active) < 2:
-        return _Proven(ours, ours, {"proof_rounds": 0, "proof_added_pairs": 0})
+        return pairs, _Proven(ours, ours, {"proof_rounds": 0, "proof_added_pairs": 0})
     cand_e, cand_m, _ = _candidates(encoded, active, active, options)
     width = len(people)
     keys = unique_keys(
@@ -511,10 +512,30 @@ def _prove_reciprocal(
         return certify_reciprocal(encoded, active, left, right, gain + big_, places, big_, weigh)
 
     bound = certify(big)
+    if bound.added_pairs and bound.value > ours + big * len(pairs):
+        # Pairs priced in from outside the lists may do better: solve again with them (the bound stands).
+        more_left = np.concatenate([left, bound.added_rows])
+        more_right = np.concatenate([right, bound.added_cols])
+        _, more_weight = _reciprocal_weights(encoded, more_left, more_right)
+        pairing = pair_up(
+            width,
+            more_left,
+            more_right,
+            more_weight,
+            places,
+            maximize_matched=encoded.program.rules.maximize_matched,
+            seed=seed,
+        )
+        found = int(gains(more_weight[pairing.chosen]).sum())
+        count = int(pairing.chosen.sum())
+        if (count if big else 0, found) > (len(pairs) if big else 0, ours):
+            pairs = list(zip(more_left[pairing.chosen].tolist(), more_right[pairing.chosen].tolist(), strict=True))
+            ours = found
     score_bound = _score_bound(bound, big, len(pairs), ours, lambda: certify(0))
     if solver_bound is not None:
         score_bound = min(score_bound, solver_bound)
-    return _Proven(ours, score_bound, {"proof_rounds": bound.rounds, "proof_added_pairs": bound.added_pairs})
+    stats = {"proof_rounds": bound.rounds, "proof_added_pairs": bound.added_pairs}
+    return pairs, _Proven(ours, score_bound, stats)
 
 
 def _reciprocal_weights(encoded: Encoded, left: IntArray, right: IntArray) -> tuple[BoolArray, FloatArray]:
@@ -552,7 +573,7 @@ def match(
         undirected = [(min(e, m), max(e, m)) for e, m in fixed]
         pairs, reciprocal_stats, cp_sat_bound = _reciprocal_pairs(encoded, undirected, options, progress, seed)
         stats.update(reciprocal_stats)
-        proven = _prove_reciprocal(encoded, undirected, pairs, options, cp_sat_bound)
+        pairs, proven = _prove_reciprocal(encoded, undirected, pairs, options, cp_sat_bound, seed)
         fixed_set = set(undirected)
         directed = []
         for a, b in dict.fromkeys([*undirected, *pairs]):
