@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +30,7 @@ from lti_tool.matching.engine.cohort import FULL_AVAILABILITY_SLOTS, MAX_LEVEL, 
 from lti_tool.matching.engine.encode import BoolArray, Encoded, IntArray, unique_keys
 
 Float32Array = npt.NDArray[np.float32]
+ScoreArray = npt.NDArray[np.floating[Any]]  # float32 for selection, float64 for pricing (Kernel.precise)
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 FLOOR = np.float32(-1.0)  # feasible pairs score 0..1; every rule breaker scores at or below this
@@ -49,10 +51,10 @@ class KernelOptions:
 class _Features:
     """Kernel inputs for the kernel's own rows and cols (in the order of Kernel.rows / Kernel.cols)."""
 
-    rows: Float32Array  # (rows, features): coefficients
-    cols: Float32Array  # (features, cols): thresholds and one-hots
-    row_slots: Float32Array | None  # (rows, slots)
-    col_slots: Float32Array | None  # (slots, cols)
+    rows: ScoreArray  # (rows, features): coefficients
+    cols: ScoreArray  # (features, cols): thresholds and one-hots
+    row_slots: ScoreArray | None  # (rows, slots)
+    col_slots: ScoreArray | None  # (slots, cols)
     slot_unit: float  # availability weight per shared slot
     slot_rule: bool
 
@@ -70,40 +72,52 @@ def _coefficients(
     total_gap: npt.NDArray[np.float64],
     goal_weight: float,
     all_weight: float,
-) -> Float32Array:
+    dtype: type[np.floating[Any]],
+) -> ScoreArray:
     per_goal = np.divide(goal_weight, goal_gap, out=np.zeros_like(goal_gap), where=goal_gap > 0)
     per_skill = np.divide(all_weight, total_gap, out=np.zeros_like(total_gap), where=total_gap > 0)
-    coefficient = goals * per_goal[:, None].astype(np.float32) + per_skill[:, None].astype(np.float32)
-    return np.repeat(coefficient.astype(np.float32), MAX_LEVEL, axis=1)
+    coefficient = goals * per_goal[:, None].astype(dtype) + per_skill[:, None].astype(dtype)
+    return np.repeat(coefficient.astype(dtype), MAX_LEVEL, axis=1)
 
 
-def _features(encoded: Encoded, rows: IntArray, cols: IntArray, meeting_slots: BoolArray | None) -> _Features:
+def _features(
+    encoded: Encoded,
+    rows: IntArray,
+    cols: IntArray,
+    meeting_slots: BoolArray | None,
+    dtype: type[np.floating[Any]],
+) -> _Features:
     mentees, mentors = encoded.mentees, encoded.mentors
     goal_w, comp_w, slot_w, diversity_w, _ = (float(share) for share in encoded.shares)
     rules = encoded.program.rules
     half = 0.5 if encoded.model is MentoringModel.REVERSE else 1.0
     levels_e, levels_m = mentees.levels[rows], mentors.levels[cols]
-    row_blocks: list[Float32Array] = [
+    row_blocks: list[ScoreArray] = [
         _threshold_planes(levels_e, below=True)
         * _coefficients(
-            mentees.goals[rows], mentees.goal_gap[rows], mentees.total_gap[rows], half * goal_w, half * comp_w
+            mentees.goals[rows], mentees.goal_gap[rows], mentees.total_gap[rows], half * goal_w, half * comp_w, dtype
         )
     ]
-    col_blocks: list[Float32Array] = [_threshold_planes(levels_m, below=False).astype(np.float32)]
+    col_blocks: list[ScoreArray] = [_threshold_planes(levels_m, below=False).astype(dtype)]
     if encoded.model is MentoringModel.REVERSE:
-        row_blocks.append(_threshold_planes(levels_e, below=False).astype(np.float32))
+        row_blocks.append(_threshold_planes(levels_e, below=False).astype(dtype))
         col_blocks.append(
             _threshold_planes(levels_m, below=True)
             * _coefficients(
-                mentors.goals[cols], mentors.goal_gap[cols], mentors.total_gap[cols], half * goal_w, half * comp_w
+                mentors.goals[cols],
+                mentors.goal_gap[cols],
+                mentors.total_gap[cols],
+                half * goal_w,
+                half * comp_w,
+                dtype,
             )
         )
     departments = len(encoded.vocabulary.departments)
     if departments and (diversity_w > 0 or rules.different_department):
         penalty = diversity_w + (float(PENALTY) if rules.different_department else 0.0)
 
-        def one_hot(codes: IntArray) -> Float32Array:
-            table = np.zeros((len(codes), departments + 1), dtype=np.float32)
+        def one_hot(codes: IntArray) -> ScoreArray:
+            table = np.zeros((len(codes), departments + 1), dtype=dtype)
             known = codes >= 0
             table[known, 0] = 1.0
             table[np.flatnonzero(known), codes[known] + 1] = 1.0
@@ -111,17 +125,17 @@ def _features(encoded: Encoded, rows: IntArray, cols: IntArray, meeting_slots: B
 
         # diversity = known_e * known_m - same_department: bilinear in (known, one-hot).
         mentee_table = one_hot(mentees.department[rows])
-        mentee_table[:, 0] *= np.float32(diversity_w)
-        mentee_table[:, 1:] *= np.float32(-penalty)
+        mentee_table[:, 0] *= diversity_w
+        mentee_table[:, 1:] *= -penalty
         row_blocks.append(mentee_table)
         col_blocks.append(one_hot(mentors.department[cols]))
     use_slots = bool(encoded.vocabulary.slots) and (slot_w > 0 or rules.shared_slot)
     mentor_slots = mentors.slot_matrix if meeting_slots is None else meeting_slots
     return _Features(
-        rows=np.ascontiguousarray(np.hstack(row_blocks), dtype=np.float32),
-        cols=np.ascontiguousarray(np.hstack(col_blocks).T, dtype=np.float32),
-        row_slots=mentees.slot_matrix[rows].astype(np.float32) if use_slots else None,
-        col_slots=np.ascontiguousarray(mentor_slots[cols].T, dtype=np.float32) if use_slots else None,
+        rows=np.ascontiguousarray(np.hstack(row_blocks), dtype=dtype),
+        cols=np.ascontiguousarray(np.hstack(col_blocks).T, dtype=dtype),
+        row_slots=mentees.slot_matrix[rows].astype(dtype) if use_slots else None,
+        col_slots=np.ascontiguousarray(mentor_slots[cols].T, dtype=dtype) if use_slots else None,
         slot_unit=slot_w / FULL_AVAILABILITY_SLOTS,
         slot_rule=rules.shared_slot,
     )
@@ -131,14 +145,15 @@ class _Workspace:
     """Reused chunk buffers: allocating fresh (rows x cols) arrays for every chunk costs more in page faults
     than the arithmetic done in them."""
 
-    def __init__(self) -> None:
-        self._float: dict[str, Float32Array] = {}
+    def __init__(self, dtype: type[np.floating[Any]]) -> None:
+        self.dtype = dtype
+        self._float: dict[str, ScoreArray] = {}
         self._bool: dict[str, BoolArray] = {}
 
-    def floats(self, name: str, rows: int, cols: int) -> Float32Array:
+    def floats(self, name: str, rows: int, cols: int) -> ScoreArray:
         buffer = self._float.get(name)
         if buffer is None or buffer.size < rows * cols:
-            buffer = np.empty(rows * cols, dtype=np.float32)
+            buffer = np.empty(rows * cols, dtype=self.dtype)
             self._float[name] = buffer
         return buffer[: rows * cols].reshape(rows, cols)
 
@@ -162,7 +177,10 @@ def _nonzero(mask: BoolArray) -> tuple[IntArray, IntArray]:
 
 
 class Kernel:
-    """Chunked float32 scoring of `rows` (mentees) against `cols` (mentors), both internal indices."""
+    """Chunked float32 scoring of `rows` (mentees) against `cols` (mentors), both internal indices.
+
+    `precise` scores in float64 instead (half the speed): within 1e-12 of the exact score, which pricing needs.
+    """
 
     def __init__(
         self,
@@ -173,13 +191,15 @@ class Kernel:
         meeting_slots: BoolArray | None = None,
         options: KernelOptions | None = None,
         progress: Progress | None = None,
+        precise: bool = False,
     ) -> None:
         self.encoded = encoded
         self.rows = np.unique(np.asarray(rows, dtype=np.int64))
         self.cols = np.unique(np.asarray(cols, dtype=np.int64))
         self.options = options or KernelOptions()
         self.progress = progress
-        self.features = _features(encoded, self.rows, self.cols, meeting_slots)
+        dtype: type[np.floating[Any]] = np.float64 if precise else np.float32
+        self.features = _features(encoded, self.rows, self.cols, meeting_slots, dtype)
         self._row_index = np.full(len(encoded.mentees), -1, dtype=np.int64)
         self._row_index[self.rows] = np.arange(len(self.rows))
         self._col_index = np.full(len(encoded.mentors), -1, dtype=np.int64)
@@ -190,10 +210,13 @@ class Kernel:
         self.forbidden_cols = forbidden % len(encoded.mentors)
         self._row_position = np.full(len(encoded.mentees), -1, dtype=np.int64)
         self._col_position = np.full(len(encoded.mentors), -1, dtype=np.int64)
-        self._work = _Workspace()
+        self._work = _Workspace(dtype)
         self.groups = list(self._language_groups())
         self.total_pairs = sum(len(r) * len(c) for r, c in self.groups)
         self._done = 0
+        # Set by top_pairs: upper bounds on the kernel scores of the pairs it leaves out, per row and column.
+        self.row_bound = np.full(len(encoded.mentees), np.inf, dtype=np.float32)
+        self.col_bound = np.full(len(encoded.mentors), np.inf, dtype=np.float32)
 
     def _language_groups(self) -> Iterator[tuple[IntArray, IntArray]]:
         """Blocks (mentees, mentors) who share a language (or have none stated): other pairs are never scored."""
@@ -224,7 +247,7 @@ class Kernel:
         for start in range(0, len(members), size):
             yield members[start : start + size]
 
-    def _gather(self, cols: IntArray) -> tuple[Float32Array, Float32Array | None]:
+    def _gather(self, cols: IntArray) -> tuple[ScoreArray, ScoreArray | None]:
         """The features of a block's columns, contiguous (BLAS wants them so), and their positions for _block."""
         self._col_position[:] = -1
         self._col_position[cols] = np.arange(len(cols))
@@ -236,8 +259,8 @@ class Kernel:
         )
 
     def _block(
-        self, rows: IntArray, cols: IntArray, col_features: Float32Array, col_slots: Float32Array | None
-    ) -> Float32Array:
+        self, rows: IntArray, cols: IntArray, col_features: ScoreArray, col_slots: ScoreArray | None
+    ) -> ScoreArray:
         """Kernel scores of rows x cols (cols' features pre-gathered); rule breakers score below FLOOR.
 
         The result lives in a reused buffer: use it before the next call.
@@ -288,10 +311,39 @@ class Kernel:
                 found_cols.append(cols[c])
         return _joined(found_rows), _joined(found_cols)
 
+    def priced_pairs(
+        self, row_threshold: npt.NDArray[np.float64], col_price: npt.NDArray[np.float64], scale: float
+    ) -> tuple[IntArray, IntArray]:
+        """Every pair that keeps the hard rules with scale * score - col_price[col] >= row_threshold[row]
+        (both indexed by internal index): the pairs a pricing pass must look at exactly."""
+        found_rows: list[IntArray] = []
+        found_cols: list[IntArray] = []
+        for members, cols in self.groups:
+            col_features, col_slots = self._gather(cols)
+            price = col_price[cols]
+            for rows in self._chunks(members, len(cols)):
+                scores = self._block(rows, cols, col_features, col_slots)
+                feasible = np.greater(scores, FLOOR, out=self._work.bools("mask", *scores.shape))
+                scores *= scale
+                scores -= price[None, :]
+                feasible &= np.greater_equal(
+                    scores, row_threshold[rows][:, None], out=self._work.bools("other", *scores.shape)
+                )
+                r, c = _nonzero(feasible)
+                found_rows.append(rows[r])
+                found_cols.append(cols[c])
+        return _joined(found_rows), _joined(found_cols)
+
     def top_pairs(self, per_row: int, per_col: int) -> tuple[IntArray, IntArray]:
-        """The union of each row's best `per_row` and each column's best `per_col` feasible pairs."""
+        """The union of each row's best `per_row` and each column's best `per_col` feasible pairs.
+
+        Also sets `row_bound` and `col_bound` (per internal index, float32 kernel scores): no pair left out
+        scores above its row's bound or above its column's (certificate.py prunes its pricing with them).
+        """
         options = self.options
         n_mentors = len(self.encoded.mentors)
+        self.row_bound = np.full(len(self.encoded.mentees), np.inf if per_row <= 0 else -np.inf, dtype=np.float32)
+        self.col_bound = np.full(n_mentors, np.inf if per_col <= 0 else -np.inf, dtype=np.float32)
         if per_col > 0:
             col_threshold, col_exact = self._column_thresholds(per_col)
         else:
@@ -330,9 +382,11 @@ class Kernel:
                 values = scores[r, c]
                 if per_row > 0:
                     in_row = values >= row_threshold[r]
-                    keep_r, keep_c = _top_in_rows(r[in_row], c[in_row], values[in_row], len(rows), per_row)
+                    keep_r, keep_c, kth = _top_in_rows(r[in_row], c[in_row], values[in_row], len(rows), per_row)
                     out_rows.append(rows[keep_r])
                     out_cols.append(cols[keep_c])
+                    # Left out: below the row's threshold, or at most its per_row-th best kept.
+                    self.row_bound[rows] = np.maximum(kth, row_threshold)
                 if per_col > 0:
                     in_col = values >= block_col_threshold[c]
                     col_rows.append(rows[r[in_col]])
@@ -353,6 +407,12 @@ class Kernel:
             chosen = _top_in_groups(pair_cols, values, per_col)
             out_rows.append(pair_rows[chosen])
             out_cols.append(pair_cols[chosen])
+            # A column with fewer than per_col pairs gathered had every feasible pair gathered (it was redone,
+            # or its threshold was the floor); otherwise nothing left out beats its per_col-th best.
+            kept_min = np.full(n_mentors, np.inf, dtype=np.float32)
+            np.minimum.at(kept_min, pair_cols[chosen], values[chosen])
+            full = np.bincount(pair_cols[chosen], minlength=n_mentors) >= per_col
+            self.col_bound[full] = kept_min[full]
         return _unique_pairs(_joined(out_rows), _joined(out_cols), n_mentors)
 
     def _column_thresholds(self, per_col: int) -> tuple[Float32Array, bool]:
@@ -417,14 +477,22 @@ def _unique_pairs(rows: IntArray, cols: IntArray, n_cols: int) -> tuple[IntArray
     return keys // n_cols, keys % n_cols
 
 
-def _top_in_rows(r: IntArray, c: IntArray, values: Float32Array, n_rows: int, k: int) -> tuple[IntArray, IntArray]:
-    """The k best (r, c) per row r from sparse entries sorted by r (np.nonzero order)."""
+def _top_in_rows(
+    r: IntArray, c: IntArray, values: Float32Array, n_rows: int, k: int
+) -> tuple[IntArray, IntArray, Float32Array]:
+    """The k best (r, c) per row r from sparse entries sorted by r (np.nonzero order), and per row the k-th
+    best value (-inf for rows with fewer than k entries)."""
+    kth = np.full(n_rows, -np.inf, dtype=np.float32)
     if not len(r):
-        return r, c
+        return r, c, kth
     counts = np.bincount(r, minlength=n_rows)
     widest = int(counts.max())
     if widest <= k:
-        return r, c
+        if widest == k:
+            least = np.full(n_rows, np.inf, dtype=np.float32)
+            np.minimum.at(least, r, values)
+            kth[counts == k] = least[counts == k]
+        return r, c, kth
     starts = np.cumsum(counts) - counts
     slot = np.arange(len(r)) - starts[r]
     padded = np.full((n_rows, widest), -np.inf, dtype=np.float32)
@@ -435,7 +503,9 @@ def _top_in_rows(r: IntArray, c: IntArray, values: Float32Array, n_rows: int, k:
     chosen_values = np.take_along_axis(padded, best, axis=1)
     chosen_cols = np.take_along_axis(columns, best, axis=1)
     valid = chosen_values > FLOOR
-    return np.nonzero(valid)[0].astype(np.int64), chosen_cols[valid]
+    full = counts >= k
+    kth[full] = chosen_values[full].min(axis=1)
+    return np.nonzero(valid)[0].astype(np.int64), chosen_cols[valid], kth
 
 
 def _top_in_groups(groups: IntArray, values: Float32Array, k: int) -> IntArray:

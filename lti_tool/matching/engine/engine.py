@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from lti_tool.matching.engine.candidates import Kernel, KernelOptions
+from lti_tool.matching.engine.certificate import certified_assignment
 from lti_tool.matching.engine.cohort import (
     Cohort,
     MentoringModel,
@@ -35,6 +36,7 @@ from lti_tool.matching.engine.results import (
     Match,
     MatchResult,
     PairAssessment,
+    Proof,
     Suggestion,
     Unmatched,
 )
@@ -53,6 +55,10 @@ class MatchOptions:
     mentors_per_mentee: int = 25  # candidate mentors kept per mentee
     mentees_per_mentor: int = 50  # candidate mentees kept per mentor: without them, unpopular mentors are stranded
     exhaustive: bool = False  # give the solver every feasible pair: the exact optimum, for small cohorts
+    # Price out every pair after solving on the candidates, add those that would improve the result and solve
+    # again (certificate.py): the proven optimum. Off: the candidate lists' optimum plus one repair round.
+    certify: bool = True
+    certify_rounds: int = 10  # solve-and-price rounds before settling for a proven bound (deterministic budget)
     kernel: KernelOptions = field(default_factory=KernelOptions)
 
 
@@ -97,15 +103,26 @@ def _with_preferred(
     return keys // width, keys % width
 
 
+@dataclass(frozen=True)
+class _Assigned:
+    """New (mentee -> mentor) pairs, their total score, and a proven bound on the best total they could have."""
+
+    pairs: dict[int, int]
+    score: float
+    upper_bound: float
+    stats: dict[str, int | bool]
+
+
 def _bipartite(
     encoded: Encoded,
     fixed: dict[int, int],
     options: MatchOptions,
     progress: Progress | None,
     meeting: _Meeting | None = None,
-) -> tuple[dict[int, int], dict[str, int]]:
-    """New (mentee -> mentor) assignments around the `fixed` ones: candidates, then min-cost flow, then one
-    repair round that offers every leftover place to every mentee still unmatched."""
+) -> _Assigned:
+    """New (mentee -> mentor) assignments around the `fixed` ones: candidates, then min-cost flow, then either
+    the certificate (every other pair priced out until the optimum is proven) or one repair round that offers
+    every leftover place to every mentee still unmatched."""
     mentors, mentees = encoded.mentors, encoded.mentees
     rules = encoded.program.rules
     places = mentors.capacity - np.bincount(np.array(list(fixed.values()), dtype=np.int64), minlength=len(mentors))
@@ -115,10 +132,16 @@ def _bipartite(
     meeting_matrix = None if meeting is None else meeting.matrix(encoded)
     meeting_words = None if meeting_matrix is None else pack_bits(meeting_matrix)
     new: dict[int, int] = {}
-    stats = {"candidate_pairs": 0}
+    stats: dict[str, int | bool] = {"candidate_pairs": 0}
+    total = 0.0
+    # Without a certificate, nothing is proven beyond this: each new pair scores at most 1.
+    upper_bound = float(min(len(rows), int(np.maximum(places, 0).sum())))
+    certify = options.certify and not options.exhaustive
     for phase in ("main", "repair"):
         cols = np.flatnonzero(places > 0)
         if not len(rows) or not len(cols):
+            if phase == "main":
+                upper_bound = 0.0  # nobody to match, or no place: nothing better exists
             break
         kernel = Kernel(
             encoded,
@@ -138,23 +161,47 @@ def _bipartite(
         cand_e, cand_m, values = cand_e[ok], cand_m[ok], scores.score[ok]
         stats["candidate_pairs"] += len(cand_e)
         _notify(progress, "solving", 0, 1)
-        chosen = assign(
-            len(mentees),
-            len(mentors),
-            cand_e,
-            cand_m,
-            values,
-            np.maximum(places, 0),
-            maximize_matched=rules.maximize_matched,
-        )
+        if certify:
+            certified = certified_assignment(
+                encoded,
+                rows,
+                cols,
+                places,
+                cand_e,
+                cand_m,
+                values,
+                maximize_matched=rules.maximize_matched,
+                max_rounds=options.certify_rounds,
+                kernel_options=options.kernel,
+                meeting_slots=meeting_matrix,
+                progress=progress,
+            )
+            chosen, cand_e, cand_m, values = certified.chosen, certified.mentees, certified.mentors, certified.scores
+            upper_bound = certified.upper_bound
+            stats.update(
+                certified=certified.proven, pricing_rounds=certified.rounds, priced_in_pairs=certified.added_pairs
+            )
+        else:
+            chosen = assign(
+                len(mentees),
+                len(mentors),
+                cand_e,
+                cand_m,
+                values,
+                np.maximum(places, 0),
+                maximize_matched=rules.maximize_matched,
+            )
         _notify(progress, "solving", 1, 1)
         new.update(zip(cand_e[chosen].tolist(), cand_m[chosen].tolist(), strict=True))
+        total += float(values[chosen].sum())
         places -= np.bincount(cand_m[chosen], minlength=len(mentors))
         waiting[cand_e[chosen]] = False
         rows = rows[waiting[rows]]
         if options.exhaustive:
+            upper_bound = total  # every allowed pair was a candidate: the flow's optimum is the cohort's
+        if options.exhaustive or certify:
             break
-    return new, stats
+    return _Assigned(new, total, max(upper_bound, total), stats)
 
 
 def _group_rounds(
@@ -170,9 +217,9 @@ def _group_rounds(
     if encoded.program.rules.shared_slot:
         _plan_meeting_slots(encoded, fixed, options, meeting)
     for round_number in range(GROUP_ROUNDS):
-        new, round_stats = _bipartite(encoded, assignment, options, progress if round_number == 0 else None, meeting)
-        assignment.update(new)
-        stats["candidate_pairs"] += round_stats["candidate_pairs"]
+        assigned = _bipartite(encoded, assignment, options, progress if round_number == 0 else None, meeting)
+        assignment.update(assigned.pairs)
+        stats["candidate_pairs"] += int(assigned.stats["candidate_pairs"])
         stats["group_rounds"] = round_number + 1
         if not encoded.program.rules.shared_slot:
             break
@@ -345,6 +392,9 @@ def match(
     # The flows are exact on their candidates; only CP-SAT on large odd-cycle cases can stop short.
     stats: dict[str, int | bool] = {"exhaustive": options.exhaustive, "solver_optimal": True}
     directed: list[tuple[int, int, bool]]
+    # What is proven beyond the new pairs' own total, in score units (each match scores at most 1): models
+    # without a certificate of their own get that trivial bound.
+    slack: float | None = None
     if reciprocal:
         undirected = [(min(e, m), max(e, m)) for e, m in fixed]
         pairs, reciprocal_stats = _reciprocal_pairs(encoded, undirected, options, progress, seed)
@@ -360,11 +410,12 @@ def match(
             assignment, meeting, group_stats = _group_rounds(encoded, fixed_map, options, progress)
             stats.update(group_stats)
         else:
-            new, bipartite_stats = _bipartite(encoded, fixed_map, options, progress)
-            assignment = {**fixed_map, **new}
-            stats.update(bipartite_stats)
+            assigned = _bipartite(encoded, fixed_map, options, progress)
+            assignment = {**fixed_map, **assigned.pairs}
+            stats.update(assigned.stats)
+            slack = assigned.upper_bound - assigned.score
         directed = [(e, m, fixed_map.get(e) == m) for e, m in assignment.items()]
-    return _result(encoded, directed, meeting, stats, seed, reciprocal=reciprocal, progress=progress)
+    return _result(encoded, directed, meeting, stats, seed, slack, reciprocal=reciprocal, progress=progress)
 
 
 def match_late_joiners(
@@ -390,6 +441,7 @@ def _result(
     meeting: _Meeting | None,
     stats: dict[str, int | bool],
     seed: int,
+    slack: float | None,
     *,
     reciprocal: bool,
     progress: Progress | None,
@@ -444,13 +496,21 @@ def _result(
         "unmatched": len(unmatched),
         **stats,
     }
+    objective = math.fsum(match.score for match in matches)
+    if slack is None:
+        # Each person is a mentee in at most `capacity` matches (peers) or one, each scoring at most 1.
+        most = int(mentees_side.capacity.sum()) if reciprocal else len(mentees_side)
+        upper_bound = max(float(most), objective)
+    else:
+        upper_bound = objective + slack
     return MatchResult(
         model=encoded.model,
         seed=seed,
-        objective=math.fsum(match.score for match in matches),
+        objective=objective,
         matches=matches,
         unmatched=tuple(unmatched),
         stats=summary,
+        proof=Proof(objective=objective, upper_bound=upper_bound),
     )
 
 
