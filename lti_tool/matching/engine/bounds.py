@@ -1,7 +1,9 @@
-"""Upper bounds on the best possible total score, from LP duality, priced over every feasible pair of a cohort.
+"""The proven bound of reciprocal peer matching, from LP duality, priced over every feasible pair of a cohort.
 
-One inequality carries every bound here. For a b-matching (rows and columns with capacities a and b, each pair
-used at most once, integer pair gains g) and any prices u >= 0 on the rows and v >= 0 on the columns,
+(Bipartite models have their certificate in certificate.py; peers pair people of one list, with capacities on
+both sides of the flow, so their prices are read off differently.) One inequality carries the bound. For a
+b-matching (rows and columns with capacities a and b, each pair used at most once, integer pair gains g) and any
+prices u >= 0 on the rows and v >= 0 on the columns,
 
     best total gain <= sum(a_r u_r) + sum(b_c v_c) + sum over every feasible pair of max(0, g_rc - u_r - v_c)
 
@@ -27,20 +29,14 @@ import numpy as np
 from ortools.graph.python import min_cost_flow
 
 from lti_tool.matching.engine.candidates import FLOOR, Kernel
-from lti_tool.matching.engine.encode import BoolArray, Encoded, FloatArray, IntArray, WordArray, unique_keys
-from lti_tool.matching.engine.scoring import score_pairs
-from lti_tool.matching.engine.solver import SCALE, SolverError
+from lti_tool.matching.engine.encode import BoolArray, Encoded, FloatArray, IntArray, unique_keys
+from lti_tool.matching.engine.solver import SCALE, SolverError, gains, shortest_distances
 
 # The kernel's float32 score is within about 1e-6 of the exact one; pairs this close to their prices are rescored.
 TOLERANCE = 1e-4
 PRICING_ROUNDS = 8  # solve, price out, add the pairs with a positive reduced cost; each round rarely finds many
 
 Weigh = Callable[[IntArray, IntArray], tuple[BoolArray, FloatArray]]  # pairs -> (feasible, exact score)
-
-
-def gains(scores: FloatArray) -> IntArray:
-    """Scores as the solver's integer millionths."""
-    return np.rint(np.asarray(scores) * SCALE).astype(np.int64)
 
 
 def b_matching(
@@ -71,14 +67,14 @@ def b_matching(
 
 
 @dataclass(frozen=True)
-class Prices:
+class Duals:
     rows: IntArray  # u, per row (all rows of the problem), >= 0
     cols: IntArray  # v, per column, >= 0
 
 
 def flow_prices(
     rows: IntArray, cols: IntArray, gain: IntArray, chosen: BoolArray, row_capacity: IntArray, col_capacity: IntArray
-) -> Prices:
+) -> Duals:
     """Prices that certify `chosen` when it is an optimal b-matching of the pairs: the flow's node potentials.
 
     The flow is a circulation through one hub (source and sink joined by a free arc, so they share a potential
@@ -106,29 +102,11 @@ def flow_prices(
     ]
     tail, head = np.concatenate(tails).astype(np.int64), np.concatenate(heads).astype(np.int64)
     cost = np.concatenate([np.where(chosen, gain, -gain), np.zeros(len(tail) - len(gain), dtype=np.int64)])
-    distance = _shortest_distances(hub + 1, tail, head, cost)
-    return Prices(
+    distance = shortest_distances(hub + 1, tail, head, cost)
+    return Duals(
         rows=np.maximum(distance[:n_rows] - distance[hub], 0),
         cols=np.maximum(distance[hub] - distance[n_rows:hub], 0),
     )
-
-
-def _shortest_distances(nodes: int, tail: IntArray, head: IntArray, cost: IntArray) -> IntArray:
-    """Bellman-Ford from a root joined to every node at cost 0, one vectorised pass over the arcs per round."""
-    order = np.argsort(head, kind="stable")
-    tail, head, cost = tail[order], head[order], cost[order]
-    starts = np.flatnonzero(np.r_[True, head[1:] != head[:-1]]) if len(head) else np.zeros(0, dtype=np.int64)
-    targets = head[starts]
-    distance = np.zeros(nodes, dtype=np.int64)
-    for _ in range(nodes + 1):
-        if not len(head):
-            return distance
-        best = np.minimum.reduceat(distance[tail] + cost, starts)
-        improved = best < distance[targets]
-        if not improved.any():
-            return distance
-        distance[targets[improved]] = best[improved]
-    raise SolverError("the flow is not optimal: its residual graph has a negative cycle")
 
 
 @dataclass(frozen=True)
@@ -139,35 +117,6 @@ class Priced:
     cols: IntArray
     gain: IntArray
     reduced: IntArray
-
-
-def price_bipartite(
-    encoded: Encoded,
-    rows: IntArray,
-    cols: IntArray,
-    prices: Prices,
-    big: int,
-    *,
-    meeting: BoolArray | None = None,
-    meeting_words: WordArray | None = None,
-) -> Priced:
-    """Every feasible (mentee in rows, mentor in cols) whose gain (score + big) exceeds u + v."""
-    kernel = Kernel(encoded, rows, cols, meeting_slots=meeting)
-    found_e: list[IntArray] = []
-    found_m: list[IntArray] = []
-    for block_rows, block_cols, scores in kernel.blocks():
-        floor = (prices.rows[block_rows][:, None] + prices.cols[block_cols][None, :] - big) / SCALE - TOLERANCE
-        r, c = np.nonzero(scores > np.maximum(floor, FLOOR))
-        found_e.append(block_rows[r])
-        found_m.append(block_cols[c])
-    e, m = _with_preferred(encoded, found_e, found_m, rows, cols)
-    scores_ = score_pairs(encoded, e, m, meeting_slots=meeting_words)
-    ok = scores_.feasible(encoded)
-    e, m = e[ok], m[ok]
-    gain = gains(scores_.score[ok]) + big
-    reduced = gain - prices.rows[e] - prices.cols[m]
-    keep = reduced > 0
-    return Priced(e[keep], m[keep], gain[keep], reduced[keep])
 
 
 def price_reciprocal(encoded: Encoded, people: IntArray, half_prices: IntArray, big: int, weigh: Weigh) -> Priced:
@@ -219,8 +168,6 @@ def _with_preferred(
 class Bound:
     """What a relaxation proved: its best solution found on the candidates and an upper bound, in gain units."""
 
-    chosen_rows: IntArray  # bipartite: the relaxation's best pairs; reciprocal: none (the caller's solver picks)
-    chosen_cols: IntArray
     added_rows: IntArray  # the pairs priced in from outside the candidates
     added_cols: IntArray
     value: int  # the total gain of the relaxation's best (score + big per pair)
@@ -230,39 +177,6 @@ class Bound:
     @property
     def added_pairs(self) -> int:
         return len(self.added_rows)
-
-
-def certify_bipartite(
-    encoded: Encoded,
-    rows: IntArray,
-    cols: IntArray,
-    cand_e: IntArray,
-    cand_m: IntArray,
-    cand_gain: IntArray,
-    row_capacity: IntArray,
-    col_capacity: IntArray,
-    big: int,
-) -> Bound:
-    """Solve the mentee-mentor b-matching on the candidates, price out every pair of rows x cols, add those with
-    a positive reduced cost and solve again; the bound is the duality bound of the last prices."""
-    e, m, gain = cand_e, cand_m, cand_gain
-    for round_number in range(1, PRICING_ROUNDS + 1):
-        chosen = b_matching(e, m, gain, row_capacity, col_capacity)
-        prices = flow_prices(e, m, gain, chosen, row_capacity, col_capacity)
-        priced = price_bipartite(encoded, rows, cols, prices, big)
-        width = len(encoded.mentors)
-        known = unique_keys(e * width + m)
-        new_keys = priced.rows * width + priced.cols
-        fresh = ~np.isin(new_keys, known)
-        bound = int(row_capacity @ prices.rows + col_capacity @ prices.cols + priced.reduced.sum())
-        value = int(gain[chosen].sum())
-        if not fresh.any() or bound == value or round_number == PRICING_ROUNDS:
-            added = slice(len(cand_e), None)
-            return Bound(e[chosen], m[chosen], e[added], m[added], value, bound, round_number)
-        e = np.concatenate([e, priced.rows[fresh]])
-        m = np.concatenate([m, priced.cols[fresh]])
-        gain = np.concatenate([gain, priced.gain[fresh]])
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def certify_reciprocal(
@@ -294,8 +208,8 @@ def certify_reciprocal(
         doubled = int(capacity @ half_prices + priced.reduced.sum())
         value = int(both_gain[chosen].sum())  # the cover's, twice a matching's at best
         if not fresh.any() or doubled == value or round_number == PRICING_ROUNDS:
-            empty, added = np.zeros(0, dtype=np.int64), slice(len(left), None)
-            return Bound(empty, empty, left_[added], right_[added], value // 2, doubled // 2, round_number)
+            added = slice(len(left), None)
+            return Bound(left_[added], right_[added], value // 2, doubled // 2, round_number)
         left_ = np.concatenate([left_, priced.rows[fresh]])
         right_ = np.concatenate([right_, priced.cols[fresh]])
         gain_ = np.concatenate([gain_, priced.gain[fresh] // 2])

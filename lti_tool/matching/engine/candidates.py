@@ -29,6 +29,7 @@ from lti_tool.matching.engine.cohort import FULL_AVAILABILITY_SLOTS, MAX_LEVEL, 
 from lti_tool.matching.engine.encode import BoolArray, Encoded, IntArray, unique_keys
 
 Float32Array = npt.NDArray[np.float32]
+Float64Array = npt.NDArray[np.float64]
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 FLOOR = np.float32(-1.0)  # feasible pairs score 0..1; every rule breaker scores at or below this
@@ -133,6 +134,7 @@ class _Workspace:
 
     def __init__(self) -> None:
         self._float: dict[str, Float32Array] = {}
+        self._double: dict[str, Float64Array] = {}
         self._bool: dict[str, BoolArray] = {}
 
     def floats(self, name: str, rows: int, cols: int) -> Float32Array:
@@ -140,6 +142,13 @@ class _Workspace:
         if buffer is None or buffer.size < rows * cols:
             buffer = np.empty(rows * cols, dtype=np.float32)
             self._float[name] = buffer
+        return buffer[: rows * cols].reshape(rows, cols)
+
+    def doubles(self, name: str, rows: int, cols: int) -> Float64Array:
+        buffer = self._double.get(name)
+        if buffer is None or buffer.size < rows * cols:
+            buffer = np.empty(rows * cols, dtype=np.float64)
+            self._double[name] = buffer
         return buffer[: rows * cols].reshape(rows, cols)
 
     def bools(self, name: str, rows: int, cols: int) -> BoolArray:
@@ -194,6 +203,9 @@ class Kernel:
         self.groups = list(self._language_groups())
         self.total_pairs = sum(len(r) * len(c) for r, c in self.groups)
         self._done = 0
+        # Set by top_pairs: upper bounds on the kernel scores of the pairs it leaves out, per row and column.
+        self.row_bound = np.full(len(encoded.mentees), np.inf, dtype=np.float32)
+        self.col_bound = np.full(len(encoded.mentors), np.inf, dtype=np.float32)
 
     def _language_groups(self) -> Iterator[tuple[IntArray, IntArray]]:
         """Blocks (mentees, mentors) who share a language (or have none stated): other pairs are never scored."""
@@ -293,10 +305,44 @@ class Kernel:
             found_cols.append(cols[c])
         return _joined(found_rows), _joined(found_cols)
 
+    def priced_pairs(
+        self, row_threshold: Float64Array, col_price: Float64Array, scale: float, rows_wanted: BoolArray
+    ) -> tuple[IntArray, IntArray]:
+        """Every pair of the `rows_wanted` (a mask over internal indices) that keeps the hard rules and has
+        scale * kernel score - col_price[col] >= row_threshold[row]: what a pricing pass must check exactly.
+        In float64 from the kernel's float32 scores: prices can be far larger than scale."""
+        found_rows: list[IntArray] = []
+        found_cols: list[IntArray] = []
+        for members, cols in self.groups:
+            wanted = members[rows_wanted[members]]
+            if not len(wanted):
+                continue
+            col_features, col_slots = self._gather(cols)
+            price = col_price[cols]
+            for rows in self._chunks(wanted, len(cols)):
+                scores = self._block(rows, cols, col_features, col_slots)
+                mask = np.greater(scores, FLOOR, out=self._work.bools("mask", *scores.shape))
+                shifted = self._work.doubles("shifted", *scores.shape)
+                np.multiply(scores, scale, out=shifted)
+                shifted -= price[None, :]
+                mask &= np.greater_equal(
+                    shifted, row_threshold[rows][:, None], out=self._work.bools("other", *scores.shape)
+                )
+                r, c = _nonzero(mask)
+                found_rows.append(rows[r])
+                found_cols.append(cols[c])
+        return _joined(found_rows), _joined(found_cols)
+
     def top_pairs(self, per_row: int, per_col: int) -> tuple[IntArray, IntArray]:
-        """The union of each row's best `per_row` and each column's best `per_col` feasible pairs."""
+        """The union of each row's best `per_row` and each column's best `per_col` feasible pairs.
+
+        Also sets `row_bound` and `col_bound` (per internal index, float32 kernel scores): no pair left out
+        scores above its row's bound or above its column's (certificate.py prunes its pricing with them).
+        """
         options = self.options
         n_mentors = len(self.encoded.mentors)
+        self.row_bound = np.full(len(self.encoded.mentees), np.inf if per_row <= 0 else -np.inf, dtype=np.float32)
+        self.col_bound = np.full(n_mentors, np.inf if per_col <= 0 else -np.inf, dtype=np.float32)
         if per_col > 0:
             col_threshold, col_exact = self._column_thresholds(per_col)
         else:
@@ -335,9 +381,13 @@ class Kernel:
                 values = scores[r, c]
                 if per_row > 0:
                     in_row = values >= row_threshold[r]
-                    keep_r, keep_c = _top_in_rows(r[in_row], c[in_row], values[in_row], len(rows), per_row)
+                    keep_r, keep_c, kth = _top_in_rows(
+                        r[in_row], c[in_row], values[in_row], len(rows), per_row, rows, cols
+                    )
                     out_rows.append(rows[keep_r])
                     out_cols.append(cols[keep_c])
+                    # Left out: below the row's threshold, or at most its per_row-th best kept.
+                    self.row_bound[rows] = np.maximum(kth, row_threshold)
                 if per_col > 0:
                     in_col = values >= block_col_threshold[c]
                     col_rows.append(rows[r[in_col]])
@@ -355,9 +405,15 @@ class Kernel:
                     pair_rows = np.concatenate([pair_rows[keep], extra_rows])
                     pair_cols = np.concatenate([pair_cols[keep], extra_cols])
                     values = np.concatenate([values[keep], extra_values])
-            chosen = _top_in_groups(pair_cols, values, per_col)
+            chosen = _top_in_groups(pair_cols, values, per_col, _tiebreak(pair_rows, pair_cols))
             out_rows.append(pair_rows[chosen])
             out_cols.append(pair_cols[chosen])
+            # A column with fewer than per_col pairs gathered had every feasible pair gathered (it was redone,
+            # or its threshold was the floor); otherwise nothing left out beats its per_col-th best.
+            kept_min = np.full(n_mentors, np.inf, dtype=np.float32)
+            np.minimum.at(kept_min, pair_cols[chosen], values[chosen])
+            full = np.bincount(pair_cols[chosen], minlength=n_mentors) >= per_col
+            self.col_bound[full] = kept_min[full]
         return _unique_pairs(_joined(out_rows), _joined(out_cols), n_mentors)
 
     def _column_thresholds(self, per_col: int) -> tuple[Float32Array, bool]:
@@ -422,33 +478,64 @@ def _unique_pairs(rows: IntArray, cols: IntArray, n_cols: int) -> tuple[IntArray
     return keys // n_cols, keys % n_cols
 
 
-def _top_in_rows(r: IntArray, c: IntArray, values: Float32Array, n_rows: int, k: int) -> tuple[IntArray, IntArray]:
-    """The k best (r, c) per row r from sparse entries sorted by r (np.nonzero order)."""
+def _tiebreak(rows: IntArray, cols: IntArray) -> npt.NDArray[np.uint64]:
+    """A hash of each pair (internal indices, so it follows the seed): equal scores are ranked by it, so that
+    people with identical profiles do not all list the same few partners."""
+    with np.errstate(over="ignore"):
+        mixed = rows.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) ^ cols.astype(np.uint64) * np.uint64(
+            0xC2B2AE3D27D4EB4F
+        )
+        mixed ^= mixed >> np.uint64(31)
+        mixed *= np.uint64(0x94D049BB133111EB)
+        mixed ^= mixed >> np.uint64(29)
+    return mixed
+
+
+def _top_in_rows(
+    r: IntArray, c: IntArray, values: Float32Array, n_rows: int, k: int, rows: IntArray, cols: IntArray
+) -> tuple[IntArray, IntArray, Float32Array]:
+    """The k best (r, c) per row r from sparse entries sorted by r (np.nonzero order), and per row the k-th
+    best value (-inf for rows with fewer than k entries). r and c index `rows` and `cols` (internal indices);
+    ties go by _tiebreak."""
+    kth = np.full(n_rows, -np.inf, dtype=np.float32)
     if not len(r):
-        return r, c
+        return r, c, kth
     counts = np.bincount(r, minlength=n_rows)
     widest = int(counts.max())
     if widest <= k:
-        return r, c
+        if widest == k:
+            least = np.full(n_rows, np.inf, dtype=np.float32)
+            np.minimum.at(least, r, values)
+            kth[counts == k] = least[counts == k]
+        return r, c, kth
     starts = np.cumsum(counts) - counts
     slot = np.arange(len(r)) - starts[r]
-    padded = np.full((n_rows, widest), -np.inf, dtype=np.float32)
-    padded[r, slot] = values
+    # Ranked in float64 with a hash below half a float32 step of any score that matters (>= 0.01).
+    padded = np.full((n_rows, widest), -np.inf, dtype=np.float64)
+    padded[r, slot] = values + (_tiebreak(rows[r], cols[c]) >> np.uint64(11)) * (2.0**-53 * 1e-10)
     columns = np.full((n_rows, widest), -1, dtype=np.int64)
     columns[r, slot] = c
     best = np.argpartition(padded, widest - k, axis=1)[:, widest - k :]
-    chosen_values = np.take_along_axis(padded, best, axis=1)
+    chosen_values = np.full((n_rows, widest), -np.inf, dtype=np.float32)
+    chosen_values[r, slot] = values
+    chosen_values = np.take_along_axis(chosen_values, best, axis=1)
     chosen_cols = np.take_along_axis(columns, best, axis=1)
     valid = chosen_values > FLOOR
-    return np.nonzero(valid)[0].astype(np.int64), chosen_cols[valid]
+    full = counts >= k
+    kth[full] = chosen_values[full].min(axis=1)
+    return np.nonzero(valid)[0].astype(np.int64), chosen_cols[valid], kth
 
 
-def _top_in_groups(groups: IntArray, values: Float32Array, k: int) -> IntArray:
-    """Indices of the k largest values within each group id (ties: first in input order)."""
-    # One stable sort on (group, descending value) packed into an int64: a third of lexsort's time.
+def _top_in_groups(groups: IntArray, values: Float32Array, k: int, tiebreak: npt.NDArray[np.uint64]) -> IntArray:
+    """Indices of the k largest values within each group id (ties: by the tiebreak hash, then input order)."""
+    # One stable sort on (group, descending value, hash bits) packed into an int64: a third of lexsort's time.
     bits = values.astype(np.float32).view(np.int32).astype(np.int64)
     monotone = np.where(bits >= 0, bits, bits ^ 0x7FFFFFFF)  # orders like the floats
-    order = np.argsort((groups << 32) | (0x7FFFFFFF - monotone), kind="stable")
+    group_bits = max(1, int(groups.max(initial=0)).bit_length())
+    hash_bits = max(0, 63 - 32 - group_bits)
+    salt = (tiebreak >> np.uint64(64 - hash_bits)).astype(np.int64) if hash_bits else 0
+    key = (groups << (32 + hash_bits)) | ((0x7FFFFFFF - monotone) << hash_bits) | salt
+    order = np.argsort(key, kind="stable")
     sorted_groups = groups[order]
     boundaries = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
     starts = np.repeat(boundaries, np.diff(np.r_[boundaries, len(order)]))

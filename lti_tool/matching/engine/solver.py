@@ -21,8 +21,19 @@ class SolverError(RuntimeError):
     """OR-Tools reported a status other than optimal (a bug in the graph we built, never bad input)."""
 
 
+def gains(scores: FloatArray) -> IntArray:
+    """Scores as the solver's integer gains (millionths)."""
+    return np.rint(np.asarray(scores) * SCALE).astype(np.int64)
+
+
 def _costs(scores: FloatArray) -> IntArray:
-    return -np.rint(np.asarray(scores) * SCALE).astype(np.int64)
+    return -gains(scores)
+
+
+def matched_bonus(n_rows: int, capacity: IntArray) -> int:
+    """A gain added to every pair that makes matching one more row worth more than any change of score: an
+    augmenting path trades at most min(rows, places) pairs, each worth at most SCALE."""
+    return (min(n_rows, int(np.maximum(capacity, 0).sum())) + 1) * SCALE
 
 
 def assign(
@@ -69,6 +80,113 @@ def assign(
         raise SolverError(f"min-cost flow ended with status {status}")
     chosen[:] = np.asarray(flow.flows(np.arange(len(rows), dtype=np.int32))) > 0
     return chosen
+
+
+@dataclass(frozen=True)
+class Prices:
+    """Dual prices of a solved assignment, in the solver's integer gains (bonus included): every candidate pair
+    has row + col >= gain + bonus, used pairs with equality, unused rows and cols with places left price 0."""
+
+    row: IntArray  # per row (mentee)
+    col: IntArray  # per col (mentor)
+    bonus: int  # matched_bonus when the number matched comes first, else 0
+
+    def bound(self, capacity: IntArray) -> int:
+        """The dual objective: no assignment gains more (bonus per pair included), if the prices are feasible."""
+        return int(self.row.sum()) + int((self.col * np.maximum(capacity, 0)).sum())
+
+
+def prices(
+    n_rows: int,
+    n_cols: int,
+    rows: IntArray,
+    cols: IntArray,
+    gain: IntArray,
+    chosen: BoolArray,
+    capacity: IntArray,
+    *,
+    bonus: int,
+) -> Prices:
+    """Dual prices proving that `chosen` (from assign) is optimal on its candidate arcs.
+
+    OR-Tools does not expose its potentials, so they are recomputed: at an optimum the residual graph has no
+    negative cycle, and shortest-path distances in it are potentials. Mentees are eliminated (each has one
+    arc in, or none), leaving a graph over the mentors and the sink t:
+    moving matched mentee e from m* to m costs gain(e, m*) - gain(e, m) (arc m* -> m); placing an unmatched
+    mentee at m costs -(gain + bonus) (t -> m); unplacing a matched one gains its gain + bonus back (m* -> t);
+    a mentor with a place left reaches t for free, one with a mentee is reached from t for free.
+    A mentor's price is then max(0, d(t) - d(m)), and each mentee pays what its match leaves: gain + bonus - price.
+    """
+    sink = n_cols
+    used = np.flatnonzero(chosen)
+    unused = np.flatnonzero(~chosen)
+    matched_col = np.full(n_rows, -1, dtype=np.int64)
+    matched_col[rows[used]] = cols[used]
+    own_gain = np.zeros(n_rows, dtype=np.int64)
+    own_gain[rows[used]] = gain[used]
+    load = np.bincount(cols[used], minlength=n_cols)
+    places = np.maximum(capacity, 0)
+    moving = matched_col[rows[unused]]
+    is_moving = moving >= 0
+    free_cols = np.flatnonzero(load < places)
+    loaded_cols = np.flatnonzero(load > 0)
+    tails = np.concatenate(
+        [
+            moving[is_moving],
+            np.full(int((~is_moving).sum()), sink),
+            cols[used],
+            free_cols,
+            np.full(len(loaded_cols), sink),
+        ]
+    )
+    heads = np.concatenate(
+        [
+            cols[unused][is_moving],
+            cols[unused][~is_moving],
+            np.full(len(used), sink),
+            np.full(len(free_cols), sink),
+            loaded_cols,
+        ]
+    )
+    weights = np.concatenate(
+        [
+            own_gain[rows[unused][is_moving]] - gain[unused][is_moving],
+            -(gain[unused][~is_moving] + bonus),
+            gain[used] + bonus,
+            np.zeros(len(free_cols) + len(loaded_cols), dtype=np.int64),
+        ]
+    )
+    distance = shortest_distances(n_cols + 1, tails.astype(np.int64), heads.astype(np.int64), weights)
+    col_price = np.maximum(distance[sink] - distance[:n_cols], 0)
+    row_price = np.zeros(n_rows, dtype=np.int64)
+    row_price[rows[used]] = gain[used] + bonus - col_price[cols[used]]
+    return Prices(row=row_price, col=col_price, bonus=bonus)
+
+
+def shortest_distances(n: int, tails: IntArray, heads: IntArray, weights: IntArray) -> IntArray:
+    """Bellman-Ford from a virtual root joined to every node at no cost (so every distance is <= 0).
+
+    Each round relaxes only the arcs out of the nodes whose distance changed in the round before.
+    """
+    order = np.argsort(tails, kind="stable")
+    tails, heads, weights = tails[order], heads[order], weights[order]
+    starts = np.searchsorted(tails, np.arange(n + 1))
+    distance = np.zeros(n, dtype=np.int64)
+    changed = np.unique(tails)
+    for _ in range(n + 1):
+        if not len(changed):
+            return distance
+        counts = starts[changed + 1] - starts[changed]
+        arcs = np.repeat(starts[changed] - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+        reach = distance[tails[arcs]] + weights[arcs]
+        target = heads[arcs]
+        better = reach < distance[target]
+        if not better.any():
+            return distance
+        target, reach = target[better], reach[better]
+        np.minimum.at(distance, target, reach)
+        changed = np.unique(target)
+    raise SolverError("the residual graph has a negative cycle: the assignment was not optimal")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,167 @@
+"""Proven optimum of a bipartite cohort at candidate-list speed: solve on candidates, price every pair, repeat.
+
+The flow on the candidate pairs is optimal for those pairs; its dual prices (solver.prices) say what each
+mentor and mentee is worth. A pair outside the candidates could improve the assignment only if its gain beats
+the two prices (a positive reduced cost). Every pair of the cohort is priced out:
+- in bulk first: no pair left out of the candidate lists scores above its row's or its column's bound
+  (Kernel.top_pairs), so per mentee the best reduced cost any left-out pair can reach follows from sorted
+  prices and bounds, without scoring a pair. Mentees whose bound is below one millionth are done;
+- the others' rows are streamed through the same chunked kernel against every mentor they may meet (never a
+  whole matrix), the pairs that might be positive rescored exactly, and those that are positive added.
+The flow is solved again with them, until no pair is left: the prices are then feasible for the whole cohort,
+their objective bounds every assignment and equals ours, so the result is the cohort's optimum (on scores in
+millionths, as the solver sees them). When the rounds or the pricing budget run out first, each mentee's price
+is raised by the best reduced cost found (or bounded) for it, which makes the prices feasible: their objective
+is the proven upper bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from lti_tool.matching.engine.candidates import Float64Array, Kernel
+from lti_tool.matching.engine.encode import BoolArray, Encoded, FloatArray, IntArray, WordArray, pack_bits
+from lti_tool.matching.engine.scoring import score_pairs
+from lti_tool.matching.engine.solver import SCALE, Prices, assign, gains, matched_bonus, prices
+
+Progress = Callable[[str, int, int], None]
+
+# float32 dot products of n terms whose absolute values sum to at most ~1.1 err by at most n * 2^-24 * 1.1
+# (any summation order), plus a few roundings of the slot term: twice that is the kernel's margin.
+ROUNDING_TERMS = 8
+
+
+@dataclass(frozen=True)
+class Certified:
+    chosen: BoolArray  # over the (grown) candidate pairs
+    mentees: IntArray
+    mentors: IntArray
+    scores: FloatArray
+    proven: bool  # no pair of the cohort has a positive reduced cost: the assignment is optimal
+    upper_bound: float  # on the total score of the best assignment of these rows and places (score units)
+    rounds: int  # solve-and-price rounds
+    added_pairs: int  # pairs pricing added to the candidates
+    priced_rows: int  # rows streamed through the kernel, over all rounds (the others were done in bulk)
+
+
+def certified_assignment(
+    encoded: Encoded,
+    kernel: Kernel,
+    places: IntArray,
+    mentees: IntArray,
+    mentors: IntArray,
+    scores: FloatArray,
+    *,
+    maximize_matched: bool,
+    max_rounds: int,
+    max_priced_pairs: int,
+    meeting_slots: BoolArray | None = None,
+    progress: Progress | None = None,
+) -> Certified:
+    """The optimal assignment of the kernel's rows (mentees) to its cols (mentors with `places`), from the
+    feasible candidate pairs (mentees[i], mentors[i]) with exact `scores` that `kernel.top_pairs` chose (its
+    bounds cover every other pair), and the bound it is proven against."""
+    n_rows, n_cols = len(encoded.mentees), len(encoded.mentors)
+    capacity = np.maximum(places, 0)
+    bonus = matched_bonus(len(kernel.rows), capacity[kernel.cols]) if maximize_matched else 0
+    margin = (kernel.features.rows.shape[1] + ROUNDING_TERMS) * 2.0**-23
+    meeting_words = None if meeting_slots is None else pack_bits(meeting_slots)
+    added = priced_rows = 0
+    round_number = 0
+    while True:
+        round_number += 1
+        if progress is not None:
+            progress("certifying", round_number, max_rounds)
+        chosen = assign(n_rows, n_cols, mentees, mentors, scores, capacity, maximize_matched=maximize_matched)
+        dual = prices(n_rows, n_cols, mentees, mentors, gains(scores), chosen, capacity, bonus=bonus)
+        bulk = _bulk_excess(kernel, dual, margin)
+        suspect = bulk >= 0.5  # reduced costs are whole millionths: below 1 means none is positive
+        wanted = _within_budget(kernel, bulk, suspect, max_priced_pairs)
+        priced_rows += int(wanted.sum())
+        new_e, new_m, new_scores, excess = _positive_pairs(encoded, kernel, dual, wanted, margin, meeting_words)
+        unpriced = suspect & ~wanted
+        if not len(new_e) or round_number >= max_rounds:
+            break
+        mentees = np.concatenate([mentees, new_e])
+        mentors = np.concatenate([mentors, new_m])
+        scores = np.concatenate([scores, new_scores])
+        added += len(new_e)
+    total = float(scores[chosen].sum())
+    proven = not len(new_e) and not unpriced.any()
+    if proven:
+        bound = total
+    else:
+        # Feasible prices: each mentee's raised by its best reduced cost (found, or bounded in bulk). Their
+        # objective bounds every assignment's gains plus bonus per pair; a score is within half a millionth
+        # of its gain.
+        raised = float(excess.sum()) + float(bulk[unpriced].sum())
+        most_pairs = min(len(kernel.rows), int(capacity[kernel.cols].sum()))
+        bound = (dual.bound(capacity) - bonus * int(chosen.sum()) + raised + 0.5 * most_pairs) / SCALE
+    return Certified(chosen, mentees, mentors, scores, proven, max(bound, total), round_number, added, priced_rows)
+
+
+def _bulk_excess(kernel: Kernel, dual: Prices, margin: float) -> Float64Array:
+    """Per mentee (internal index), an upper bound on the reduced cost (in millionths) of every pair left out
+    of the candidates: max over the mentors they may meet of min(row bound, col bound) - col price - row price.
+
+    Per language block, mentors sorted by their bound: those at or above the row's bound give at most the row
+    bound minus the cheapest of them (a suffix minimum), the others their own bound minus their price (a prefix
+    maximum). Candidate pairs are in the maximum too: their bounds are at most their scores, so they add nothing.
+    """
+    excess = np.full(len(dual.row), -np.inf)
+    row_part = (dual.row - dual.bonus).astype(np.float64)
+    col_price = dual.col.astype(np.float64)
+    row_cap = (kernel.row_bound.astype(np.float64) + margin) * SCALE + 0.5
+    col_cap = (kernel.col_bound.astype(np.float64) + margin) * SCALE + 0.5
+    for members, cols in kernel.groups:
+        order = np.argsort(col_cap[cols], kind="stable")
+        caps, price = col_cap[cols][order], col_price[cols][order]
+        cheapest_above = np.minimum.accumulate(price[::-1])[::-1]
+        best_below = np.concatenate([[-np.inf], np.maximum.accumulate(caps - price)])
+        at = np.searchsorted(caps, row_cap[members], side="left")  # mentors from `at` on reach the row's bound
+        above = np.full(len(members), -np.inf)
+        some = at < len(cols)
+        above[some] = row_cap[members][some] - cheapest_above[at[some]]
+        excess[members] = np.maximum(above, best_below[at]) - row_part[members]
+    return excess
+
+
+def _within_budget(kernel: Kernel, bulk: Float64Array, suspect: BoolArray, max_pairs: int) -> BoolArray:
+    """The suspect rows to stream through the kernel: those whose bulk bound is worst first, within max_pairs
+    pairs; the rest keep their bulk bound."""
+    width = np.zeros(len(bulk), dtype=np.int64)
+    for members, cols in kernel.groups:
+        width[members] = len(cols)
+    rows = np.flatnonzero(suspect)
+    rows = rows[np.argsort(-bulk[rows], kind="stable")]
+    within = rows[np.cumsum(width[rows]) <= max_pairs]
+    wanted = np.zeros(len(bulk), dtype=np.bool_)
+    wanted[within] = True
+    return wanted
+
+
+def _positive_pairs(
+    encoded: Encoded,
+    kernel: Kernel,
+    dual: Prices,
+    wanted: BoolArray,
+    margin: float,
+    meeting_words: WordArray | None,
+) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
+    """Every pair of the wanted rows the rules allow with a positive reduced cost under `dual`: (mentees,
+    mentors, exact scores), and per mentee its best positive reduced cost (0 if none)."""
+    excess = np.zeros(len(dual.row), dtype=np.int64)
+    if not wanted.any():
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0), excess
+    # gain >= row + col + 1 needs score * SCALE >= row + col + 0.5; the kernel is within `margin` of the score.
+    threshold = (dual.row - dual.bonus).astype(np.float64) + 0.5 - margin * SCALE
+    e, m = kernel.priced_pairs(threshold, dual.col.astype(np.float64), float(SCALE), wanted)
+    found = score_pairs(encoded, e, m, meeting_slots=meeting_words)
+    reduced = gains(found.score) + dual.bonus - dual.row[e] - dual.col[m]
+    keep = found.feasible(encoded) & (reduced > 0)
+    e, m, reduced = e[keep], m[keep], reduced[keep]
+    np.maximum.at(excess, e, reduced)
+    return e, m, found.score[keep], excess
