@@ -49,7 +49,7 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total): "scoring", "
 GROUP_ROUNDS = 6  # rounds of "solve, pick each group's slot, re-place who cannot make it"; 2-3 suffice in practice
 REPAIR_EXHAUSTIVE_PAIRS = 20_000_000  # below this, the repair round scores every leftover pair
 PROOF_EXHAUSTIVE_PAIRS = 2_000_000  # below this, a proof starts from every pair, not from candidate lists
-GROUP_EXACT_PAIRS = 5_000  # group matching with up to this many feasible pairs is solved exactly (CP-SAT)
+GROUP_EXACT_PAIRS = 5_000  # group matching with up to this many feasible pairs (or exhaustive) is exact (CP-SAT)
 
 
 @dataclass(frozen=True)
@@ -412,8 +412,9 @@ def _exact_groups(
     seed: int,
     stats: dict[str, int | bool],
 ) -> tuple[dict[int, int], float, float, bool]:
-    """Groups and slots decided exactly (CP-SAT) when every feasible pair is at most GROUP_EXACT_PAIRS: the
-    better of that and `new`, and the bound then proven (the solver's own, which covers every slot choice)."""
+    """Groups and slots decided exactly (CP-SAT) when the feasible pairs are at most GROUP_EXACT_PAIRS (or the
+    match is exhaustive, whatever their number): the better of that and `new`, and the bound then proven (the
+    solver's own, which covers every slot choice)."""
     mentors, mentees = encoded.mentors, encoded.mentees
     places = np.maximum(
         mentors.capacity - np.bincount(np.array(list(fixed.values()), dtype=np.int64), minlength=len(mentors)), 0
@@ -424,7 +425,7 @@ def _exact_groups(
     if not len(rows) or not len(cols):
         return new, ours, bound, pairs_proven
     cand_e, cand_m, every = _candidates(encoded, rows, cols, options)
-    if not every or len(cand_e) > GROUP_EXACT_PAIRS:
+    if not every or (len(cand_e) > GROUP_EXACT_PAIRS and not options.exhaustive):
         return new, ours, bound, pairs_proven
     scores = score_pairs(encoded, cand_e, cand_m)
     ok = scores.feasible(encoded)
