@@ -43,13 +43,22 @@ from lti_tool.matching.engine.results import (
     Unmatched,
 )
 from lti_tool.matching.engine.scoring import score_pairs
-from lti_tool.matching.engine.solver import SCALE, assign, exact_groups, gains, pair_up
+from lti_tool.matching.engine.solver import (
+    CP_SAT_DETERMINISTIC_SECONDS,
+    SCALE,
+    assign,
+    exact_groups,
+    gains,
+    pair_up,
+)
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total): "scoring", "solving", "explaining"
 GROUP_ROUNDS = 6  # rounds of "solve, pick each group's slot, re-place who cannot make it"; 2-3 suffice in practice
 REPAIR_EXHAUSTIVE_PAIRS = 20_000_000  # below this, the repair round scores every leftover pair
 PROOF_EXHAUSTIVE_PAIRS = 2_000_000  # below this, a proof starts from every pair, not from candidate lists
-GROUP_EXACT_PAIRS = 5_000  # group matching with up to this many feasible pairs (or exhaustive) is exact (CP-SAT)
+GROUP_EXACT_PAIRS = 1_000  # group matching with up to this many feasible pairs (or exhaustive) is exact (CP-SAT)
+# CP-SAT's deterministic budget for those groups; exhaustive runs get solver.CP_SAT_DETERMINISTIC_SECONDS.
+GROUP_EXACT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -441,6 +450,7 @@ def _exact_groups(
         meeting.slot,
         maximize_matched=maximize,
         seed=seed,
+        deterministic_seconds=CP_SAT_DETERMINISTIC_SECONDS if options.exhaustive else GROUP_EXACT_SECONDS,
     )
     stats["exact_groups"] = groups.proven_optimal
     found = float(values[groups.chosen].sum())

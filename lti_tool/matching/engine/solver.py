@@ -351,6 +351,7 @@ def exact_groups(
     *,
     maximize_matched: bool,
     seed: int,
+    deterministic_seconds: float,
 ) -> Groups:
     """Groups with one meeting slot each, exactly (CP-SAT): pair i (mentees[i] joins mentors[i], gaining
     gains[i] millionths) needs its mentor to meet in one of common_slots[i]; each mentor meets in one slot,
@@ -388,7 +389,7 @@ def exact_groups(
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = seed
-    solver.parameters.max_deterministic_time = CP_SAT_DETERMINISTIC_SECONDS
+    solver.parameters.max_deterministic_time = deterministic_seconds
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return Groups(hint, hint_slot, False, None)
