@@ -223,16 +223,20 @@ def _bipartite(
 
 
 def _group_rounds(
-    encoded: Encoded, fixed: dict[int, int], options: MatchOptions, progress: Progress | None
+    encoded: Encoded,
+    fixed: dict[int, int],
+    options: MatchOptions,
+    progress: Progress | None,
+    planned: _Meeting | None = None,
 ) -> tuple[dict[int, int], _Meeting, dict[str, int]]:
-    """Groups meet in one slot each. Slots are chosen up front from demand (below); the flow is then exact
-    given them. Mentors left without members drop their slot, and the next round places the mentees still
-    waiting with them, gives each new group the slot most members can make and re-places the others,
-    until nobody has to move."""
-    meeting = _Meeting(np.full(len(encoded.mentors), -1, dtype=np.int64))
+    """Groups meet in one slot each. Slots are chosen up front from demand (below), or given (`planned`); the
+    flow is then exact given them. Mentors left without members drop their slot, and the next round places the
+    mentees still waiting with them, gives each new group the slot most members can make and re-places the
+    others, until nobody has to move."""
+    meeting = _Meeting(np.full(len(encoded.mentors), -1, dtype=np.int64)) if planned is None else planned
     assignment = dict(fixed)
     stats = {"candidate_pairs": 0, "group_rounds": 0}
-    if encoded.program.rules.shared_slot:
+    if encoded.program.rules.shared_slot and planned is None:
         _plan_meeting_slots(encoded, fixed, options, meeting)
     for round_number in range(GROUP_ROUNDS):
         assigned = _bipartite(encoded, assignment, options, progress if round_number == 0 else None, meeting)
@@ -393,12 +397,22 @@ def _prove_group(
         found = _one_slot_each(encoded, fixed, relaxed.pairs, meeting)
         if found is not None:
             return {**fixed, **found}, _Proven(relaxed.upper_bound - relaxed.score, True, stats)
+        # Slots planned from the relaxation instead: each group where its members there can meet.
+        guided, guided_meeting, _ = _group_rounds(
+            encoded, fixed, options, None, _slots_for(encoded, fixed, relaxed.pairs)
+        )
+        guided_new = {e: m for e, m in guided.items() if e not in fixed}
+        guided_score = _total_score(encoded, guided_new)
+        stats["relaxation_slots"] = key(len(guided_new), guided_score) > key(len(new), ours + 1e-9)
+        if stats["relaxation_slots"]:
+            new, ours = guided_new, guided_score
+            meeting.slot[:] = guided_meeting.slot
     bound = relaxed.upper_bound
     # With fewer pairs than the relaxation's, the best group matching may have as few and a higher score.
     pairs_proven = not maximize or len(new) >= len(relaxed.pairs)
     if not pairs_proven:
         bound = _bipartite(_score_only(encoded), fixed, options, None).upper_bound
-    if bound > ours:
+    if bound > ours or not pairs_proven:
         new, ours, bound, pairs_proven = _exact_groups(
             encoded, fixed, new, ours, bound, pairs_proven, meeting, options, seed, stats
         )
@@ -473,6 +487,21 @@ def _exact_groups(
 
 def _arrays(pairs: dict[int, int]) -> tuple[IntArray, IntArray]:
     return np.array(list(pairs), dtype=np.int64), np.array(list(pairs.values()), dtype=np.int64)
+
+
+def _slots_for(encoded: Encoded, fixed: dict[int, int], pairs: dict[int, int]) -> _Meeting:
+    """Per mentor with members in `pairs` (or fixed ones), the slot of theirs where those members' scores add
+    up most; -1 for the others."""
+    mentees, mentors = encoded.mentees, encoded.mentors
+    everyone = {**pairs, **fixed}
+    e, m = _arrays(everyone)
+    weight = np.zeros(mentors.slot_matrix.shape, dtype=np.float64)
+    np.add.at(weight, m, mentees.slot_matrix[e] * score_pairs(encoded, e, m).score[:, None])
+    weight[~mentors.slot_matrix] = -1.0
+    slot = np.where(mentors.slot_matrix.any(axis=1), np.argmax(weight, axis=1), -1)
+    has_members = np.zeros(len(mentors), dtype=np.bool_)
+    has_members[m] = True
+    return _Meeting(np.where(has_members, slot, -1).astype(np.int64))
 
 
 def _one_slot_each(
