@@ -45,6 +45,7 @@ class Certified:
     rounds: int  # solve-and-price rounds
     added_pairs: int  # pairs pricing added to the candidates
     priced_rows: int  # rows streamed through the kernel, over all rounds (the others were done in bulk)
+    dual: Prices  # the last solve's prices (feasible for every pair of the cohort when proven)
 
 
 def certified_assignment(
@@ -63,7 +64,8 @@ def certified_assignment(
 ) -> Certified:
     """The optimal assignment of the kernel's rows (mentees) to its cols (mentors with `places`), from the
     feasible candidate pairs (mentees[i], mentors[i]) with exact `scores` that `kernel.top_pairs` chose (its
-    bounds cover every other pair), and the bound it is proven against."""
+    bounds cover every other pair), and the bound it is proven against. The candidates must include every
+    preferred pair: the kernel leaves preferences out of its scores (the engine adds them to every list)."""
     n_rows, n_cols = len(encoded.mentees), len(encoded.mentors)
     capacity = np.maximum(places, 0)
     bonus = matched_bonus(len(kernel.rows), capacity[kernel.cols]) if maximize_matched else 0
@@ -100,7 +102,9 @@ def certified_assignment(
         raised = float(excess.sum()) + float(bulk[unpriced].sum())
         most_pairs = min(len(kernel.rows), int(capacity[kernel.cols].sum()))
         bound = (dual.bound(capacity) - bonus * int(chosen.sum()) + raised + 0.5 * most_pairs) / SCALE
-    return Certified(chosen, mentees, mentors, scores, proven, max(bound, total), round_number, added, priced_rows)
+    return Certified(
+        chosen, mentees, mentors, scores, proven, max(bound, total), round_number, added, priced_rows, dual
+    )
 
 
 def _bulk_excess(kernel: Kernel, dual: Prices, margin: float) -> Float64Array:

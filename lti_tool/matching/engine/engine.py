@@ -145,6 +145,7 @@ def _bipartite(
         if not len(rows) or not len(cols):
             if phase == "main":
                 upper_bound = 0.0  # nobody to match, or no place: nothing better exists
+                stats["certified"] = certify
             break
         kernel = Kernel(
             encoded,
