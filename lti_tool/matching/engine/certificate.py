@@ -23,7 +23,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from lti_tool.matching.engine.candidates import Float64Array, Kernel
-from lti_tool.matching.engine.encode import BoolArray, Encoded, FloatArray, IntArray, WordArray, pack_bits
+from lti_tool.matching.engine.encode import (
+    BoolArray,
+    Encoded,
+    FloatArray,
+    IntArray,
+    WordArray,
+    contains,
+    pack_bits,
+    unique_keys,
+)
 from lti_tool.matching.engine.scoring import score_pairs
 from lti_tool.matching.engine.solver import SCALE, Prices, assign, gains, matched_bonus, prices
 
@@ -32,6 +41,8 @@ Progress = Callable[[str, int, int], None]
 # float32 dot products of n terms whose absolute values sum to at most ~1.1 err by at most n * 2^-24 * 1.1
 # (any summation order), plus a few roundings of the slot term: twice that is the kernel's margin.
 ROUNDING_TERMS = 8
+# Candidates more than this below their prices (in millionths) sit out the next solves until priced back in.
+ACTIVE_MARGIN = SCALE // 20
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,7 @@ class Certified:
     rounds: int  # solve-and-price rounds
     added_pairs: int  # pairs pricing added to the candidates
     priced_rows: int  # rows streamed through the kernel, over all rounds (the others were done in bulk)
+    most_matched: bool  # proven: no assignment matches more mentees (with the number matched first)
     dual: Prices  # the last solve's prices (feasible for every pair of the cohort when proven)
 
 
@@ -65,46 +77,114 @@ def certified_assignment(
     """The optimal assignment of the kernel's rows (mentees) to its cols (mentors with `places`), from the
     feasible candidate pairs (mentees[i], mentors[i]) with exact `scores` that `kernel.top_pairs` chose (its
     bounds cover every other pair), and the bound it is proven against. The candidates must include every
-    preferred pair: the kernel leaves preferences out of its scores (the engine adds them to every list)."""
+    preferred pair: the kernel leaves preferences out of its scores (the engine adds them to every list).
+
+    After the first round the flow only gets the candidates within ACTIVE_MARGIN of their prices (and the
+    pairs it used): the others are priced like any pair and come back when they would improve the result.
+    Every round's raised prices bound every assignment, so the best of them is kept."""
     n_rows, n_cols = len(encoded.mentees), len(encoded.mentors)
     capacity = np.maximum(places, 0)
     bonus = matched_bonus(len(kernel.rows), capacity[kernel.cols]) if maximize_matched else 0
     margin = (kernel.features.rows.shape[1] + ROUNDING_TERMS) * 2.0**-23
     meeting_words = None if meeting_slots is None else pack_bits(meeting_slots)
-    added = priced_rows = 0
-    round_number = 0
+    width = _row_widths(kernel)
+    gain = gains(scores)
+    active = np.ones(len(mentees), dtype=np.bool_)
+    budget = max_priced_pairs
+    best_raised: int | None = None
+    added = priced_rows = round_number = 0
     while True:
         round_number += 1
         if progress is not None:
             progress("certifying", round_number, max_rounds)
-        chosen = assign(n_rows, n_cols, mentees, mentors, scores, capacity, maximize_matched=maximize_matched)
-        dual = prices(n_rows, n_cols, mentees, mentors, gains(scores), chosen, capacity, bonus=bonus)
+        chosen, dual = _solve(n_rows, n_cols, mentees, mentors, scores, gain, active, capacity, maximize_matched, bonus)
+        reduced = gain + bonus - dual.row[mentees] - dual.col[mentors]
+        revived = ~active & (reduced > 0)
+        excess = np.zeros(n_rows, dtype=np.int64)
+        np.maximum.at(excess, mentees[revived], reduced[revived])
         bulk = _bulk_excess(kernel, dual, margin)
         suspect = bulk >= 0.5  # reduced costs are whole millionths: below 1 means none is positive
-        wanted = _within_budget(kernel, bulk, suspect, max_priced_pairs)
+        wanted = _within_budget(bulk, suspect, width, budget)
+        budget -= int(width[wanted].sum())
         priced_rows += int(wanted.sum())
-        new_e, new_m, new_scores, excess = _positive_pairs(encoded, kernel, dual, wanted, margin, meeting_words)
+        new_e, new_m, new_scores, streamed = _positive_pairs(encoded, kernel, dual, wanted, margin, meeting_words)
+        excess = np.maximum(excess, streamed)
         unpriced = suspect & ~wanted
-        if not len(new_e) or round_number >= max_rounds:
+        # Feasible prices: each mentee's raised by its best reduced cost (found, or bounded in bulk).
+        excess[unpriced] = np.maximum(excess[unpriced], np.ceil(bulk[unpriced]).astype(np.int64))
+        raised = dual.bound(capacity) + int(excess.sum())
+        best_raised = raised if best_raised is None else min(best_raised, raised)
+        fresh = ~contains(unique_keys(encoded.key(mentees, mentors)), encoded.key(new_e, new_m))
+        new_e, new_m, new_scores = new_e[fresh], new_m[fresh], new_scores[fresh]
+        proven = not len(new_e) and not revived.any() and not unpriced.any()
+        if proven:
             break
         mentees = np.concatenate([mentees, new_e])
         mentors = np.concatenate([mentors, new_m])
         scores = np.concatenate([scores, new_scores])
+        gain = np.concatenate([gain, gains(new_scores)])
+        active = np.concatenate([(reduced >= -ACTIVE_MARGIN) | chosen | revived, np.ones(len(new_e), dtype=np.bool_)])
         added += len(new_e)
+        if round_number >= max_rounds or budget <= 0:
+            # No pricing left: solve once more with what was found; the bound stays the best one proven.
+            chosen, _ = _solve(
+                n_rows, n_cols, mentees, mentors, scores, gain, active, capacity, maximize_matched, bonus
+            )
+            break
     total = float(scores[chosen].sum())
-    proven = not len(new_e) and not unpriced.any()
+    # Every assignment gains under best_raised including its bonus per pair, and gains are under the bonus.
+    most_matched = proven or (bonus > 0 and best_raised is not None and best_raised < bonus * (int(chosen.sum()) + 1))
     if proven:
         bound = total
     else:
-        # Feasible prices: each mentee's raised by its best reduced cost (found, or bounded in bulk). Their
-        # objective bounds every assignment's gains plus bonus per pair; a score is within half a millionth
-        # of its gain.
-        raised = float(excess.sum()) + float(bulk[unpriced].sum())
+        # The raised prices bound every assignment's gains plus bonus per pair, and the best assignment
+        # matches at least as many as ours; a score is within half a millionth of its gain.
         most_pairs = min(len(kernel.rows), int(capacity[kernel.cols].sum()))
-        bound = (dual.bound(capacity) - bonus * int(chosen.sum()) + raised + 0.5 * most_pairs) / SCALE
+        bound = (best_raised - bonus * int(chosen.sum()) + 0.5 * most_pairs) / SCALE
     return Certified(
-        chosen, mentees, mentors, scores, proven, max(bound, total), round_number, added, priced_rows, dual
+        chosen,
+        mentees,
+        mentors,
+        scores,
+        proven,
+        max(bound, total),
+        round_number,
+        added,
+        priced_rows,
+        most_matched,
+        dual,
     )
+
+
+def _solve(
+    n_rows: int,
+    n_cols: int,
+    mentees: IntArray,
+    mentors: IntArray,
+    scores: FloatArray,
+    gain: IntArray,
+    active: BoolArray,
+    capacity: IntArray,
+    maximize_matched: bool,
+    bonus: int,
+) -> tuple[BoolArray, Prices]:
+    """The optimum over the active candidates (as a mask over all of them) and its prices."""
+    arcs = np.flatnonzero(active)
+    used = assign(
+        n_rows, n_cols, mentees[arcs], mentors[arcs], scores[arcs], capacity, maximize_matched=maximize_matched
+    )
+    dual = prices(n_rows, n_cols, mentees[arcs], mentors[arcs], gain[arcs], used, capacity, bonus=bonus)
+    chosen = np.zeros(len(mentees), dtype=np.bool_)
+    chosen[arcs[used]] = True
+    return chosen, dual
+
+
+def _row_widths(kernel: Kernel) -> IntArray:
+    """Per mentee, how many mentors streaming their row scores (those sharing a language block)."""
+    width = np.zeros(len(kernel.encoded.mentees), dtype=np.int64)
+    for members, cols in kernel.groups:
+        width[members] = len(cols)
+    return width
 
 
 def _bulk_excess(kernel: Kernel, dual: Prices, margin: float) -> Float64Array:
@@ -133,12 +213,9 @@ def _bulk_excess(kernel: Kernel, dual: Prices, margin: float) -> Float64Array:
     return excess
 
 
-def _within_budget(kernel: Kernel, bulk: Float64Array, suspect: BoolArray, max_pairs: int) -> BoolArray:
+def _within_budget(bulk: Float64Array, suspect: BoolArray, width: IntArray, max_pairs: int) -> BoolArray:
     """The suspect rows to stream through the kernel: those whose bulk bound is worst first, within max_pairs
     pairs; the rest keep their bulk bound."""
-    width = np.zeros(len(bulk), dtype=np.int64)
-    for members, cols in kernel.groups:
-        width[members] = len(cols)
     rows = np.flatnonzero(suspect)
     rows = rows[np.argsort(-bulk[rows], kind="stable")]
     within = rows[np.cumsum(width[rows]) <= max_pairs]

@@ -59,7 +59,7 @@ class MatchOptions:
     # again (certificate.py): the proven optimum. Off: the candidate lists' optimum plus one repair round.
     certify: bool = True
     # Deterministic budgets (the same input gives the same result): solve-and-price rounds, and pairs streamed
-    # through the kernel per round for the mentees the bulk bound cannot clear. Past them, a proven bound.
+    # through the kernel in all, for the mentees the bulk bound cannot clear. Past them, a proven bound.
     certify_rounds: int = 10
     certify_pairs: int = 250_000_000
     kernel: KernelOptions = field(default_factory=KernelOptions)
@@ -186,6 +186,7 @@ def _bipartite(
                 pricing_rounds=certified.rounds,
                 priced_rows=certified.priced_rows,
                 priced_in_pairs=certified.added_pairs,
+                most_matched=certified.most_matched,
             )
         else:
             chosen = assign(
