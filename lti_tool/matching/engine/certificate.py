@@ -38,11 +38,10 @@ from lti_tool.matching.engine.solver import SCALE, Prices, assign, gains, matche
 
 Progress = Callable[[str, int, int], None]
 
-# float32 dot products of n terms whose absolute values sum to at most ~1.1 err by at most n * 2^-24 * 1.1
-# (any summation order), plus a few roundings of the slot term: twice that is the kernel's margin.
-ROUNDING_TERMS = 8
 # Candidates more than this below their prices (in millionths) sit out the next solves until priced back in.
 ACTIVE_MARGIN = SCALE // 20
+PRICING_SLACK = 0.01  # millionths
+ADDED_PER_ROW = 2  # positive pairs added per mentee and round: the best; more only swell the flow
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,11 @@ def certified_assignment(
     n_rows, n_cols = len(encoded.mentees), len(encoded.mentors)
     capacity = np.maximum(places, 0)
     bonus = matched_bonus(len(kernel.rows), capacity[kernel.cols]) if maximize_matched else 0
-    margin = (kernel.features.rows.shape[1] + ROUNDING_TERMS) * 2.0**-23
+    # Pricing rescores in float64: float32's margin would make every tie of a cohort of identical profiles a
+    # pair to rescore exactly.
+    pricer = Kernel(
+        encoded, kernel.rows, kernel.cols, meeting_slots=meeting_slots, options=kernel.options, precise=True
+    )
     meeting_words = None if meeting_slots is None else pack_bits(meeting_slots)
     width = _row_widths(kernel)
     gain = gains(scores)
@@ -102,12 +105,12 @@ def certified_assignment(
         revived = ~active & (reduced > 0)
         excess = np.zeros(n_rows, dtype=np.int64)
         np.maximum.at(excess, mentees[revived], reduced[revived])
-        bulk = _bulk_excess(kernel, dual, margin)
+        bulk = _bulk_excess(kernel, dual)
         suspect = bulk >= 0.5  # reduced costs are whole millionths: below 1 means none is positive
         wanted = _within_budget(bulk, suspect, width, budget)
         budget -= int(width[wanted].sum())
         priced_rows += int(wanted.sum())
-        new_e, new_m, new_scores, streamed = _positive_pairs(encoded, kernel, dual, wanted, margin, meeting_words)
+        new_e, new_m, new_scores, streamed = _positive_pairs(encoded, pricer, dual, wanted, meeting_words)
         excess = np.maximum(excess, streamed)
         unpriced = suspect & ~wanted
         # Feasible prices: each mentee's raised by its best reduced cost (found, or bounded in bulk).
@@ -187,7 +190,7 @@ def _row_widths(kernel: Kernel) -> IntArray:
     return width
 
 
-def _bulk_excess(kernel: Kernel, dual: Prices, margin: float) -> Float64Array:
+def _bulk_excess(kernel: Kernel, dual: Prices) -> Float64Array:
     """Per mentee (internal index), an upper bound on the reduced cost (in millionths) of every pair left out
     of the candidates: max over the mentors they may meet of min(row bound, col bound) - col price - row price.
 
@@ -198,8 +201,8 @@ def _bulk_excess(kernel: Kernel, dual: Prices, margin: float) -> Float64Array:
     excess = np.full(len(dual.row), -np.inf)
     row_part = (dual.row - dual.bonus).astype(np.float64)
     col_price = dual.col.astype(np.float64)
-    row_cap = (kernel.row_bound.astype(np.float64) + margin) * SCALE + 0.5
-    col_cap = (kernel.col_bound.astype(np.float64) + margin) * SCALE + 0.5
+    row_cap = (kernel.row_bound.astype(np.float64) + kernel.error) * SCALE + 0.5
+    col_cap = (kernel.col_bound.astype(np.float64) + kernel.error) * SCALE + 0.5
     for members, cols in kernel.groups:
         order = np.argsort(col_cap[cols], kind="stable")
         caps, price = col_cap[cols][order], col_price[cols][order]
@@ -226,23 +229,41 @@ def _within_budget(bulk: Float64Array, suspect: BoolArray, width: IntArray, max_
 
 def _positive_pairs(
     encoded: Encoded,
-    kernel: Kernel,
+    pricer: Kernel,
     dual: Prices,
     wanted: BoolArray,
-    margin: float,
     meeting_words: WordArray | None,
 ) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
-    """Every pair of the wanted rows the rules allow with a positive reduced cost under `dual`: (mentees,
-    mentors, exact scores), and per mentee its best positive reduced cost (0 if none)."""
+    """Pairs of the wanted rows the rules allow with a positive reduced cost under `dual`, at most
+    ADDED_PER_ROW per mentee (the best): (mentees, mentors, exact scores); and per mentee an upper bound on its
+    best reduced cost, exact where it was rescored (0 if no pair of the row is positive)."""
     excess = np.zeros(len(dual.row), dtype=np.int64)
+    none = np.zeros(0, dtype=np.int64)
     if not wanted.any():
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0), excess
-    # gain >= row + col + 1 needs score * SCALE >= row + col + 0.5; the kernel is within `margin` of the score.
-    threshold = (dual.row - dual.bonus).astype(np.float64) + 0.5 - margin * SCALE
-    e, m = kernel.priced_pairs(threshold, dual.col.astype(np.float64), float(SCALE), wanted)
-    found = score_pairs(encoded, e, m, meeting_slots=meeting_words)
-    reduced = gains(found.score) + dual.bonus - dual.row[e] - dual.col[m]
-    keep = found.feasible(encoded) & (reduced > 0)
-    e, m, reduced = e[keep], m[keep], reduced[keep]
-    np.maximum.at(excess, e, reduced)
-    return e, m, found.score[keep], excess
+        return none, none, np.zeros(0), excess
+    row_part = (dual.row - dual.bonus).astype(np.float64)
+    # Reduced cost = rint(score * SCALE) - col - row. The kernel is within its error of the score, and prices
+    # (up to the bonus, ~1e11) lose ~1e-5 millionths to float64 rounding: PRICING_SLACK covers both. So a pair
+    # whose value (SCALE * score - col) - row is below 0.5 - slack is not positive, and one at or above
+    # 1.5 + slack is; only those in between are rescored to know.
+    slack = PRICING_SLACK + 2 * pricer.error * SCALE
+    rules = encoded.program.rules
+    e, m, value = pricer.priced_pairs(
+        row_part + 0.5 - slack, dual.col.astype(np.float64), float(SCALE), wanted, rules.min_score
+    )
+    value -= row_part[e]
+    unsure = np.flatnonzero(value < 1.5 + slack)
+    positive = value >= 1.5 + slack
+    if len(unsure):
+        rescored = score_pairs(encoded, e[unsure], m[unsure], meeting_slots=meeting_words)
+        exact = gains(rescored.score) + dual.bonus - dual.row[e[unsure]] - dual.col[m[unsure]]
+        positive[unsure] = rescored.feasible(encoded) & (exact > 0)
+    e, m, value = e[positive], m[positive], value[positive]
+    # A bound on each positive pair's reduced cost: rint adds at most half a millionth.
+    np.maximum.at(excess, e, np.floor(value + 0.5 + slack).astype(np.int64))
+    order = np.lexsort((-value, e))
+    rank = np.arange(len(order)) - np.searchsorted(e[order], e[order], side="left")
+    best = order[rank < ADDED_PER_ROW]
+    found = score_pairs(encoded, e[best], m[best], meeting_slots=meeting_words)
+    ok = found.feasible(encoded)
+    return e[best][ok], m[best][ok], found.score[ok], excess
