@@ -321,29 +321,45 @@ class Kernel:
         row_threshold: Float64Array,
         col_price: Float64Array,
         scale: float,
-        rows_wanted: BoolArray,
+        price_cap: Float64Array,
         min_score: float,
     ) -> tuple[IntArray, IntArray, Float64Array]:
-        """Every pair of the `rows_wanted` (a mask over internal indices) that keeps the hard rules, scores at
-        least min_score and has value = scale * score - col_price[col] >= row_threshold[row]: (rows, cols, values).
-        Only on a precise kernel: prices can be far larger than scale, beyond float32's resolution."""
+        """Every pair of a row and a column priced at most the row's price_cap (both indexed by internal index;
+        rows capped at -inf are skipped) that keeps the hard rules, scores at least min_score and has
+        value = scale * score - col_price[col] >= row_threshold[row]: (rows, cols, values).
+
+        Rows go in order of their cap against a prefix of the columns in order of price, so a row is only
+        scored against the columns under its cap (and those of the rows chunked with it). Only on a precise
+        kernel: prices can be far larger than scale, beyond float32's resolution."""
         if self.features.rows.dtype != np.float64:
             raise ValueError("pricing needs a precise (float64) kernel")
         floor = max(float(FLOOR), min_score - 1e-9)
         found_rows: list[IntArray] = []
         found_cols: list[IntArray] = []
         found_values: list[Float64Array] = []
-        for members, cols in self.groups:
-            wanted = members[rows_wanted[members]]
+        for members, group_cols in self.groups:
+            wanted = members[price_cap[members] > -np.inf]
             if not len(wanted):
                 continue
-            col_features, col_slots = self._gather(cols)
-            price = col_price[cols]
-            for rows in self._chunks(wanted, len(cols)):
+            by_price = group_cols[np.argsort(col_price[group_cols], kind="stable")]
+            wanted = wanted[np.argsort(price_cap[wanted], kind="stable")]
+            reach = np.searchsorted(col_price[by_price], price_cap[wanted], side="right")
+            start = 0
+            while start < len(wanted):
+                if reach[start] == 0:
+                    start += 1
+                    continue
+                # The chunk's rows reach at most reach[stop - 1] columns: keep chunks near chunk_pairs.
+                stop = start + 1
+                while stop < len(wanted) and (stop + 1 - start) * reach[stop] <= self.options.chunk_pairs:
+                    stop += 1
+                rows, cols = np.sort(wanted[start:stop]), np.sort(by_price[: reach[stop - 1]])
+                start = stop
+                col_features, col_slots = self._gather(cols)
                 scores = self._block(rows, cols, col_features, col_slots)
                 mask = np.greater(scores, floor, out=self._work.bools("mask", *scores.shape))
                 scores *= scale
-                scores -= price[None, :]
+                scores -= col_price[cols][None, :]
                 mask &= np.greater_equal(
                     scores, row_threshold[rows][:, None], out=self._work.bools("other", *scores.shape)
                 )

@@ -90,7 +90,6 @@ def certified_assignment(
         encoded, kernel.rows, kernel.cols, meeting_slots=meeting_slots, options=kernel.options, precise=True
     )
     meeting_words = None if meeting_slots is None else pack_bits(meeting_slots)
-    width = _row_widths(kernel)
     gain = gains(scores)
     active = np.ones(len(mentees), dtype=np.bool_)
     budget = max_priced_pairs
@@ -105,12 +104,13 @@ def certified_assignment(
         revived = ~active & (reduced > 0)
         excess = np.zeros(n_rows, dtype=np.int64)
         np.maximum.at(excess, mentees[revived], reduced[revived])
-        bulk = _bulk_excess(kernel, dual)
+        bulk, price_cap, width = _bulk_excess(kernel, dual)
         suspect = bulk >= 0.5  # reduced costs are whole millionths: below 1 means none is positive
         wanted = _within_budget(bulk, suspect, width, budget)
         budget -= int(width[wanted].sum())
         priced_rows += int(wanted.sum())
-        new_e, new_m, new_scores, streamed = _positive_pairs(encoded, pricer, dual, wanted, meeting_words)
+        price_cap[~wanted] = -np.inf
+        new_e, new_m, new_scores, streamed = _positive_pairs(encoded, pricer, dual, price_cap, meeting_words)
         excess = np.maximum(excess, streamed)
         unpriced = suspect & ~wanted
         # Feasible prices: each mentee's raised by its best reduced cost (found, or bounded in bulk).
@@ -128,7 +128,7 @@ def certified_assignment(
         gain = np.concatenate([gain, gains(new_scores)])
         active = np.concatenate([(reduced >= -ACTIVE_MARGIN) | chosen | revived, np.ones(len(new_e), dtype=np.bool_)])
         added += len(new_e)
-        if round_number >= max_rounds or budget <= 0:
+        if round_number >= max_rounds or unpriced.any():
             # No pricing left: solve once more with what was found; the bound stays the best one proven.
             chosen, _ = _solve(
                 n_rows, n_cols, mentees, mentors, scores, gain, active, capacity, maximize_matched, bonus
@@ -182,27 +182,22 @@ def _solve(
     return chosen, dual
 
 
-def _row_widths(kernel: Kernel) -> IntArray:
-    """Per mentee, how many mentors streaming their row scores (those sharing a language block)."""
-    width = np.zeros(len(kernel.encoded.mentees), dtype=np.int64)
-    for members, cols in kernel.groups:
-        width[members] = len(cols)
-    return width
-
-
-def _bulk_excess(kernel: Kernel, dual: Prices) -> Float64Array:
-    """Per mentee (internal index), an upper bound on the reduced cost (in millionths) of every pair left out
-    of the candidates: max over the mentors they may meet of min(row bound, col bound) - col price - row price.
+def _bulk_excess(kernel: Kernel, dual: Prices) -> tuple[Float64Array, Float64Array, IntArray]:
+    """Per mentee (internal index): an upper bound on the reduced cost (in millionths) of every pair left out
+    of the candidates, max over the mentors they may meet of min(row bound, col bound) - col price - row price;
+    the highest mentor price at which such a pair can still be positive; and how many mentors are under it.
 
     Per language block, mentors sorted by their bound: those at or above the row's bound give at most the row
     bound minus the cheapest of them (a suffix minimum), the others their own bound minus their price (a prefix
     maximum). Candidate pairs are in the maximum too: their bounds are at most their scores, so they add nothing.
     """
     excess = np.full(len(dual.row), -np.inf)
+    width = np.zeros(len(dual.row), dtype=np.int64)
     row_part = (dual.row - dual.bonus).astype(np.float64)
     col_price = dual.col.astype(np.float64)
     row_cap = (kernel.row_bound.astype(np.float64) + kernel.error) * SCALE + 0.5
     col_cap = (kernel.col_bound.astype(np.float64) + kernel.error) * SCALE + 0.5
+    price_cap = row_cap - row_part + 0.5  # a pair is positive only if its mentor's price is below this (with room)
     for members, cols in kernel.groups:
         order = np.argsort(col_cap[cols], kind="stable")
         caps, price = col_cap[cols][order], col_price[cols][order]
@@ -213,7 +208,8 @@ def _bulk_excess(kernel: Kernel, dual: Prices) -> Float64Array:
         some = at < len(cols)
         above[some] = row_cap[members][some] - cheapest_above[at[some]]
         excess[members] = np.maximum(above, best_below[at]) - row_part[members]
-    return excess
+        width[members] = np.searchsorted(np.sort(price), price_cap[members], side="right")
+    return excess, price_cap, width
 
 
 def _within_budget(bulk: Float64Array, suspect: BoolArray, width: IntArray, max_pairs: int) -> BoolArray:
@@ -231,15 +227,16 @@ def _positive_pairs(
     encoded: Encoded,
     pricer: Kernel,
     dual: Prices,
-    wanted: BoolArray,
+    price_cap: Float64Array,
     meeting_words: WordArray | None,
 ) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
-    """Pairs of the wanted rows the rules allow with a positive reduced cost under `dual`, at most
+    """Pairs of the rows with a finite price cap (against the mentors under it) the rules allow with a positive
+    reduced cost under `dual`, at most
     ADDED_PER_ROW per mentee (the best): (mentees, mentors, exact scores); and per mentee an upper bound on its
     best reduced cost, exact where it was rescored (0 if no pair of the row is positive)."""
     excess = np.zeros(len(dual.row), dtype=np.int64)
     none = np.zeros(0, dtype=np.int64)
-    if not wanted.any():
+    if not (price_cap > -np.inf).any():
         return none, none, np.zeros(0), excess
     row_part = (dual.row - dual.bonus).astype(np.float64)
     # Reduced cost = rint(score * SCALE) - col - row. The kernel is within its error of the score, and prices
@@ -249,7 +246,7 @@ def _positive_pairs(
     slack = PRICING_SLACK + 2 * pricer.error * SCALE
     rules = encoded.program.rules
     e, m, value = pricer.priced_pairs(
-        row_part + 0.5 - slack, dual.col.astype(np.float64), float(SCALE), wanted, rules.min_score
+        row_part + 0.5 - slack, dual.col.astype(np.float64), float(SCALE), price_cap, rules.min_score
     )
     value -= row_part[e]
     unsure = np.flatnonzero(value < 1.5 + slack)
