@@ -55,6 +55,7 @@ class Certified:
     rounds: int  # solve-and-price rounds
     added_pairs: int  # pairs pricing added to the candidates
     priced_rows: int  # rows streamed through the kernel, over all rounds (the others were done in bulk)
+    streamed_pairs: int  # pairs those rows were scored against
     most_matched: bool  # proven: no assignment matches more mentees (with the number matched first)
     dual: Prices  # the last solve's prices (feasible for every pair of the cohort when proven)
 
@@ -94,7 +95,7 @@ def certified_assignment(
     active = np.ones(len(mentees), dtype=np.bool_)
     budget = max_priced_pairs
     best_raised: int | None = None
-    added = priced_rows = round_number = 0
+    added = priced_rows = streamed_pairs = round_number = 0
     while True:
         round_number += 1
         if progress is not None:
@@ -107,7 +108,9 @@ def certified_assignment(
         bulk, price_cap, width = _bulk_excess(kernel, dual)
         suspect = bulk >= 0.5  # reduced costs are whole millionths: below 1 means none is positive
         wanted = _within_budget(bulk, suspect, width, budget)
-        budget -= int(width[wanted].sum())
+        this_round = int(width[wanted].sum())
+        budget -= this_round
+        streamed_pairs += this_round
         priced_rows += int(wanted.sum())
         price_cap[~wanted] = -np.inf
         new_e, new_m, new_scores, streamed = _positive_pairs(encoded, pricer, dual, price_cap, meeting_words)
@@ -128,10 +131,11 @@ def certified_assignment(
         gain = np.concatenate([gain, gains(new_scores)])
         active = np.concatenate([(reduced >= -ACTIVE_MARGIN) | chosen | revived, np.ones(len(new_e), dtype=np.bool_)])
         added += len(new_e)
-        if round_number >= max_rounds or unpriced.any():
-            # No pricing left: solve once more with what was found; the bound stays the best one proven.
+        # Another round only if the budget left could price as much again as this one did.
+        if round_number >= max_rounds or unpriced.any() or budget < this_round:
+            # Solve once more with what was found; the bound stays the best one proven.
             chosen, _ = _solve(
-                n_rows, n_cols, mentees, mentors, scores, gain, active, capacity, maximize_matched, bonus
+                n_rows, n_cols, mentees, mentors, scores, gain, active, capacity, maximize_matched, bonus, priced=False
             )
             break
     total = float(scores[chosen].sum())
@@ -154,6 +158,7 @@ def certified_assignment(
         round_number,
         added,
         priced_rows,
+        streamed_pairs,
         most_matched,
         dual,
     )
@@ -170,13 +175,19 @@ def _solve(
     capacity: IntArray,
     maximize_matched: bool,
     bonus: int,
+    *,
+    priced: bool = True,
 ) -> tuple[BoolArray, Prices]:
-    """The optimum over the active candidates (as a mask over all of them) and its prices."""
+    """The optimum over the active candidates (as a mask over all of them) and its prices (all zero when not
+    `priced`: the last solve after the budget needs none)."""
     arcs = np.flatnonzero(active)
     used = assign(
         n_rows, n_cols, mentees[arcs], mentors[arcs], scores[arcs], capacity, maximize_matched=maximize_matched
     )
-    dual = prices(n_rows, n_cols, mentees[arcs], mentors[arcs], gain[arcs], used, capacity, bonus=bonus)
+    if priced:
+        dual = prices(n_rows, n_cols, mentees[arcs], mentors[arcs], gain[arcs], used, capacity, bonus=bonus)
+    else:
+        dual = Prices(np.zeros(n_rows, dtype=np.int64), np.zeros(n_cols, dtype=np.int64), bonus)
     chosen = np.zeros(len(mentees), dtype=np.bool_)
     chosen[arcs[used]] = True
     return chosen, dual
