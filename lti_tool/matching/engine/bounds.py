@@ -214,3 +214,69 @@ def certify_reciprocal(
         right_ = np.concatenate([right_, priced.cols[fresh]])
         gain_ = np.concatenate([gain_, priced.gain[fresh] // 2])
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def group_lagrangian(
+    mentees: IntArray,
+    mentors: IntArray,
+    gain: IntArray,
+    common: BoolArray,
+    places: IntArray,
+    start: IntArray,
+    big: int,
+    target: int,
+    rounds: int,
+) -> int:
+    """An upper bound on the total gain (+ big per pair) of groups that meet in one slot each: pair i (mentees[i]
+    joins mentors[i]) needs its mentor's slot among common[i] (pairs x slots), each mentor takes places[m].
+
+    The Lagrangian relaxation of "each mentee joins at most one group", with prices lam >= 0 per mentee:
+        L(lam) = sum(lam) + sum over mentors of max over slots s of the places[m] best (gain + big - lam_e)^+
+                 among the mentor's pairs that can meet at s.
+    Any prices give a bound (each mentor's group is then chosen alone, slot included, which no group matching
+    beats). Starting from `start`, subgradient steps (Polyak's, towards `target`, a value some matching reaches)
+    lower it; the lowest is returned.
+    """
+    if not len(mentees):
+        return 0
+    slots = common.shape[1]
+    pair_of, slot_of = np.nonzero(common)
+    group = mentors[pair_of] * slots + slot_of
+    lam = start.astype(np.float64)
+    best = -1  # gains are never negative
+    step = 1.0
+    stalled = 0
+    for _ in range(rounds):
+        prices = np.rint(lam).astype(np.int64)
+        reduced = gain[pair_of] + big - prices[mentees[pair_of]]
+        positive = np.flatnonzero(reduced > 0)
+        order = positive[np.lexsort((-reduced[positive], group[positive]))]
+        keys = group[order]
+        firsts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.zeros(0, dtype=np.int64)
+        rank = np.arange(len(order)) - np.repeat(firsts, np.diff(np.r_[firsts, len(order)]))
+        group_index = np.repeat(np.arange(len(firsts)), np.diff(np.r_[firsts, len(order)]))
+        keep = rank < places[mentors[pair_of[order]]]
+        taken, taken_group = order[keep], group_index[keep]
+        total = np.zeros(len(firsts), dtype=np.int64)
+        np.add.at(total, taken_group, reduced[taken])
+        owner = keys[firsts] // slots
+        # Each mentor's best slot: its groups sorted by total, the last one per mentor wins.
+        by_owner = np.lexsort((total, owner))
+        last = by_owner[np.r_[owner[by_owner][1:] != owner[by_owner][:-1], True]] if len(by_owner) else by_owner
+        value = int(prices.sum()) + int(total[last].sum())
+        if best < 0 or value < best:
+            best, stalled = value, 0
+        else:
+            stalled += 1
+            if stalled >= 3:
+                step, stalled = step / 2, 0
+        chosen_group = np.zeros(len(firsts), dtype=np.bool_)
+        chosen_group[last] = True
+        joined = mentees[pair_of[taken[chosen_group[taken_group]]]]
+        subgradient = 1.0 - np.bincount(joined, minlength=len(lam))
+        subgradient[(lam <= 0) & (subgradient > 0)] = 0.0
+        norm = float(subgradient @ subgradient)
+        if norm == 0 or value <= target:
+            break
+        lam = np.maximum(lam - step * (value - target) / norm * subgradient, 0.0)
+    return best

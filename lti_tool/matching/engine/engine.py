@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from lti_tool.matching.engine.bounds import Bound, certify_reciprocal
+from lti_tool.matching.engine.bounds import Bound, certify_reciprocal, group_lagrangian
 from lti_tool.matching.engine.candidates import Kernel, KernelOptions
 from lti_tool.matching.engine.certificate import certified_assignment
 from lti_tool.matching.engine.cohort import (
@@ -49,6 +49,7 @@ from lti_tool.matching.engine.solver import (
     assign,
     exact_groups,
     gains,
+    matched_bonus,
     pair_up,
 )
 
@@ -59,6 +60,8 @@ PROOF_EXHAUSTIVE_PAIRS = 2_000_000  # below this, a proof starts from every pair
 GROUP_EXACT_PAIRS = 1_000  # group matching with up to this many feasible pairs (or exhaustive) is exact (CP-SAT)
 # CP-SAT's deterministic budget for those groups; exhaustive runs get solver.CP_SAT_DETERMINISTIC_SECONDS.
 GROUP_EXACT_SECONDS = 5.0
+GROUP_BOUND_PAIRS = 50_000  # up to this many feasible pairs, groups also get the Lagrangian bound (bounds.py)
+GROUP_BOUND_ROUNDS = 40  # its subgradient steps
 
 
 @dataclass(frozen=True)
@@ -457,41 +460,63 @@ def _exact_groups(
     if not len(rows) or not len(cols):
         return new, ours, bound, pairs_proven
     cand_e, cand_m, every = _candidates(encoded, rows, cols, options)
-    if not every or (len(cand_e) > GROUP_EXACT_PAIRS and not options.exhaustive):
+    if not every or (len(cand_e) > GROUP_BOUND_PAIRS and not options.exhaustive):
         return new, ours, bound, pairs_proven
     scores = score_pairs(encoded, cand_e, cand_m)
     ok = scores.feasible(encoded)
     cand_e, cand_m, values = cand_e[ok], cand_m[ok], scores.score[ok]
+    common = mentees.slot_matrix[cand_e] & mentors.slot_matrix[cand_m]
     maximize = encoded.program.rules.maximize_matched
-    groups = exact_groups(
-        cand_e,
-        cand_m,
-        gains(values),
-        [np.flatnonzero(row).tolist() for row in mentees.slot_matrix[cand_e] & mentors.slot_matrix[cand_m]],
-        places,
-        np.array([new.get(e) == m for e, m in zip(cand_e.tolist(), cand_m.tolist(), strict=True)]),
-        meeting.slot,
-        maximize_matched=maximize,
-        seed=seed,
-        deterministic_seconds=CP_SAT_DETERMINISTIC_SECONDS if options.exhaustive else GROUP_EXACT_SECONDS,
-    )
-    stats["exact_groups"] = groups.proven_optimal
-    found = float(values[groups.chosen].sum())
-    if (int(groups.chosen.sum()) if maximize else 0, found) > (len(new) if maximize else 0, ours + 1e-9):
-        new = dict(zip(cand_e[groups.chosen].tolist(), cand_m[groups.chosen].tolist(), strict=True))
-        ours = found
-        members = set(new.values()) | set(fixed.values())
-        for mentor in range(len(mentors)):
-            if mentor in new.values():
-                meeting.slot[mentor] = groups.slot[mentor]
-            elif mentor not in members:
-                meeting.slot[mentor] = -1
-    if groups.score_bound is None:
+    candidates: list[int] = []  # score bounds in millionths, each for results with at least our pairs
+    if len(cand_e) <= GROUP_EXACT_PAIRS or options.exhaustive:
+        groups = exact_groups(
+            cand_e,
+            cand_m,
+            gains(values),
+            [np.flatnonzero(row).tolist() for row in common],
+            places,
+            np.array([new.get(e) == m for e, m in zip(cand_e.tolist(), cand_m.tolist(), strict=True)]),
+            meeting.slot,
+            maximize_matched=maximize,
+            seed=seed,
+            deterministic_seconds=CP_SAT_DETERMINISTIC_SECONDS if options.exhaustive else GROUP_EXACT_SECONDS,
+        )
+        stats["exact_groups"] = groups.proven_optimal
+        found = float(values[groups.chosen].sum())
+        if (int(groups.chosen.sum()) if maximize else 0, found) > (len(new) if maximize else 0, ours + 1e-9):
+            new = dict(zip(cand_e[groups.chosen].tolist(), cand_m[groups.chosen].tolist(), strict=True))
+            ours = found
+            members = set(new.values()) | set(fixed.values())
+            for mentor in range(len(mentors)):
+                if mentor in new.values():
+                    meeting.slot[mentor] = groups.slot[mentor]
+                elif mentor not in members:
+                    meeting.slot[mentor] = -1
+        if groups.score_bound is not None:
+            candidates.append(groups.score_bound)
+    ours_gain = int(gains(score_pairs(encoded, *_arrays(new)).score).sum())
+    big = matched_bonus(len(rows), places) if maximize else 0
+    best_gain = np.zeros(len(mentees), dtype=np.int64)
+    np.maximum.at(best_gain, cand_e, gains(values))
+
+    def lagrangian(big_: int) -> int:
+        # Started at half of each mentee's best gain: measured closer than from zero or from our pairs' gains.
+        start = np.where(best_gain > 0, (best_gain + big_) // 2, 0)
+        target = ours_gain + big_ * len(new)
+        return group_lagrangian(cand_e, cand_m, gains(values), common, places, start, big_, target, GROUP_BOUND_ROUNDS)
+
+    lagrange = lagrangian(big) - big * len(new)
+    if not big or lagrange < big:
+        candidates.append(lagrange)
+    elif not pairs_proven:
+        bound = min(bound, (lagrangian(0) + 0.5 * len(rows)) / SCALE)
+    if not candidates:
         return new, ours, bound, pairs_proven
     # Proven on scores in millionths, as the solver sees them (as the one-on-one certificate is).
-    if groups.score_bound <= int(gains(score_pairs(encoded, *_arrays(new)).score).sum()):
+    proven = min(candidates)
+    if proven <= ours_gain:
         return new, ours, ours, True
-    return new, ours, min(bound, (groups.score_bound + 0.5 * len(rows)) / SCALE), True
+    return new, ours, min(bound, (proven + 0.5 * len(rows)) / SCALE), True
 
 
 def _arrays(pairs: dict[int, int]) -> tuple[IntArray, IntArray]:
