@@ -344,14 +344,16 @@ def _settle_meeting_slots(
 
 
 def _candidates(
-    encoded: Encoded, rows: IntArray, cols: IntArray, options: MatchOptions
+    encoded: Encoded, rows: IntArray, cols: IntArray, options: MatchOptions, *, every_only: bool = False
 ) -> tuple[IntArray, IntArray, bool]:
-    """Pairs a proof starts from (rows x cols): every pair of a small cohort, else both sides' candidate lists.
-    The flag says they are every pair that keeps the hard rules."""
+    """Pairs a proof starts from (rows x cols): every pair of a small cohort, else both sides' candidate lists
+    (or none, `every_only`). The flag says they are every pair that keeps the hard rules."""
     kernel = Kernel(encoded, rows, cols, options=options.kernel)
     every = options.exhaustive or kernel.total_pairs <= PROOF_EXHAUSTIVE_PAIRS
     if every:
         cand_e, cand_m = kernel.all_pairs()
+    elif every_only:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), False
     else:
         cand_e, cand_m = kernel.top_pairs(options.mentors_per_mentee, options.mentees_per_mentor)
     return *_with_preferred(encoded, cand_e, cand_m, rows, cols), every
@@ -459,7 +461,7 @@ def _exact_groups(
     rows, cols = np.flatnonzero(waiting), np.flatnonzero(places > 0)
     if not len(rows) or not len(cols):
         return new, ours, bound, pairs_proven
-    cand_e, cand_m, every = _candidates(encoded, rows, cols, options)
+    cand_e, cand_m, every = _candidates(encoded, rows, cols, options, every_only=True)
     if not every or (len(cand_e) > GROUP_BOUND_PAIRS and not options.exhaustive):
         return new, ours, bound, pairs_proven
     scores = score_pairs(encoded, cand_e, cand_m)
