@@ -57,7 +57,7 @@ class Certified:
     priced_rows: int  # rows streamed through the kernel, over all rounds (the others were done in bulk)
     streamed_pairs: int  # pairs those rows were scored against
     most_matched: bool  # proven: no assignment matches more mentees (with the number matched first)
-    dual: Prices  # the last solve's prices (feasible for every pair of the cohort when proven)
+    dual: Prices  # the last priced solve's prices (feasible for every pair of the cohort when proven)
 
 
 def certified_assignment(
@@ -122,9 +122,9 @@ def certified_assignment(
         best_raised = raised if best_raised is None else min(best_raised, raised)
         fresh = ~contains(unique_keys(encoded.key(mentees, mentors)), encoded.key(new_e, new_m))
         new_e, new_m, new_scores = new_e[fresh], new_m[fresh], new_scores[fresh]
-        proven = not len(new_e) and not revived.any() and not unpriced.any()
-        if proven:
-            break
+        proven = not excess.any()
+        if proven or not (len(new_e) or revived.any()):
+            break  # optimal, or nothing left to add: the bound stands
         mentees = np.concatenate([mentees, new_e])
         mentors = np.concatenate([mentors, new_m])
         scores = np.concatenate([scores, new_scores])

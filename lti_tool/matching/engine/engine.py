@@ -79,7 +79,7 @@ class MatchOptions:
     # left could stream as much as the round before). Past them, a proven bound: at 10k x 1k nothing is left
     # unproven, at 100k x 10k one round and a last solve give a gap of about 0.02 % (see the README).
     certify_rounds: int = 10
-    certify_pairs: int = 100_000_000
+    certify_pairs: int = 50_000_000
     kernel: KernelOptions = field(default_factory=KernelOptions)
 
 
