@@ -416,6 +416,8 @@ def result_document(result: MatchResult) -> dict[str, Any]:
         "model": result.model.value,
         "seed": result.seed,
         "objective": result.objective,
+        "upper_bound": result.proof.upper_bound,
+        "gap": result.proof.gap,
         "summary": dict(result.stats),
         "matches": matches,
         "unmatched": [

@@ -25,6 +25,7 @@ class ProgressReport:
     STAGES: ClassVar[dict[str, str]] = {
         "scoring": "Scoring pairs",
         "solving": "Finding the optimal assignment",
+        "certifying": "Proving it optimal over every allowed pair",
         "explaining": "Explaining",
     }
 
@@ -117,8 +118,10 @@ def match(
         except OSError as error:
             raise click.ClickException(f"Could not write {output_file}: {error.strerror}") from None
     matched = int(result.stats["matched"])
+    proof = result.proof
+    proved = "proven optimal" if proof.optimal else f"within {100 * proof.gap:.3g} % of the best possible"
     click.echo(
-        f"Matched {matched:,} of {len(mentees):,} mentees (total score {result.objective:,.2f}); "
+        f"Matched {matched:,} of {len(mentees):,} mentees (total score {result.objective:,.2f}, {proved}); "
         f"{len(result.unmatched):,} unmatched, each with the reason.",
         err=True,
     )

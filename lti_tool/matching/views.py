@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable
 from functools import partial
@@ -15,6 +16,7 @@ from lti_tool.errors import NotAuthorised
 from lti_tool.extensions import db
 from lti_tool.hosts import public_base_url
 from lti_tool.matching import engine, forms, jobs, mentor_requests, workflow
+from lti_tool.matching.engine import Proof
 from lti_tool.matching.models import JobKind, JobState
 from lti_tool.profiles.services import criterion_label, in_zone, local_time, read_explanation, score_points
 from lti_tool.programs.models import MatchStatus, Participant, Program
@@ -126,6 +128,16 @@ def _page_number(name: str) -> int:
     return request.args.get(name, 1, type=int) or 1
 
 
+def _proof_words(proof: Proof | None) -> str | None:
+    """How close a run is to the best possible, as the review page says it (the percentage rounded up, so
+    "within" stays true)."""
+    if proof is None:
+        return None
+    if proof.optimal:
+        return "This is optimal: no other matching of these profiles scores more."
+    return f"This is within {math.ceil(proof.gap * 10_000) / 100:.2f} % of the best possible."
+
+
 @course_member(staff=True)
 @with_program
 def review(*, program: Program, course_id: int) -> str:
@@ -159,6 +171,7 @@ def review(*, program: Program, course_id: int) -> str:
         published=published,
         published_cards=[_card(m, zone) for m in published.matches],
         run=run,
+        proof_text=_proof_words(run.proof if run else None),
         unmatched=[{"name": u.name, "message": in_zone(u.message, zone)} for u in unmatched.shown],
         unmatched_total=unmatched.total,
         unmatched_counts=unmatched_counts(unmatched.by_reason),

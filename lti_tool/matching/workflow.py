@@ -507,6 +507,7 @@ def run_matching(program: Program, *, progress: Progress = _silent) -> MatchingR
         program_id=program.id,
         seed=program.matching_seed,
         objective=result.objective,
+        upper_bound=result.proof.upper_bound,
         matched=len(result.matches),
         unmatched=[
             {"participant_id": str(pool.participant_ids[u.mentee]), "reason": u.reason.value, "message": u.message}

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lti_tool.courses.models import Course, Membership
 from lti_tool.extensions import UTCDateTime, db, utcnow
+from lti_tool.matching.engine.results import Proof
 
 
 class MentoringModel(StrEnum):
@@ -210,5 +211,11 @@ class MatchingRun(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     seed: Mapped[int] = mapped_column(Integer)
     objective: Mapped[float] = mapped_column(Float)
+    # No matching of the run's cohort scores more (engine.Proof); None for runs made before proofs existed.
+    upper_bound: Mapped[float | None] = mapped_column(Float)
     matched: Mapped[int] = mapped_column(Integer)
     unmatched: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)  # [{participant_id, reason}]
+
+    @property
+    def proof(self) -> Proof | None:
+        return None if self.upper_bound is None else Proof(self.objective, self.upper_bound)

@@ -7,7 +7,7 @@ import itertools
 import math
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from lti_tool.matching.engine import (
@@ -207,28 +207,57 @@ def capacity_of(prog: Program, mentor: Person) -> int:
 def brute_force(prog: Program, cohort: Cohort) -> tuple[int, float]:
     """(matched, total score) of the best assignment, trying every one (fixed pairs kept)."""
     mentors, mentees = cohort.sides(prog.model)
+    return _best_assignment(prog, mentors, mentees, lambda mentor, mentee: reference_allowed(prog, mentor, mentee))
+
+
+def group_brute_force(prog: Program, cohort: Cohort) -> tuple[int, float]:
+    """The same for group matching: the best over every choice of one meeting slot per mentor, members free then
+    (fixed members are kept whatever the slot)."""
+    mentors, mentees = cohort.mentors, cohort.mentees
+    if not prog.rules.shared_slot:
+        return brute_force(prog, cohort)
+    best = (-1, -1.0)
+    for slots in itertools.product(*(sorted(m.availability) or [""] for m in mentors)):
+        meets = {m.id: slot for m, slot in zip(mentors, slots, strict=True)}
+
+        def allowed(mentor: Person, mentee: Person, meets: dict[str, str] = meets) -> bool:
+            return reference_allowed(prog, mentor, mentee) and meets[mentor.id] in mentee.availability
+
+        found = _best_assignment(prog, mentors, mentees, allowed)
+        if _better(prog, found, best):
+            best = found
+    return best
+
+
+def _better(prog: Program, found: tuple[int, float], best: tuple[int, float]) -> bool:
+    if prog.rules.maximize_matched and found[0] != best[0]:
+        return found[0] > best[0]
+    return found[1] > best[1] + 1e-12
+
+
+def _best_assignment(
+    prog: Program, mentors: Sequence[Person], mentees: Sequence[Person], allowed: Callable[[Person, Person], bool]
+) -> tuple[int, float]:
     fixed = {pair.mentee: pair.mentor for pair in prog.rules.fixed_pairs}
     by_id = {m.id: m for m in mentors}
-    options: list[list[Person | None]] = []
+    options: list[list[tuple[Person | None, float]]] = []
     for mentee in mentees:
         if mentee.id in fixed:
-            options.append([by_id[fixed[mentee.id]]])
+            mentor = by_id[fixed[mentee.id]]
+            options.append([(mentor, reference_score(prog, mentor, mentee))])
         else:
-            options.append([None, *(m for m in mentors if reference_allowed(prog, m, mentee))])
-    best_key = (-1, -1.0)
-    best = (0, 0.0)
+            options.append(
+                [(None, 0.0), *((m, reference_score(prog, m, mentee)) for m in mentors if allowed(m, mentee))]
+            )
+    capacity = {m.id: capacity_of(prog, m) for m in mentors}
+    best = (-1, -1.0)
     for choice in itertools.product(*options):
-        load: dict[str, int] = {}
-        for mentor in choice:
-            if mentor is not None:
-                load[mentor.id] = load.get(mentor.id, 0) + 1
-        if any(count > capacity_of(prog, by_id[mid]) for mid, count in load.items()):
+        load = Counter(mentor.id for mentor, _ in choice if mentor is not None)
+        if any(count > capacity[mid] for mid, count in load.items()):
             continue
-        matched = sum(mentor is not None for mentor in choice)
-        total = sum(reference_score(prog, m, e) for m, e in zip(choice, mentees, strict=True) if m is not None)
-        key = (matched if prog.rules.maximize_matched else 0, total)
-        if key[0] > best_key[0] or (key[0] == best_key[0] and key[1] > best_key[1] + 1e-12):
-            best_key, best = key, (matched, total)
+        found = (sum(load.values()), math.fsum(score for _, score in choice))
+        if _better(prog, found, best):
+            best = found
     return best
 
 

@@ -107,7 +107,11 @@ def test_a_cohort_file_is_matched_explained_and_written_in_the_documented_format
         {"mentee": "ed", "reason": "no_shared_language", "message": "No mentor speaks any of your languages (de)."}
     ]
     assert math.isclose(output["objective"], sum(m["score"] for m in output["matches"]))
+    # Proven: the bound equals the objective, and the summary says every pair was priced out.
+    assert (output["upper_bound"], output["gap"]) == (output["objective"], 0.0)
+    assert output["summary"]["certified"] is True
     assert "Matched 2 of 3 mentees" in result.stderr
+    assert "proven optimal" in result.stderr
     assert "Scoring" not in result.stderr  # small cohorts show no progress
 
 

@@ -8,7 +8,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from lti_tool.extensions import db
-from lti_tool.programs.models import Match, Program, RematchRequest
+from lti_tool.programs.models import Match, MatchingRun, Program, RematchRequest
 from lti_tool.statements.models import StatementOutbox
 from tests.lti_browser import LtiBrowser, heading
 from tests.matching_workflow.conftest import Cohort, mentee_profile, mentor_profile
@@ -262,3 +262,40 @@ def test_reverse_programs_let_a_learner_mentor_the_instructor_in_their_stronger_
         teaches = pair.explanation["teaches"]
         learner_id = f"p{cohort.participant('learner-01')}"
     assert teaches["data-viz"] == learner_id  # the learner teaches the instructor data visualisation
+
+
+OPTIMAL = "This is optimal: no other matching of these profiles scores more."
+
+
+def _review(cohort: Cohort) -> str:
+    return cohort.browsers["instructor"].get(f"/courses/{cohort.course_id}/program/matching").text
+
+
+def test_every_run_says_whether_it_is_optimal_and_a_reload_still_says_so(cohort: Cohort, app: Flask) -> None:
+    assert OPTIMAL in cohort.post("instructor", "/run").text
+    assert OPTIMAL in _review(cohort)  # kept with the run, not only in the answer to the POST
+    # A run whose bound is above its score (as a large cohort's may be) says how far it may be, rounded up.
+    with app.app_context():
+        run = db.session.execute(select(MatchingRun).where(MatchingRun.program_id == cohort.program_id)).scalar_one()
+        assert run.upper_bound == run.objective > 0
+        run.upper_bound = run.objective * 1.01
+        db.session.commit()
+    page = _review(cohort)
+    assert "This is within 1.00 % of the best possible." in page
+    assert OPTIMAL not in page
+
+
+def test_group_and_peer_runs_prove_their_optimum_too(cohort: Cohort, app: Flask) -> None:
+    _set_model(app, cohort.program_id, "group")
+    cohort.profile("learner-01", mentor_profile(capacity=2))
+    page = cohort.post("instructor", "/run").text
+    assert "Matching proposed 3 matches; 0 mentees stay unmatched" in page
+    assert OPTIMAL in page
+    _set_model(app, cohort.program_id, "peer", mentor_eligibility="learners", require_reciprocity=True)
+    both = {"wants_to_mentor": True, "wants_to_be_mentored": True, "capacity": 1}
+    cohort.profile("learner-01", mentor_profile(goals=["feedback"], **both))
+    cohort.profile("learner-03", mentee_profile(skill_levels={"python": 1, "sql": 1, "data-viz": 1,
+                                                              "communication": 2, "feedback": 5}, **both))  # fmt: skip
+    page = cohort.post("instructor", "/run").text
+    assert "Matching proposed 2 matches" in page
+    assert OPTIMAL in page

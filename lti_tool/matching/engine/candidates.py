@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +32,8 @@ from lti_tool.matching.engine.encode import BoolArray, Encoded, IntArray, unique
 from lti_tool.matching.engine.scoring import minutes_apart, waking_share
 
 Float32Array = npt.NDArray[np.float32]
+Float64Array = npt.NDArray[np.float64]
+ScoreArray = npt.NDArray[np.floating[Any]]  # float32 to choose candidates, float64 to price (Kernel.precise)
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 FLOOR = np.float32(-1.0)  # feasible pairs score 0..1; every rule breaker scores at or below this
@@ -51,10 +54,10 @@ class KernelOptions:
 class _Features:
     """Kernel inputs for the kernel's own rows and cols (in the order of Kernel.rows / Kernel.cols)."""
 
-    rows: Float32Array  # (rows, features): coefficients
-    cols: Float32Array  # (features, cols): thresholds and one-hots
-    row_slots: Float32Array | None  # (rows, slots)
-    col_slots: Float32Array | None  # (slots, cols)
+    rows: ScoreArray  # (rows, features): coefficients
+    cols: ScoreArray  # (features, cols): thresholds and one-hots
+    row_slots: ScoreArray | None  # (rows, slots)
+    col_slots: ScoreArray | None  # (slots, cols)
     slot_unit: float  # availability weight per shared slot
     slot_rule: bool
 
@@ -72,40 +75,52 @@ def _coefficients(
     total_gap: npt.NDArray[np.float64],
     goal_weight: float,
     all_weight: float,
-) -> Float32Array:
+    dtype: type[np.floating[Any]],
+) -> ScoreArray:
     per_goal = np.divide(goal_weight, goal_gap, out=np.zeros_like(goal_gap), where=goal_gap > 0)
     per_skill = np.divide(all_weight, total_gap, out=np.zeros_like(total_gap), where=total_gap > 0)
-    coefficient = goals * per_goal[:, None].astype(np.float32) + per_skill[:, None].astype(np.float32)
-    return np.repeat(coefficient.astype(np.float32), MAX_LEVEL, axis=1)
+    coefficient = goals * per_goal[:, None].astype(dtype) + per_skill[:, None].astype(dtype)
+    return np.repeat(coefficient.astype(dtype), MAX_LEVEL, axis=1)
 
 
-def _features(encoded: Encoded, rows: IntArray, cols: IntArray, meeting_slots: BoolArray | None) -> _Features:
+def _features(
+    encoded: Encoded,
+    rows: IntArray,
+    cols: IntArray,
+    meeting_slots: BoolArray | None,
+    dtype: type[np.floating[Any]],
+) -> _Features:
     mentees, mentors = encoded.mentees, encoded.mentors
     goal_w, comp_w, slot_w, diversity_w, _, waking_w = (float(share) for share in encoded.shares)
     rules = encoded.program.rules
     half = 0.5 if encoded.model is MentoringModel.REVERSE else 1.0
     levels_e, levels_m = mentees.levels[rows], mentors.levels[cols]
-    row_blocks: list[Float32Array] = [
+    row_blocks: list[ScoreArray] = [
         _threshold_planes(levels_e, below=True)
         * _coefficients(
-            mentees.goals[rows], mentees.goal_gap[rows], mentees.total_gap[rows], half * goal_w, half * comp_w
+            mentees.goals[rows], mentees.goal_gap[rows], mentees.total_gap[rows], half * goal_w, half * comp_w, dtype
         )
     ]
-    col_blocks: list[Float32Array] = [_threshold_planes(levels_m, below=False).astype(np.float32)]
+    col_blocks: list[ScoreArray] = [_threshold_planes(levels_m, below=False).astype(dtype)]
     if encoded.model is MentoringModel.REVERSE:
-        row_blocks.append(_threshold_planes(levels_e, below=False).astype(np.float32))
+        row_blocks.append(_threshold_planes(levels_e, below=False).astype(dtype))
         col_blocks.append(
             _threshold_planes(levels_m, below=True)
             * _coefficients(
-                mentors.goals[cols], mentors.goal_gap[cols], mentors.total_gap[cols], half * goal_w, half * comp_w
+                mentors.goals[cols],
+                mentors.goal_gap[cols],
+                mentors.total_gap[cols],
+                half * goal_w,
+                half * comp_w,
+                dtype,
             )
         )
     departments = len(encoded.vocabulary.departments)
     if departments and (diversity_w > 0 or rules.different_department):
         penalty = diversity_w + (float(PENALTY) if rules.different_department else 0.0)
 
-        def one_hot(codes: IntArray) -> Float32Array:
-            table = np.zeros((len(codes), departments + 1), dtype=np.float32)
+        def one_hot(codes: IntArray) -> ScoreArray:
+            table = np.zeros((len(codes), departments + 1), dtype=dtype)
             known = codes >= 0
             table[known, 0] = 1.0
             table[np.flatnonzero(known), codes[known] + 1] = 1.0
@@ -113,8 +128,8 @@ def _features(encoded: Encoded, rows: IntArray, cols: IntArray, meeting_slots: B
 
         # diversity = known_e * known_m - same_department: bilinear in (known, one-hot).
         mentee_table = one_hot(mentees.department[rows])
-        mentee_table[:, 0] *= np.float32(diversity_w)
-        mentee_table[:, 1:] *= np.float32(-penalty)
+        mentee_table[:, 0] *= diversity_w
+        mentee_table[:, 1:] *= -penalty
         row_blocks.append(mentee_table)
         col_blocks.append(one_hot(mentors.department[cols]))
     offsets = np.array(encoded.vocabulary.offsets, dtype=np.int64)
@@ -133,10 +148,10 @@ def _features(encoded: Encoded, rows: IntArray, cols: IntArray, meeting_slots: B
     use_slots = bool(encoded.vocabulary.slots) and (slot_w > 0 or rules.shared_slot)
     mentor_slots = mentors.slot_matrix if meeting_slots is None else meeting_slots
     return _Features(
-        rows=np.ascontiguousarray(np.hstack(row_blocks), dtype=np.float32),
-        cols=np.ascontiguousarray(np.hstack(col_blocks).T, dtype=np.float32),
-        row_slots=mentees.slot_matrix[rows].astype(np.float32) if use_slots else None,
-        col_slots=np.ascontiguousarray(mentor_slots[cols].T, dtype=np.float32) if use_slots else None,
+        rows=np.ascontiguousarray(np.hstack(row_blocks), dtype=dtype),
+        cols=np.ascontiguousarray(np.hstack(col_blocks).T, dtype=dtype),
+        row_slots=mentees.slot_matrix[rows].astype(dtype) if use_slots else None,
+        col_slots=np.ascontiguousarray(mentor_slots[cols].T, dtype=dtype) if use_slots else None,
         slot_unit=slot_w / FULL_AVAILABILITY_SLOTS,
         slot_rule=rules.shared_slot,
     )
@@ -146,14 +161,15 @@ class _Workspace:
     """Reused chunk buffers: allocating fresh (rows x cols) arrays for every chunk costs more in page faults
     than the arithmetic done in them."""
 
-    def __init__(self) -> None:
-        self._float: dict[str, Float32Array] = {}
+    def __init__(self, dtype: type[np.floating[Any]]) -> None:
+        self.dtype = dtype
+        self._float: dict[str, ScoreArray] = {}
         self._bool: dict[str, BoolArray] = {}
 
-    def floats(self, name: str, rows: int, cols: int) -> Float32Array:
+    def floats(self, name: str, rows: int, cols: int) -> ScoreArray:
         buffer = self._float.get(name)
         if buffer is None or buffer.size < rows * cols:
-            buffer = np.empty(rows * cols, dtype=np.float32)
+            buffer = np.empty(rows * cols, dtype=self.dtype)
             self._float[name] = buffer
         return buffer[: rows * cols].reshape(rows, cols)
 
@@ -177,7 +193,11 @@ def _nonzero(mask: BoolArray) -> tuple[IntArray, IntArray]:
 
 
 class Kernel:
-    """Chunked float32 scoring of `rows` (mentees) against `cols` (mentors), both internal indices."""
+    """Chunked float32 scoring of `rows` (mentees) against `cols` (mentors), both internal indices.
+
+    `precise` scores in float64 instead (half the speed, within `error` of the exact score): for pricing, where
+    float32's margin would make every tie of an identical-profile cohort a pair to rescore.
+    """
 
     def __init__(
         self,
@@ -188,13 +208,18 @@ class Kernel:
         meeting_slots: BoolArray | None = None,
         options: KernelOptions | None = None,
         progress: Progress | None = None,
+        precise: bool = False,
     ) -> None:
         self.encoded = encoded
         self.rows = np.unique(np.asarray(rows, dtype=np.int64))
         self.cols = np.unique(np.asarray(cols, dtype=np.int64))
         self.options = options or KernelOptions()
         self.progress = progress
-        self.features = _features(encoded, self.rows, self.cols, meeting_slots)
+        dtype: type[np.floating[Any]] = np.float64 if precise else np.float32
+        self.features = _features(encoded, self.rows, self.cols, meeting_slots, dtype)
+        # The kernel's rounding error: a dot product of n terms whose absolute values sum to at most ~1.1 errs
+        # by at most n * eps/2 * 1.1 in any summation order, plus a few roundings of the slot term; twice that.
+        self.error = (self.features.rows.shape[1] + 8) * float(np.finfo(dtype).eps)
         self._row_index = np.full(len(encoded.mentees), -1, dtype=np.int64)
         self._row_index[self.rows] = np.arange(len(self.rows))
         self._col_index = np.full(len(encoded.mentors), -1, dtype=np.int64)
@@ -205,10 +230,13 @@ class Kernel:
         self.forbidden_cols = forbidden % len(encoded.mentors)
         self._row_position = np.full(len(encoded.mentees), -1, dtype=np.int64)
         self._col_position = np.full(len(encoded.mentors), -1, dtype=np.int64)
-        self._work = _Workspace()
+        self._work = _Workspace(dtype)
         self.groups = list(self._language_groups())
         self.total_pairs = sum(len(r) * len(c) for r, c in self.groups)
         self._done = 0
+        # Set by top_pairs: upper bounds on the kernel scores of the pairs it leaves out, per row and column.
+        self.row_bound = np.full(len(encoded.mentees), np.inf, dtype=np.float32)
+        self.col_bound = np.full(len(encoded.mentors), np.inf, dtype=np.float32)
 
     def _language_groups(self) -> Iterator[tuple[IntArray, IntArray]]:
         """Blocks (mentees, mentors) who share a language (or have none stated): other pairs are never scored."""
@@ -239,7 +267,7 @@ class Kernel:
         for start in range(0, len(members), size):
             yield members[start : start + size]
 
-    def _gather(self, cols: IntArray) -> tuple[Float32Array, Float32Array | None]:
+    def _gather(self, cols: IntArray) -> tuple[ScoreArray, ScoreArray | None]:
         """The features of a block's columns, contiguous (BLAS wants them so), and their positions for _block."""
         self._col_position[:] = -1
         self._col_position[cols] = np.arange(len(cols))
@@ -251,8 +279,8 @@ class Kernel:
         )
 
     def _block(
-        self, rows: IntArray, cols: IntArray, col_features: Float32Array, col_slots: Float32Array | None
-    ) -> Float32Array:
+        self, rows: IntArray, cols: IntArray, col_features: ScoreArray, col_slots: ScoreArray | None
+    ) -> ScoreArray:
         """Kernel scores of rows x cols (cols' features pre-gathered); rule breakers score below FLOOR.
 
         The result lives in a reused buffer: use it before the next call.
@@ -290,23 +318,88 @@ class Kernel:
             self.progress("scoring", self._done, self.total_pairs)
         return scores
 
+    def blocks(self) -> Iterator[tuple[IntArray, IntArray, Float32Array]]:
+        """Every pair that may keep the hard rules, as (rows, cols, kernel scores) chunks; rule breakers score
+        below FLOOR. Each chunk's scores live in a reused buffer: use them before asking for the next."""
+        for members, cols in self.groups:
+            col_features, col_slots = self._gather(cols)
+            for rows in self._chunks(members, len(cols)):
+                yield rows, cols, self._block(rows, cols, col_features, col_slots)
+
     def all_pairs(self) -> tuple[IntArray, IntArray]:
         """Every pair that keeps the hard rules (the exhaustive candidate set)."""
         found_rows: list[IntArray] = []
         found_cols: list[IntArray] = []
-        for members, cols in self.groups:
-            col_features, col_slots = self._gather(cols)
-            for rows in self._chunks(members, len(cols)):
-                scores = self._block(rows, cols, col_features, col_slots)
-                r, c = _nonzero(np.greater(scores, FLOOR, out=self._work.bools("mask", *scores.shape)))
-                found_rows.append(rows[r])
-                found_cols.append(cols[c])
+        for rows, cols, scores in self.blocks():
+            r, c = _nonzero(np.greater(scores, FLOOR, out=self._work.bools("mask", *scores.shape)))
+            found_rows.append(rows[r])
+            found_cols.append(cols[c])
         return _joined(found_rows), _joined(found_cols)
 
+    def priced_pairs(
+        self,
+        row_threshold: Float64Array,
+        col_price: Float64Array,
+        scale: float,
+        price_cap: Float64Array,
+        min_score: float,
+    ) -> tuple[IntArray, IntArray, Float64Array]:
+        """Every pair of a row and a column priced at most the row's price_cap (both indexed by internal index;
+        rows capped at -inf are skipped) that keeps the hard rules, scores at least min_score and has
+        value = scale * score - col_price[col] >= row_threshold[row]: (rows, cols, values).
+
+        Rows go in order of their cap against a prefix of the columns in order of price, so a row is only
+        scored against the columns under its cap (and those of the rows chunked with it). Only on a precise
+        kernel: prices can be far larger than scale, beyond float32's resolution."""
+        if self.features.rows.dtype != np.float64:
+            raise ValueError("pricing needs a precise (float64) kernel")
+        floor = max(float(FLOOR), min_score - 1e-9)
+        found_rows: list[IntArray] = []
+        found_cols: list[IntArray] = []
+        found_values: list[Float64Array] = []
+        for members, group_cols in self.groups:
+            wanted = members[price_cap[members] > -np.inf]
+            if not len(wanted):
+                continue
+            by_price = group_cols[np.argsort(col_price[group_cols], kind="stable")]
+            wanted = wanted[np.argsort(price_cap[wanted], kind="stable")]
+            reach = np.searchsorted(col_price[by_price], price_cap[wanted], side="right")
+            start = 0
+            while start < len(wanted):
+                if reach[start] == 0:
+                    start += 1
+                    continue
+                # The chunk's rows reach at most reach[stop - 1] columns: keep chunks near chunk_pairs.
+                stop = start + 1
+                while stop < len(wanted) and (stop + 1 - start) * reach[stop] <= self.options.chunk_pairs:
+                    stop += 1
+                rows, cols = np.sort(wanted[start:stop]), np.sort(by_price[: reach[stop - 1]])
+                start = stop
+                col_features, col_slots = self._gather(cols)
+                scores = self._block(rows, cols, col_features, col_slots)
+                mask = np.greater(scores, floor, out=self._work.bools("mask", *scores.shape))
+                scores *= scale
+                scores -= col_price[cols][None, :]
+                mask &= np.greater_equal(
+                    scores, row_threshold[rows][:, None], out=self._work.bools("other", *scores.shape)
+                )
+                r, c = _nonzero(mask)
+                found_rows.append(rows[r])
+                found_cols.append(cols[c])
+                found_values.append(scores[r, c].astype(np.float64))
+        values = np.concatenate(found_values) if found_values else np.zeros(0)
+        return _joined(found_rows), _joined(found_cols), values
+
     def top_pairs(self, per_row: int, per_col: int) -> tuple[IntArray, IntArray]:
-        """The union of each row's best `per_row` and each column's best `per_col` feasible pairs."""
+        """The union of each row's best `per_row` and each column's best `per_col` feasible pairs.
+
+        Also sets `row_bound` and `col_bound` (per internal index, float32 kernel scores): no pair left out
+        scores above its row's bound or above its column's (certificate.py prunes its pricing with them).
+        """
         options = self.options
         n_mentors = len(self.encoded.mentors)
+        self.row_bound = np.full(len(self.encoded.mentees), np.inf if per_row <= 0 else -np.inf, dtype=np.float32)
+        self.col_bound = np.full(n_mentors, np.inf if per_col <= 0 else -np.inf, dtype=np.float32)
         if per_col > 0:
             col_threshold, col_exact = self._column_thresholds(per_col)
         else:
@@ -345,9 +438,13 @@ class Kernel:
                 values = scores[r, c]
                 if per_row > 0:
                     in_row = values >= row_threshold[r]
-                    keep_r, keep_c = _top_in_rows(r[in_row], c[in_row], values[in_row], len(rows), per_row)
+                    keep_r, keep_c, kth = _top_in_rows(
+                        r[in_row], c[in_row], values[in_row], len(rows), per_row, rows, cols
+                    )
                     out_rows.append(rows[keep_r])
                     out_cols.append(cols[keep_c])
+                    # Left out: below the row's threshold, or at most its per_row-th best kept.
+                    self.row_bound[rows] = np.maximum(kth, row_threshold)
                 if per_col > 0:
                     in_col = values >= block_col_threshold[c]
                     col_rows.append(rows[r[in_col]])
@@ -365,9 +462,15 @@ class Kernel:
                     pair_rows = np.concatenate([pair_rows[keep], extra_rows])
                     pair_cols = np.concatenate([pair_cols[keep], extra_cols])
                     values = np.concatenate([values[keep], extra_values])
-            chosen = _top_in_groups(pair_cols, values, per_col)
+            chosen = _top_in_groups(pair_cols, values, per_col, _tiebreak(pair_rows, pair_cols))
             out_rows.append(pair_rows[chosen])
             out_cols.append(pair_cols[chosen])
+            # A column with fewer than per_col pairs gathered had every feasible pair gathered (it was redone,
+            # or its threshold was the floor); otherwise nothing left out beats its per_col-th best.
+            kept_min = np.full(n_mentors, np.inf, dtype=np.float32)
+            np.minimum.at(kept_min, pair_cols[chosen], values[chosen])
+            full = np.bincount(pair_cols[chosen], minlength=n_mentors) >= per_col
+            self.col_bound[full] = kept_min[full]
         return _unique_pairs(_joined(out_rows), _joined(out_cols), n_mentors)
 
     def _column_thresholds(self, per_col: int) -> tuple[Float32Array, bool]:
@@ -432,33 +535,64 @@ def _unique_pairs(rows: IntArray, cols: IntArray, n_cols: int) -> tuple[IntArray
     return keys // n_cols, keys % n_cols
 
 
-def _top_in_rows(r: IntArray, c: IntArray, values: Float32Array, n_rows: int, k: int) -> tuple[IntArray, IntArray]:
-    """The k best (r, c) per row r from sparse entries sorted by r (np.nonzero order)."""
+def _tiebreak(rows: IntArray, cols: IntArray) -> npt.NDArray[np.uint64]:
+    """A hash of each pair (internal indices, so it follows the seed): equal scores are ranked by it, so that
+    people with identical profiles do not all list the same few partners."""
+    with np.errstate(over="ignore"):
+        mixed = rows.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) ^ cols.astype(np.uint64) * np.uint64(
+            0xC2B2AE3D27D4EB4F
+        )
+        mixed ^= mixed >> np.uint64(31)
+        mixed *= np.uint64(0x94D049BB133111EB)
+        mixed ^= mixed >> np.uint64(29)
+    return mixed
+
+
+def _top_in_rows(
+    r: IntArray, c: IntArray, values: Float32Array, n_rows: int, k: int, rows: IntArray, cols: IntArray
+) -> tuple[IntArray, IntArray, Float32Array]:
+    """The k best (r, c) per row r from sparse entries sorted by r (np.nonzero order), and per row the k-th
+    best value (-inf for rows with fewer than k entries). r and c index `rows` and `cols` (internal indices);
+    ties go by _tiebreak."""
+    kth = np.full(n_rows, -np.inf, dtype=np.float32)
     if not len(r):
-        return r, c
+        return r, c, kth
     counts = np.bincount(r, minlength=n_rows)
     widest = int(counts.max())
     if widest <= k:
-        return r, c
+        if widest == k:
+            least = np.full(n_rows, np.inf, dtype=np.float32)
+            np.minimum.at(least, r, values)
+            kth[counts == k] = least[counts == k]
+        return r, c, kth
     starts = np.cumsum(counts) - counts
     slot = np.arange(len(r)) - starts[r]
-    padded = np.full((n_rows, widest), -np.inf, dtype=np.float32)
-    padded[r, slot] = values
+    # Ranked in float64 with a hash below half a float32 step of any score that matters (>= 0.01).
+    padded = np.full((n_rows, widest), -np.inf, dtype=np.float64)
+    padded[r, slot] = values + (_tiebreak(rows[r], cols[c]) >> np.uint64(11)) * (2.0**-53 * 1e-10)
     columns = np.full((n_rows, widest), -1, dtype=np.int64)
     columns[r, slot] = c
     best = np.argpartition(padded, widest - k, axis=1)[:, widest - k :]
-    chosen_values = np.take_along_axis(padded, best, axis=1)
+    chosen_values = np.full((n_rows, widest), -np.inf, dtype=np.float32)
+    chosen_values[r, slot] = values
+    chosen_values = np.take_along_axis(chosen_values, best, axis=1)
     chosen_cols = np.take_along_axis(columns, best, axis=1)
     valid = chosen_values > FLOOR
-    return np.nonzero(valid)[0].astype(np.int64), chosen_cols[valid]
+    full = counts >= k
+    kth[full] = chosen_values[full].min(axis=1)
+    return np.nonzero(valid)[0].astype(np.int64), chosen_cols[valid], kth
 
 
-def _top_in_groups(groups: IntArray, values: Float32Array, k: int) -> IntArray:
-    """Indices of the k largest values within each group id (ties: first in input order)."""
-    # One stable sort on (group, descending value) packed into an int64: a third of lexsort's time.
+def _top_in_groups(groups: IntArray, values: Float32Array, k: int, tiebreak: npt.NDArray[np.uint64]) -> IntArray:
+    """Indices of the k largest values within each group id (ties: by the tiebreak hash, then input order)."""
+    # One stable sort on (group, descending value, hash bits) packed into an int64: a third of lexsort's time.
     bits = values.astype(np.float32).view(np.int32).astype(np.int64)
     monotone = np.where(bits >= 0, bits, bits ^ 0x7FFFFFFF)  # orders like the floats
-    order = np.argsort((groups << 32) | (0x7FFFFFFF - monotone), kind="stable")
+    group_bits = max(1, int(groups.max(initial=0)).bit_length())
+    hash_bits = max(0, 63 - 32 - group_bits)
+    salt = (tiebreak >> np.uint64(64 - hash_bits)).astype(np.int64) if hash_bits else 0
+    key = (groups << (32 + hash_bits)) | ((0x7FFFFFFF - monotone) << hash_bits) | salt
+    order = np.argsort(key, kind="stable")
     sorted_groups = groups[order]
     boundaries = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
     starts = np.repeat(boundaries, np.diff(np.r_[boundaries, len(order)]))

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from lti_tool.matching.engine.bounds import Bound, certify_reciprocal, group_lagrangian
 from lti_tool.matching.engine.candidates import Kernel, KernelOptions
+from lti_tool.matching.engine.certificate import certified_assignment
 from lti_tool.matching.engine.cohort import (
     Cohort,
     MentoringModel,
@@ -32,18 +34,34 @@ from lti_tool.matching.engine.encode import (
 from lti_tool.matching.engine.errors import MatchingInputError, Problem
 from lti_tool.matching.engine.explain import explain_pairs, unmatched_reasons
 from lti_tool.matching.engine.results import (
+    PROOF_EPSILON,
     Match,
     MatchResult,
     PairAssessment,
+    Proof,
     Suggestion,
     Unmatched,
 )
 from lti_tool.matching.engine.scoring import score_pairs
-from lti_tool.matching.engine.solver import assign, pair_up
+from lti_tool.matching.engine.solver import (
+    CP_SAT_DETERMINISTIC_SECONDS,
+    SCALE,
+    assign,
+    exact_groups,
+    gains,
+    matched_bonus,
+    pair_up,
+)
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total): "scoring", "solving", "explaining"
 GROUP_ROUNDS = 6  # rounds of "solve, pick each group's slot, re-place who cannot make it"; 2-3 suffice in practice
 REPAIR_EXHAUSTIVE_PAIRS = 20_000_000  # below this, the repair round scores every leftover pair
+PROOF_EXHAUSTIVE_PAIRS = 2_000_000  # below this, a proof starts from every pair, not from candidate lists
+GROUP_EXACT_PAIRS = 1_000  # group matching with up to this many feasible pairs (or exhaustive) is exact (CP-SAT)
+# CP-SAT's deterministic budget for those groups; exhaustive runs get solver.CP_SAT_DETERMINISTIC_SECONDS.
+GROUP_EXACT_SECONDS = 5.0
+GROUP_BOUND_PAIRS = 50_000  # up to this many feasible pairs, groups also get the Lagrangian bound (bounds.py)
+GROUP_BOUND_ROUNDS = 40  # its subgradient steps
 
 
 @dataclass(frozen=True)
@@ -53,6 +71,15 @@ class MatchOptions:
     mentors_per_mentee: int = 25  # candidate mentors kept per mentee
     mentees_per_mentor: int = 50  # candidate mentees kept per mentor: without them, unpopular mentors are stranded
     exhaustive: bool = False  # give the solver every feasible pair: the exact optimum, for small cohorts
+    # Price out every pair after solving on the candidates, add those that would improve the result and solve
+    # again (certificate.py): the proven optimum. Off: the candidate lists' optimum plus one repair round.
+    certify: bool = True
+    # Deterministic budgets (the same input gives the same result): solve-and-price rounds, and pairs streamed
+    # through the kernel in all, for the mentees the bulk bound cannot clear (a round starts only while what is
+    # left could stream as much as the round before). Past them, a proven bound: at 10k x 1k nothing is left
+    # unproven, at 100k x 10k one round and a last solve give a gap of about 0.02 % (see the README).
+    certify_rounds: int = 10
+    certify_pairs: int = 50_000_000
     kernel: KernelOptions = field(default_factory=KernelOptions)
 
 
@@ -97,15 +124,26 @@ def _with_preferred(
     return keys // width, keys % width
 
 
+@dataclass(frozen=True)
+class _Assigned:
+    """New (mentee -> mentor) pairs, their total score, and a proven bound on the best total they could have."""
+
+    pairs: dict[int, int]
+    score: float
+    upper_bound: float
+    stats: dict[str, int | bool]
+
+
 def _bipartite(
     encoded: Encoded,
     fixed: dict[int, int],
     options: MatchOptions,
     progress: Progress | None,
     meeting: _Meeting | None = None,
-) -> tuple[dict[int, int], dict[str, int]]:
-    """New (mentee -> mentor) assignments around the `fixed` ones: candidates, then min-cost flow, then one
-    repair round that offers every leftover place to every mentee still unmatched."""
+) -> _Assigned:
+    """New (mentee -> mentor) assignments around the `fixed` ones: candidates, then min-cost flow, then either
+    the certificate (every other pair priced out until the optimum is proven) or one repair round that offers
+    every leftover place to every mentee still unmatched."""
     mentors, mentees = encoded.mentors, encoded.mentees
     rules = encoded.program.rules
     places = mentors.capacity - np.bincount(np.array(list(fixed.values()), dtype=np.int64), minlength=len(mentors))
@@ -115,10 +153,17 @@ def _bipartite(
     meeting_matrix = None if meeting is None else meeting.matrix(encoded)
     meeting_words = None if meeting_matrix is None else pack_bits(meeting_matrix)
     new: dict[int, int] = {}
-    stats = {"candidate_pairs": 0}
+    stats: dict[str, int | bool] = {"candidate_pairs": 0}
+    total = 0.0
+    # Without a certificate, nothing is proven beyond this: each new pair scores at most 1.
+    upper_bound = float(min(len(rows), int(np.maximum(places, 0).sum())))
+    certify = options.certify and not options.exhaustive
     for phase in ("main", "repair"):
         cols = np.flatnonzero(places > 0)
         if not len(rows) or not len(cols):
+            if phase == "main":
+                upper_bound = 0.0  # nobody to match, or no place: nothing better exists
+                stats["certified"] = certify
             break
         kernel = Kernel(
             encoded,
@@ -138,41 +183,73 @@ def _bipartite(
         cand_e, cand_m, values = cand_e[ok], cand_m[ok], scores.score[ok]
         stats["candidate_pairs"] += len(cand_e)
         _notify(progress, "solving", 0, 1)
-        chosen = assign(
-            len(mentees),
-            len(mentors),
-            cand_e,
-            cand_m,
-            values,
-            np.maximum(places, 0),
-            maximize_matched=rules.maximize_matched,
-        )
+        if certify:
+            certified = certified_assignment(
+                encoded,
+                kernel,
+                places,
+                cand_e,
+                cand_m,
+                values,
+                maximize_matched=rules.maximize_matched,
+                max_rounds=options.certify_rounds,
+                max_priced_pairs=options.certify_pairs,
+                meeting_slots=meeting_matrix,
+                progress=progress,
+            )
+            chosen, cand_e, cand_m, values = certified.chosen, certified.mentees, certified.mentors, certified.scores
+            upper_bound = certified.upper_bound
+            stats.update(
+                certified=certified.proven,
+                pricing_rounds=certified.rounds,
+                priced_rows=certified.priced_rows,
+                streamed_pairs=certified.streamed_pairs,
+                priced_in_pairs=certified.added_pairs,
+                most_matched=certified.most_matched,
+            )
+        else:
+            chosen = assign(
+                len(mentees),
+                len(mentors),
+                cand_e,
+                cand_m,
+                values,
+                np.maximum(places, 0),
+                maximize_matched=rules.maximize_matched,
+            )
         _notify(progress, "solving", 1, 1)
         new.update(zip(cand_e[chosen].tolist(), cand_m[chosen].tolist(), strict=True))
+        total += float(values[chosen].sum())
         places -= np.bincount(cand_m[chosen], minlength=len(mentors))
         waiting[cand_e[chosen]] = False
         rows = rows[waiting[rows]]
         if options.exhaustive:
+            upper_bound = total  # every allowed pair was a candidate: the flow's optimum is the cohort's
+        if options.exhaustive or certify:
             break
-    return new, stats
+    return _Assigned(new, total, max(upper_bound, total), stats)
 
 
 def _group_rounds(
-    encoded: Encoded, fixed: dict[int, int], options: MatchOptions, progress: Progress | None
+    encoded: Encoded,
+    fixed: dict[int, int],
+    options: MatchOptions,
+    progress: Progress | None,
+    planned: _Meeting | None = None,
 ) -> tuple[dict[int, int], _Meeting, dict[str, int]]:
-    """Groups meet in one slot each. Slots are chosen up front from demand (below); the flow is then exact
-    given them. Mentors left without members drop their slot, and the next round places the mentees still
-    waiting with them, gives each new group the slot most members can make and re-places the others,
-    until nobody has to move."""
-    meeting = _Meeting(np.full(len(encoded.mentors), -1, dtype=np.int64))
+    """Groups meet in one slot each. Slots are chosen up front from demand (below), or given (`planned`); the
+    flow is then exact given them. Mentors left without members drop their slot, and the next round places the
+    mentees still waiting with them, gives each new group the slot most members can make and re-places the
+    others, until nobody has to move."""
+    meeting = _Meeting(np.full(len(encoded.mentors), -1, dtype=np.int64)) if planned is None else planned
     assignment = dict(fixed)
     stats = {"candidate_pairs": 0, "group_rounds": 0}
-    if encoded.program.rules.shared_slot:
+    if encoded.program.rules.shared_slot and planned is None:
         _plan_meeting_slots(encoded, fixed, options, meeting)
     for round_number in range(GROUP_ROUNDS):
-        new, round_stats = _bipartite(encoded, assignment, options, progress if round_number == 0 else None, meeting)
-        assignment.update(new)
-        stats["candidate_pairs"] += round_stats["candidate_pairs"]
+        assigned = _bipartite(encoded, assignment, options, progress if round_number == 0 else None, meeting)
+        assignment.update(assigned.pairs)
+        stats["candidate_pairs"] += int(assigned.stats["candidate_pairs"])
         stats["group_rounds"] = round_number + 1
         if not encoded.program.rules.shared_slot:
             break
@@ -266,10 +343,235 @@ def _settle_meeting_slots(
     return released
 
 
+def _candidates(
+    encoded: Encoded, rows: IntArray, cols: IntArray, options: MatchOptions, *, every_only: bool = False
+) -> tuple[IntArray, IntArray, bool]:
+    """Pairs a proof starts from (rows x cols): every pair of a small cohort, else both sides' candidate lists
+    (or none, `every_only`). The flag says they are every pair that keeps the hard rules."""
+    kernel = Kernel(encoded, rows, cols, options=options.kernel)
+    every = options.exhaustive or kernel.total_pairs <= PROOF_EXHAUSTIVE_PAIRS
+    if every:
+        cand_e, cand_m = kernel.all_pairs()
+    elif every_only:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), False
+    else:
+        cand_e, cand_m = kernel.top_pairs(options.mentors_per_mentee, options.mentees_per_mentor)
+    return *_with_preferred(encoded, cand_e, cand_m, rows, cols), every
+
+
+@dataclass(frozen=True)
+class _Proven:
+    """What group or reciprocal matching proved about its new (not fixed) pairs."""
+
+    slack: float  # no result scores more than theirs plus this
+    pairs_proven: bool  # no result matches more (when the program matches as many as possible first)
+    stats: dict[str, int | bool]
+
+
+def _score_only(encoded: Encoded) -> Encoded:
+    """The same cohort, scored alone: what the best total score is, whatever the number matched."""
+    rules = replace(encoded.program.rules, maximize_matched=False)
+    return replace(encoded, program=replace(encoded.program, rules=rules))
+
+
+def _prove_group(
+    encoded: Encoded,
+    fixed: dict[int, int],
+    assignment: dict[int, int],
+    meeting: _Meeting,
+    options: MatchOptions,
+    seed: int,
+) -> tuple[dict[int, int], _Proven]:
+    """Bound group matching with the shared-slot rule over every choice of meeting slots, and improve on the
+    planned slots where the bound shows how.
+
+    Given the slots, who joins which group is a flow, certified in each round like one-on-one matching
+    (_bipartite). The slots themselves are not in the flow, so that certificate says nothing about other
+    slots. The bound over every slot choice is the relaxation where each pair may meet whenever both are free:
+    the one-on-one problem, certified the same way. Pair scores do not depend on the slot (availability
+    compares whole calendars), so it drops only the one-slot-per-group rule: when its optimum lets every group
+    meet in one slot, that optimum is the result, proven. Small cohorts (GROUP_EXACT_PAIRS) get the slots decided
+    exactly (CP-SAT), whose own bound then holds. Otherwise the planned result stands with the relaxation's
+    bound, which can be above the best group matching: the gap may overstate the loss, never understate it.
+    """
+    new = {e: m for e, m in assignment.items() if e not in fixed}
+    ours = _total_score(encoded, new)
+    maximize = encoded.program.rules.maximize_matched
+    relaxed = _bipartite(encoded, fixed, options, None)
+    stats: dict[str, int | bool] = {"relaxation_matched": len(relaxed.pairs), "exact_groups": False}
+
+    def key(pairs: int, score: float) -> tuple[int, float]:
+        return (pairs if maximize else 0, score)
+
+    # Whether no one-on-one assignment matches more than the relaxation's (then no group matching does either):
+    # the certificate says; without its word the relaxation was exhaustive, or had nobody or no place to match,
+    # unless certificates are off.
+    most_matched = not maximize or bool(relaxed.stats.get("most_matched", options.exhaustive or options.certify))
+    if key(len(relaxed.pairs), relaxed.score) > key(len(new), ours + 1e-9):
+        found = _one_slot_each(encoded, fixed, relaxed.pairs, meeting)
+        if found is not None:
+            return {**fixed, **found}, _Proven(relaxed.upper_bound - relaxed.score, most_matched, stats)
+        # Slots planned from the relaxation instead: each group where its members there can meet.
+        guided, guided_meeting, _ = _group_rounds(
+            encoded, fixed, options, None, _slots_for(encoded, fixed, relaxed.pairs)
+        )
+        guided_new = {e: m for e, m in guided.items() if e not in fixed}
+        guided_score = _total_score(encoded, guided_new)
+        stats["relaxation_slots"] = key(len(guided_new), guided_score) > key(len(new), ours + 1e-9)
+        if stats["relaxation_slots"]:
+            new, ours = guided_new, guided_score
+            meeting.slot[:] = guided_meeting.slot
+    bound = relaxed.upper_bound
+    # With fewer pairs than the relaxation's, the best group matching may have as few and a higher score.
+    pairs_proven = not maximize or (most_matched and len(new) >= len(relaxed.pairs))
+    if not pairs_proven:
+        bound = _bipartite(_score_only(encoded), fixed, options, None).upper_bound
+    if bound > ours or not pairs_proven:
+        new, ours, bound, pairs_proven = _exact_groups(
+            encoded, fixed, new, ours, bound, pairs_proven, meeting, options, seed, stats
+        )
+    return {**fixed, **new}, _Proven(max(bound - ours, 0.0), pairs_proven, stats)
+
+
+def _total_score(encoded: Encoded, pairs: dict[int, int]) -> float:
+    return float(score_pairs(encoded, *_arrays(pairs)).score.sum())
+
+
+def _exact_groups(
+    encoded: Encoded,
+    fixed: dict[int, int],
+    new: dict[int, int],
+    ours: float,
+    bound: float,
+    pairs_proven: bool,
+    meeting: _Meeting,
+    options: MatchOptions,
+    seed: int,
+    stats: dict[str, int | bool],
+) -> tuple[dict[int, int], float, float, bool]:
+    """Groups and slots decided exactly (CP-SAT) when the feasible pairs are at most GROUP_EXACT_PAIRS (or the
+    match is exhaustive, whatever their number): the better of that and `new`, and the bound then proven (the
+    solver's own, which covers every slot choice)."""
+    mentors, mentees = encoded.mentors, encoded.mentees
+    places = np.maximum(
+        mentors.capacity - np.bincount(np.array(list(fixed.values()), dtype=np.int64), minlength=len(mentors)), 0
+    )
+    waiting = np.ones(len(mentees), dtype=np.bool_)
+    waiting[list(fixed)] = False
+    rows, cols = np.flatnonzero(waiting), np.flatnonzero(places > 0)
+    if not len(rows) or not len(cols):
+        return new, ours, bound, pairs_proven
+    cand_e, cand_m, every = _candidates(encoded, rows, cols, options, every_only=True)
+    if not every or (len(cand_e) > GROUP_BOUND_PAIRS and not options.exhaustive):
+        return new, ours, bound, pairs_proven
+    scores = score_pairs(encoded, cand_e, cand_m)
+    ok = scores.feasible(encoded)
+    cand_e, cand_m, values = cand_e[ok], cand_m[ok], scores.score[ok]
+    common = mentees.slot_matrix[cand_e] & mentors.slot_matrix[cand_m]
+    maximize = encoded.program.rules.maximize_matched
+    candidates: list[int] = []  # score bounds in millionths, each for results with at least our pairs
+    if len(cand_e) <= GROUP_EXACT_PAIRS or options.exhaustive:
+        groups = exact_groups(
+            cand_e,
+            cand_m,
+            gains(values),
+            [np.flatnonzero(row).tolist() for row in common],
+            places,
+            np.array([new.get(e) == m for e, m in zip(cand_e.tolist(), cand_m.tolist(), strict=True)]),
+            meeting.slot,
+            maximize_matched=maximize,
+            seed=seed,
+            deterministic_seconds=CP_SAT_DETERMINISTIC_SECONDS if options.exhaustive else GROUP_EXACT_SECONDS,
+        )
+        stats["exact_groups"] = groups.proven_optimal
+        found = float(values[groups.chosen].sum())
+        if (int(groups.chosen.sum()) if maximize else 0, found) > (len(new) if maximize else 0, ours + 1e-9):
+            new = dict(zip(cand_e[groups.chosen].tolist(), cand_m[groups.chosen].tolist(), strict=True))
+            ours = found
+            members = set(new.values()) | set(fixed.values())
+            for mentor in range(len(mentors)):
+                if mentor in new.values():
+                    meeting.slot[mentor] = groups.slot[mentor]
+                elif mentor not in members:
+                    meeting.slot[mentor] = -1
+        if groups.score_bound is not None:
+            candidates.append(groups.score_bound)
+    ours_gain = int(gains(score_pairs(encoded, *_arrays(new)).score).sum())
+    big = matched_bonus(len(rows), places) if maximize else 0
+    best_gain = np.zeros(len(mentees), dtype=np.int64)
+    np.maximum.at(best_gain, cand_e, gains(values))
+
+    def lagrangian(big_: int) -> int:
+        # Started at half of each mentee's best gain: measured closer than from zero or from our pairs' gains.
+        start = np.where(best_gain > 0, (best_gain + big_) // 2, 0)
+        target = ours_gain + big_ * len(new)
+        return group_lagrangian(cand_e, cand_m, gains(values), common, places, start, big_, target, GROUP_BOUND_ROUNDS)
+
+    lagrange = lagrangian(big) - big * len(new)
+    if not big or lagrange < big:
+        candidates.append(lagrange)
+    elif not pairs_proven:
+        bound = min(bound, (lagrangian(0) + 0.5 * len(rows)) / SCALE)
+    if not candidates:
+        return new, ours, bound, pairs_proven
+    # Proven on scores in millionths, as the solver sees them (as the one-on-one certificate is).
+    proven = min(candidates)
+    if proven <= ours_gain:
+        return new, ours, ours, True
+    return new, ours, min(bound, (proven + 0.5 * len(rows)) / SCALE), True
+
+
+def _arrays(pairs: dict[int, int]) -> tuple[IntArray, IntArray]:
+    return np.array(list(pairs), dtype=np.int64), np.array(list(pairs.values()), dtype=np.int64)
+
+
+def _slots_for(encoded: Encoded, fixed: dict[int, int], pairs: dict[int, int]) -> _Meeting:
+    """Per mentor with members in `pairs` (or fixed ones), the slot of theirs where those members' scores add
+    up most; -1 for the others."""
+    mentees, mentors = encoded.mentees, encoded.mentors
+    everyone = {**pairs, **fixed}
+    e, m = _arrays(everyone)
+    weight = np.zeros(mentors.slot_matrix.shape, dtype=np.float64)
+    np.add.at(weight, m, mentees.slot_matrix[e] * score_pairs(encoded, e, m).score[:, None])
+    weight[~mentors.slot_matrix] = -1.0
+    slot = np.where(mentors.slot_matrix.any(axis=1), np.argmax(weight, axis=1), -1)
+    has_members = np.zeros(len(mentors), dtype=np.bool_)
+    has_members[m] = True
+    return _Meeting(np.where(has_members, slot, -1).astype(np.int64))
+
+
+def _one_slot_each(
+    encoded: Encoded, fixed: dict[int, int], new: dict[int, int], meeting: _Meeting
+) -> dict[int, int] | None:
+    """`new` if every group in it (with the fixed members) can meet in one slot: then `meeting` is set to those
+    slots, each the one most fixed members can make among those every new member can; else None."""
+    mentees, mentors = encoded.mentees, encoded.mentors
+    slot = np.full(len(mentors), -1, dtype=np.int64)
+    groups: dict[int, list[int]] = {}
+    for mentee, mentor in new.items():
+        groups.setdefault(mentor, []).append(mentee)
+    fixed_free = np.zeros(mentors.slot_matrix.shape, dtype=np.int64)
+    for mentee, mentor in fixed.items():
+        fixed_free[mentor] += mentees.slot_matrix[mentee]
+    for mentor, group in groups.items():
+        common = mentors.slot_matrix[mentor] & mentees.slot_matrix[np.array(group)].all(axis=0)
+        if not common.any():
+            return None
+        options = np.flatnonzero(common)
+        slot[mentor] = options[np.argmax(fixed_free[mentor, options])]
+    for mentor in {mentor for mentor in fixed.values() if slot[mentor] < 0 and mentors.slot_matrix[mentor].any()}:
+        slot[mentor] = int(np.argmax(np.where(mentors.slot_matrix[mentor], fixed_free[mentor], -1)))
+    meeting.slot[:] = slot
+    return new
+
+
 def _reciprocal_pairs(
     encoded: Encoded, fixed: list[tuple[int, int]], options: MatchOptions, progress: Progress | None, seed: int
-) -> tuple[list[tuple[int, int]], dict[str, int | bool]]:
-    """Peer model with reciprocity: undirected pairs who can each teach the other one of their goals."""
+) -> tuple[list[tuple[int, int]], dict[str, int | bool], int | None]:
+    """Peer model with reciprocity: undirected pairs who can each teach the other one of their goals.
+
+    Also answers the solver's own bound on the new pairs' score (integer millionths) when its edges were every
+    feasible pair (exhaustive), else None: on candidate lists it bounds only the candidates."""
     people = encoded.mentors
     places = people.capacity.copy()
     for a, b in fixed:
@@ -278,6 +580,7 @@ def _reciprocal_pairs(
     rules = encoded.program.rules
     pairs: list[tuple[int, int]] = []
     stats: dict[str, int | bool] = {"candidate_pairs": 0, "solver_optimal": True}
+    solver_bound: int | None = None
     paired = np.zeros(len(people), dtype=np.bool_)
     for a, b in fixed:
         paired[a] = paired[b] = True
@@ -304,6 +607,7 @@ def _reciprocal_pairs(
         )
         _notify(progress, "solving", 1, 1)
         stats["solver_optimal"] = bool(stats["solver_optimal"]) and pairing.proven_optimal
+        solver_bound = pairing.score_bound if options.exhaustive else None
         for a, b in zip(left[pairing.chosen].tolist(), right[pairing.chosen].tolist(), strict=True):
             pairs.append((a, b))
             places[a] -= 1
@@ -311,7 +615,82 @@ def _reciprocal_pairs(
             paired[a] = paired[b] = True
         if options.exhaustive:
             break
-    return pairs, stats
+    return pairs, stats, solver_bound
+
+
+def _prove_reciprocal(
+    encoded: Encoded,
+    fixed: list[tuple[int, int]],
+    pairs: list[tuple[int, int]],
+    options: MatchOptions,
+    solver_bound: int | None,
+    seed: int,
+) -> tuple[list[tuple[int, int]], _Proven]:
+    """Bound the reciprocal peers' best possible score over every pair of the cohort: the fractional b-matching
+    (bounds.certify_reciprocal), priced beyond the candidate lists, and CP-SAT's own bound when it saw every pair.
+    The fractional bound is exact when its optimum is whole (no odd cycles of equal worth); CP-SAT closes the
+    rest on the pairs it was given."""
+    people = encoded.mentors
+    places = people.capacity.copy()
+    for a, b in fixed:
+        places[a] -= 1
+        places[b] -= 1
+    places = np.maximum(places, 0)
+    ours_left = np.array([a for a, _ in pairs], dtype=np.int64)
+    ours_right = np.array([b for _, b in pairs], dtype=np.int64)
+    ours = int(gains(_reciprocal_weights(encoded, ours_left, ours_right)[1]).sum())
+    active = np.flatnonzero(places > 0)
+    if len(active) < 2:
+        return pairs, _Proven(0.0, True, {"proof_rounds": 0, "proof_added_pairs": 0})
+    cand_e, cand_m, _ = _candidates(encoded, active, active, options)
+    width = len(people)
+    keys = unique_keys(
+        np.concatenate(
+            [np.minimum(cand_e, cand_m) * width + np.maximum(cand_e, cand_m), ours_left * width + ours_right]
+        )
+    )
+    left, right = keys // width, keys % width
+    ok, weight = _reciprocal_weights(encoded, left, right)
+    left, right, gain = left[ok], right[ok], gains(weight[ok])
+    # A pair scores at most 2 (each direction at most 1), and there are at most places / 2 pairs.
+    big = int(places.sum()) * SCALE + 1 if encoded.program.rules.maximize_matched else 0
+
+    def weigh(a: IntArray, b: IntArray) -> tuple[BoolArray, FloatArray]:
+        return _reciprocal_weights(encoded, a, b)
+
+    def certify(big_: int) -> Bound:
+        return certify_reciprocal(encoded, active, left, right, gain + big_, places, big_, weigh)
+
+    bound = certify(big)
+    if bound.added_pairs and bound.value > ours + big * len(pairs):
+        # Pairs priced in from outside the lists may do better: solve again with them (the bound stands).
+        more_left = np.concatenate([left, bound.added_rows])
+        more_right = np.concatenate([right, bound.added_cols])
+        _, more_weight = _reciprocal_weights(encoded, more_left, more_right)
+        pairing = pair_up(
+            width,
+            more_left,
+            more_right,
+            more_weight,
+            places,
+            maximize_matched=encoded.program.rules.maximize_matched,
+            seed=seed,
+        )
+        found = int(gains(more_weight[pairing.chosen]).sum())
+        count = int(pairing.chosen.sum())
+        if (count if big else 0, found) > (len(pairs) if big else 0, ours):
+            pairs = list(zip(more_left[pairing.chosen].tolist(), more_right[pairing.chosen].tolist(), strict=True))
+            ours = found
+    # A bound B on big x pairs + score bounds the score of every result with at least our number of pairs, and
+    # proves that number while B - big x ours < big; otherwise the bound of the score alone holds.
+    score_bound = bound.bound - big * len(pairs)
+    pairs_proven = not big or score_bound < big
+    if not pairs_proven:
+        score_bound = certify(0).bound
+    if solver_bound is not None:
+        score_bound, pairs_proven = min(score_bound, solver_bound), True
+    stats = {"proof_rounds": bound.rounds, "proof_added_pairs": bound.added_pairs}
+    return pairs, _Proven(max(score_bound - ours, 0) / SCALE, pairs_proven, stats)
 
 
 def _reciprocal_weights(encoded: Encoded, left: IntArray, right: IntArray) -> tuple[BoolArray, FloatArray]:
@@ -347,8 +726,10 @@ def match(
     directed: list[tuple[int, int, bool]]
     if reciprocal:
         undirected = [(min(e, m), max(e, m)) for e, m in fixed]
-        pairs, reciprocal_stats = _reciprocal_pairs(encoded, undirected, options, progress, seed)
+        pairs, reciprocal_stats, cp_sat_bound = _reciprocal_pairs(encoded, undirected, options, progress, seed)
         stats.update(reciprocal_stats)
+        pairs, proven = _prove_reciprocal(encoded, undirected, pairs, options, cp_sat_bound, seed)
+        stats.update(proven.stats)
         fixed_set = set(undirected)
         directed = []
         for a, b in dict.fromkeys([*undirected, *pairs]):
@@ -356,15 +737,19 @@ def match(
             directed += [(b, a, (a, b) in fixed_set), (a, b, (a, b) in fixed_set)]
     else:
         fixed_map = dict(fixed)
-        if program.model is MentoringModel.GROUP:
+        if program.model is MentoringModel.GROUP and program.rules.shared_slot:
             assignment, meeting, group_stats = _group_rounds(encoded, fixed_map, options, progress)
             stats.update(group_stats)
+            assignment, proven = _prove_group(encoded, fixed_map, assignment, meeting, options, seed)
+            stats.update(proven.stats)
         else:
-            new, bipartite_stats = _bipartite(encoded, fixed_map, options, progress)
-            assignment = {**fixed_map, **new}
-            stats.update(bipartite_stats)
+            # Without the shared-slot rule a group is one-on-one matching with several places per mentor.
+            assigned = _bipartite(encoded, fixed_map, options, progress)
+            assignment = {**fixed_map, **assigned.pairs}
+            stats.update(assigned.stats)
+            proven = _Proven(assigned.upper_bound - assigned.score, True, {})
         directed = [(e, m, fixed_map.get(e) == m) for e, m in assignment.items()]
-    return _result(encoded, directed, meeting, stats, seed, reciprocal=reciprocal, progress=progress)
+    return _result(encoded, directed, meeting, stats, seed, proven, reciprocal=reciprocal, progress=progress)
 
 
 def match_late_joiners(
@@ -390,15 +775,18 @@ def _result(
     meeting: _Meeting | None,
     stats: dict[str, int | bool],
     seed: int,
+    proven: _Proven,
     *,
     reciprocal: bool,
     progress: Progress | None,
 ) -> MatchResult:
     mentees_side, mentors_side = encoded.mentees, encoded.mentors
-    directed.sort(key=lambda item: (mentees_side.input_position[item[0]], mentors_side.input_position[item[1]]))
     e = np.array([item[0] for item in directed], dtype=np.int64)
     m = np.array([item[1] for item in directed], dtype=np.int64)
     fixed = np.array([item[2] for item in directed], dtype=np.bool_)
+    # In input order (one lexsort: a Python sort key per match costs a tenth of a second at 10k).
+    order = np.lexsort((mentors_side.input_position[m], mentees_side.input_position[e]))
+    e, m, fixed = e[order], m[order], fixed[order]
     meeting_words: WordArray | None = None
     slots: list[int] | None = None
     extra: list[list[str]] | None = None
@@ -444,13 +832,20 @@ def _result(
         "unmatched": len(unmatched),
         **stats,
     }
+    objective = math.fsum(match.score for match in matches)
+    # The bound is on the new pairs' score; the fixed ones count the same on both sides.
+    upper_bound = objective + proven.slack
+    if not proven.pairs_proven:
+        # More pairs may be possible (at a lower score): never "optimal" then, whatever the score bound says.
+        upper_bound = max(upper_bound, objective + 2 * PROOF_EPSILON * max(1.0, abs(objective)) + 1 / SCALE)
     return MatchResult(
         model=encoded.model,
         seed=seed,
-        objective=math.fsum(match.score for match in matches),
+        objective=objective,
         matches=matches,
         unmatched=tuple(unmatched),
         stats=summary,
+        proof=Proof(objective=objective, upper_bound=upper_bound),
     )
 
 

@@ -53,6 +53,30 @@ class Unmatched:
     message: str  # the reason in words, addressed to the mentee
 
 
+# Below this relative difference a bound and an objective are the same number (floating-point sums of scores).
+PROOF_EPSILON = 1e-9
+
+
+@dataclass(frozen=True)
+class Proof:
+    """What a result proved: its objective and an upper bound on the objective of any assignment the rules allow
+    (the best possible). The two are equal when the result is proven optimal."""
+
+    objective: float
+    upper_bound: float
+
+    @property
+    def gap(self) -> float:
+        """How far the result may be from the best possible, as a share of the bound (0.0: proven optimal)."""
+        if self.upper_bound <= self.objective + PROOF_EPSILON * max(1.0, abs(self.objective)):
+            return 0.0
+        return (self.upper_bound - self.objective) / max(abs(self.upper_bound), PROOF_EPSILON)
+
+    @property
+    def optimal(self) -> bool:
+        return self.gap == 0.0
+
+
 @dataclass(frozen=True)
 class MatchResult:
     model: MentoringModel
@@ -61,6 +85,7 @@ class MatchResult:
     matches: tuple[Match, ...]  # by mentee, in input order
     unmatched: tuple[Unmatched, ...]
     stats: Mapping[str, int | float | bool]  # sizes, candidate pairs, solver facts
+    proof: Proof  # the bound the result is proven against
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ maximum-weight matching (a flow relaxation, exact unless it has odd cycles; then
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,8 +21,19 @@ class SolverError(RuntimeError):
     """OR-Tools reported a status other than optimal (a bug in the graph we built, never bad input)."""
 
 
+def gains(scores: FloatArray) -> IntArray:
+    """Scores as the solver's integer gains (millionths)."""
+    return np.rint(np.asarray(scores) * SCALE).astype(np.int64)
+
+
 def _costs(scores: FloatArray) -> IntArray:
-    return -np.rint(np.asarray(scores) * SCALE).astype(np.int64)
+    return -gains(scores)
+
+
+def matched_bonus(n_rows: int, capacity: IntArray) -> int:
+    """A gain added to every pair that makes matching one more row worth more than any change of score: an
+    augmenting path trades at most min(rows, places) pairs, each worth at most SCALE."""
+    return (min(n_rows, int(np.maximum(capacity, 0).sum())) + 1) * SCALE
 
 
 def assign(
@@ -71,9 +83,118 @@ def assign(
 
 
 @dataclass(frozen=True)
+class Prices:
+    """Dual prices of a solved assignment, in the solver's integer gains (bonus included): every candidate pair
+    has row + col >= gain + bonus, used pairs with equality, unused rows and cols with places left price 0."""
+
+    row: IntArray  # per row (mentee)
+    col: IntArray  # per col (mentor)
+    bonus: int  # matched_bonus when the number matched comes first, else 0
+
+    def bound(self, capacity: IntArray) -> int:
+        """The dual objective: no assignment gains more (bonus per pair included), if the prices are feasible."""
+        return int(self.row.sum()) + int((self.col * np.maximum(capacity, 0)).sum())
+
+
+def prices(
+    n_rows: int,
+    n_cols: int,
+    rows: IntArray,
+    cols: IntArray,
+    gain: IntArray,
+    chosen: BoolArray,
+    capacity: IntArray,
+    *,
+    bonus: int,
+) -> Prices:
+    """Dual prices proving that `chosen` (from assign) is optimal on its candidate arcs.
+
+    OR-Tools does not expose its potentials, so they are recomputed: at an optimum the residual graph has no
+    negative cycle, and shortest-path distances in it are potentials. Mentees are eliminated (each has one
+    arc in, or none), leaving a graph over the mentors and the sink t:
+    moving matched mentee e from m* to m costs gain(e, m*) - gain(e, m) (arc m* -> m); placing an unmatched
+    mentee at m costs -(gain + bonus) (t -> m); unplacing a matched one gains its gain + bonus back (m* -> t);
+    a mentor with a place left reaches t for free, one with a mentee is reached from t for free.
+    A mentor's price is then max(0, d(t) - d(m)), and each mentee pays what its match leaves: gain + bonus - price.
+    """
+    sink = n_cols
+    used = np.flatnonzero(chosen)
+    unused = np.flatnonzero(~chosen)
+    matched_col = np.full(n_rows, -1, dtype=np.int64)
+    matched_col[rows[used]] = cols[used]
+    own_gain = np.zeros(n_rows, dtype=np.int64)
+    own_gain[rows[used]] = gain[used]
+    load = np.bincount(cols[used], minlength=n_cols)
+    places = np.maximum(capacity, 0)
+    moving = matched_col[rows[unused]]
+    is_moving = moving >= 0
+    free_cols = np.flatnonzero(load < places)
+    loaded_cols = np.flatnonzero(load > 0)
+    tails = np.concatenate(
+        [
+            moving[is_moving],
+            np.full(int((~is_moving).sum()), sink),
+            cols[used],
+            free_cols,
+            np.full(len(loaded_cols), sink),
+        ]
+    )
+    heads = np.concatenate(
+        [
+            cols[unused][is_moving],
+            cols[unused][~is_moving],
+            np.full(len(used), sink),
+            np.full(len(free_cols), sink),
+            loaded_cols,
+        ]
+    )
+    weights = np.concatenate(
+        [
+            own_gain[rows[unused][is_moving]] - gain[unused][is_moving],
+            -(gain[unused][~is_moving] + bonus),
+            gain[used] + bonus,
+            np.zeros(len(free_cols) + len(loaded_cols), dtype=np.int64),
+        ]
+    )
+    distance = shortest_distances(n_cols + 1, tails.astype(np.int64), heads.astype(np.int64), weights)
+    col_price = np.maximum(distance[sink] - distance[:n_cols], 0)
+    row_price = np.zeros(n_rows, dtype=np.int64)
+    row_price[rows[used]] = gain[used] + bonus - col_price[cols[used]]
+    return Prices(row=row_price, col=col_price, bonus=bonus)
+
+
+def shortest_distances(n: int, tails: IntArray, heads: IntArray, weights: IntArray) -> IntArray:
+    """Bellman-Ford from a virtual root joined to every node at no cost (so every distance is <= 0).
+
+    Each round relaxes only the arcs out of the nodes whose distance changed in the round before.
+    """
+    order = np.argsort(tails, kind="stable")
+    tails, heads, weights = tails[order], heads[order], weights[order]
+    starts = np.searchsorted(tails, np.arange(n + 1))
+    distance = np.zeros(n, dtype=np.int64)
+    changed = np.unique(tails)
+    for _ in range(n + 1):
+        if not len(changed):
+            return distance
+        counts = starts[changed + 1] - starts[changed]
+        arcs = np.repeat(starts[changed] - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+        reach = distance[tails[arcs]] + weights[arcs]
+        target = heads[arcs]
+        better = reach < distance[target]
+        if not better.any():
+            return distance
+        target, reach = target[better], reach[better]
+        np.minimum.at(distance, target, reach)
+        changed = np.unique(target)
+    raise SolverError("the residual graph has a negative cycle: the assignment was not optimal")
+
+
+@dataclass(frozen=True)
 class Pairing:
     chosen: BoolArray  # over the candidate edges
     proven_optimal: bool
+    # No set of these edges scores more (integer millionths), or None when not even the number of pairs is proven.
+    score_bound: int | None
 
 
 def pair_up(
@@ -95,7 +216,7 @@ def pair_up(
     """
     edges = len(left)
     if not edges:
-        return Pairing(np.zeros(0, dtype=np.bool_), True)
+        return Pairing(np.zeros(0, dtype=np.bool_), True, 0)
     both_rows = np.concatenate([left, right])
     both_cols = np.concatenate([right, left])
     arcs = assign(
@@ -105,7 +226,7 @@ def pair_up(
     if (capacity <= 1).all():
         chosen, odd_cycle = _round_cycles(n, left, right, weights, forward, backward, maximize_matched)
         if not odd_cycle:
-            return Pairing(chosen, True)
+            return Pairing(chosen, True, int(np.rint(weights[chosen] * SCALE).astype(np.int64).sum()))
     else:
         chosen = forward & backward
     return _cp_sat(n, left, right, weights, capacity, chosen, maximize_matched=maximize_matched, seed=seed)
@@ -203,6 +324,80 @@ def _cp_sat(
     solver.parameters.max_deterministic_time = CP_SAT_DETERMINISTIC_SECONDS
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return Pairing(hint, False)
+        return Pairing(hint, False, None)
     values = np.array([solver.boolean_value(var) for var in chosen], dtype=np.bool_)
-    return Pairing(values, status == cp_model.OPTIMAL)
+    # CP-SAT's own bound B on bonus x pairs + score: no more pairs are possible while B - bonus x ours < bonus.
+    score_bound = math.floor(solver.best_objective_bound) - bonus * int(values.sum())
+    proven_pairs = not maximize_matched or score_bound < bonus
+    return Pairing(values, status == cp_model.OPTIMAL, score_bound if proven_pairs else None)
+
+
+@dataclass(frozen=True)
+class Groups:
+    chosen: BoolArray  # over the candidate pairs
+    slot: IntArray  # per mentor: the slot their group meets in (-1: none chosen)
+    proven_optimal: bool
+    score_bound: int | None  # as Pairing.score_bound
+
+
+def exact_groups(
+    mentees: IntArray,
+    mentors: IntArray,
+    gains: IntArray,
+    common_slots: list[list[int]],
+    places: IntArray,
+    hint: BoolArray,
+    hint_slot: IntArray,
+    *,
+    maximize_matched: bool,
+    seed: int,
+    deterministic_seconds: float,
+) -> Groups:
+    """Groups with one meeting slot each, exactly (CP-SAT): pair i (mentees[i] joins mentors[i], gaining
+    gains[i] millionths) needs its mentor to meet in one of common_slots[i]; each mentor meets in one slot,
+    takes at most places[m] new members; each mentee joins at most one group."""
+    from ortools.sat.python import cp_model  # imported when needed, as in _cp_sat
+
+    model = cp_model.CpModel()
+    joins = [model.new_bool_var(f"y{index}") for index in range(len(mentees))]
+    meets: dict[tuple[int, int], cp_model.IntVar] = {}
+    for mentor, slots in zip(mentors.tolist(), common_slots, strict=True):
+        for slot in slots:
+            if (mentor, slot) not in meets:
+                meets[mentor, slot] = model.new_bool_var(f"x{mentor}_{slot}")
+    by_mentor: dict[int, list[cp_model.IntVar]] = {}
+    for (mentor, _), var in meets.items():
+        by_mentor.setdefault(mentor, []).append(var)
+    for variables in by_mentor.values():
+        model.add_at_most_one(variables)
+    members: dict[int, list[int]] = {}
+    groups: dict[int, list[int]] = {}
+    for index, (mentee, mentor) in enumerate(zip(mentees.tolist(), mentors.tolist(), strict=True)):
+        model.add(joins[index] <= sum(meets[mentor, slot] for slot in common_slots[index]))
+        members.setdefault(mentee, []).append(index)
+        groups.setdefault(mentor, []).append(index)
+    for indices in members.values():
+        model.add_at_most_one(joins[index] for index in indices)
+    for mentor, indices in groups.items():
+        model.add(sum(joins[index] for index in indices) <= int(places[mentor]))
+    bonus = int(gains.sum()) + 1 if maximize_matched else 0
+    model.maximize(sum((bonus + int(gain)) * var for gain, var in zip(gains.tolist(), joins, strict=True)))
+    for var, value in zip(joins, hint.tolist(), strict=True):
+        model.add_hint(var, bool(value))
+    for (mentor, slot), var in meets.items():
+        model.add_hint(var, bool(hint_slot[mentor] == slot))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = seed
+    solver.parameters.max_deterministic_time = deterministic_seconds
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return Groups(hint, hint_slot, False, None)
+    chosen = np.array([solver.boolean_value(var) for var in joins], dtype=np.bool_)
+    meets_in = np.full(len(places), -1, dtype=np.int64)
+    for (mentor, slot), var in meets.items():
+        if solver.boolean_value(var):
+            meets_in[mentor] = slot
+    score_bound = math.floor(solver.best_objective_bound) - bonus * int(chosen.sum())
+    proven_pairs = not maximize_matched or score_bound < bonus
+    return Groups(chosen, meets_in, status == cp_model.OPTIMAL, score_bound if proven_pairs else None)
