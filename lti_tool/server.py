@@ -7,6 +7,7 @@ a proxy that buffers whole requests (README, "Running in production"); the limit
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -25,7 +26,19 @@ class _ToolServer(BaseApplication):  # type: ignore[misc]
         # Each worker builds its own app (and database pool) after the fork; the environment carries the settings.
         from lti_tool import create_app
 
-        return create_app()
+        app = create_app()
+        set_startup_objects_aside()
+        return app
+
+
+def set_startup_objects_aside() -> None:
+    """Leave what a worker builds at its start (the app, its settings, SQLAlchemy's mappers, compiled templates)
+    out of the cyclic garbage collector's full scans: it lives as long as the worker, and a full collection
+    rescans every object the collector tracks. In a process holding a large course's data one such scan took
+    140-170 ms in the middle of a 20,000-row export that otherwise takes about 250 ms (issue 12). What is made
+    later is collected as before."""
+    gc.collect()  # garbage of the start is freed, not kept for good
+    gc.freeze()
 
 
 def run_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:

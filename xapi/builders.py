@@ -24,6 +24,7 @@ from xapi.events import (
     AttendanceRecord,
     Enrolment,
     MentoringRole,
+    MentorRequestEvent,
     ScoreInput,
     StatementContext,
 )
@@ -42,6 +43,7 @@ from xapi.models import (
     Verb,
     is_language_tag,
 )
+from xapi.vocabulary import Vocabulary
 
 # Fixed forever: changing it would give every past event a new statement id, and a backfill would
 # then duplicate statements instead of being recognised as resends.
@@ -309,6 +311,41 @@ def build_rematch_requested(
         obj=_own_activity(ctx, "match", match_ref, vocab.match),
         context=_context(ctx, enrolment, instructor=mentor),
         result=result,
+    )
+
+
+def _request_verb(vocab: Vocabulary, event: MentorRequestEvent) -> str:
+    return {
+        MentorRequestEvent.REQUESTED: v.REQUESTED,
+        MentorRequestEvent.ACCEPTED: v.ACCEPTED,
+        MentorRequestEvent.DECLINED: v.REJECTED,
+        MentorRequestEvent.APPROVED: v.APPROVED,
+        MentorRequestEvent.CANCELLED: v.CANCELLED,
+        MentorRequestEvent.EXPIRED: vocab.expired,
+    }[event]
+
+
+def build_mentor_request_event(
+    ctx: StatementContext,
+    enrolment: Enrolment,
+    *,
+    event: MentorRequestEvent,
+    actor: ActorIdentity,
+    mentor: ActorIdentity,
+    request_ref: str,
+    statement_id: UUID,
+    timestamp: datetime,
+) -> Statement:
+    """A step of a mentee's request of a mentor (the requested mentor is the context's instructor); the
+    enrolment is the mentee's, so one registration ties the request's statements together."""
+    vocab = ctx.vocabulary
+    return _statement(
+        statement_id=statement_id,
+        timestamp=timestamp,
+        actor=agent_for(actor, ctx.privacy),
+        verb=_verb(ctx, _request_verb(vocab, event)),
+        obj=_own_activity(ctx, "mentor-request", request_ref, vocab.mentor_request),
+        context=_context(ctx, enrolment, instructor=mentor),
     )
 
 

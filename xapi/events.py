@@ -94,6 +94,17 @@ class AttendanceRecord(StrEnum):
     CONFIRMED = "confirmed"
 
 
+class MentorRequestEvent(StrEnum):
+    """What happened to a mentee's request of a mentor; each is one verb."""
+
+    REQUESTED = "requested"  # by the mentee
+    ACCEPTED = "accepted"  # by the mentor
+    DECLINED = "declined"  # by the mentor
+    APPROVED = "approved"  # by staff, in the mentor's stead
+    CANCELLED = "cancelled"  # by staff
+    EXPIRED = "expired"  # unanswered by its deadline; the mentee is the actor
+
+
 @dataclass(frozen=True, slots=True)
 class ScoreInput:
     """An overall score; `scaled` is derived as (raw - min) / (max - min)."""

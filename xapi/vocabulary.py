@@ -32,6 +32,12 @@ MENTORED: Final = "http://id.tincanapi.com/verb/mentored"
 # Activity Streams 1.0 "accept" ("indicates that the actor has accepted the object"), listed in the
 # xAPI registry; it is what a participant does to a mentoring agreement.
 ACCEPTED: Final = "http://activitystrea.ms/schema/1.0/accept"
+# Activity Streams 1.0 verbs, listed in the xAPI registry, for a mentee's request of a mentor: the mentee
+# "request"s, the mentor accepts or "reject"s (declines), staff who step in "approve" or "cancel" it.
+REQUESTED: Final = "http://activitystrea.ms/schema/1.0/request"
+REJECTED: Final = "http://activitystrea.ms/schema/1.0/reject"
+APPROVED: Final = "http://activitystrea.ms/schema/1.0/approve"
+CANCELLED: Final = "http://activitystrea.ms/schema/1.0/cancel"
 
 # --- Activity types from shared vocabularies --------------------------------------------------------
 ADL_ACTIVITIES: Final = "http://adlnet.gov/expapi/activities/"
@@ -59,6 +65,10 @@ _SHARED_DISPLAY: Final[dict[str, str]] = {
     ANSWERED: "answered",
     MENTORED: "mentored",
     ACCEPTED: "accepted",
+    REQUESTED: "requested",
+    REJECTED: "rejected",
+    APPROVED: "approved",
+    CANCELLED: "cancelled",
     COURSE: "course",
     MEETING: "meeting",
     ASSESSMENT: "assessment",
@@ -114,6 +124,11 @@ class Vocabulary:
     def requested_checkin(self) -> str:
         return self.iri("verbs", "requested-checkin")
 
+    # No published verb says that a request lapsed unanswered by its deadline.
+    @property
+    def expired(self) -> str:
+        return self.iri("verbs", "expired")
+
     # --- Activity types we mint.
     @property
     def program(self) -> str:
@@ -130,6 +145,10 @@ class Vocabulary:
     @property
     def agreement(self) -> str:
         return self.iri("activity-types", "agreement")
+
+    @property
+    def mentor_request(self) -> str:
+        return self.iri("activity-types", "mentor-request")
 
     @property
     def relationship(self) -> str:
@@ -201,10 +220,12 @@ class Vocabulary:
             self.requested_rematch: "requested rematch",
             self.set_goal: "set",
             self.requested_checkin: "requested check-in",
+            self.expired: "expired",
             self.program: "mentoring program",
             self.mentoring_profile: "mentoring profile",
             self.match: "mentoring match",
             self.agreement: "mentoring agreement",
+            self.mentor_request: "mentor request",
             self.relationship: "mentoring relationship",
         }
         try:
@@ -213,10 +234,17 @@ class Vocabulary:
             raise KeyError(f"no display name for {iri}") from None
 
     def own_verbs(self) -> tuple[str, ...]:
-        return (self.matched, self.requested_rematch, self.set_goal, self.requested_checkin)
+        return (self.matched, self.requested_rematch, self.set_goal, self.requested_checkin, self.expired)
 
     def own_activity_types(self) -> tuple[str, ...]:
-        return (self.program, self.mentoring_profile, self.match, self.agreement, self.relationship)
+        return (
+            self.program,
+            self.mentoring_profile,
+            self.match,
+            self.agreement,
+            self.mentor_request,
+            self.relationship,
+        )
 
     def own_context_extensions(self) -> tuple[str, ...]:
         return (

@@ -150,6 +150,7 @@ CHUNK_CHARS = 64 * 1024  # a chunk sent: about 64 KB
 FETCHED = 1000  # rows fetched at a time
 STREAMED = {"yield_per": FETCHED}  # a server-side cursor on PostgreSQL
 LINE_END = "\r\n"  # the csv module's (its "excel" dialect)
+EXPORT_WORK_MEM = "16MB"  # PostgreSQL's memory for each sort of an export's queries (`Export.stream`)
 
 
 def csv_chunks(header: Sequence[str], lines: Iterable[str]) -> Iterator[str]:
@@ -215,10 +216,13 @@ class Export:
         them would leave lists out or name someone the names read before do not hold. The request's own
         transaction ends here; the export's reads in one of its own: REPEATABLE READ on PostgreSQL (one snapshot
         from its first statement), an explicit BEGIN on SQLite, whose driver begins no transaction for reads
-        (in WAL mode a transaction reads one snapshot)."""
+        (in WAL mode a transaction reads one snapshot). On PostgreSQL the transaction also sorts in memory up to
+        `EXPORT_WORK_MEM`: the sessions of 4,000 pairs (their topics and notes) spilled to disk at the default
+        4 MB."""
         db.session.rollback()
         if db.engine.dialect.name == "postgresql":
             db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            db.session.execute(text_clause(f"SET LOCAL work_mem = '{EXPORT_WORK_MEM}'"))
         else:
             db.session.execute(text_clause("BEGIN"))
         program = db.session.get(Program, program_id)

@@ -1,4 +1,4 @@
-"""URL rules of the matching workflow (drafts, review, publish, rematch requests)."""
+"""URL rules of the matching workflow (drafts, review, publish, rematch requests, mentees' requests of mentors)."""
 
 from flask import Blueprint
 
@@ -19,3 +19,7 @@ bp.add_url_rule("/<int:match_id>/mentors", view_func=views.find_mentor, endpoint
 bp.add_url_rule("/requests/<int:request_id>", view_func=views.resolve, methods=["POST"])
 bp.add_url_rule("/<int:match_id>/rematch-request", view_func=views.request_rematch, methods=["POST"])
 bp.add_url_rule("/choose", view_func=views.choose, methods=["GET", "POST"])
+bp.add_url_rule("/mentor-requests", view_func=views.mentor_inbox, endpoint="mentor_inbox")
+bp.add_url_rule("/mentor-requests/<int:request_id>/answer", view_func=views.answer, methods=["POST"])
+bp.add_url_rule("/mentor-requests/waiting", view_func=views.waiting_requests, endpoint="waiting_requests")
+bp.add_url_rule("/mentor-requests/<int:request_id>/step-in", view_func=views.step_in, methods=["POST"])

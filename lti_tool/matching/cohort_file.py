@@ -8,6 +8,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from lti_tool.matching.engine import (
     validate,
 )
 from lti_tool.matching.engine.errors import at_key, quoted
+from lti_tool.profiles.services import REFERENCE_MONDAY, is_valid_timezone, utc_offset_minutes, valid_timezones
 
 MAX_PROBLEMS = 20  # a file with a systematic mistake would otherwise print one line per person
 # Integers written with more digits are read as floats: no bound of the format needs them, and int() of a
@@ -41,6 +43,7 @@ TOP_LEVEL = {
     "weights",
     "rules",
     "default_capacity",
+    "reference_date",
     "mentors",
     "mentees",
     "participants",
@@ -55,6 +58,7 @@ PERSON_FIELDS = {
     "department",
     "capacity",
     "preferences",
+    "timezone",
 }
 RULE_SWITCHES = (
     "same_language",
@@ -64,7 +68,8 @@ RULE_SWITCHES = (
     "require_reciprocity",
     "maximize_matched",
 )
-RULE_FIELDS = {*RULE_SWITCHES, "min_score", "declined_pairs", "fixed_pairs"}
+RULE_NUMBERS = ("min_score", "max_hours_apart")
+RULE_FIELDS = {*RULE_SWITCHES, *RULE_NUMBERS, "declined_pairs", "fixed_pairs"}
 
 
 @dataclass(frozen=True)
@@ -229,17 +234,41 @@ def _rules(reader: _Reader, value: object) -> Rules:
             switch = reader.boolean(entry[name], f"rules.{name}")
             if switch is not None:
                 settings[name] = switch
-    if "min_score" in entry:
-        minimum = reader.number(entry["min_score"], "rules.min_score")
-        if minimum is not None:
-            settings["min_score"] = minimum
+    for name in RULE_NUMBERS:
+        if name in entry:
+            number = reader.number(entry[name], f"rules.{name}")
+            if number is not None:
+                settings[name] = number
     for name in ("declined_pairs", "fixed_pairs"):
         if name in entry:
             settings[name] = _pairs(reader, entry[name], f"rules.{name}")
     return Rules(**settings)
 
 
-def _person(reader: _Reader, value: object, path: str) -> Person | None:
+def _reference_date(reader: _Reader, value: object) -> date:
+    text = reader.string(value, "reference_date")
+    try:
+        return date.fromisoformat(text or "")
+    except ValueError:
+        if text is not None:
+            reader.fail("reference_date", f"{_shown(text)} is not a date written YYYY-MM-DD")
+        return REFERENCE_MONDAY
+
+
+def _utc_offset(reader: _Reader, value: object, path: str, on: date) -> int | None:
+    """A person's IANA time zone as its offset from UTC on the reference date."""
+    zone = reader.string(value, path)
+    if zone is None:
+        return None
+    if not is_valid_timezone(zone):
+        close = difflib.get_close_matches(zone, sorted(valid_timezones()), n=1)
+        hint = f" (did you mean {quoted(close[0])}?)" if close else ', e.g. "Europe/Berlin" or "UTC"'
+        reader.fail(path, f"{quoted(zone)} is not an IANA time zone name{hint}")
+        return None
+    return utc_offset_minutes(zone, on)
+
+
+def _person(reader: _Reader, value: object, path: str, on: date) -> Person | None:
     entry = reader.fields(value, path, PERSON_FIELDS)
     if entry is None:
         return None
@@ -257,6 +286,7 @@ def _person(reader: _Reader, value: object, path: str) -> Person | None:
     department = entry.get("department")
     capacity = entry.get("capacity")
     name = entry.get("name")
+    timezone = entry.get("timezone")
     return Person(
         id=person_id or "",
         skills=skills,
@@ -267,17 +297,18 @@ def _person(reader: _Reader, value: object, path: str) -> Person | None:
         capacity=None if capacity is None else reader.integer(capacity, f"{path}.capacity"),
         preferences=frozenset(reader.strings(entry.get("preferences", []), f"{path}.preferences")),
         name=None if name is None else reader.string(name, f"{path}.name"),
+        utc_offset=None if timezone is None else _utc_offset(reader, timezone, f"{path}.timezone", on),
     )
 
 
-def _people(reader: _Reader, document: Mapping[str, Any], key: str) -> tuple[Person, ...]:
+def _people(reader: _Reader, document: Mapping[str, Any], key: str, on: date) -> tuple[Person, ...]:
     value = document.get(key, [])
     if not isinstance(value, list):
         reader.fail(key, f"expected a list of people, got {_kind(value)}")
         return ()
     people: list[Person] = []
     for index, item in enumerate(value):
-        found = _person(reader, item, f"{key}[{index}]")
+        found = _person(reader, item, f"{key}[{index}]", on)
         if found is not None:
             people.append(found)
         if len(reader.problems) > MAX_PROBLEMS:
@@ -318,10 +349,12 @@ def read_document(document: object, *, model: MentoringModel | None = None) -> C
                 reader.fail(side, "the peer model takes one list of participants, not mentors and mentees")
     elif "participants" in top:
         reader.fail("participants", f"the {model.value} model takes mentors and mentees, not participants")
+    # Time zones are compared by their offsets on this date (summer time or not); the profiles' reference week.
+    on = _reference_date(reader, top["reference_date"]) if "reference_date" in top else REFERENCE_MONDAY
     cohort = Cohort(
-        mentors=_people(reader, top, "mentors"),
-        mentees=_people(reader, top, "mentees"),
-        participants=_people(reader, top, "participants"),
+        mentors=_people(reader, top, "mentors", on),
+        mentees=_people(reader, top, "mentees", on),
+        participants=_people(reader, top, "participants", on),
     )
     problems = list(reader.problems)
     try:

@@ -43,3 +43,17 @@ class ResolveForm(FlaskForm):  # type: ignore[misc]
 
 class ChooseForm(FlaskForm):  # type: ignore[misc]
     mentor = IntegerField("Mentor", validators=[DataRequired()])
+
+
+class AnswerForm(FlaskForm):  # type: ignore[misc]
+    """A mentor's answer to a mentee's request: the button pressed is the decision."""
+
+    decision = SelectField("Answer", choices=[SelectChoice("accept", "Accept"), SelectChoice("decline", "Decline")])
+
+
+class StepInForm(FlaskForm):  # type: ignore[misc]
+    """Staff step in on a waiting request."""
+
+    decision = SelectField(
+        "Decision", choices=[SelectChoice("approve", "Approve"), SelectChoice("cancel", "Cancel the request")]
+    )

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from lti_tool.courses.models import Membership
 from lti_tool.extensions import db, utcnow
-from lti_tool.matching import workflow
+from lti_tool.matching import mentor_requests, workflow
 from lti_tool.matching.models import ACTIVE_STATES, JobKind, JobState, MatchingJob
 from lti_tool.outboxes import claim_statement, poll_until_stopped
 from lti_tool.programs.models import Match, MatchStatus, Participant, Program
@@ -71,6 +71,11 @@ def start(program: Program, kind: JobKind, *, tool_base: str, settings: Settings
     request runs it at once, `run_now`). A second job of a program while one is queued or running is refused,
     by the database itself when two requests race."""
     refuse_while_busy(program)
+    # Refused at once, in the instructor's words, rather than as a job that fails later.
+    if kind is JobKind.RUN:
+        workflow.refuse_unfit_pool(program)
+    else:
+        workflow.refuse_other_model_drafts(program)
     job = MatchingJob(program_id=program.id, kind=kind.value, state=JobState.QUEUED.value, tool_base=tool_base)
     try:
         with db.session.begin_nested():
@@ -244,9 +249,13 @@ def _collector_paused() -> Iterator[None]:
 def run_jobs_worker(
     settings: Settings, stop: threading.Event, *, on_job: Callable[[MatchingJob], None] | None = None
 ) -> None:
-    """Claim and run jobs until `stop` is set; sleeps between polls only when none was waiting."""
+    """Claim and run jobs, and expire mentees' requests past their deadline, until `stop` is set; sleeps between
+    polls only when no job was waiting."""
 
     def one_round() -> int:
+        # Mentees' requests past their deadline are expired here too, so pages need not be visited for it.
+        if mentor_requests.expire_due(None, settings=settings):
+            db.session.commit()
         claim = _claim(settings)
         if claim is None:
             return 0

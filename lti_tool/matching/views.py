@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -12,16 +13,42 @@ from lti_tool.courses.access import course_member, current_membership
 from lti_tool.errors import NotAuthorised
 from lti_tool.extensions import db
 from lti_tool.hosts import public_base_url
-from lti_tool.matching import forms, jobs, workflow
+from lti_tool.matching import engine, forms, jobs, mentor_requests, workflow
 from lti_tool.matching.models import JobKind, JobState
-from lti_tool.profiles.services import read_explanation, score_percent
+from lti_tool.profiles.services import criterion_label, in_zone, read_explanation, score_points
 from lti_tool.programs.models import MatchStatus, Participant, Program
 from lti_tool.programs.services import participant_for
 from lti_tool.programs.views import with_program
 from lti_tool.runtime import runtime
 
 Page = str | tuple[str, int] | Response
-UNMATCHED_SHOWN = 50  # the latest run's unmatched mentees named on the review page; the rest are counted
+UNMATCHED_SHOWN = 50  # mentees without a match named on the review page; the rest are counted
+# Why mentees have no match now, counted for the instructor above the names.
+UNMATCHED_LABELS = {
+    engine.UnmatchedReason.NO_MENTORS.value: "No mentor with a free place",
+    engine.UnmatchedReason.NO_PLACES_OFFERED.value: "Offered no places themselves",
+    engine.UnmatchedReason.NO_SHARED_LANGUAGE.value: "No shared language",
+    engine.UnmatchedReason.TIME_ZONE_TOO_FAR.value: "Time zones too far apart",
+    engine.UnmatchedReason.NO_SHARED_SLOT.value: "No shared free time",
+    engine.UnmatchedReason.SAME_DEPARTMENT.value: "Only mentors of their own department",
+    engine.UnmatchedReason.DECLINED.value: "Only mentors declined before",
+    engine.UnmatchedReason.BELOW_MIN_SCORE.value: "Below the minimum match score",
+    engine.UnmatchedReason.NO_RECIPROCAL_PARTNER.value: "Nobody reciprocal",
+    engine.UnmatchedReason.NO_GROUP_SLOT.value: "No group meets when they are free",
+    engine.UnmatchedReason.CAPACITY_EXHAUSTED.value: "Every mentor who fits is full",
+    engine.UnmatchedReason.NOT_SELECTED.value: "Not selected",
+    workflow.NOT_RUN: "Matching not run yet",
+    workflow.PROFILE_AFTER_RUN: "Profile completed after the last run",
+    workflow.REMOVED_SINCE_RUN: "Draft removed or match ended since the last run",
+}
+
+
+def unmatched_counts(by_reason: Counter[str]) -> list[tuple[str, int]]:
+    """(label, how many) per reason of the mentees without a match, most frequent first."""
+    return [
+        (UNMATCHED_LABELS.get(reason, reason.replace("_", " ").capitalize()), count)
+        for reason, count in by_reason.most_common()
+    ]
 
 
 def _back(course_id: int) -> Response:
@@ -47,10 +74,51 @@ def _act(course_id: int, action: Callable[[], str], *, back: Callable[[int], Res
     return back(course_id)
 
 
-def _card(match: Any) -> dict[str, Any]:
+def _card(
+    match: Any,
+    zone: str | None,
+    *,
+    differences: list[tuple[str, int]] | None = None,
+    alternative: workflow.Alternative | None = None,
+) -> dict[str, Any]:
+    """A match as a page shows it: points of 100, reasons with times in the reader's `zone`, the rules it breaks,
+    and (drafts) how it differs from the page's other drafts and from its mentee's next-best mentor."""
     reasons, bars = read_explanation(match.explanation)
     broken = match.explanation.get("broken_rules", []) if isinstance(match.explanation, dict) else []
-    return {"match": match, "percent": score_percent(match.score), "reasons": reasons, "bars": bars, "broken": broken}
+    card = {
+        "match": match,
+        "points": score_points(match.score),
+        "reasons": [in_zone(reason, zone) for reason in reasons],
+        "bars": bars,
+        "broken": broken,
+        "differences": None if differences is None else _worded(differences),  # None: no other draft to compare
+        "alternative": None,
+    }
+    if alternative is not None:
+        explained = match.explanation if isinstance(match.explanation, dict) else {}
+        mine = workflow.criterion_points(explained.get("contributions"))
+        card["alternative"] = {
+            "of": alternative,
+            "points": score_points(alternative.score),
+            "fewer": (score_points(match.score) or 0) - (score_points(alternative.score) or 0),
+            # From the alternative's side: what the next-best mentor would give more or fewer points for.
+            "differences": _worded(workflow.points_apart(workflow.criterion_points(alternative.contributions), mine)),
+        }
+    return card
+
+
+def _worded(differences: list[tuple[str, int]]) -> list[str]:
+    """("availability", -5) as "Shared availability: 5 points fewer"."""
+    return [
+        f"{criterion_label(key)}: {abs(delta)} point{'s' if abs(delta) != 1 else ''} {'more' if delta > 0 else 'fewer'}"
+        for key, delta in differences
+    ]
+
+
+def _viewer_zone(program: Program) -> str | None:
+    """The time zone of the viewer's own profile in the program (None without one: times stay in UTC)."""
+    participant = participant_for(program, current_membership())
+    return participant.timezone if participant is not None else None
 
 
 def _page_number(name: str) -> int:
@@ -67,24 +135,35 @@ def review(*, program: Program, course_id: int) -> str:
     published = workflow.match_page(program, MatchStatus.PUBLISHED, search=search, page=_page_number("published_page"))
     run = workflow.latest_run(program)
     job = jobs.latest_job(program)
-    unmatched = list(run.unmatched if run else [])
-    shown = unmatched[:UNMATCHED_SHOWN]
-    names = workflow.participant_names(program, [int(u["participant_id"]) for u in shown])
+    totals = workflow.totals(program)
+    zone = _viewer_zone(program)
+    unmatched = workflow.not_matched(program, run, limit=UNMATCHED_SHOWN)
+    differences = workflow.draft_differences(drafts.matches)
+    alternatives = workflow.alternatives(program, drafts.matches)
     return render_template(
         "matching/review.html",
         membership=membership,
         course=membership.course,
         program=program,
-        totals=workflow.totals(program),
+        model_name=workflow.model_name,
+        totals=totals,
+        problems=workflow.pool_problems(program, (totals.mentors, totals.mentees)),
+        zone=zone,
         search=search,
         drafts=drafts,
-        draft_cards=[_card(m) for m in drafts.matches],
+        draft_cards=[
+            _card(m, zone, differences=differences.get(m.id), alternative=alternatives.get(m.id))
+            for m in drafts.matches
+        ],
         published=published,
-        published_cards=[_card(m) for m in published.matches],
+        published_cards=[_card(m, zone) for m in published.matches],
         run=run,
-        unmatched=[{**u, "name": names.get(int(u["participant_id"]), "A participant")} for u in shown],
-        unmatched_total=len(unmatched),
+        unmatched=[{"name": u.name, "message": in_zone(u.message, zone)} for u in unmatched.shown],
+        unmatched_total=unmatched.total,
+        unmatched_counts=unmatched_counts(unmatched.by_reason),
+        min_points=round(program.min_score * 100),
         requests=workflow.open_requests(program),
+        waiting_total=mentor_requests.waiting_total(program) if program.mentor_accepts else 0,
         job=job,
         job_text=jobs.status(job).get("text"),
         action_form=forms.ActionForm(),
@@ -259,7 +338,7 @@ def manual(*, program: Program, course_id: int) -> Response:
 
 def _outcome(what: str, match: Any) -> str:
     broken = match.explanation.get("broken_rules", [])
-    text = f"{what}: score {score_percent(match.score)}%."
+    text = f"{what}: score {score_points(match.score)} of 100 points."
     return f"{text} It breaks: {'; '.join(broken)}." if broken else text
 
 
@@ -320,22 +399,136 @@ def choose(*, program: Program, course_id: int) -> Page:
         def action() -> str:
             if not form.validate():
                 raise workflow.MatchingError("Choose one of your suggested mentors.")
-            chosen = workflow.choose_mentor(
-                program,
-                participant,
-                workflow.find_participant(program, form.mentor.data),
-                settings=settings,
-                tool_base=public_base_url(),
-            )
-            return f"{chosen.mentor.membership.user.display_name} is now your mentor."
+            mentor = workflow.find_participant(program, form.mentor.data)
+            name = mentor.membership.user.display_name
+            if program.mentor_accepts:
+                asked = mentor_requests.request_mentor(
+                    program, participant, mentor, settings=settings, tool_base=public_base_url()
+                )
+                deadline = mentor_requests.utc_time(asked.expires_at)
+                return f"Your request was sent to {name}. They have until {deadline} to answer."
+            workflow.choose_mentor(program, participant, mentor, settings=settings, tool_base=public_base_url())
+            return f"{name} is now your mentor."
 
         return _act(course_id, action, back=_home)
     membership = current_membership()
+    waiting = None
+    if program.mentor_accepts:
+        _expire_now(program)
+        waiting = mentor_requests.waiting_request(participant)
     return render_template(
         "matching/choose.html",
         membership=membership,
         course=membership.course,
         program=program,
-        suggestions=[(mentor, _card(proposal)) for mentor, proposal in workflow.suggestions(program, participant)],
+        waiting=waiting,
+        utc_time=mentor_requests.utc_time,
+        suggestions=[]
+        if waiting
+        else [
+            (mentor, _card(proposal, participant.timezone))
+            for mentor, proposal in workflow.suggestions(program, participant)
+        ],
         action_form=forms.ActionForm(),
     )
+
+
+def _expire_now(program: Program) -> None:
+    """Requests past their deadline are expired when someone reads them, so no scheduler is needed."""
+    if mentor_requests.expire_due(program, settings=runtime().settings):
+        db.session.commit()
+
+
+@course_member()
+@with_program
+def mentor_inbox(*, program: Program, course_id: int) -> str:
+    """The requests waiting for this mentor's answer, nearest deadline first, a page at a time."""
+    participant = _own_participant(program)
+    _expire_now(program)
+    membership = current_membership()
+    waiting = mentor_requests.waiting_for(participant, page=_page_number("page"))
+    return render_template(
+        "matching/mentor_inbox.html",
+        membership=membership,
+        course=membership.course,
+        program=program,
+        waiting=waiting,
+        cards={r.id: _card(r, participant.timezone) for r in waiting.requests},
+        answer_form=forms.AnswerForm(),
+        utc_time=mentor_requests.utc_time,
+    )
+
+
+def _inbox(course_id: int) -> Response:
+    return redirect(url_for("matching.mentor_inbox", course_id=course_id), code=303)
+
+
+@course_member()
+@with_program
+def answer(*, program: Program, course_id: int, request_id: int) -> Response:
+    participant = _own_participant(program)
+    form = forms.AnswerForm()
+    settings = runtime().settings
+
+    def action() -> str:
+        if not form.validate():
+            raise workflow.MatchingError("Choose to accept or decline.")
+        accept = form.decision.data == "accept"
+        answered = mentor_requests.answer(
+            program, request_id, participant, accept=accept, settings=settings, tool_base=public_base_url()
+        )
+        name = answered.mentee.membership.user.display_name
+        if accept:
+            return f"You are now {name}'s mentor: your pair page is on your home page."
+        return f"Declined: {name} is told, and can ask another mentor."
+
+    return _act(course_id, action, back=_inbox)
+
+
+def _waiting_page(course_id: int) -> Response:
+    return redirect(url_for("matching.waiting_requests", course_id=course_id), code=303)
+
+
+@course_member(staff=True)
+@with_program
+def waiting_requests(*, program: Program, course_id: int) -> str:
+    """Every request waiting for a mentor's answer, nearest deadline first, for staff to step in."""
+    _expire_now(program)
+    membership = current_membership()
+    waiting = mentor_requests.waiting_in(program, page=_page_number("page"))
+    return render_template(
+        "matching/waiting_requests.html",
+        membership=membership,
+        course=membership.course,
+        program=program,
+        waiting=waiting,
+        step_in_form=forms.StepInForm(),
+        utc_time=mentor_requests.utc_time,
+    )
+
+
+@course_member(staff=True)
+@with_program
+def step_in(*, program: Program, course_id: int, request_id: int) -> Response:
+    form = forms.StepInForm()
+    settings = runtime().settings
+
+    def action() -> str:
+        if not form.validate():
+            raise workflow.MatchingError("Choose to approve or cancel.")
+        approve = form.decision.data == "approve"
+        handled = mentor_requests.step_in(
+            program,
+            request_id,
+            current_membership(),
+            approve=approve,
+            settings=settings,
+            tool_base=public_base_url(),
+        )
+        mentee = handled.mentee.membership.user.display_name
+        mentor = handled.mentor.membership.user.display_name
+        if approve:
+            return f"Approved: {mentor} is now {mentee}'s mentor."
+        return f"Cancelled: {mentee} is told, and {mentor}'s place is free again."
+
+    return _act(course_id, action, back=_waiting_page)

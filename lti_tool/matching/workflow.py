@@ -9,12 +9,30 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import re
+import statistics
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, case, delete, false, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    case,
+    delete,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.util import AliasedClass
 
@@ -23,8 +41,15 @@ from lti_tool.errors import MentorLtiError
 from lti_tool.extensions import db, utcnow
 from lti_tool.lti.roles import CourseRole
 from lti_tool.matching import engine
+from lti_tool.matching.models import MentorRequest, RequestState
 from lti_tool.mentoring.relationships import Pairing, join_relationships, leave_relationship
-from lti_tool.profiles.services import DAYS, LANGUAGES, utc_hour_slots
+from lti_tool.profiles.services import (
+    LANGUAGES,
+    REFERENCE_MONDAY,
+    UTC_HOUR_LABELS,
+    utc_hour_slots,
+    utc_offset_minutes,
+)
 from lti_tool.programs.models import (
     Match,
     MatchingRun,
@@ -51,10 +76,9 @@ ACTIVE = (MatchStatus.DRAFT.value, MatchStatus.PUBLISHED.value)
 PAGE_SIZE = 50  # matches per page of the review page
 PICK_SIZE = 20  # people a search for a mentor (or a mentee) offers
 MAX_SEARCH = 200
-# Explanations name languages and the UTC hours people share in words, not codes.
-LABELS: dict[str, str] = {code: name for code, name, _ in LANGUAGES} | {
-    f"{day}-{hour:02d}": f"{day_name} {hour:02d}:00 UTC" for day, day_name in DAYS for hour in range(24)
-}
+# Explanations name languages and the UTC hours people share in words, not codes (pages reword the hours in
+# the reader's own time zone: profiles.services.in_zone).
+LABELS: dict[str, str] = {code: name for code, name, _ in LANGUAGES} | UTC_HOUR_LABELS
 
 
 class MatchingError(MentorLtiError):
@@ -97,7 +121,9 @@ _POOL_COLUMNS = (
 )
 
 
-def _person(row: Row[Any], slots: Callable[[tuple[str, ...], str], frozenset[str]]) -> engine.Person:
+def _person(
+    row: Row[Any], slots: Callable[[tuple[str, ...], str], frozenset[str]], offset: Callable[[str], int]
+) -> engine.Person:
     return engine.Person(
         id=_engine_id(row.id),
         skills={key: int(level) for key, level in row.skill_levels.items()},
@@ -108,16 +134,30 @@ def _person(row: Row[Any], slots: Callable[[tuple[str, ...], str], frozenset[str
         capacity=row.capacity,
         preferences=frozenset(_engine_id(other) for other in row.preferred_ids or ()),
         name=person_name(row.name, row.given_name, row.family_name),
+        utc_offset=offset(row.timezone),
     )
 
 
+def reference_date(program: Program) -> date:
+    """The day whose UTC offsets time zones are compared by: the cohort's start, so that summer time is that of
+    the program's weeks, else the profiles' reference week (availability's UTC hours come from that week)."""
+    return program.starts_on or REFERENCE_MONDAY
+
+
 def _declined(program: Program) -> tuple[engine.Pair, ...]:
-    """Pairs ended at a participant's request: with `never_repair_declined`, never proposed again."""
-    rows = db.session.execute(
-        select(Match.mentor_id, Match.mentee_id)
+    """Pairs ended at a participant's request, and mentees' requests their mentor declined: with
+    `never_repair_declined`, never proposed again."""
+    ended = (
+        select(Match.mentor_id, Match.mentee_id, RematchRequest.created_at)
         .join(RematchRequest, RematchRequest.match_id == Match.id)
         .where(Match.program_id == program.id, RematchRequest.status == RequestStatus.REMATCHED.value)
-        .order_by(RematchRequest.id)
+    )
+    refused = select(MentorRequest.mentor_id, MentorRequest.mentee_id, MentorRequest.created_at).where(
+        MentorRequest.program_id == program.id, MentorRequest.state == RequestState.DECLINED.value
+    )
+    both = union_all(ended, refused).subquery()
+    rows = db.session.execute(
+        select(both.c.mentor_id, both.c.mentee_id).order_by(both.c.created_at, both.c.mentor_id, both.c.mentee_id)
     ).all()
     return tuple(
         dict.fromkeys(engine.Pair(mentor=_engine_id(mentor), mentee=_engine_id(mentee)) for mentor, mentee in rows)
@@ -160,6 +200,129 @@ def in_pool(program: Program) -> ColumnElement[bool]:
     )
 
 
+NAMED = 10  # people a problem with the profiles names; the others are counted
+_MODEL_NAMES = {
+    MentoringModel.ONE_ON_ONE.value: "one-on-one mentoring",
+    MentoringModel.GROUP.value: "group mentoring",
+    MentoringModel.PEER.value: "peer mentoring",
+    MentoringModel.REVERSE.value: "reverse mentoring",
+}
+
+
+def model_name(model: str | None) -> str:
+    return _MODEL_NAMES.get(model or "", model or "another model")
+
+
+@dataclass(frozen=True)
+class PoolProblem:
+    """Why the profiles as they are cannot be matched under the program's model: whom it concerns, by name, and
+    what to do about it."""
+
+    message: str  # names the people, e.g. "Priya Natarajan and 3 others chose ..."
+    hint: str  # what the instructor can do
+
+
+def _listed(names: list[str], count: int) -> str:
+    """ "A", "A and B", "A, B and C", "A, B and 8 others" for `count` people of whom `names` are the first."""
+    others = count - len(names)
+    shown = [*names, f"{others} other{'s' if others != 1 else ''}"] if others > 0 else names
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+
+
+def _names(query: Select[tuple[User]]) -> tuple[list[str], int]:
+    """The first NAMED people `query` finds, by name, and how many it finds: two statements."""
+    count = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    if not count:
+        return [], 0
+    users = db.session.execute(query.order_by(User.family_name, User.given_name, User.id).limit(NAMED)).scalars()
+    return [user.display_name for user in users], int(count)
+
+
+def pool_problems(program: Program, sides: tuple[int, int] | None = None) -> list[PoolProblem]:
+    """What stops the program's profiles from being matched under its current model (empty when nothing does).
+
+    `sides` is (possible mentors, possible mentees) when the caller has counted them (`totals`)."""
+    model = model_name(program.model)
+    in_program = (
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .join(Participant, Participant.membership_id == Membership.id)
+        .where(in_pool(program))
+    )
+    problems: list[PoolProblem] = []
+    if program.model != MentoringModel.PEER.value:
+        names, count = _names(in_program.where(_on_side(program, 0), _on_side(program, 1)))
+        if count:
+            problems.append(
+                PoolProblem(
+                    f"{_listed(names, count)} chose both to mentor and to be mentored, and in {model} each person "
+                    "takes one role.",
+                    hint="Ask them to untick one of the two roles on their profile, or make the program peer "
+                    "mentoring in the program settings, where people take both.",
+                )
+            )
+    mentors, mentees = sides if sides is not None else _side_counts(program)
+    if program.model == MentoringModel.REVERSE.value:
+        for empty, staff, side in ((mentors == 0, True, "staff member"), (mentees == 0, False, "learner")):
+            if not empty:
+                continue
+            names, count = _names(_without_profile(program, staff=staff))
+            who = f"ask {_listed(names, count)} to fill in theirs" if count else f"no {side} has joined the program yet"
+            problems.append(
+                PoolProblem(
+                    f"In {model} staff (instructors and teaching assistants) and learners mentor each other, and "
+                    f"no {side} has a complete profile.",
+                    hint=f"Everyone who has one is a {'learner' if staff else 'staff member'}: {who}, or choose "
+                    "another model in the program settings.",
+                )
+            )
+    elif not mentors or not mentees:
+        side = "to mentor" if not mentors else "to be mentored"
+        if program.model == MentoringModel.PEER.value:
+            side = "to mentor or to be mentored" if not mentors and not mentees else side
+        problems.append(
+            PoolProblem(
+                f"Nobody with a complete profile has chosen {side}.",
+                hint="Ask participants to fill in their profile and choose that role, or check who may take it "
+                "in the program settings.",
+            )
+        )
+    return problems
+
+
+def _without_profile(program: Program, *, staff: bool) -> Select[tuple[User]]:
+    """Active course members of one kind (staff or learners) with no complete profile in the program."""
+    roles = [role.value for role in CourseRole if role.is_staff == staff]
+    return (
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .outerjoin(Participant, and_(Participant.membership_id == Membership.id, Participant.program_id == program.id))
+        .where(
+            Membership.course_id == program.course_id,
+            Membership.active.is_(True),
+            Membership.course_role.in_(roles),
+            Participant.completed_at.is_(None),
+        )
+    )
+
+
+def _side_counts(program: Program) -> tuple[int, int]:
+    """(possible mentors, possible mentees): complete profiles with an active membership, on each side."""
+    counted = select(func.count(Participant.id)).join(Membership, Membership.id == Participant.membership_id)
+    mentors, mentees = (
+        int(db.session.execute(counted.where(in_pool(program), _on_side(program, side))).scalar_one())
+        for side in (0, 1)
+    )
+    return mentors, mentees
+
+
+def refuse_unfit_pool(program: Program) -> None:
+    """Raise the first pool problem, if any, before the engine would fail on it with its own ids."""
+    problems = pool_problems(program)
+    if problems:
+        raise MatchingError(problems[0].message, hint=problems[0].hint)
+
+
 def build_pool(program: Program, *, fixed: Iterable[Match] = (), only: Collection[int] | None = None) -> Pool:
     """Participants with complete profiles and an active membership, on the sides the program allows them.
 
@@ -175,13 +338,14 @@ def build_pool(program: Program, *, fixed: Iterable[Match] = (), only: Collectio
         query = query.where(Participant.id.in_(list(only)))
     # Many people share a weekly pattern and a zone: their UTC hours are worked out once.
     slots = functools.lru_cache(maxsize=None)(lambda free, zone: frozenset(utc_hour_slots(free, zone)))
+    offset = functools.lru_cache(maxsize=None)(functools.partial(utc_offset_minutes, on=reference_date(program)))
     sides = functools.lru_cache(maxsize=None)(functools.partial(_sides, program))  # eight kinds of people
     mentors: list[engine.Person] = []
     mentees: list[engine.Person] = []
     participant_ids: dict[str, int] = {}
     persons: dict[str, engine.Person] = {}
     for row in db.session.execute(query):
-        person = _person(row, slots)
+        person = _person(row, slots, offset)
         participant_ids[person.id], persons[person.id] = row.id, person
         as_mentor, as_mentee = sides(row.course_role, row.wants_to_mentor, row.wants_to_be_mentored)
         if as_mentor:
@@ -189,22 +353,40 @@ def build_pool(program: Program, *, fixed: Iterable[Match] = (), only: Collectio
         if as_mentee:
             mentees.append(person)
     model = engine.MentoringModel(program.model)
-    if model is engine.MentoringModel.PEER:
+    peer = model is engine.MentoringModel.PEER
+    # Matches and declined pairs of an earlier model may not fit this one (a peer who mentored both ways is now a
+    # mentee only): the engine gets those that do, so it never answers with its own ids.
+    mentor_side = {p.id for p in mentors} | ({p.id for p in mentees} if peer else set())
+    mentee_side = {p.id for p in mentees} | ({p.id for p in mentors} if peer else set())
+    fixed_pairs: dict[str, engine.Pair] = {}  # by mentee: the engine keeps one mentor per mentee
+    taken: dict[str, int] = {}
+    matched_otherwise: set[str] = set()  # mentees whose kept match does not fit: they are not matched again
+    for kept in fixed:
+        pair = engine.Pair(mentor=_engine_id(kept.mentor_id), mentee=_engine_id(kept.mentee_id))
+        if pair.mentee not in mentee_side:
+            continue
+        mentor = persons.get(pair.mentor)
+        places = program.default_capacity if mentor is None or mentor.capacity is None else mentor.capacity
+        if pair.mentor in mentor_side and pair.mentee not in fixed_pairs and taken.get(pair.mentor, 0) < places:
+            fixed_pairs[pair.mentee] = pair
+            taken[pair.mentor] = taken.get(pair.mentor, 0) + 1
+        else:
+            matched_otherwise.add(pair.mentee)
+    matched_otherwise -= fixed_pairs.keys()
+    if peer:
         pool_people = {p.id: p for p in (*mentors, *mentees)}
         cohort = engine.Cohort(participants=tuple(pool_people.values()))
     else:
+        mentees = [p for p in mentees if p.id not in matched_otherwise]
         cohort = engine.Cohort(mentors=tuple(mentors), mentees=tuple(mentees))
-    known = set(persons)
-    fixed_pairs = tuple(
-        engine.Pair(mentor=_engine_id(m.mentor_id), mentee=_engine_id(m.mentee_id))
-        for m in fixed
-        if _engine_id(m.mentor_id) in known and _engine_id(m.mentee_id) in known
-    )
     rules = dataclasses.replace(
         engine.Rules.from_mapping(program.rules),
         require_reciprocity=program.require_reciprocity,
-        declined_pairs=_declined(program),
-        fixed_pairs=fixed_pairs,
+        # Of the people in this pool only: a pool for one action (a mentee's suggestions) leaves most people out.
+        declined_pairs=tuple(p for p in _declined(program) if p.mentor in mentor_side and p.mentee in mentee_side),
+        fixed_pairs=tuple(fixed_pairs.values()),
+        min_score=program.min_score,
+        max_hours_apart=program.max_hours_apart,
     )
     spec = engine.Program(
         skills=tuple(engine.Skill(key=s.key, name=s.name) for s in program.skills),
@@ -218,27 +400,53 @@ def build_pool(program: Program, *, fixed: Iterable[Match] = (), only: Collectio
     return Pool(program=spec, cohort=cohort, participant_ids=participant_ids, persons=persons)
 
 
-def _explanation(explanation: engine.Explanation, teaches: dict[str, str] | None = None) -> dict[str, object]:
+_ENGINE_ID = re.compile(r"'(p\d+)'")
+
+
+def _by_name(error: engine.MatchingInputError, pool: Pool) -> str:
+    """The engine's complaint with each participant it quotes by id named instead: instructors know names."""
+    return _ENGINE_ID.sub(
+        lambda found: pool.persons[found[1]].label if found[1] in pool.persons else "a participant", str(error)
+    )
+
+
+def _explanation(
+    explanation: engine.Explanation, weights: engine.Weights, teaches: dict[str, str] | None = None
+) -> dict[str, object]:
+    """A match's explanation as stored: criteria the program gives no weight (the waking hours of a program in one
+    time zone) are left out, so that no page shows a bar that can never fill."""
+    used = {name for name, share in weights.shares().items() if share > 0}
     return {
-        "contributions": dict(explanation.contributions),
-        "values": dict(explanation.values),
+        "contributions": {name: value for name, value in explanation.contributions.items() if name in used},
+        "values": {name: value for name, value in explanation.values.items() if name in used},
         "reasons": list(explanation.factors),
         "broken_rules": list(explanation.broken_rules),
         "teaches": dict(teaches or {}),
     }
 
 
+def _other_model(program: Program) -> ColumnElement[bool]:
+    """SQL: the match was made under another mentoring model than the program's (unknown counts as the same)."""
+    return and_(Match.model.is_not(None), Match.model != program.model)
+
+
 def _kept(program: Program) -> list[Match]:
-    """Matches a run must keep as they are: published ones and locked drafts."""
-    return list(
-        db.session.execute(
-            select(Match).where(
-                Match.program_id == program.id,
-                (Match.status == MatchStatus.PUBLISHED.value)
-                | ((Match.status == MatchStatus.DRAFT.value) & Match.locked.is_(True)),
-            )
-        ).scalars()
+    """Matches a run must keep as they are: published ones and locked drafts of the program's current model, and
+    (unsaved) the pairs of mentees' requests waiting for their mentor's answer, which hold the mentor's place and
+    the mentee until answered."""
+    matches = db.session.execute(
+        select(Match).where(
+            Match.program_id == program.id,
+            (Match.status == MatchStatus.PUBLISHED.value)
+            | ((Match.status == MatchStatus.DRAFT.value) & Match.locked.is_(True) & ~_other_model(program)),
+        )
+    ).scalars()
+    waiting = db.session.execute(
+        select(MentorRequest.mentor_id, MentorRequest.mentee_id).where(
+            MentorRequest.program_id == program.id, MentorRequest.state == RequestState.PENDING.value
+        )
     )
+    return [*matches, *(Match(mentor_id=mentor, mentee_id=mentee) for mentor, mentee in waiting)]
 
 
 Progress = Callable[[int, int], None]  # (done, total): how far a long action is, for its job's progress bar
@@ -258,23 +466,22 @@ def run_matching(program: Program, *, progress: Progress = _silent) -> MatchingR
     written before the engine has answered, so `progress` may be recorded in another transaction meanwhile.
     """
     progress(0, RUN_STEPS)
+    refuse_unfit_pool(program)
     kept = _kept(program)
     pool = build_pool(program, fixed=kept)
     progress(1, RUN_STEPS)
-    if not pool.cohort.participants and not (pool.cohort.mentors and pool.cohort.mentees):
-        raise MatchingError(
-            "There is nobody to match yet.",
-            hint="Matching needs complete profiles on both sides: ask participants to fill in their profile.",
-        )
     try:
         result = engine.match(pool.program, pool.cohort, seed=program.matching_seed)
     except engine.MatchingInputError as error:
-        raise MatchingError(f"The profiles cannot be matched as they are: {error}") from error
+        raise MatchingError(f"The profiles cannot be matched as they are: {_by_name(error, pool)}") from error
     progress(2, RUN_STEPS)
     # Bulk statements: a run replaces thousands of drafts at a large course.
+    # Locked drafts of another model go too: they were decided for a program that no longer exists as it was.
     db.session.execute(
         delete(Match).where(
-            Match.program_id == program.id, Match.status == MatchStatus.DRAFT.value, Match.locked.is_(False)
+            Match.program_id == program.id,
+            Match.status == MatchStatus.DRAFT.value,
+            Match.locked.is_(False) | _other_model(program),
         ),
         execution_options={"synchronize_session": False},
     )
@@ -285,10 +492,11 @@ def run_matching(program: Program, *, progress: Progress = _silent) -> MatchingR
             "mentor_id": pool.participant_ids[found.mentor],
             "mentee_id": pool.participant_ids[found.mentee],
             "score": found.score,
-            "explanation": _explanation(found.explanation, dict(found.teaches)),
+            "explanation": _explanation(found.explanation, pool.program.weights, dict(found.teaches)),
             "status": MatchStatus.DRAFT.value,
             "source": MatchSource.ENGINE.value,
             "locked": False,
+            "model": program.model,
         }
         for found in result.matches
         if (found.mentor, found.mentee) not in kept_pairs
@@ -395,28 +603,27 @@ class Totals:
     published: int
     mentors: int  # possible mentors and mentees (complete profile, active membership)
     mentees: int
+    other_model: int  # drafts made under another mentoring model than the program's: never published
 
 
 def totals(program: Program) -> Totals:
     by_status = {
-        status: (count, locked or 0, manual or 0, mean)
-        for status, count, locked, manual, mean in db.session.execute(
+        status: (count, locked or 0, manual or 0, mean, other_model or 0)
+        for status, count, locked, manual, mean, other_model in db.session.execute(
             select(
                 Match.status,
                 func.count(Match.id),
                 func.sum(case((Match.locked.is_(True), 1), else_=0)),
                 func.sum(case((Match.source == MatchSource.MANUAL.value, 1), else_=0)),
                 func.avg(Match.score),
+                func.sum(case((_other_model(program), 1), else_=0)),
             )
             .where(Match.program_id == program.id, Match.status.in_(ACTIVE))
             .group_by(Match.status)
         )
     }
-    drafts = by_status.get(MatchStatus.DRAFT.value, (0, 0, 0, None))
-    counted = select(func.count(Participant.id)).join(Membership, Membership.id == Participant.membership_id)
-    mentors, mentees = (
-        db.session.execute(counted.where(in_pool(program), _on_side(program, side))).scalar_one() for side in (0, 1)
-    )
+    drafts = by_status.get(MatchStatus.DRAFT.value, (0, 0, 0, None, 0))
+    mentors, mentees = _side_counts(program)
     return Totals(
         drafts=drafts[0],
         locked=int(drafts[1]),
@@ -425,7 +632,80 @@ def totals(program: Program) -> Totals:
         published=by_status.get(MatchStatus.PUBLISHED.value, (0,))[0],
         mentors=mentors,
         mentees=mentees,
+        other_model=int(drafts[4]),
     )
+
+
+# Why a possible mentee has no match now, besides the engine's reasons (`engine.UnmatchedReason` values) that the
+# last run gave those it left unmatched.
+NOT_RUN, PROFILE_AFTER_RUN, REMOVED_SINCE_RUN = "not_run", "profile_after_run", "removed_since_run"
+_NOT_MATCHED_MESSAGES = {
+    NOT_RUN: "Not matched yet: run matching, or make a match yourself.",
+    PROFILE_AFTER_RUN: "Completed their profile after the last run: run matching again to match them.",
+    REMOVED_SINCE_RUN: (
+        "Their draft was removed or their match ended after the last run: run matching again, or make a match yourself."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class NotMatched:
+    """A possible mentee with neither a draft nor a published match now, and why, as the review page says it."""
+
+    participant_id: int
+    name: str
+    reason: str  # an `engine.UnmatchedReason` value of the last run, or one of NOT_RUN, PROFILE_AFTER_RUN, ...
+    message: str
+
+
+@dataclass(frozen=True)
+class NotMatchedNow:
+    shown: list[NotMatched]  # the first by name
+    total: int
+    by_reason: Counter[str]  # every one of them, by `NotMatched.reason`
+
+
+def not_matched(program: Program, run: MatchingRun | None, *, limit: int) -> NotMatchedNow:
+    """The first `limit` possible mentees (by name) without a draft or a published match, how many there are and
+    why, counted by reason.
+
+    Worked out from the matches as they are now, so hand edits, publishing and ended matches show at once; the
+    last run's reason is kept for those it left unmatched. Two statements, whatever the program's size (the
+    second reads two small columns of everyone unmatched, to count them by reason)."""
+    # NOT IN an uncorrelated subquery: both databases read it once (SQLite into a temporary index); a correlated
+    # NOT EXISTS took SQLite 12 s at 10,000 mentees.
+    matched = select(Match.mentee_id).where(Match.program_id == program.id, Match.status.in_(ACTIVE))
+    unmatched = (
+        select(Participant.id, Participant.completed_at)
+        .join(Membership, Membership.id == Participant.membership_id)
+        .where(in_pool(program), _on_side(program, 1), Participant.id.not_in(matched))
+    )
+    from_run = {int(u["participant_id"]): (str(u["reason"]), str(u["message"])) for u in run.unmatched} if run else {}
+
+    def why(pid: int, completed_at: datetime | None) -> tuple[str, str]:
+        if pid in from_run:
+            return from_run[pid]
+        if run is None:
+            reason = NOT_RUN
+        elif completed_at is not None and completed_at > run.created_at:
+            reason = PROFILE_AFTER_RUN
+        else:
+            reason = REMOVED_SINCE_RUN
+        return reason, _NOT_MATCHED_MESSAGES[reason]
+
+    by_reason: Counter[str] = Counter(why(pid, completed_at)[0] for pid, completed_at in db.session.execute(unmatched))
+    total = by_reason.total()
+    if not total:
+        return NotMatchedNow([], 0, by_reason)
+    shown = []
+    for pid, completed_at, user in db.session.execute(
+        unmatched.add_columns(User)
+        .join(User, User.id == Membership.user_id)
+        .order_by(User.family_name, User.given_name, Participant.id)
+        .limit(limit)
+    ):
+        shown.append(NotMatched(pid, user.display_name, *why(pid, completed_at)))
+    return NotMatchedNow(shown, total, by_reason)
 
 
 class Side(StrEnum):
@@ -478,19 +758,6 @@ def candidates(program: Program, side: Side, search: str, *, limit: int = PICK_S
     ]
 
 
-def participant_names(program: Program, participant_ids: Collection[int]) -> dict[int, str]:
-    """Display names of some of a program's participants, in one statement."""
-    if not participant_ids:
-        return {}
-    rows = db.session.execute(
-        select(Participant.id, User)
-        .join(Membership, Membership.id == Participant.membership_id)
-        .join(User, User.id == Membership.user_id)
-        .where(Participant.program_id == program.id, Participant.id.in_(list(participant_ids)))
-    )
-    return {pid: user.display_name for pid, user in rows}
-
-
 def find_match(program: Program, match_id: int) -> Match:
     found = db.session.get(Match, match_id)
     if found is None or found.program_id != program.id:
@@ -505,9 +772,15 @@ def find_participant(program: Program, participant_id: int) -> Participant:
     return found
 
 
-def _draft(program: Program, match: Match) -> Match:
+def _draft(program: Program, match: Match, *, any_model: bool = False) -> Match:
     if match.status != MatchStatus.DRAFT.value:
         raise MatchingError("Only draft matches can be changed; published matches end through a rematch.")
+    if not any_model and match.model is not None and match.model != program.model:
+        raise MatchingError(
+            f"This draft was made under {model_name(match.model)}, before the program became "
+            f"{model_name(program.model)}.",
+            hint="Remove it, or run matching again: that replaces every draft of the earlier model.",
+        )
     return match
 
 
@@ -545,18 +818,19 @@ def assess(
             mentor_load=_load(program, mentor, excluding=excluding),
         )
     except engine.MatchingInputError as error:
-        raise MatchingError(f"These profiles cannot be matched: {error}") from error
+        raise MatchingError(f"These profiles cannot be matched: {_by_name(error, pool)}") from error
     return Match(
         program_id=program.id,
         mentor_id=mentor.id,
         mentee_id=mentee.id,
         score=verdict.score,
-        explanation=_explanation(verdict.explanation, dict(verdict.teaches)),
+        explanation=_explanation(verdict.explanation, pool.program.weights, dict(verdict.teaches)),
         status=MatchStatus.DRAFT.value,
+        model=program.model,
     )
 
 
-def _already_matched(program: Program, mentee: Participant, *, excluding: Iterable[int] = ()) -> bool:
+def already_matched(program: Program, mentee: Participant, *, excluding: Iterable[int] = ()) -> bool:
     if program.model in (MentoringModel.PEER.value, MentoringModel.REVERSE.value):
         return False  # several relationships per person are normal there
     skip = list(excluding)
@@ -570,7 +844,7 @@ def _already_matched(program: Program, mentee: Participant, *, excluding: Iterab
 
 def manual_match(program: Program, mentor: Participant, mentee: Participant) -> Match:
     """The instructor's own pairing, saved as a draft with its score and any broken rule spelled out."""
-    if _already_matched(program, mentee):
+    if already_matched(program, mentee):
         raise MatchingError("This mentee already has a match; reassign or remove it instead.")
     draft = assess(program, mentor, mentee)
     draft.source = MatchSource.MANUAL.value
@@ -584,7 +858,7 @@ def set_locked(program: Program, match: Match, locked: bool) -> None:
 
 
 def remove_draft(program: Program, match: Match) -> None:
-    db.session.delete(_draft(program, match))
+    db.session.delete(_draft(program, match, any_model=True))
 
 
 def reassign(program: Program, match: Match, mentor: Participant) -> Match:
@@ -617,6 +891,7 @@ def publish(program: Program, *, settings: Settings, tool_base: str, progress: P
     At a large course this is thousands of matches: they are read as columns (no ORM rows to load and flush),
     their statements built (what `progress` follows: done of all drafts) before anything is written, then
     relationships, matches and statements written in batched statements, in one transaction."""
+    refuse_other_model_drafts(program)
     mentor, mentee = aliased(Participant), aliased(Participant)
     mentor_user, mentee_user = aliased(User), aliased(User)
     mentor_membership, mentee_membership = aliased(Membership), aliased(Membership)
@@ -678,6 +953,41 @@ def publish(program: Program, *, settings: Settings, tool_base: str, progress: P
     return len(rows)
 
 
+def _other_model_drafts(program: Program) -> tuple[int, str]:
+    """How many drafts were made under other models than the program's, and those models in words."""
+    found = db.session.execute(
+        select(Match.model, func.count(Match.id))
+        .where(Match.program_id == program.id, Match.status == MatchStatus.DRAFT.value, _other_model(program))
+        .group_by(Match.model)
+        .order_by(Match.model)
+    ).all()
+    return sum(n for _, n in found), " and ".join(model_name(model) for model, _ in found)
+
+
+def refuse_other_model_drafts(program: Program) -> None:
+    """Drafts of another mentoring model are never published: nothing is, while any is left."""
+    count, made = _other_model_drafts(program)
+    if count:
+        raise MatchingError(
+            f"Nothing was published: {count} draft{'s were' if count != 1 else ' was'} made under {made}, and the "
+            f"program is now {model_name(program.model)}.",
+            hint="Run matching again (it replaces them), or remove them, then publish.",
+        )
+
+
+def model_change_notes(program: Program) -> list[str]:
+    """What a change of the program's model leaves the instructor to do, in words (empty when nothing)."""
+    count, made = _other_model_drafts(program)
+    notes = [f"{problem.message} {problem.hint}" for problem in pool_problems(program)]
+    if count:
+        notes.insert(
+            0,
+            f"{count} draft{'s' if count != 1 else ''} made under {made} will not be published: run matching again "
+            "to replace them.",
+        )
+    return notes
+
+
 def _taught(explanation: object) -> tuple[str, ...]:
     teaches = explanation.get("teaches") if isinstance(explanation, dict) else None
     return tuple(sorted(teaches)) if isinstance(teaches, dict) else ()
@@ -735,33 +1045,156 @@ def resolve_request(program: Program, request_id: int, *, rematch: bool) -> Rema
     return request
 
 
-def suggestions(program: Program, participant: Participant, top_n: int = 5) -> list[tuple[Participant, Match]]:
-    """Self-match: the mentee's best mentors with a place left, as unsaved scored matches, best first.
+def criterion_points(contributions: object) -> dict[str, float]:
+    """Per-criterion contributions (an explanation's, or an alternative's) in points of 100; junk counts as 0."""
+    if not isinstance(contributions, dict):
+        return {}
+    return {
+        str(key): 100 * float(value)
+        for key, value in contributions.items()
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    }
 
-    The pool is the mentee and the mentors with a place left after the published matches (found in SQL), not
-    the whole course: a mentee's page reads the same few statements whatever the course's size."""
+
+def points_apart(mine: dict[str, float], theirs: dict[str, float]) -> list[tuple[str, int]]:
+    """(criterion, points) where `mine` differs from `theirs` by a whole point or more, the largest first: what
+    makes one pair score more or less than another."""
+    apart = [(key, round(mine.get(key, 0.0) - theirs.get(key, 0.0))) for key in dict.fromkeys([*mine, *theirs])]
+    return sorted(((key, delta) for key, delta in apart if delta), key=lambda item: (-abs(item[1]), item[0]))
+
+
+def draft_differences(drafts: list[Match]) -> dict[int, list[tuple[str, int]]]:
+    """For each draft of a page (by id): how its criteria differ from the median of the page's other drafts."""
+    if len(drafts) < 2:
+        return {}
+    points = {d.id: criterion_points((d.explanation or {}).get("contributions")) for d in drafts}
+    keys = list(dict.fromkeys(key for each in points.values() for key in each))
+    answer = {}
+    for draft in drafts:
+        others = [each for other, each in points.items() if other != draft.id]
+        median = {key: statistics.median(each.get(key, 0.0) for each in others) for key in keys}
+        answer[draft.id] = points_apart(points[draft.id], median)
+    return answer
+
+
+ALTERNATIVE_MENTORS = 1000  # mentors with a place left an alternative is sought among (most places left first)
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """The best other mentor for a draft's mentee: their score and contributions, and whether they have a place
+    left (reassign) or mentor another draft on the same page (swap)."""
+
+    mentor_id: int
+    name: str
+    score: float
+    contributions: dict[str, float]
+    places_left: bool
+    in_draft: int | None  # the id of the draft on the page this mentor mentors, when they have no place left
+
+
+def alternatives(program: Program, drafts: list[Match]) -> dict[int, Alternative]:
+    """For each draft (by id) of one page, its mentee's next-best mentor, never breaking a hard rule: among the
+    page's other mentors and up to ALTERNATIVE_MENTORS mentors with a place left. One engine call for the page;
+    the same few statements for 10 drafts as for 50."""
+    current = [d for d in drafts if d.model is None or d.model == program.model]
+    if not current:
+        return {}
     load = (
         select(Match.mentor_id, func.count(Match.id).label("load"))
-        .where(Match.program_id == program.id, Match.status == MatchStatus.PUBLISHED.value)
+        .where(Match.program_id == program.id, Match.status.in_(ACTIVE))
         .group_by(Match.mentor_id)
         .subquery()
     )
+    places = func.coalesce(Participant.capacity, program.default_capacity) - func.coalesce(load.c.load, 0)
+    open_mentors = set(
+        db.session.execute(
+            select(Participant.id)
+            .join(Membership, Membership.id == Participant.membership_id)
+            .outerjoin(load, load.c.mentor_id == Participant.id)
+            .where(in_pool(program), _on_side(program, 0), places > 0)
+            .order_by(places.desc(), Participant.id)
+            .limit(ALTERNATIVE_MENTORS)
+        ).scalars()
+    )
+    page_mentors = {d.mentor_id: d.id for d in current}
+    pool = build_pool(program, only={*open_mentors, *page_mentors, *(d.mentee_id for d in current)})
+    wanted = [_engine_id(d.mentee_id) for d in current]
+    on_mentee_side = {p.id for p in pool.cohort.sides(pool.program.model)[1]}
+    # Without fixed pairs every mentor of the pool counts as free: the page's full mentors are swap partners.
+    try:
+        found = engine.suggest_mentors(
+            pool.program, pool.cohort, top_n=2, mentees=[m for m in dict.fromkeys(wanted) if m in on_mentee_side]
+        )
+    except engine.MatchingInputError:  # profiles that do not fit the model: the review page says so already
+        return {}
+    answer: dict[int, Alternative] = {}
+    for draft in current:
+        best = next(
+            (s for s in found.get(_engine_id(draft.mentee_id), ()) if s.mentor != _engine_id(draft.mentor_id)), None
+        )
+        if best is None:
+            continue
+        mentor_id = pool.participant_ids[best.mentor]
+        has_place = mentor_id in open_mentors
+        answer[draft.id] = Alternative(
+            mentor_id=mentor_id,
+            name=pool.persons[best.mentor].label,
+            score=best.score,
+            contributions=dict(best.explanation.contributions),
+            places_left=has_place,
+            in_draft=None if has_place else page_mentors.get(mentor_id),
+        )
+    return answer
+
+
+def suggestions(program: Program, participant: Participant, top_n: int = 5) -> list[tuple[Participant, Match]]:
+    """Self-match: the mentee's best mentors with a place left, as unsaved scored matches, best first.
+
+    A mentor's places are taken by their published matches and by the mentees' requests waiting for their
+    answer (two-sided self-match); a mentor who declined this mentee is never suggested to them again. The pool
+    is the mentee and the mentors with a place left (found in SQL), not the whole course: a mentee's page reads
+    the same few statements whatever the course's size."""
+    held = union_all(
+        select(Match.mentor_id.label("mentor_id")).where(
+            Match.program_id == program.id, Match.status == MatchStatus.PUBLISHED.value
+        ),
+        select(MentorRequest.mentor_id.label("mentor_id")).where(
+            MentorRequest.program_id == program.id, MentorRequest.state == RequestState.PENDING.value
+        ),
+    ).subquery()
+    load = select(held.c.mentor_id, func.count().label("load")).group_by(held.c.mentor_id).subquery()
+    declined = select(MentorRequest.mentor_id).where(
+        MentorRequest.mentee_id == participant.id, MentorRequest.state == RequestState.DECLINED.value
+    )
+    taken = func.coalesce(load.c.load, 0)
     open_mentors = (
-        select(Participant.id)
+        select(Participant.id, taken)
         .join(Membership, Membership.id == Participant.membership_id)
         .outerjoin(load, load.c.mentor_id == Participant.id)
         .where(
             in_pool(program),
             _on_side(program, 0),
             Participant.id != participant.id,
-            func.coalesce(load.c.load, 0) < func.coalesce(Participant.capacity, program.default_capacity),
+            Participant.id.not_in(declined),
+            taken < func.coalesce(Participant.capacity, program.default_capacity),
         )
     )
-    pool = build_pool(program, only=[participant.id, *db.session.execute(open_mentors).scalars()])
+    loads = {mentor: int(count) for mentor, count in db.session.execute(open_mentors)}
+    pool = build_pool(program, only=[participant.id, *loads])
     mentee_id = _engine_id(participant)
     if mentee_id not in {p.id for p in pool.cohort.sides(pool.program.model)[1]}:
         return []
-    found = engine.suggest_mentors(pool.program, pool.cohort, top_n=top_n, mentees=[mentee_id])
+    try:
+        found = engine.suggest_mentors(
+            pool.program,
+            pool.cohort,
+            top_n=top_n,
+            mentees=[mentee_id],
+            taken={_engine_id(mentor): count for mentor, count in loads.items() if count},
+        )
+    except engine.MatchingInputError:  # profiles that do not fit the model (the review page names them): none
+        return []
     chosen = found.get(mentee_id, ())
     mentors = {
         m.id: m
@@ -779,7 +1212,8 @@ def suggestions(program: Program, participant: Participant, top_n: int = 5) -> l
                 mentor_id=pool.participant_ids[s.mentor],
                 mentee_id=participant.id,
                 score=s.score,
-                explanation=_explanation(s.explanation),
+                explanation=_explanation(s.explanation, pool.program.weights),
+                model=program.model,
             ),
         )
         for s in chosen
@@ -792,17 +1226,24 @@ def choose_mentor(
     """Self-match: a mentee takes one of their suggestions; published at once, within the mentor's capacity."""
     if not program.self_match:
         raise MatchingError("This program does not let mentees choose their mentor.")
-    if _already_matched(program, participant):
+    if program.mentor_accepts:
+        raise MatchingError("In this program the mentor you choose answers your request first.")
+    if already_matched(program, participant):
         raise MatchingError("You already have a mentor in this program.")
     offered = {m.id: proposal for m, proposal in suggestions(program, participant, top_n=5)}
     if mentor.id not in offered:
         raise MatchingError("That mentor is not among your suggestions any more (they may be full). Choose again.")
     chosen = offered[mentor.id]
-    chosen.status, chosen.source, chosen.published_at = MatchStatus.PUBLISHED.value, MatchSource.SELF.value, utcnow()
-    db.session.add(chosen)
+    chosen.source = MatchSource.SELF.value
+    return publish_one(program, chosen, settings=settings, tool_base=tool_base)
+
+
+def publish_one(program: Program, match: Match, *, settings: Settings, tool_base: str) -> Match:
+    """Publish one new pair at once (a mentee's choice, or a mentor's acceptance of their request), the way
+    publishing drafts does: its relationship and its `matched` statement."""
+    match.status, match.published_at = MatchStatus.PUBLISHED.value, utcnow()
+    db.session.add(match)
     db.session.flush()
-    chosen.relationship_id = join_relationships(program, [Pairing(chosen.id, chosen.mentor_id, chosen.mentee_id)])[
-        chosen.id
-    ]
-    record_matches_published(program, [published_match(chosen)], settings=settings, tool_base=tool_base)
-    return chosen
+    match.relationship_id = join_relationships(program, [Pairing(match.id, match.mentor_id, match.mentee_id)])[match.id]
+    record_matches_published(program, [published_match(match)], settings=settings, tool_base=tool_base)
+    return match

@@ -4,6 +4,7 @@ and the pure time-zone arithmetic matching needs."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -138,6 +139,40 @@ def utc_hour_slots(availability: Iterable[str], timezone: str) -> set[str]:
         free.update((first + q) % _WEEK_QUARTERS for q in range(BLOCK_HOURS * 4))
     hours = {q // 4 for q in free if q % 4 == 0 and {q + 1, q + 2, q + 3} <= free}
     return {f"{_DAY_KEYS[hour // 24]}-{hour % 24:02d}" for hour in hours}
+
+
+def utc_offset_minutes(timezone: str, on: date) -> int:
+    """Minutes east of UTC of `timezone` at noon UTC on `on` (Europe/Berlin: 60 in January, 120 in July): the
+    offset matching compares time zones by, taken at the program's reference date so that summer time is that
+    of the program's weeks. Raises ValueError for an unknown zone."""
+    if not is_valid_timezone(timezone):
+        raise ValueError(f"unknown time zone: {timezone!r}")
+    offset = datetime.combine(on, time(12), tzinfo=UTC).astimezone(ZoneInfo(timezone)).utcoffset()
+    return 0 if offset is None else int(offset.total_seconds()) // 60
+
+
+# Explanations name the UTC hours people share as "Monday 17:00 UTC"; pages reword them in the reader's own zone.
+UTC_HOUR_LABELS: Final = {
+    f"{day}-{hour:02d}": f"{day_name} {hour:02d}:00 UTC" for day, day_name in DAYS for hour in range(24)
+}
+_UTC_HOUR_LABEL: Final = re.compile(r"\b(" + "|".join(name for _, name in DAYS) + r") (\d{2}):00 UTC\b")
+_DAY_NAMES: Final = tuple(name for _, name in DAYS)
+
+
+def in_zone(text: str, timezone: str | None) -> str:
+    """`text` with every UTC hour it names ("Monday 17:00 UTC") as the same hour in `timezone`, in the reference
+    week the profile's blocks were converted in ("Monday 18:00 Europe/Berlin time"): the hours a reader ticked
+    on their profile read back as they ticked them. Unknown zones and UTC leave the text as it is."""
+    if not timezone or timezone == "UTC" or not is_valid_timezone(timezone):
+        return text
+    zone = ZoneInfo(timezone)
+
+    def local(found: re.Match[str]) -> str:
+        moment = _REFERENCE_MONDAY_UTC + timedelta(days=_DAY_NAMES.index(found[1]), hours=int(found[2]))
+        there = moment.astimezone(zone)
+        return f"{_DAY_NAMES[there.weekday()]} {there:%H:%M} {timezone} time"
+
+    return _UTC_HOUR_LABEL.sub(local, text)
 
 
 def _parse_slot(slot: str) -> tuple[int, int]:
@@ -290,6 +325,7 @@ CRITERION_LABELS: Final = {
     "availability": "Shared availability",
     "diversity": "Different perspectives",
     "preferences": "Preferences",
+    "waking_hours": "Waking hours in common",
     "language": "Shared language",
 }
 BAR_STEP: Final = 5  # bar widths are CSS classes in steps of 5% (the CSP forbids inline styles)
@@ -308,7 +344,7 @@ class MatchView:
     id: int
     other_name: str
     other_role: str  # "mentor" or "mentee": what the other person is to the viewer
-    score_percent: int | None
+    score_points: int | None
     skill_name: str | None
     other_department: str | None = None
     other_bio: str = ""
@@ -335,12 +371,13 @@ def published_matches(participant: Participant, program: Program) -> list[MatchV
         mentoring = match.mentor_id == participant.id
         other = match.mentee if mentoring else match.mentor
         reasons, bars = read_explanation(match.explanation)
+        reasons = [in_zone(reason, participant.timezone) for reason in reasons]
         views.append(
             MatchView(
                 id=match.id,
                 other_name=other.membership.user.display_name,
                 other_role="mentee" if mentoring else "mentor",
-                score_percent=score_percent(match.score),
+                score_points=score_points(match.score),
                 skill_name=skill_names.get(match.skill_key or "", match.skill_key),
                 other_department=other.department,
                 other_bio=other.bio or "",
@@ -353,8 +390,9 @@ def published_matches(participant: Participant, program: Program) -> list[MatchV
     return views
 
 
-def score_percent(score: Any) -> int | None:
-    """A match score (0-1) as a whole percentage; scores already on a 0-100 scale are kept; junk gives None."""
+def score_points(score: Any) -> int | None:
+    """A match score (0-1) in points of 100, the one scale every page shows scores in (a pair's score, each
+    criterion's part of it, a run's total); scores already on a 0-100 scale are kept; junk gives None."""
     number = _number(score)
     if number is None:
         return None
@@ -385,14 +423,14 @@ def read_explanation(explanation: Any) -> tuple[list[str], list[ContributionBar]
                 values.append((str(key), number))
     if not values:
         return reasons, []
-    # Shares of the score (0-1) are drawn as they are; other scales relative to the largest contribution.
+    # Parts of the score (0-1) are drawn and said in points of 100; other scales relative to the largest part.
     fractions = all(0 <= v <= 1 for _, v in values)
     largest = max(abs(v) for _, v in values) or 1.0
     bars = []
     for key, number in sorted(values, key=lambda item: -item[1]):
         share = number if fractions else number / largest
         width = round(max(0.0, min(1.0, share)) * 100 / BAR_STEP) * BAR_STEP
-        text = f"{round(number * 100)}%" if fractions else f"{number:.2f}"
+        text = f"{round(number * 100)} points" if fractions else f"{number:.2f}"
         bars.append(ContributionBar(label=criterion_label(key), value_text=text, width=width))
     return reasons, bars
 

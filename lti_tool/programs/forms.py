@@ -23,9 +23,11 @@ from lti_tool.programs.models import DEFAULT_RULES, DEFAULT_WEIGHTS, Eligibility
 from lti_tool.programs.services import (
     CAPACITY_RANGE,
     CHECKIN_RANGE,
+    HOURS_APART_RANGE,
     LEVEL_NAMES,
     LEVELS,
     MAX_AGREEMENT,
+    REQUEST_DAYS_RANGE,
     ProgramSettings,
     SkillFieldError,
     SkillSpec,
@@ -55,6 +57,10 @@ WEIGHT_LABELS = {
     "availability": ("Availability", "How many weekly time slots they share."),
     "diversity": ("Diversity", "Different backgrounds (department) bring new perspectives."),
     "preferences": ("Preferences", "Stated wishes, such as a preferred mentor or language."),
+    "waking_hours": (
+        "Waking hours in common",
+        "How much of the day (08:00-22:00 in each person's time zone) both are awake: for cohorts across time zones.",
+    ),
 }
 RULE_LABELS = {
     "same_language": ("Same language", "Only pair people who share at least one language."),
@@ -70,6 +76,19 @@ CATEGORY_LABELS = {"technical": "Technical skills", "soft": "Soft skills"}
 _MODEL_CHOICES = [SelectChoice(value, label) for value, label in MODEL_LABELS.items()]
 _ELIGIBILITY_CHOICES = [SelectChoice(value, label) for value, label in ELIGIBILITY_LABELS.items()]
 _CATEGORY_CHOICES = [SelectChoice("technical", "Technical"), SelectChoice("soft", "Soft")]
+
+
+class WholeNumberField(IntegerField):  # type: ignore[misc]
+    """An IntegerField that refuses numbers longer than any setting takes: NumberRange's NaN check cannot
+    convert an integer of hundreds of digits to a float, which would otherwise end the request in an error."""
+
+    MAX_DIGITS = 9
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if valuelist and isinstance(valuelist[0], str) and len(valuelist[0].strip().lstrip("+-")) > self.MAX_DIGITS:
+            self.data = None
+            raise ValueError("The number is too large.")
+        super().process_formdata(valuelist)
 
 
 def _weight_field(key: str) -> FloatField:
@@ -109,7 +128,7 @@ class SettingsForm(FlaskForm):  # type: ignore[misc]
         choices=_ELIGIBILITY_CHOICES,
         validators=[InputRequired("Choose who may be mentored.")],
     )
-    default_capacity = IntegerField(
+    default_capacity = WholeNumberField(
         "Default mentor capacity (mentees per mentor)",
         [
             InputRequired("Enter a whole number."),
@@ -118,7 +137,7 @@ class SettingsForm(FlaskForm):  # type: ignore[misc]
     )
     starts_on = DateField("Cohort start date", [Optional()])
     ends_on = DateField("Cohort end date", [Optional()])
-    checkin_every_days = IntegerField(
+    checkin_every_days = WholeNumberField(
         "Check-in every (days)",
         [
             InputRequired("Enter a whole number of days."),
@@ -138,8 +157,31 @@ class SettingsForm(FlaskForm):  # type: ignore[misc]
     rule_shared_slot = _rule_field("shared_slot")
     rule_different_department = _rule_field("different_department")
     rule_never_repair_declined = _rule_field("never_repair_declined")
+    weight_waking_hours = _weight_field("waking_hours")
+    min_score = WholeNumberField(
+        "Minimum match score (points of 100)",
+        [Optional(), NumberRange(0, 100, "Enter a whole number from %(min)s to %(max)s, or leave it empty.")],
+    )
+    max_hours_apart = WholeNumberField(
+        "At most this many hours apart",
+        [
+            Optional(),
+            NumberRange(
+                *HOURS_APART_RANGE, message="Enter a whole number of hours from %(min)s to %(max)s, or leave it empty."
+            ),
+        ],
+    )
     self_match = BooleanField("Self-match: mentees choose among their top suggestions")
     require_reciprocity = BooleanField("Require reciprocity (peer-to-peer): each pair mentors in both directions")
+    mentor_accepts = BooleanField("Two-sided self-match: the chosen mentor accepts or declines")
+    request_days = WholeNumberField(
+        "Days a mentor has to answer",
+        [
+            InputRequired("Enter a whole number of days."),
+            NumberRange(*REQUEST_DAYS_RANGE, message="Enter a whole number of days from %(min)s to %(max)s."),
+        ],
+        default=7,
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -160,6 +202,10 @@ class SettingsForm(FlaskForm):  # type: ignore[misc]
             "agreement_text": settings.agreement_text,
             "self_match": settings.self_match,
             "require_reciprocity": settings.require_reciprocity,
+            "mentor_accepts": settings.mentor_accepts,
+            "request_days": settings.request_days,
+            "min_score": round(settings.min_score * 100),
+            "max_hours_apart": settings.max_hours_apart,
         }
         data.update({f"weight_{key}": value for key, value in settings.weights.items()})
         data.update({f"rule_{key}": value for key, value in settings.rules.items()})
@@ -184,6 +230,11 @@ class SettingsForm(FlaskForm):  # type: ignore[misc]
             rules={key: bool(self[f"rule_{key}"].data) for key in DEFAULT_RULES},
             self_match=bool(self.self_match.data),
             require_reciprocity=bool(self.require_reciprocity.data),
+            mentor_accepts=bool(self.mentor_accepts.data),
+            request_days=self.request_days.data or 0,
+            # Entered in percent, as the review page shows scores; empty: 0, match as many mentees as possible.
+            min_score=(self.min_score.data or 0) / 100,
+            max_hours_apart=self.max_hours_apart.data,
         )
 
     def weight_values(self) -> dict[str, float]:

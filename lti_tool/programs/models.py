@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lti_tool.courses.models import Course, Membership
@@ -53,6 +53,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "availability": 0.20,
     "diversity": 0.10,
     "preferences": 0.10,
+    "waking_hours": 0.0,  # off until a program spans time zones: existing programs keep their scores
 }
 DEFAULT_RULES: dict[str, bool] = {
     "same_language": True,
@@ -81,7 +82,14 @@ class Program(db.Model):  # type: ignore[name-defined,misc]
     agreement_text: Mapped[str] = mapped_column(Text, default="")
     weights: Mapped[dict[str, float]] = mapped_column(JSON, default=lambda: dict(DEFAULT_WEIGHTS))
     rules: Mapped[dict[str, bool]] = mapped_column(JSON, default=lambda: dict(DEFAULT_RULES))
+    # Participation or quality: pairs scoring below this (0..1) are never proposed; 0 matches as many as possible.
+    min_score: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    # Pairs whose time zones are more hours apart are never proposed; None: no limit.
+    max_hours_apart: Mapped[int | None] = mapped_column(Integer)
     self_match: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Two-sided self-match: a mentee's choice is a request the mentor accepts or declines within `request_days`.
+    mentor_accepts: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    request_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
     require_reciprocity: Mapped[bool] = mapped_column(Boolean, default=False)
     matching_seed: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -155,6 +163,8 @@ class Match(db.Model):  # type: ignore[name-defined,misc]
     mentor_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"), index=True)
     mentee_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"), index=True)
     skill_key: Mapped[str | None] = mapped_column(String(64))  # reverse/peer: the skill this direction is for
+    # The program's mentoring model when the match was made: a draft of another model is never published.
+    model: Mapped[str | None] = mapped_column(String(20))
     score: Mapped[float] = mapped_column(Float)
     explanation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default=MatchStatus.DRAFT.value, index=True)

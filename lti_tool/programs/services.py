@@ -17,7 +17,7 @@ from lti_tool.errors import MentorLtiError
 from lti_tool.extensions import db
 from lti_tool.input_checks import NUL
 from lti_tool.lti.roles import CourseRole
-from lti_tool.matching.engine import MAX_CAPACITY, MAX_SKILLS, MAX_WEIGHT, weight_ok
+from lti_tool.matching.engine import MAX_CAPACITY, MAX_HOURS_APART, MAX_SKILLS, MAX_WEIGHT, weight_ok
 from lti_tool.programs.models import (
     DEFAULT_RULES,
     DEFAULT_WEIGHTS,
@@ -38,6 +38,8 @@ CSV_COLUMNS = ("key", "name", "category", "description", *(f"level{n}" for n in 
 MAX_AGREEMENT = 5000
 CAPACITY_RANGE = (1, MAX_CAPACITY)  # the engine's bound; a program's mentors take at least one mentee
 CHECKIN_RANGE = (1, 90)
+REQUEST_DAYS_RANGE = (1, 60)  # how long a mentor may have to answer a mentee's request
+HOURS_APART_RANGE = (0, MAX_HOURS_APART)  # around the clock, nobody is more than 12 hours from anyone
 
 
 class ProgramError(MentorLtiError):
@@ -210,6 +212,10 @@ class ProgramSettings:
     rules: dict[str, bool]
     self_match: bool
     require_reciprocity: bool
+    mentor_accepts: bool = False  # two-sided self-match: the chosen mentor accepts or declines
+    request_days: int = 7  # how long a mentor has to answer
+    min_score: float = 0.0  # 0..1: pairs scoring below are never proposed (0: match as many as possible)
+    max_hours_apart: int | None = None  # time zones further apart are never paired (None: no limit)
 
 
 def settings_of(program: Program) -> ProgramSettings:
@@ -227,6 +233,10 @@ def settings_of(program: Program) -> ProgramSettings:
         rules={key: bool((program.rules or {}).get(key, value)) for key, value in DEFAULT_RULES.items()},
         self_match=program.self_match,
         require_reciprocity=program.require_reciprocity,
+        mentor_accepts=program.mentor_accepts,
+        request_days=program.request_days,
+        min_score=program.min_score,
+        max_hours_apart=program.max_hours_apart,
     )
 
 
@@ -251,8 +261,18 @@ def settings_errors(settings: ProgramSettings) -> dict[str, str]:
         errors["weights"] = f"Each weight is a number from 0 to {MAX_WEIGHT:g}."
     elif not any(w > 0 for w in settings.weights.values()):
         errors["weights"] = "At least one weight must be above 0, or matching has nothing to go by."
+    low, high = REQUEST_DAYS_RANGE
+    if not low <= settings.request_days <= high:
+        errors["request_days"] = f"Enter a whole number of days from {low} to {high}."
     if set(settings.rules) != set(DEFAULT_RULES):
         errors["rules"] = f"Give exactly these rules: {', '.join(DEFAULT_RULES)}."
+    if not 0 <= settings.min_score <= 1:  # NaN too
+        errors["min_score"] = "Enter a minimum score from 0 to 100 points."
+    low, high = HOURS_APART_RANGE
+    if settings.max_hours_apart is not None and not low <= settings.max_hours_apart <= high:
+        errors["max_hours_apart"] = (
+            f"Enter a whole number of hours from {low} to {high}, or leave it empty for no limit."
+        )
     return errors
 
 
@@ -274,6 +294,10 @@ def update_settings(program: Program, settings: ProgramSettings) -> None:
     program.rules = {key: bool(settings.rules[key]) for key in DEFAULT_RULES}
     program.self_match = settings.self_match
     program.require_reciprocity = settings.require_reciprocity
+    program.mentor_accepts = settings.mentor_accepts
+    program.request_days = settings.request_days
+    program.min_score = settings.min_score
+    program.max_hours_apart = settings.max_hours_apart
 
 
 def weight_shares(weights: dict[str, float]) -> dict[str, float | None]:

@@ -27,6 +27,7 @@ from xapi.builders import (
     build_goal_set,
     build_lti_launch,
     build_match_published,
+    build_mentor_request_event,
     build_mentoring_session_confirmed,
     build_mentoring_session_logged,
     build_profile_completed,
@@ -234,6 +235,47 @@ def record_rematch_requested(request: RematchRequest, *, settings: Settings, too
         timestamp=utcnow(),
     )
     return _emit_for(program, statement, "rematch-requested")
+
+
+@dataclass(frozen=True)
+class RequestStep:
+    """One step of a mentee's request of a mentor, as a statement says it (plain data: expiry records many)."""
+
+    request_id: int
+    mentee_registration: str
+    actor: events.ActorIdentity  # the mentee, the mentor or the staff member who stepped in
+    mentor: events.ActorIdentity
+    event: events.MentorRequestEvent
+    at: datetime
+
+
+def record_mentor_request_steps(
+    program: Program, steps: Sequence[RequestStep], *, settings: Settings, tool_base: str
+) -> None:
+    """A mentee requested a mentor, or the request was accepted, declined, approved, cancelled or expired: one
+    statement per step, in one bulk insert. The mentee's registration ties a request's steps together."""
+    if not steps:
+        return
+    course = program.course
+    ctx = course_statement_context(settings, tool_base=tool_base, course=course)
+    activity = program_activity(program)
+    course_id_ref = course_ref(course)
+    statements = [
+        build_mentor_request_event(
+            ctx,
+            events.Enrolment(program=activity, registration=uuid.UUID(step.mentee_registration)),
+            event=step.event,
+            actor=step.actor,
+            mentor=step.mentor,
+            request_ref=opaque_ref(course_id_ref, "mentor-request", str(step.request_id)),
+            statement_id=event_statement_id(
+                f"mentor-request:{step.mentee_registration}:{step.request_id}:{step.event.value}"
+            ),
+            timestamp=step.at,
+        )
+        for step in steps
+    ]
+    emit_many(statements, event="mentor-request", platform_id=course.deployment.platform_id, course_id=course.id)
 
 
 # --- Mentoring relationships (pair pages) ---------------------------------------------------------------------

@@ -246,7 +246,7 @@ def test_matching_is_run_published_seen_by_the_mentee_and_ended_on_her_request(
     amara_draft = frame.get_by_role("article", name=re.compile(f"{PRIYA} mentors {AMARA}"))
     chen_draft = frame.get_by_role("article", name=re.compile(f"{LUKAS} mentors {CHEN}"))
     for draft in (amara_draft, chen_draft):  # each draft explains itself: a score, reasons, per-criterion bars
-        expect(draft.get_by_text(re.compile(r"^Score: \d+%$"))).to_be_visible()
+        expect(draft.get_by_text(re.compile(r"^Score: \d+ of 100 points$"))).to_be_visible()
         expect(draft.locator("ul.reasons li").first).to_be_visible()
         expect(draft.locator(".score-bar").first).to_be_visible()
         expect(draft.get_by_text("Breaks the program's rules")).to_have_count(0)
@@ -272,7 +272,7 @@ def test_matching_is_run_published_seen_by_the_mentee_and_ended_on_her_request(
     expect(card).to_be_visible()
     expect(card.get_by_role("heading", name="Why you were matched")).to_be_visible()
     expect(card.locator("ul.reasons li").first).to_be_visible()
-    expect(card.get_by_text(re.compile(r"^Match score: \d+%$"))).to_be_visible()
+    expect(card.get_by_text(re.compile(r"^Match score: \d+ of 100 points$"))).to_be_visible()
     reason_box = card.get_by_label(re.compile("Why would you like a different match?"))
     expect(reason_box).to_be_hidden()
     card.get_by_text("Ask your instructor for a different match").press("Enter")  # the <summary> opens

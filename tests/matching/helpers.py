@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import random
@@ -23,11 +24,14 @@ from lti_tool.matching.engine import (
     Skill,
     Weights,
 )
+from lti_tool.matching.engine.cohort import DAY_MINUTES, WAKING_MINUTES
 
 SKILLS = ("python", "sql", "writing", "leadership", "design")
 SLOTS = ("mon-09", "mon-13", "tue-09", "wed-17", "thu-09", "fri-13")
 LANGUAGES = ("en", "fr", "es")
 DEPARTMENTS = ("sales", "it", "finance")
+# Offsets from UTC in minutes, with None (no time zone): Los Angeles, UTC, Berlin, Kolkata, Tokyo, Kiribati.
+OFFSETS = (-480, 0, 60, 330, 540, 840, None)
 
 
 def program(model: MentoringModel = MentoringModel.ONE_ON_ONE, **rules: object) -> Program:
@@ -49,6 +53,7 @@ def person(
     department: str | None = None,
     capacity: int | None = None,
     preferences: Sequence[str] = (),
+    utc_offset: int | None = None,
 ) -> Person:
     return Person(
         id=id,
@@ -59,13 +64,20 @@ def person(
         department=department,
         capacity=capacity,
         preferences=frozenset(preferences),
+        utc_offset=utc_offset,
     )
 
 
 def random_person(
-    rng: random.Random, id: str, *, mentor: bool, capacity: int | None = None, other: Sequence[str] = ()
+    rng: random.Random,
+    id: str,
+    *,
+    mentor: bool,
+    capacity: int | None = None,
+    other: Sequence[str] = (),
+    zones: bool = False,
 ) -> Person:
-    return person(
+    found = person(
         id,
         {skill: rng.randint(1 if mentor else 0, MAX_LEVEL if mentor else 3) for skill in SKILLS if rng.random() < 0.9},
         goals=rng.sample(SKILLS, rng.randint(0 if mentor else 1, 2)),
@@ -75,10 +87,18 @@ def random_person(
         capacity=capacity,
         preferences=[candidate for candidate in other if rng.random() < 0.15],
     )
+    # Drawn last, and only when asked, so that cohorts without time zones stay as they were for every seed.
+    return replace(found, utc_offset=rng.choice(OFFSETS)) if zones else found
 
 
 def random_cohort(
-    seed: int, mentors: int, mentees: int, *, model: MentoringModel = MentoringModel.ONE_ON_ONE, max_capacity: int = 2
+    seed: int,
+    mentors: int,
+    mentees: int,
+    *,
+    model: MentoringModel = MentoringModel.ONE_ON_ONE,
+    max_capacity: int = 2,
+    zones: bool = False,
 ) -> Cohort:
     rng = random.Random(seed)  # noqa: S311 (reproducible test data, not secrets)
     mentor_ids = [f"m{i}" for i in range(mentors)]
@@ -87,16 +107,18 @@ def random_cohort(
         ids = [f"p{i}" for i in range(mentees)]
         return Cohort(
             participants=tuple(
-                random_person(rng, pid, mentor=rng.random() < 0.5, capacity=rng.randint(0, max_capacity), other=ids)
+                random_person(
+                    rng, pid, mentor=rng.random() < 0.5, capacity=rng.randint(0, max_capacity), other=ids, zones=zones
+                )
                 for pid in ids
             )
         )
     return Cohort(
         mentors=tuple(
-            random_person(rng, mid, mentor=True, capacity=rng.randint(0, max_capacity), other=mentee_ids)
+            random_person(rng, mid, mentor=True, capacity=rng.randint(0, max_capacity), other=mentee_ids, zones=zones)
             for mid in mentor_ids
         ),
-        mentees=tuple(random_person(rng, eid, mentor=False, other=mentor_ids) for eid in mentee_ids),
+        mentees=tuple(random_person(rng, eid, mentor=False, other=mentor_ids, zones=zones) for eid in mentee_ids),
     )
 
 
@@ -113,6 +135,29 @@ def _fraction(part: tuple[int, int]) -> float:
     return part[0] / part[1] if part[1] else 0.0
 
 
+def hours_apart(mentor: Person, mentee: Person) -> float | None:
+    """Hours between two people's time zones, the short way round the clock (None when either gave none)."""
+    if mentor.utc_offset is None or mentee.utc_offset is None:
+        return None
+    gap = abs(mentor.utc_offset - mentee.utc_offset) % DAY_MINUTES
+    return min(gap, DAY_MINUTES - gap) / 60
+
+
+def waking_together(mentor: Person, mentee: Person) -> int:
+    """Minutes of the day both are awake (08:00-22:00 local), counted minute by minute."""
+    if mentor.utc_offset is None or mentee.utc_offset is None:
+        return 0
+    return _awake_together(mentor.utc_offset, mentee.utc_offset)
+
+
+@functools.cache
+def _awake_together(first: int, second: int) -> int:
+    def awake(offset: int, minute: int) -> bool:
+        return 8 * 60 <= (minute + offset) % DAY_MINUTES < 22 * 60
+
+    return sum(awake(first, t) and awake(second, t) for t in range(DAY_MINUTES))
+
+
 def reference_values(prog: Program, mentor: Person, mentee: Person) -> dict[str, float]:
     goal = _fraction(_gain(mentor, mentee, mentee.goals))
     complement = _fraction(_gain(mentor, mentee, SKILLS))
@@ -127,6 +172,7 @@ def reference_values(prog: Program, mentor: Person, mentee: Person) -> dict[str,
         "availability": min(shared, FULL_AVAILABILITY_SLOTS) / FULL_AVAILABILITY_SLOTS,
         "diversity": 1.0 if known and mentor.department != mentee.department else 0.0,
         "preferences": 1.0 if mentor.id in mentee.preferences or mentee.id in mentor.preferences else 0.0,
+        "waking_hours": waking_together(mentor, mentee) / WAKING_MINUTES,
     }
 
 
@@ -147,6 +193,9 @@ def reference_allowed(prog: Program, mentor: Person, mentee: Person) -> bool:
     if rules.different_department and mentor.department is not None and mentor.department == mentee.department:
         return False
     if rules.never_repair_declined and Pair(mentor.id, mentee.id) in rules.declined_pairs:
+        return False
+    apart = hours_apart(mentor, mentee)
+    if rules.max_hours_apart is not None and apart is not None and apart > rules.max_hours_apart:
         return False
     return reference_score(prog, mentor, mentee) >= rules.min_score - 1e-12
 

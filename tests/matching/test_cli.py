@@ -18,6 +18,7 @@ from lti_tool.matching.commands import match
 from lti_tool.matching.engine import (
     CRITERIA,
     MAX_CAPACITY,
+    MAX_HOURS_APART,
     MAX_LEVEL,
     MAX_PREFERENCES,
     MAX_SEED,
@@ -112,6 +113,51 @@ def test_a_cohort_file_is_matched_explained_and_written_in_the_documented_format
     assert "Matched 2 of 3 mentees" in result.stderr
     assert "proven optimal" in result.stderr
     assert "Scoring" not in result.stderr  # small cohorts show no progress
+
+
+def test_time_zones_in_a_file_are_compared_on_its_reference_date(tmp_path: Path) -> None:
+    # Berlin is 4.5 hours from Kolkata in winter and 3.5 in summer (India keeps no summer time).
+    document = {
+        "skills": ["python"],
+        "weights": {k: 0.5 if k in ("goal_gain", "waking_hours") else 0 for k in CRITERIA},
+        "rules": {"max_hours_apart": 4},
+        "mentors": [{"id": "ana", "skills": {"python": 5}, "availability": ["mon-09"], "timezone": "Europe/Berlin"}],
+        "mentees": [{"id": "raj", "goals": ["python"], "availability": ["mon-09"], "timezone": "Asia/Kolkata"}],
+    }
+    jsonschema.validate(document, INPUT_SCHEMA)
+    result, winter = run(tmp_path, document)
+    assert result.exit_code == 0, result.output
+    assert winter is not None and not winter["matches"]
+    assert winter["unmatched"] == [
+        {
+            "mentee": "raj",
+            "reason": "time_zone_too_far",
+            "message": "Every mentor who could fit you lives more than 4 hours from your time zone (UTC+05:30), "
+            "and this program pairs people at most 4 hours apart.",
+        }
+    ]
+    jsonschema.validate(winter, OUTPUT_SCHEMA)
+    result, summer = run(tmp_path, {**document, "reference_date": "2026-07-01"})
+    assert summer is not None, result.output
+    jsonschema.validate(summer, OUTPUT_SCHEMA)
+    [found] = summer["matches"]
+    assert math.isclose(found["explanation"]["waking_hours"], 0.5 * 10.5 / 14)  # its share x its value
+    assert "ana's time zone is 3.5 hours from yours: you are both awake for 10.5 hours a day." in found["factors"]
+
+
+def test_a_minimum_score_in_a_file_leaves_weak_pairs_unmatched_with_the_reason(tmp_path: Path) -> None:
+    document = cohort_document()
+    document["rules"]["min_score"] = 0.6  # cy's only possible pair, with Ana, scores 0.55
+    result, output = run(tmp_path, document)
+    assert result.exit_code == 0, result.output
+    assert output is not None
+    jsonschema.validate(output, OUTPUT_SCHEMA)
+    assert [(m["mentor"], m["mentee"]) for m in output["matches"]] == [("bea", "di")]
+    assert output["unmatched"][0] == {
+        "mentee": "cy",
+        "reason": "below_min_score",
+        "message": "No mentor who fits you reaches the program's minimum score (60 of 100 points).",
+    }
 
 
 def test_the_same_file_and_seed_give_the_same_output(tmp_path: Path) -> None:
@@ -228,6 +274,27 @@ def test_every_model_runs_from_a_file(tmp_path: Path) -> None:
             False,
         ),
         (lambda d: d.update(model=["one-on-one"] * 10**5), "model: [...] is not one of one-on-one, group", True),
+        (
+            lambda d: d["mentees"][0].update(timezone="Europe/Berln"),
+            "mentees[0].timezone: 'Europe/Berln' is not an IANA time zone name (did you mean 'Europe/Berlin'?)",
+            False,
+        ),
+        (lambda d: d["mentors"][0].update(timezone=5), "mentors[0].timezone: expected a string, got a number", True),
+        (
+            lambda d: d.update(reference_date="13/01/2025"),
+            "reference_date: '13/01/2025' is not a date written YYYY-MM-DD",
+            False,
+        ),
+        (
+            lambda d: d["rules"].update(max_hours_apart=13),
+            "rules.max_hours_apart: 13 is not a number of hours from 0 to 12",
+            True,
+        ),
+        (
+            lambda d: d["weights"].update(waking_hours=-1),
+            "weights.waking_hours: weight -1 is not a number from 0 to 1",
+            True,
+        ),
     ],
 )
 def test_bad_files_get_an_error_naming_the_field_and_no_traceback(
@@ -333,6 +400,7 @@ def test_the_schema_states_the_engines_bounds() -> None:
     assert definitions["level"]["maximum"] == MAX_LEVEL
     assert person["preferences"]["maxItems"] == MAX_PREFERENCES
     assert definitions["key"]["maxLength"] == definitions["text"]["maxLength"] == MAX_TEXT
+    assert properties["rules"]["properties"]["max_hours_apart"]["maximum"] == MAX_HOURS_APART
 
 
 def test_weights_at_the_maximum_give_finite_scores_and_the_same_matches_as_smaller_ones(tmp_path: Path) -> None:
@@ -371,12 +439,24 @@ def _junk() -> st.SearchStrategy[object]:
     return st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3))
 
 
-PERSON_FIELDS = ("id", "name", "skills", "goals", "languages", "availability", "department", "capacity", "sklls")
+PERSON_FIELDS = (
+    "id",
+    "name",
+    "skills",
+    "goals",
+    "languages",
+    "availability",
+    "department",
+    "capacity",
+    "timezone",
+    "sklls",
+)
+TOP_FIELDS = ("model", "seed", "skills", "weights", "rules", "default_capacity", "reference_date", "mentors")
 FIELDS = [
-    *(("top", key) for key in ("model", "seed", "skills", "weights", "rules", "default_capacity", "mentors")),
+    *(("top", key) for key in TOP_FIELDS),
     *((side, key) for side in ("mentor", "mentee") for key in (*PERSON_FIELDS, "preferences")),
-    *(("weights", key) for key in ("goal_gain", "diversity")),
-    *(("rules", key) for key in ("same_language", "min_score", "declined_pairs", "fixed_pairs")),
+    *(("weights", key) for key in ("goal_gain", "diversity", "waking_hours")),
+    *(("rules", key) for key in ("same_language", "min_score", "max_hours_apart", "declined_pairs", "fixed_pairs")),
     ("skill", "python"),
 ]
 

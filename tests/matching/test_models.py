@@ -148,6 +148,19 @@ def test_suggestions_are_the_best_mentors_with_a_place_left_best_first() -> None
     assert math.isclose(sum(found["di"][0].explanation.contributions.values()), found["di"][0].score)
 
 
+def test_suggestions_spread_identical_mentors_by_the_places_they_have_left() -> None:
+    """Many mentees of one profile must not all draw the same mentor first: among equal scores the mentor with
+    more places left (after the places `taken` by waiting requests) comes first, and a full one is not offered."""
+    mentors = tuple(person(name, {"python": 5}, capacity=2) for name in ("ana", "bea", "cat"))
+    mentees = (person("cy", {"python": 0}, goals=["python"]),)
+    cohort = Cohort(mentors=mentors, mentees=mentees)
+    plain = suggest_mentors(program(), cohort, top_n=3)["cy"]
+    assert [s.mentor for s in plain] == ["ana", "bea", "cat"]  # equal scores: input order
+    spread = suggest_mentors(program(), cohort, top_n=3, taken={"ana": 1, "bea": 2})["cy"]
+    assert [(s.mentor, s.places_left) for s in spread] == [("cat", 2), ("ana", 1)]
+    assert len({s.score for s in spread}) == 1
+
+
 def test_candidate_lists_match_the_exact_optimum_on_a_mid_sized_cohort() -> None:
     prog = program()
     cohort = random_cohort(3, 60, 400, max_capacity=8)

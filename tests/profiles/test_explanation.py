@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from lti_tool.profiles.services import ContributionBar, read_explanation, score_percent
+from lti_tool.profiles.services import ContributionBar, read_explanation, score_points
 
 
 def test_reasons_and_shares_of_the_score() -> None:
@@ -18,9 +18,9 @@ def test_reasons_and_shares_of_the_score() -> None:
     )
     assert reasons == ["You both speak French.", "Lukas is strong in Python, your first goal."]
     assert bars == [
-        ContributionBar("Help with your goals", "40%", 40),
-        ContributionBar("Shared availability", "20%", 20),
-        ContributionBar("Different perspectives", "0%", 0),
+        ContributionBar("Help with your goals", "40 points", 40),
+        ContributionBar("Shared availability", "20 points", 20),
+        ContributionBar("Different perspectives", "0 points", 0),
     ]
 
 
@@ -53,4 +53,4 @@ def test_a_single_reason_string() -> None:
     ("score", "percent"), [(0.826, 83), (1, 100), (0, 0), (-0.2, 0), (87.4, 87), (250, 100), (None, None), ("x", None)]
 )
 def test_score_as_a_percentage(score: Any, percent: int | None) -> None:
-    assert score_percent(score) == percent
+    assert score_points(score) == percent

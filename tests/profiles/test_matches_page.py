@@ -85,7 +85,7 @@ def test_published_matches_are_shown_with_their_explanation_and_drafts_are_not(
     page = browsers["learner-01"].get(f"/courses/{course}/me")
     assert page.status_code == 200
     assert "Your mentor: Lukas Becker" in page.text
-    assert "Match score: <strong>82%</strong>" in page.text
+    assert "Match score: <strong>82 of 100 points</strong>" in page.text
     assert "For the skill <strong>Python</strong>" in page.text
     assert "You both speak French." in page.text
     assert "&lt;b&gt;Lukas&lt;/b&gt; is strong in Python" in page.text and "<b>Lukas</b>" not in page.text
@@ -93,13 +93,13 @@ def test_published_matches_are_shown_with_their_explanation_and_drafts_are_not(
     assert "Help with your goals" in page.text and 'class="bar-fill w-40"' in page.text
     assert "Shared availability" in page.text and 'class="bar-fill w-20"' in page.text
     assert "Shared language" not in page.text  # not a number: left out
-    assert "Amara Diallo" not in page.text and "Draft reason" not in page.text and "90%" not in page.text
+    assert "Amara Diallo" not in page.text and "Draft reason" not in page.text and "90 of 100" not in page.text
     assert "Chen Wei" not in page.text  # an ended match is history, not a current match
     assert "Matching has not been published yet" not in page.text
 
     mentor_page = browsers["learner-02"].get(f"/courses/{course}/me")
     assert "Your mentee: Priya Natarajan" in mentor_page.text
-    assert "Your mentee: Sofia Rossi" in mentor_page.text and "61%" in mentor_page.text
+    assert "Your mentee: Sofia Rossi" in mentor_page.text and "61 of 100 points" in mentor_page.text
 
     draft_only = browsers["learner-03"].get(f"/courses/{course}/me")
     assert "Priya Natarajan" not in draft_only.text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lti_tool.profiles.services import ALL_SLOTS, utc_hour_slots
+from lti_tool.profiles.services import ALL_SLOTS, UTC_HOUR_LABELS, in_zone, utc_hour_slots
 
 
 def test_utc_is_the_same_hours() -> None:
@@ -66,3 +66,37 @@ def test_unknown_time_zone_is_refused(zone: str) -> None:
 def test_unknown_slot_is_refused(slot: str) -> None:
     with pytest.raises(ValueError, match="slot"):
         utc_hour_slots([slot], "UTC")
+
+
+@pytest.mark.parametrize(
+    ("text", "zone", "expected"),
+    [
+        ("such as Monday 17:00 UTC.", "Europe/Berlin", "such as Monday 18:00 Europe/Berlin time."),
+        (
+            "Monday 01:00 UTC, Sunday 23:00 UTC",
+            "America/New_York",
+            "Sunday 20:00 America/New_York time, Sunday 18:00 America/New_York time",
+        ),
+        (
+            "Your group meets at Friday 00:00 UTC.",
+            "Asia/Kolkata",
+            "Your group meets at Friday 05:30 Asia/Kolkata time.",
+        ),
+        ("Monday 17:00 UTC", "UTC", "Monday 17:00 UTC"),
+        ("Monday 17:00 UTC", None, "Monday 17:00 UTC"),
+        ("Monday 17:00 UTC", "Not/AZone", "Monday 17:00 UTC"),
+        (
+            "No hours here, only 17:00 UTC without a day.",
+            "Europe/Berlin",
+            "No hours here, only 17:00 UTC without a day.",
+        ),
+    ],
+)
+def test_explanations_name_shared_hours_in_the_readers_zone(text: str, zone: str | None, expected: str) -> None:
+    assert in_zone(text, zone) == expected
+
+
+def test_an_hour_a_profile_ticked_reads_back_as_ticked_in_its_own_zone() -> None:
+    for zone in ("Europe/Paris", "Australia/Sydney", "America/Los_Angeles", "Asia/Kathmandu"):
+        hours = sorted(utc_hour_slots(["wed-18"], zone))
+        assert in_zone(UTC_HOUR_LABELS[hours[0]], zone).startswith("Wednesday 18:")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lti_tool.programs.models import Eligibility, MentoringModel
+from lti_tool.programs.models import DEFAULT_WEIGHTS, Eligibility, MentoringModel
 from lti_tool.programs.services import (
     ProgramError,
     ProgramSettings,
@@ -68,7 +68,7 @@ def _settings(**changes: object) -> ProgramSettings:
         "ends_on": None,
         "checkin_every_days": 14,
         "agreement_text": "",
-        "weights": {"goal_gain": 1.0, "complementarity": 0, "availability": 0, "diversity": 0, "preferences": 0},
+        "weights": {**dict.fromkeys(DEFAULT_WEIGHTS, 0.0), "goal_gain": 1.0},
         "rules": {
             "same_language": True,
             "shared_slot": True,
@@ -87,8 +87,17 @@ def test_settings_rules() -> None:
     assert "default_capacity" in settings_errors(_settings(model=MentoringModel.GROUP))
     assert settings_errors(_settings(model=MentoringModel.GROUP, default_capacity=2)) == {}
     assert "weights" in settings_errors(_settings(weights={"goal_gain": float("nan")}))
-    nan_weights = {"goal_gain": float("nan"), "complementarity": 0, "availability": 0, "diversity": 0, "preferences": 0}
+    nan_weights = {**dict.fromkeys(DEFAULT_WEIGHTS, 0.0), "goal_gain": float("nan")}
     assert "weights" in settings_errors(_settings(weights=nan_weights))
+    assert settings_errors(_settings(min_score=0.6, max_hours_apart=0)) == {}
+    for minimum in (-0.1, 1.01, float("nan")):
+        assert settings_errors(_settings(min_score=minimum)) == {
+            "min_score": "Enter a minimum score from 0 to 100 points."
+        }
+    for hours in (-1, 13):
+        assert settings_errors(_settings(max_hours_apart=hours)) == {
+            "max_hours_apart": "Enter a whole number of hours from 0 to 12, or leave it empty for no limit."
+        }
 
 
 def test_weight_shares_are_percentages_of_the_sum() -> None:

@@ -79,3 +79,31 @@ def test_weight_shares_follow_the_inputs(
     for key in ("goal_gain", "complementarity", "availability", "diversity", "preferences"):
         frame_locator.locator(f"#weight_{key}").fill("0")
     expect(share).to_have_text("\u2013")  # an en dash: no share of a zero total
+
+
+def test_instructor_chooses_quality_and_a_time_zone_limit_and_a_bad_value_is_explained(
+    app: Flask,
+    page: Page,  # noqa: F811
+    sandbox: Sandbox,
+    tool_url: str,
+) -> None:
+    frame_locator = launch(page, sandbox, INSTRUCTOR)
+    frame_locator.get_by_label("Program title").fill("Choices")
+    frame_locator.get_by_role("button", name="Create program").click()
+    frame_locator.get_by_role("link", name="Edit settings").click()
+    frame_locator.get_by_label("Minimum match score (points of 100)").fill("150")
+    frame_locator.get_by_label("At most this many hours apart").fill("6")
+    frame_locator.get_by_role("button", name="Save settings").click()
+    minimum = frame_locator.get_by_label("Minimum match score (points of 100)")
+    expect(minimum).to_have_attribute("aria-invalid", "true")
+    expect(frame_locator.locator("#min_score-error")).to_contain_text("from 0 to 100")
+    expect(frame_locator.get_by_label("At most this many hours apart")).to_have_value("6")  # kept as typed
+    minimum.fill("60")
+    minimum.press("Enter")  # submits the form from the keyboard
+    expect(frame_locator.get_by_role("heading", level=1)).to_have_text("Program setup")
+    expect(frame_locator.get_by_role("status")).to_contain_text("Settings saved.")
+    expect(frame_locator.get_by_text("Only matches scoring at least 60 of 100 points")).to_be_visible()
+    expect(frame_locator.get_by_text("At most 6 hours apart")).to_be_visible()
+    state = program_state(app, course_id(app, "ment-101"))
+    assert state is not None
+    assert (state["min_score"], state["max_hours_apart"]) == (0.6, 6)

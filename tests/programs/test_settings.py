@@ -26,9 +26,12 @@ GOOD: dict[str, Any] = {
     "weight_availability": "0.25",
     "weight_diversity": "0",
     "weight_preferences": "0",
+    "weight_waking_hours": "0",
     "rule_same_language": "y",
     "rule_different_department": "y",
     "self_match": "y",
+    "mentor_accepts": "y",
+    "request_days": "5",
 }
 
 
@@ -68,8 +71,11 @@ def test_instructor_saves_valid_settings(app: Flask, instructor: LtiBrowser, cou
         "availability": 0.25,
         "diversity": 0.0,
         "preferences": 0.0,
+        "waking_hours": 0.0,
     }
     assert set(state["weights"]) == set(DEFAULT_WEIGHTS)
+    # Left empty: as many mentees matched as possible, and no time zone limit.
+    assert (state["min_score"], state["max_hours_apart"]) == (0.0, None)
     assert state["rules"] == {
         "same_language": True,
         "shared_slot": False,
@@ -78,6 +84,8 @@ def test_instructor_saves_valid_settings(app: Flask, instructor: LtiBrowser, cou
     }
     assert set(state["rules"]) == set(DEFAULT_RULES)
     assert (state["self_match"], state["require_reciprocity"]) == (True, False)
+    assert (state["mentor_accepts"], state["request_days"]) == (True, 5)
+    assert "Two-sided: mentees request one of their top suggestions, who answers within 5 days" in text_of(overview)
     # The page shows the saved values back, with the new shares.
     page = instructor.get(f"/courses/{course}/program/settings")
     assert 'value="2026-05-29"' in page.text
@@ -94,11 +102,24 @@ def test_instructor_saves_valid_settings(app: Flask, instructor: LtiBrowser, cou
         ({"starts_on": "2026-05-01", "ends_on": "2026-05-01"}, "ends_on", "after the start date"),
         ({"ends_on": "2026-13-45"}, "ends_on", "Not a valid date"),
         ({"checkin_every_days": "91"}, "checkin_every_days", "from 1 to 90"),
+        ({"request_days": "0"}, "request_days", "from 1 to 60"),
+        ({"request_days": "61"}, "request_days", "from 1 to 60"),
+        ({"request_days": ""}, "request_days", "Enter a whole number of days."),
         ({"agreement_text": "x" * 5001}, "agreement_text", "At most 5000 characters"),
         ({"weight_goal_gain": "1.5"}, "weight_goal_gain", "from 0 to 1"),
         ({"weight_diversity": "-0.1"}, "weight_diversity", "from 0 to 1"),
         ({f"weight_{key}": "0" for key in DEFAULT_WEIGHTS}, "weights", "At least one weight must be above 0"),
         ({"mentor_eligibility": "everyone"}, "mentor_eligibility", "Not a valid choice"),
+        ({"min_score": "101"}, "min_score", "from 0 to 100"),
+        ({"min_score": "-5"}, "min_score", "from 0 to 100"),
+        ({"min_score": "sixty"}, "min_score", "Not a valid integer"),
+        ({"min_score": "1e400"}, "min_score", "Not a valid integer"),
+        ({"max_hours_apart": "13"}, "max_hours_apart", "from 0 to 12"),
+        ({"max_hours_apart": "-1"}, "max_hours_apart", "from 0 to 12"),
+        ({"max_hours_apart": "5.5"}, "max_hours_apart", "Not a valid integer"),
+        ({"max_hours_apart": "9" * 400}, "max_hours_apart", "The number is too large"),
+        ({"default_capacity": "9" * 400}, "default_capacity", "The number is too large"),
+        ({"weight_waking_hours": "2"}, "weight_waking_hours", "from 0 to 1"),
     ],
 )
 def test_invalid_settings_are_explained_next_to_the_field_and_change_nothing(
@@ -113,6 +134,29 @@ def test_invalid_settings_are_explained_next_to_the_field_and_change_nothing(
     # What was typed stays in the form, so nothing has to be entered again.
     if "agreement_text" not in changes:
         assert "We keep what is said between us." in response.text
+
+
+def test_instructor_chooses_quality_over_participation_and_a_time_zone_limit(
+    app: Flask, instructor: LtiBrowser, course: int
+) -> None:
+    choices = {**GOOD, "min_score": "60", "max_hours_apart": "6", "weight_waking_hours": "0.5"}
+    response = _save(instructor, course, choices)
+    assert response.status_code == 303
+    state = program_state(app, course)
+    assert state is not None
+    assert (state["min_score"], state["max_hours_apart"], state["weights"]["waking_hours"]) == (0.6, 6, 0.5)
+    overview = text_of(instructor.get(response.headers["location"]))
+    assert "Only matches scoring at least 60 of 100 points" in overview
+    assert "At most 6 hours apart" in overview
+    page = instructor.get(f"/courses/{course}/program/settings")
+    assert 'name="min_score"' in page.text and 'value="60"' in page.text
+    assert 'name="max_hours_apart"' in page.text and 'value="6"' in page.text
+    assert "Waking hours in common" in text_of(page)
+    # Back to participation: an emptied minimum is 0, an emptied limit is none.
+    assert _save(instructor, course, {**choices, "min_score": "", "max_hours_apart": ""}).status_code == 303
+    state = program_state(app, course)
+    assert state is not None and (state["min_score"], state["max_hours_apart"]) == (0.0, None)
+    assert "As many mentees matched as possible" in text_of(instructor.get(f"/courses/{course}/program"))
 
 
 def test_every_error_of_a_submission_is_shown_at_once(instructor: LtiBrowser, course: int) -> None:

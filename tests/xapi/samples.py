@@ -13,6 +13,7 @@ from xapi.events import (
     Enrolment,
     LaunchInfo,
     MentoringRole,
+    MentorRequestEvent,
     Program,
     ScoreInput,
     StatementContext,
@@ -27,6 +28,7 @@ ENROLMENT = Enrolment(
 )
 MENTEE = ActorIdentity(issuer=ISSUER, sub="a6c2e0f4-learner", name="Ada Lovelace", email="ada@example.edu")
 MENTOR = ActorIdentity(issuer=ISSUER, sub="b7d3f1a5-mentor", name="Grace Hopper", email="grace@example.edu")
+STAFF = ActorIdentity(issuer=ISSUER, sub="c8e4a2b6-instructor", name="Alan Kay", email="alan@example.edu")
 
 
 def make_launch(**overrides: Any) -> LaunchInfo:
@@ -84,6 +86,19 @@ def build_all_events(ctx: StatementContext | None = None) -> dict[str, Statement
         "agreement-accepted": b.build_agreement_accepted(
             ctx, enr, actor=MENTEE, mentor=MENTOR, match_ref="m-1", **ids("agreement:1")
         ),
+        **{
+            name: b.build_mentor_request_event(
+                ctx, enr, event=event, actor=actor, mentor=MENTOR, request_ref="q-1", **ids(f"mentor-request:1:{event}")
+            )
+            for name, event, actor in (
+                ("mentor-requested", MentorRequestEvent.REQUESTED, MENTEE),
+                ("mentor-request-accepted", MentorRequestEvent.ACCEPTED, MENTOR),
+                ("mentor-request-declined", MentorRequestEvent.DECLINED, MENTOR),
+                ("mentor-request-approved", MentorRequestEvent.APPROVED, STAFF),
+                ("mentor-request-cancelled", MentorRequestEvent.CANCELLED, STAFF),
+                ("mentor-request-expired", MentorRequestEvent.EXPIRED, MENTEE),
+            )
+        },
         "checkin-requested": b.build_checkin_requested(
             ctx, enr, actor=MENTEE, mentor=MENTOR, relationship_ref="r-1", **ids("checkin:1")
         ),

@@ -45,6 +45,12 @@ EXPECTED_VERBS = {
     "assessment-submitted": v.SCORED,
     "survey-answered": v.ANSWERED,
     "voiding": v.VOIDED,
+    "mentor-requested": v.REQUESTED,
+    "mentor-request-accepted": v.ACCEPTED,
+    "mentor-request-declined": v.REJECTED,
+    "mentor-request-approved": v.APPROVED,
+    "mentor-request-cancelled": v.CANCELLED,
+    "mentor-request-expired": DEFAULT_VOCABULARY.expired,
 }
 # Logged and confirmed attendance share every determining property, so one template covers both.
 EXPECTED_TEMPLATE = {

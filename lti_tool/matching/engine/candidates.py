@@ -4,8 +4,9 @@ Scoring every pair exactly would cost (mentees x mentors x skills) operations, s
 chunks with two float32 matrix products instead. With levels 0..5, max(0, a - b) = sum over t = 1..5 of
 [a >= t][b < t], so the (weighted) gain of a mentor over a mentee is a dot product between a mentee vector
 of coefficients and a mentor vector of level thresholds; shared slots are a dot product of 0/1 calendars,
-and department diversity one of one-hot departments. Only the selection uses these float32 scores: the
-pairs kept are rescored exactly (scoring.py) before the solver sees them.
+department diversity one of one-hot departments, and time zones (waking hours in common, the "at most N hours
+apart" rule) one of a mentee's row of a small offset-by-offset table with one-hot mentor offsets. Only the
+selection uses these float32 scores: the pairs kept are rescored exactly (scoring.py) before the solver sees them.
 
 Pairs that break a hard rule score -inf (or below FLOOR): languages are handled by only scoring blocks of
 mentees and mentors who share one, which also skips most of the work when a cohort speaks several.
@@ -28,6 +29,7 @@ import numpy.typing as npt
 
 from lti_tool.matching.engine.cohort import FULL_AVAILABILITY_SLOTS, MAX_LEVEL, MentoringModel
 from lti_tool.matching.engine.encode import BoolArray, Encoded, IntArray, unique_keys
+from lti_tool.matching.engine.scoring import minutes_apart, waking_share
 
 Float32Array = npt.NDArray[np.float32]
 Float64Array = npt.NDArray[np.float64]
@@ -89,7 +91,7 @@ def _features(
     dtype: type[np.floating[Any]],
 ) -> _Features:
     mentees, mentors = encoded.mentees, encoded.mentors
-    goal_w, comp_w, slot_w, diversity_w, _ = (float(share) for share in encoded.shares)
+    goal_w, comp_w, slot_w, diversity_w, _, waking_w = (float(share) for share in encoded.shares)
     rules = encoded.program.rules
     half = 0.5 if encoded.model is MentoringModel.REVERSE else 1.0
     levels_e, levels_m = mentees.levels[rows], mentors.levels[cols]
@@ -130,6 +132,19 @@ def _features(
         mentee_table[:, 1:] *= -penalty
         row_blocks.append(mentee_table)
         col_blocks.append(one_hot(mentors.department[cols]))
+    offsets = np.array(encoded.vocabulary.offsets, dtype=np.int64)
+    if len(offsets) and (waking_w > 0 or rules.max_hours_apart is not None):
+        # table[i, j]: the time zone part of the score of a mentee at offset i and a mentor at offset j (code 0:
+        # no time zone given, which scores 0 and breaks no rule).
+        apart = minutes_apart(offsets[:, None], offsets[None, :])
+        table = np.zeros((len(offsets) + 1, len(offsets) + 1), dtype=dtype)
+        table[1:, 1:] = waking_w * waking_share(apart)
+        if rules.max_hours_apart is not None:
+            table[1:, 1:] -= np.where(apart > rules.max_hours_apart * 60, PENALTY, np.float32(0.0))
+        row_blocks.append(table[mentees.offset_code[rows] + 1])
+        mentor_codes = np.zeros((len(cols), len(offsets) + 1), dtype=dtype)
+        mentor_codes[np.arange(len(cols)), mentors.offset_code[cols] + 1] = 1.0
+        col_blocks.append(mentor_codes)
     use_slots = bool(encoded.vocabulary.slots) and (slot_w > 0 or rules.shared_slot)
     mentor_slots = mentors.slot_matrix if meeting_slots is None else meeting_slots
     return _Features(

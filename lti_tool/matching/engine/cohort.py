@@ -23,9 +23,17 @@ MAX_LANGUAGES = 200  # distinct languages in a cohort, likewise
 MAX_PREFERENCES = 100  # ids one person asks to be matched with: the engine keeps each asked pair
 MAX_TEXT = 500  # characters in an id, name, skill, language, slot or department
 MAX_SEED = 2**31 - 1  # CP-SAT takes a 32-bit seed
-CRITERIA = ("goal_gain", "complementarity", "availability", "diversity", "preferences")
+CRITERIA = ("goal_gain", "complementarity", "availability", "diversity", "preferences", "waking_hours")
 # Three shared weekly slots leave room to reschedule; more adds little, so availability saturates there.
 FULL_AVAILABILITY_SLOTS = 3
+# Time zones: offsets from UTC in minutes, whole quarter hours (every zone's offset is), from UTC-12 to UTC+14;
+# two people are at most 12 hours apart around the clock. Waking hours are 08:00-22:00 local time.
+MIN_UTC_OFFSET = -12 * 60
+MAX_UTC_OFFSET = 14 * 60
+OFFSET_STEP = 15
+MAX_HOURS_APART = 12
+WAKING_MINUTES = 14 * 60
+DAY_MINUTES = 24 * 60
 
 
 class MentoringModel(StrEnum):
@@ -58,6 +66,9 @@ class Person:
     capacity: int | None = None  # as a mentor (or number of peers); None: the program's default
     preferences: frozenset[str] = frozenset()  # ids on the other side this person asked to be matched with
     name: str | None = None
+    # Minutes east of UTC at the program's reference time (Berlin in winter: 60); None: not stated, so no time
+    # zone rule can exclude them and they share no waking hours with anyone.
+    utc_offset: int | None = None
 
     @property
     def label(self) -> str:
@@ -73,6 +84,7 @@ class Weights:
     availability: float = 0.20
     diversity: float = 0.10
     preferences: float = 0.10
+    waking_hours: float = 0.0  # off unless a program spans time zones: existing programs keep their scores
 
     def shares(self) -> dict[str, float]:
         raw = {name: float(getattr(self, name)) for name in CRITERIA}
@@ -105,6 +117,7 @@ class Rules:
     fixed_pairs: tuple[Pair, ...] = ()
     min_score: float = 0.0  # pairs scoring below this are not proposed
     maximize_matched: bool = True  # match as many mentees as possible first, then maximise the total score
+    max_hours_apart: float | None = None  # pairs whose time zones are further apart are not proposed
 
     @classmethod
     def from_mapping(cls, rules: Mapping[str, object]) -> Rules:
@@ -193,6 +206,25 @@ def capacity_problem(capacity: int) -> str | None:
     return None
 
 
+def offset_problem(minutes: int) -> str | None:
+    """Why `minutes` is not an offset from UTC (None when it is)."""
+    if isinstance(minutes, bool) or not isinstance(minutes, int):
+        return f"{minutes!r} is not a whole number of minutes"
+    if not MIN_UTC_OFFSET <= minutes <= MAX_UTC_OFFSET:
+        return f"{minutes} minutes is not an offset from UTC-12:00 to UTC+14:00"
+    if minutes % OFFSET_STEP:
+        return f"{minutes} minutes is not a whole number of quarter hours"
+    return None
+
+
+def offset_label(minutes: int) -> str:
+    """An offset from UTC as people write it: "UTC+05:30", "UTC-08:00", "UTC"."""
+    if not minutes:
+        return "UTC"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{'+' if minutes > 0 else '-'}{hours:02d}:{rest:02d}"
+
+
 def weight_ok(value: float) -> bool:
     """A weight is a finite number from 0 to MAX_WEIGHT (NaN is not)."""
     return 0 <= value <= MAX_WEIGHT
@@ -226,6 +258,11 @@ def validate(program: Program, cohort: Cohort, *, seed: int = 0) -> None:
         problems.append(Problem("weights", "at least one weight must be above 0, or matching has nothing to go by"))
     if not 0 <= program.rules.min_score <= 1:
         problems.append(Problem("rules.min_score", f"{program.rules.min_score} is not between 0 and 1"))
+    limit = program.rules.max_hours_apart
+    if limit is not None and not 0 <= limit <= MAX_HOURS_APART:
+        problems.append(
+            Problem("rules.max_hours_apart", f"{limit:g} is not a number of hours from 0 to {MAX_HOURS_APART}")
+        )
     if program.default_capacity is not None and (message := capacity_problem(program.default_capacity)):
         problems.append(Problem("default_capacity", message))
 
@@ -316,6 +353,8 @@ def _person_problems(person: Person, where: str, known: set[str], skill_keys: li
         problems.append(Problem(f"{where}.goals", "a goal is listed twice"))
     if person.capacity is not None and (message := capacity_problem(person.capacity)):
         problems.append(Problem(f"{where}.capacity", message))
+    if person.utc_offset is not None and (message := offset_problem(person.utc_offset)):
+        problems.append(Problem(f"{where}.utc_offset", message))
     if len(person.preferences) > MAX_PREFERENCES:
         problems.append(
             Problem(f"{where}.preferences", f"at most {MAX_PREFERENCES} ids (this has {len(person.preferences):,})")

@@ -66,6 +66,7 @@ class Vocabulary:
     slots: tuple[str, ...]  # sorted: bit i of an availability bitset is slots[i]
     languages: tuple[str, ...]
     departments: tuple[str, ...]
+    offsets: tuple[int, ...]  # distinct UTC offsets (minutes), sorted
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,8 @@ class Side:
     slot_matrix: BoolArray  # (n, slots)
     slots: WordArray
     department: IntArray  # index into Vocabulary.departments, -1 when not given
+    utc_offset: IntArray  # minutes east of UTC (0 when not given)
+    offset_code: IntArray  # index into Vocabulary.offsets, -1 when not given
     capacity: IntArray
 
     def __len__(self) -> int:
@@ -131,6 +134,7 @@ def _side(people: Sequence[Person], order: IntArray, vocabulary: Vocabulary, def
     slot_position = {slot: index for index, slot in enumerate(vocabulary.slots)}
     language_position = {language: index for index, language in enumerate(vocabulary.languages)}
     department_position = {name: index for index, name in enumerate(vocabulary.departments)}
+    offset_position = {offset: index for index, offset in enumerate(vocabulary.offsets)}
     ordered = tuple(people[int(position)] for position in order)
     n, skill_count = len(ordered), len(vocabulary.skills)
     levels = np.array([_levels_of(person, vocabulary.skills) for person in ordered], dtype=np.int8)
@@ -172,6 +176,10 @@ def _side(people: Sequence[Person], order: IntArray, vocabulary: Vocabulary, def
         department=np.array(
             [department_position[p.department] if p.department is not None else -1 for p in ordered], dtype=np.int64
         ),
+        utc_offset=np.array([p.utc_offset or 0 for p in ordered], dtype=np.int64),
+        offset_code=np.array(
+            [offset_position[p.utc_offset] if p.utc_offset is not None else -1 for p in ordered], dtype=np.int64
+        ),
         capacity=np.array(
             [p.capacity if p.capacity is not None else default_capacity for p in ordered], dtype=np.int64
         ),
@@ -188,6 +196,7 @@ def encode(program: Program, cohort: Cohort, seed: int) -> Encoded:
         slots=tuple(_index(slot for person in everyone for slot in person.availability)),
         languages=tuple(_index(language for person in everyone for language in person.languages)),
         departments=tuple(_index(p.department for p in everyone if p.department is not None)),
+        offsets=tuple(sorted({p.utc_offset for p in everyone if p.utc_offset is not None})),
     )
     rng = np.random.default_rng(seed)
     mentor_order = rng.permutation(len(mentors)).astype(np.int64)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -556,9 +556,12 @@ def suggest_mentors(
     top_n: int = 5,
     mentees: Iterable[str] | None = None,
     seed: int = 0,
+    taken: Mapping[str, int] | None = None,
 ) -> dict[str, tuple[Suggestion, ...]]:
     """Self-match: each mentee's best `top_n` mentors among those with a place left (after the fixed pairs,
-    i.e. the existing matches), best first, never breaking a hard rule."""
+    i.e. the existing matches, and `taken`: places spoken for otherwise, by mentor id), best first, never
+    breaking a hard rule. Among equal scores the mentor with more places left comes first, so many mentees of
+    one profile do not all draw the same mentor first."""
     validate(program, cohort, seed=seed)
     encoded = encode(program, cohort, seed)
     mentors_side, mentees_side = encoded.mentors, encoded.mentees
@@ -566,6 +569,9 @@ def suggest_mentors(
     places = mentors_side.capacity - np.bincount(
         np.array([m for _, m in fixed], dtype=np.int64), minlength=len(mentors_side)
     )
+    for mentor_id, spoken_for in (taken or {}).items():
+        if mentor_id in mentors_side.index_of:
+            places[mentors_side.index_of[mentor_id]] -= spoken_for
     wanted = [p.id for p in mentees_side.people] if mentees is None else list(mentees)
     unknown = [mentee for mentee in wanted if mentee not in mentees_side.index_of]
     if unknown:
@@ -582,7 +588,11 @@ def suggest_mentors(
     if program.model is MentoringModel.PEER and program.rules.require_reciprocity:
         ok &= _reciprocal_weights(encoded, cand_m, cand_e)[0]
     keep = np.flatnonzero(ok)
-    order = keep[np.lexsort((mentors_side.input_position[cand_m[keep]], -scores.score[keep], cand_e[keep]))]
+    order = keep[
+        np.lexsort(
+            (mentors_side.input_position[cand_m[keep]], -places[cand_m[keep]], -scores.score[keep], cand_e[keep])
+        )
+    ]
     chosen: list[int] = []
     count: dict[int, int] = {}
     for index in order.tolist():

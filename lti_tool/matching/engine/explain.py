@@ -8,10 +8,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lti_tool.matching.engine.cohort import CRITERIA, MentoringModel
+from lti_tool.matching.engine.cohort import CRITERIA, WAKING_MINUTES, MentoringModel, offset_label
 from lti_tool.matching.engine.encode import BoolArray, Encoded, IntArray, WordArray, any_per_row, contains, popcount
 from lti_tool.matching.engine.results import Explanation, Unmatched, UnmatchedReason
-from lti_tool.matching.engine.scoring import PAIR_BLOCK, PairScores
+from lti_tool.matching.engine.scoring import PAIR_BLOCK, PairScores, pair_minutes_apart
 
 TOP_FACTORS = 3
 
@@ -22,6 +22,17 @@ def _levels(count: int) -> str:
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _hours(minutes: int) -> str:
+    """Minutes as hours in words: "1 hour", "5.5 hours"."""
+    hours = minutes / 60
+    return "1 hour" if hours == 1 else f"{hours:g} hours"
+
+
+def _points(share: float) -> str:
+    """A score (0 to 1) as people read it in the review: "60 of 100 points"."""
+    return f"{share * 100:.4g} of 100 points"
 
 
 def _first_true(matrix: BoolArray) -> IntArray:
@@ -46,8 +57,14 @@ def broken_rules(encoded: Encoded, scores: PairScores, index: int) -> list[str]:
         broken.append("both are in the same department")
     if rules.never_repair_declined and scores.declined[index]:
         broken.append("this pair was declined before")
+    limit = rules.max_hours_apart
+    if limit is not None and scores.minutes_apart[index] > limit * 60:
+        apart = _hours(int(scores.minutes_apart[index]))
+        broken.append(
+            f"their time zones are {apart} apart; the program pairs people at most {_hours(int(limit * 60))} apart"
+        )
     if rules.min_score > 0 and scores.score[index] < rules.min_score - 1e-12:
-        broken.append(f"the score is below the program's minimum of {rules.min_score:g}")
+        broken.append(f"the score is below the program's minimum of {_points(rules.min_score)}")
     return broken
 
 
@@ -146,7 +163,9 @@ def _explain_block(
     value_rows = scores.values[start:stop].tolist()
     mentor_people = [mentor_side.people[i] for i in m.tolist()]
     departments = mentor_side.department[m].tolist()
+    apart_list = scores.minutes_apart[start:stop].tolist()
     diversity_at = CRITERIA.index("diversity")
+    waking_at = CRITERIA.index("waking_hours")
     prefers = list(zip(mentee_prefers.tolist(), mentor_prefers.tolist(), strict=True))
     for local, mentor in enumerate(mentor_people):
         index = start + local
@@ -177,6 +196,15 @@ def _explain_block(
         if value_rows[local][diversity_at] > 0:
             department = vocabulary.departments[departments[local]]
             sentences["diversity"] = f"{name} works in {department}, so you will see another department's view."
+        if value_rows[local][waking_at] > 0:
+            awake = _hours(round(value_rows[local][waking_at] * WAKING_MINUTES))
+            if apart_list[local] == 0:
+                sentences["waking_hours"] = f"{name} is in your time zone, so you are awake at the same hours."
+            else:
+                sentences["waking_hours"] = (
+                    f"{name}'s time zone is {_hours(apart_list[local])} from yours: "
+                    f"you are both awake for {awake} a day."
+                )
         mentee_asked, mentor_asked = prefers[local]
         if mentee_asked and mentor_asked:
             sentences["preferences"] = f"You and {name} asked for each other."
@@ -213,13 +241,17 @@ _MESSAGES = {
         "In this program peers mentor each other both ways, and you offered no places, so no pair was formed."
     ),
     UnmatchedReason.NO_SHARED_LANGUAGE: "No {noun} speaks any of your languages ({languages}).",
+    UnmatchedReason.TIME_ZONE_TOO_FAR: (
+        "Every {noun} who could fit you lives more than {hours} from your time zone ({zone}), and this program "
+        "pairs people at most {hours} apart."
+    ),
     UnmatchedReason.NO_SHARED_SLOT: "The {nouns} who speak your language are never free when you are ({slots}).",
     UnmatchedReason.SAME_DEPARTMENT: (
         "Every {noun} you could meet works in your department ({department}), and this program pairs people "
         "across departments."
     ),
     UnmatchedReason.DECLINED: "The only {nouns} who fit you were declined before, so they are not proposed again.",
-    UnmatchedReason.BELOW_MIN_SCORE: "No {noun} who fits you reaches the program's minimum score ({minimum:g}).",
+    UnmatchedReason.BELOW_MIN_SCORE: "No {noun} who fits you reaches the program's minimum score ({minimum}).",
     UnmatchedReason.NO_RECIPROCAL_PARTNER: (
         "Nobody who fits you can both help with one of your goals and learn one of theirs from you."
     ),
@@ -244,6 +276,9 @@ def _rule_checks(encoded: Encoded, e: IntArray, m: IntArray, meeting_slots: Word
         "declined": ~contains(encoded.declined_keys, keys),
         "self": ~((e == m) if encoded.peer else np.zeros(len(e), dtype=np.bool_)),
     }
+    limit = encoded.program.rules.max_hours_apart
+    if limit is not None:
+        checks["time_zone"] = pair_minutes_apart(encoded, e, m) <= limit * 60  # -1: no time zone, no limit
     if meeting_slots is not None:
         checks["group_slot"] = any_per_row(mentees.slots[e] & meeting_slots[m])
     return checks
@@ -280,6 +315,7 @@ def unmatched_reasons(
         pool = offering & checks["self"]
         steps: list[tuple[UnmatchedReason, BoolArray | None]] = [
             (UnmatchedReason.NO_SHARED_LANGUAGE, checks["language"] if rules.same_language else None),
+            (UnmatchedReason.TIME_ZONE_TOO_FAR, checks.get("time_zone")),
             (UnmatchedReason.NO_SHARED_SLOT, checks["slot"] if rules.shared_slot else None),
             (UnmatchedReason.SAME_DEPARTMENT, checks["department"] if rules.different_department else None),
             (UnmatchedReason.DECLINED, checks["declined"] if rules.never_repair_declined else None),
@@ -308,7 +344,9 @@ def unmatched_reasons(
             languages=", ".join(sorted(encoded.program.label(x) for x in person.languages)) or "none given",
             slots=", ".join(encoded.program.label(x) for x in sorted(person.availability)[:6]) or "no slots given",
             department=person.department or "",
-            minimum=rules.min_score,
+            minimum=_points(rules.min_score),
+            hours=_hours(int((rules.max_hours_apart or 0) * 60)),
+            zone="no time zone given" if person.utc_offset is None else offset_label(person.utc_offset),
             fitting=f"The only {noun} who fits you is" if count == 1 else f"All {count} {noun}s who fit you are",
         )
         out.append(Unmatched(mentee=person.id, reason=reason, message=message))

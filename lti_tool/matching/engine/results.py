@@ -13,6 +13,7 @@ class UnmatchedReason(StrEnum):
     NO_MENTORS = "no_mentors"  # nobody in the program has a place to offer
     NO_PLACES_OFFERED = "no_places_offered"  # reciprocal peers: they offered no places themselves
     NO_SHARED_LANGUAGE = "no_shared_language"
+    TIME_ZONE_TOO_FAR = "time_zone_too_far"  # everyone left who fits lives too many hours away
     NO_SHARED_SLOT = "no_shared_slot"
     SAME_DEPARTMENT = "same_department"  # everyone left who fits is in their department
     DECLINED = "declined"  # everyone left who fits was declined before

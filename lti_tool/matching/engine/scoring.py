@@ -6,7 +6,9 @@ Criteria (each from 0 to 1; the score is their weighted sum with weights divided
 - complementarity: the same over every skill of the framework: the mentor is strong where the mentee is not;
 - availability: shared weekly slots, saturating at three;
 - diversity: 1 when both gave a department and they differ;
-- preferences: 1 when either asked for the other.
+- preferences: 1 when either asked for the other;
+- waking_hours: the share of a mentee's waking hours (08:00-22:00 local) the mentor is awake in too, from their
+  offsets from UTC around the clock (0 when either gave no time zone).
 In the reverse model who teaches is decided per skill, so gain and complementarity are the mean of both
 directions (the mentee teaching the mentor's goals counts as much as the other way round).
 """
@@ -17,7 +19,12 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from lti_tool.matching.engine.cohort import FULL_AVAILABILITY_SLOTS, MentoringModel
+from lti_tool.matching.engine.cohort import (
+    DAY_MINUTES,
+    FULL_AVAILABILITY_SLOTS,
+    WAKING_MINUTES,
+    MentoringModel,
+)
 from lti_tool.matching.engine.encode import (
     BoolArray,
     Encoded,
@@ -42,6 +49,7 @@ class PairScores:
     down_goal: IntArray  # levels the mentor is ahead in the mentee's goals (mentor can teach)
     up_goal: IntArray  # levels the mentee is ahead in the mentor's goals (reverse, peer reciprocity)
     shared_slots: IntArray
+    minutes_apart: IntArray  # between the two time zones, around the clock; -1 when either gave none
     language_ok: BoolArray
     slot_ok: BoolArray
     department_ok: BoolArray
@@ -64,10 +72,35 @@ class PairScores:
             ok &= self.department_ok
         if rules.never_repair_declined:
             ok &= ~self.declined
+        if rules.max_hours_apart is not None:
+            ok &= self.minutes_apart <= rules.max_hours_apart * 60
         floor = rules.min_score if min_score is None else min_score
         if floor > 0:
             ok &= self.score >= floor - 1e-12
         return ok
+
+
+def minutes_apart(left: IntArray, right: IntArray) -> IntArray:
+    """Minutes between offsets from UTC around the clock: UTC+14 and UTC-10 keep the same hours (0 apart)."""
+    gap = np.abs(left - right) % DAY_MINUTES
+    apart: IntArray = np.minimum(gap, DAY_MINUTES - gap)
+    return apart
+
+
+def pair_minutes_apart(encoded: Encoded, e: IntArray, m: IntArray) -> IntArray:
+    """Minutes between the time zones of pairs (mentee e[i], mentor m[i]); -1 where either gave none."""
+    mentees, mentors = encoded.mentees, encoded.mentors
+    zoned = (mentees.offset_code[e] >= 0) & (mentors.offset_code[m] >= 0)
+    apart: IntArray = np.where(zoned, minutes_apart(mentees.utc_offset[e], mentors.utc_offset[m]), -1)
+    return apart
+
+
+def waking_share(apart: IntArray) -> FloatArray:
+    """The share of one person's waking hours the other is awake in too, when their zones are `apart` minutes
+    apart: the windows overlap directly, and past 10 hours also across midnight."""
+    overlap = WAKING_MINUTES - apart + np.maximum(0, apart - (DAY_MINUTES - WAKING_MINUTES))
+    share: FloatArray = overlap / WAKING_MINUTES
+    return share
 
 
 def _ratio(numerator: IntArray, denominator: FloatArray) -> FloatArray:
@@ -123,8 +156,17 @@ def _score_block(encoded: Encoded, e: IntArray, m: IntArray, meeting_slots: Word
     same_department = known & (mentees.department[e] == mentors.department[m])
     keys = encoded.key(e, m)
     preferred = contains(encoded.preferred_keys, keys)
+    apart = pair_minutes_apart(encoded, e, m)
+    waking = np.where(apart >= 0, waking_share(np.maximum(apart, 0)), 0.0)
     values = np.stack(
-        [goal_gain, complementarity, availability, (known & ~same_department).astype(np.float64), preferred * 1.0],
+        [
+            goal_gain,
+            complementarity,
+            availability,
+            (known & ~same_department).astype(np.float64),
+            preferred * 1.0,
+            waking,
+        ],
         axis=1,
     )
     contributions = values * encoded.shares
@@ -139,6 +181,7 @@ def _score_block(encoded: Encoded, e: IntArray, m: IntArray, meeting_slots: Word
         down_goal=down_goal,
         up_goal=up_goal,
         shared_slots=shared,
+        minutes_apart=apart,
         language_ok=language_ok,
         slot_ok=slot_ok,
         department_ok=~same_department,
