@@ -251,3 +251,19 @@ def test_mentees_left_without_candidates_are_placed_by_the_certificate() -> None
     cohort = Cohort(mentors=(star, *others), mentees=mentees)
     result = match(program(), cohort, options=MatchOptions(mentors_per_mentee=1, mentees_per_mentor=0))
     assert len(result.matches) == 4 and result.proof.optimal
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_time_zone_rule_and_waking_hours_are_priced_exactly_too(seed: int) -> None:
+    """The kernel's time-zone table in float64: pricing sees the same scores as the exact scorer."""
+    rng = random.Random(seed)  # noqa: S311
+    offsets = (-480, -300, 0, 60, 330, 540)
+    cohort = random_cohort(seed, 8, 40, max_capacity=3)
+    cohort = Cohort(
+        mentors=tuple(replace(p, utc_offset=rng.choice(offsets)) for p in cohort.mentors),
+        mentees=tuple(replace(p, utc_offset=rng.choice(offsets)) for p in cohort.mentees),
+    )
+    prog = program(max_hours_apart=8)
+    prog = replace(prog, weights=replace(prog.weights, waking_hours=0.4))
+    result = match(prog, cohort, seed=seed, options=TINY_LISTS)
+    assert_proven_optimum(result, exact(prog, cohort, seed))

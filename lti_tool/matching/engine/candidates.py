@@ -137,12 +137,12 @@ def _features(
         # table[i, j]: the time zone part of the score of a mentee at offset i and a mentor at offset j (code 0:
         # no time zone given, which scores 0 and breaks no rule).
         apart = minutes_apart(offsets[:, None], offsets[None, :])
-        table = np.zeros((len(offsets) + 1, len(offsets) + 1), dtype=np.float32)
+        table = np.zeros((len(offsets) + 1, len(offsets) + 1), dtype=dtype)
         table[1:, 1:] = waking_w * waking_share(apart)
         if rules.max_hours_apart is not None:
             table[1:, 1:] -= np.where(apart > rules.max_hours_apart * 60, PENALTY, np.float32(0.0))
         row_blocks.append(table[mentees.offset_code[rows] + 1])
-        mentor_codes = np.zeros((len(cols), len(offsets) + 1), dtype=np.float32)
+        mentor_codes = np.zeros((len(cols), len(offsets) + 1), dtype=dtype)
         mentor_codes[np.arange(len(cols)), mentors.offset_code[cols] + 1] = 1.0
         col_blocks.append(mentor_codes)
     use_slots = bool(encoded.vocabulary.slots) and (slot_w > 0 or rules.shared_slot)

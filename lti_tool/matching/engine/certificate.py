@@ -6,8 +6,9 @@ the two prices (a positive reduced cost). Every pair of the cohort is priced out
 - in bulk first: no pair left out of the candidate lists scores above its row's or its column's bound
   (Kernel.top_pairs), so per mentee the best reduced cost any left-out pair can reach follows from sorted
   prices and bounds, without scoring a pair. Mentees whose bound is below one millionth are done;
-- the others' rows are streamed through the same chunked kernel against every mentor they may meet (never a
-  whole matrix), the pairs that might be positive rescored exactly, and those that are positive added.
+- the others' rows are streamed through the same chunked kernel (in float64) against the mentors priced low
+  enough to pay (never a whole matrix), the pairs that might be positive rescored exactly, and the best
+  positive ones added.
 The flow is solved again with them, until no pair is left: the prices are then feasible for the whole cohort,
 their objective bounds every assignment and equals ours, so the result is the cohort's optimum (on scores in
 millionths, as the solver sees them). When the rounds or the pricing budget run out first, each mentee's price

@@ -66,7 +66,8 @@ GROUP_BOUND_ROUNDS = 40  # its subgradient steps
 
 @dataclass(frozen=True)
 class MatchOptions:
-    """How hard to look. The defaults reach 99.9+% of the exact optimum on cohorts of 100k x 10k."""
+    """How hard to look. With the defaults, results up to 10k x 1k are proven optimal, and at 100k x 10k proven
+    within 0.02 % of the best possible."""
 
     mentors_per_mentee: int = 25  # candidate mentors kept per mentee
     mentees_per_mentor: int = 50  # candidate mentees kept per mentor: without them, unpopular mentors are stranded
