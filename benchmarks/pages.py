@@ -11,14 +11,19 @@ is printed). Server time is in-process, the response read to its last byte as it
 CPU time in this process (the app's and SQLite's work, not PostgreSQL's server), which a loaded machine does not
 stretch; statements are counted with a `before_cursor_execute` listener (tests/scale/queries.py). On PostgreSQL
 the built tables are analysed first, as autovacuum does on a live database. Memory: this process's resident size
-after the build (its garbage collected and handed back), after the last page and at its peak in between. The
-load average is printed at the start and the end. The first slice of issue 12 measures program health and the
-four CSV exports; later slices add the other pages. `--only` measures some groups of them (comma-separated:
-`health` for the health pages, `exports` for the CSV exports), the course built all the same.
+after the build (its garbage collected and handed back), after the last page and at its peak in between; what
+the process holds before the pages is set aside from the garbage collector's full scans, as a web worker does
+with what it builds at its start (`lti_tool.server.set_startup_objects_aside`). The load average is printed at
+the start and the end. It measures program health and the four CSV exports; the other pages are measured by
+`learner_pages.py`, `matching_workflow.py` and `roster.py` (benchmarks/README.md). `--only` measures some groups
+of them (comma-separated: `health` for the health pages, `exports` for the CSV exports), the course built all
+the same.
 
 Budgets: a page ≤ 300 ms, ≤ 50 SQL statements, ≤ 300 KB of HTML; an export ≥ 50,000 rows/s and ≤ 50
-statements (the query-count tests check that they do not grow with the course); the process under 250 MB after
-the pages and at its peak. Exit status 1 when one is missed.
+statements (the query-count tests check that they do not grow with the course); the pages add under 50 MB to
+the process at its peak (streamed: an export holds a batch of rows, not its rows). This process also holds the
+sandbox LMS, the LRS and the builder's leftovers of each database, so its whole size is no worker's: a served
+worker's is `worker_memory.py`'s (under 250 MB). Exit status 1 when one is missed.
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ from tests.scale.builder import ISSUE, CourseSize, build_course  # noqa: E402
 from tests.scale.queries import count_statements  # noqa: E402
 
 PAGE_MS, PAGE_STATEMENTS, PAGE_BYTES = 300.0, 50, 300_000
-WORKER_MB = 250
+GROWTH_MB = 50  # what the pages may add to the process: an export holds a batch of rows, never all of them
 EXPORT_ROWS_PER_SECOND, EXPORT_STATEMENTS = 50_000, 50
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 GROUPS = ("health", "exports")  # what `--only` chooses from: the health pages, the CSV exports
@@ -142,8 +147,8 @@ class Memory:
             f"(+{(self.after_kb - self.before_kb) / mb:.0f} MB), peak {self.peak_kb / mb:.0f} MB "
             f"(+{(self.peak_kb - self.before_kb) / mb:.0f} MB)"
         )
-        ok = self.after_kb <= WORKER_MB * mb and self.peak_kb <= WORKER_MB * mb
-        return f"{text}; budget: under {WORKER_MB} MB", ok
+        ok = self.peak_kb - self.before_kb <= GROWTH_MB * mb
+        return f"{text}; budget: the pages add under {GROWTH_MB} MB (a served worker: worker_memory.py)", ok
 
 
 def run_database(
