@@ -14,7 +14,8 @@ mentees and mentors who share one, which also skips most of the work when a coho
 Top-K per row and per column without sorting rows: a row's threshold is the K-th largest of 2K bucket
 maxima (at least K pairs reach it, rarely many more); a column's comes from a pre-pass over a sample of
 mentees, set a few times lower than needed, and the few columns left with fewer than K pairs above it are
-redone exactly. Pairs above either threshold are then ranked exactly.
+redone exactly. Pairs above either threshold are then ranked exactly. Where identical profiles make thousands
+of pairs tie at a threshold, only the tied pairs whose tie-break hash ranks first are gathered (_tie_mask).
 """
 
 from __future__ import annotations
