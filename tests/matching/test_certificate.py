@@ -25,7 +25,7 @@ from lti_tool.matching.engine import (
     Proof,
     match,
 )
-from lti_tool.matching.engine.candidates import Kernel
+from lti_tool.matching.engine.candidates import Kernel, KernelOptions
 from lti_tool.matching.engine.certificate import certified_assignment
 from lti_tool.matching.engine.encode import encode
 from lti_tool.matching.engine.scoring import score_pairs
@@ -267,3 +267,33 @@ def test_time_zone_rule_and_waking_hours_are_priced_exactly_too(seed: int) -> No
     prog = replace(prog, weights=replace(prog.weights, waking_hours=0.4))
     result = match(prog, cohort, seed=seed, options=TINY_LISTS)
     assert_proven_optimum(result, exact(prog, cohort, seed))
+
+
+def test_tied_profiles_gather_a_bounded_number_of_pairs_and_the_same_lists_as_every_tie() -> None:
+    """Everyone ties with everyone: the lists are chosen from about as many pairs as they need, not from all
+    100,000, and they are the ones that ranking every tied pair by its hash gives."""
+    cohort = duplicated(3, 1, 1, 100, 1000)
+    encoded = encode(program(), cohort, 5)
+    everyone = np.arange(len(encoded.mentees)), np.arange(len(encoded.mentors))
+    limited = Kernel(encoded, *everyone)
+    lists = limited.top_pairs(5, 10)
+    every_tie = Kernel(encoded, *everyone, options=KernelOptions(crowded=math.inf))
+    reference = every_tie.top_pairs(5, 10)
+    assert every_tie.gathered_pairs == 100 * 1000
+    assert limited.gathered_pairs <= 5 * (1000 * 5 + 100 * 10)
+    assert np.array_equal(lists[0], reference[0]) and np.array_equal(lists[1], reference[1])
+    assert np.array_equal(limited.row_bound, every_tie.row_bound)
+    assert np.array_equal(limited.col_bound, every_tie.col_bound)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_crowded_ties_limited_by_hash_still_get_the_exact_optimum(seed: int) -> None:
+    """Two profiles a side: ties crowd every chunk, so the lists are gathered from a hash-limited share of them
+    (fewer than half of the pairs), and the certificate prices the rest."""
+    cohort = duplicated(seed, 2, 2, 100, 1000)
+    encoded = encode(program(), cohort, seed)
+    kernel = Kernel(encoded, np.arange(len(encoded.mentees)), np.arange(len(encoded.mentors)))
+    kernel.top_pairs(10, 20)
+    assert kernel.gathered_pairs < 100 * 1000 // 2
+    options = MatchOptions(mentors_per_mentee=10, mentees_per_mentor=20)
+    assert_proven_optimum(match(program(), cohort, seed=seed, options=options), exact(program(), cohort, seed))

@@ -14,7 +14,8 @@ mentees and mentors who share one, which also skips most of the work when a coho
 Top-K per row and per column without sorting rows: a row's threshold is the K-th largest of 2K bucket
 maxima (at least K pairs reach it, rarely many more); a column's comes from a pre-pass over a sample of
 mentees, set a few times lower than needed, and the few columns left with fewer than K pairs above it are
-redone exactly. Pairs above either threshold are then ranked exactly.
+redone exactly. Pairs above either threshold are then ranked exactly. Where identical profiles make thousands
+of pairs tie at a threshold, only the tied pairs whose tie-break hash ranks first are gathered (_tie_mask).
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ from lti_tool.matching.engine.scoring import minutes_apart, waking_share
 Float32Array = npt.NDArray[np.float32]
 Float64Array = npt.NDArray[np.float64]
 ScoreArray = npt.NDArray[np.floating[Any]]  # float32 to choose candidates, float64 to price (Kernel.precise)
+HashArray = npt.NDArray[np.uint32]
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+ALL_TIES = np.uint32(0xFFFFFFFF)  # a tie limit that admits every tied pair
 
 FLOOR = np.float32(-1.0)  # feasible pairs score 0..1; every rule breaker scores at or below this
 ABOVE_FLOOR = np.nextafter(FLOOR, np.float32(1.0))
@@ -48,6 +51,9 @@ class KernelOptions:
     sample_rows: int = 2048  # at most this many mentees sampled up front to set column thresholds
     sample_share: float = 0.05  # ... and at most this share of them (at least 512)
     oversample: float = 4.0  # column thresholds aim at this many times K pairs, so few columns are redone
+    # A chunk whose thresholds admit more than this many times the pairs it needs is crowded by ties (identical
+    # profiles): it is gathered again with the pairs tied at a threshold limited by their hash (Kernel._tie_mask).
+    crowded: float = 4.0
 
 
 @dataclass(frozen=True)
@@ -165,6 +171,7 @@ class _Workspace:
         self.dtype = dtype
         self._float: dict[str, ScoreArray] = {}
         self._bool: dict[str, BoolArray] = {}
+        self._hash: dict[str, HashArray] = {}
 
     def floats(self, name: str, rows: int, cols: int) -> ScoreArray:
         buffer = self._float.get(name)
@@ -178,6 +185,13 @@ class _Workspace:
         if buffer is None or buffer.size < rows * cols:
             buffer = np.empty(rows * cols, dtype=np.bool_)
             self._bool[name] = buffer
+        return buffer[: rows * cols].reshape(rows, cols)
+
+    def hashes(self, name: str, rows: int, cols: int) -> HashArray:
+        buffer = self._hash.get(name)
+        if buffer is None or buffer.size < rows * cols:
+            buffer = np.empty(rows * cols, dtype=np.uint32)
+            self._hash[name] = buffer
         return buffer[: rows * cols].reshape(rows, cols)
 
 
@@ -231,12 +245,15 @@ class Kernel:
         self._row_position = np.full(len(encoded.mentees), -1, dtype=np.int64)
         self._col_position = np.full(len(encoded.mentors), -1, dtype=np.int64)
         self._work = _Workspace(dtype)
+        self._row_salt = _salt(np.arange(len(encoded.mentees), dtype=np.int64))
+        self._col_salt = _salt(np.arange(len(encoded.mentors), dtype=np.int64))
         self.groups = list(self._language_groups())
         self.total_pairs = sum(len(r) * len(c) for r, c in self.groups)
         self._done = 0
         # Set by top_pairs: upper bounds on the kernel scores of the pairs it leaves out, per row and column.
         self.row_bound = np.full(len(encoded.mentees), np.inf, dtype=np.float32)
         self.col_bound = np.full(len(encoded.mentors), np.inf, dtype=np.float32)
+        self.gathered_pairs = 0  # pairs the last top_pairs ranked exactly (its cost beyond scoring)
 
     def _language_groups(self) -> Iterator[tuple[IntArray, IntArray]]:
         """Blocks (mentees, mentors) who share a language (or have none stated): other pairs are never scored."""
@@ -400,10 +417,14 @@ class Kernel:
         n_mentors = len(self.encoded.mentors)
         self.row_bound = np.full(len(self.encoded.mentees), np.inf if per_row <= 0 else -np.inf, dtype=np.float32)
         self.col_bound = np.full(n_mentors, np.inf if per_col <= 0 else -np.inf, dtype=np.float32)
+        self.gathered_pairs = 0
+        col_limit = np.full(n_mentors, ALL_TIES, dtype=np.uint32)
         if per_col > 0:
-            col_threshold, col_exact = self._column_thresholds(per_col)
+            col_threshold, col_limit, col_exact = self._column_thresholds(per_col)
         else:
             col_threshold, col_exact = np.full(n_mentors, np.inf, dtype=np.float32), True
+        # Pairs a chunk of r rows needs: per_row per row, and each column's share of its oversampled list.
+        col_share = min(1.0, options.oversample * per_col / max(len(self.rows), 1)) if per_col > 0 else 0.0
         out_rows: list[IntArray] = []
         out_cols: list[IntArray] = []
         col_rows: list[IntArray] = []
@@ -417,7 +438,7 @@ class Kernel:
             # many more: no sorting of whole rows, no row ever redone.
             buckets = min(width, options.buckets_per_k * per_row) if per_row > 0 else 0
             starts = np.linspace(0, width, buckets, endpoint=False).astype(np.int64)
-            block_col_threshold = col_threshold[cols]
+            block_col_threshold, block_col_limit = col_threshold[cols], col_limit[cols]
             for rows in self._chunks(members, len(cols)):
                 scores = self._block(rows, cols, col_features, col_slots)
                 if per_row <= 0:
@@ -434,7 +455,13 @@ class Kernel:
                         scores, block_col_threshold[None, :], out=self._work.bools("other", *scores.shape)
                     )
                     mask |= other
+                wanted = len(rows) * (max(per_row, 0) + col_share * width)
+                if np.count_nonzero(mask) > options.crowded * wanted:
+                    mask = self._tie_mask(
+                        scores, rows, cols, row_threshold, per_row, block_col_threshold, block_col_limit, per_col
+                    )
                 r, c = _nonzero(mask)
+                self.gathered_pairs += len(r)
                 values = scores[r, c]
                 if per_row > 0:
                     in_row = values >= row_threshold[r]
@@ -452,16 +479,19 @@ class Kernel:
                     col_values.append(values[in_col])
         if per_col > 0:
             pair_rows, pair_cols, values = _joined(col_rows), _joined(col_cols), _joined_f(col_values)
-            if not col_exact:
-                counts = np.bincount(pair_cols, minlength=n_mentors)
-                redo_mask = np.zeros(n_mentors, dtype=np.bool_)
-                redo_mask[self.cols] = (counts[self.cols] < per_col) & (col_threshold[self.cols] > ABOVE_FLOOR)
-                if redo_mask.any():
-                    keep = ~redo_mask[pair_cols]
-                    extra_rows, extra_cols, extra_values = self._full_columns(np.flatnonzero(redo_mask))
-                    pair_rows = np.concatenate([pair_rows[keep], extra_rows])
-                    pair_cols = np.concatenate([pair_cols[keep], extra_cols])
-                    values = np.concatenate([values[keep], extra_values])
+            # Columns short of per_col pairs are redone exactly where their threshold came from a sample or
+            # their ties were limited by hash (at the floor, every feasible pair was gathered).
+            counts = np.bincount(pair_cols, minlength=n_mentors)
+            short = (counts < per_col) & (col_threshold > ABOVE_FLOOR) & (not col_exact or col_limit < ALL_TIES)
+            redo_mask = np.zeros(n_mentors, dtype=np.bool_)
+            redo_mask[self.cols] = short[self.cols]
+            if redo_mask.any():
+                keep = ~redo_mask[pair_cols]
+                extra_rows, extra_cols, extra_values = self._full_columns(np.flatnonzero(redo_mask))
+                self.gathered_pairs += len(extra_rows)
+                pair_rows = np.concatenate([pair_rows[keep], extra_rows])
+                pair_cols = np.concatenate([pair_cols[keep], extra_cols])
+                values = np.concatenate([values[keep], extra_values])
             chosen = _top_in_groups(pair_cols, values, per_col, _tiebreak(pair_rows, pair_cols))
             out_rows.append(pair_rows[chosen])
             out_cols.append(pair_cols[chosen])
@@ -473,17 +503,59 @@ class Kernel:
             self.col_bound[full] = kept_min[full]
         return _unique_pairs(_joined(out_rows), _joined(out_cols), n_mentors)
 
-    def _column_thresholds(self, per_col: int) -> tuple[Float32Array, bool]:
-        """Per mentor, a score that about `oversample * per_col` mentees reach (from a sample of mentees).
-        The flag says the sample was everyone, so the thresholds are exact."""
+    def _tie_mask(
+        self,
+        scores: ScoreArray,
+        rows: IntArray,
+        cols: IntArray,
+        row_threshold: Float32Array,
+        per_row: int,
+        col_threshold: Float32Array,
+        col_limit: HashArray,
+        per_col: int,
+    ) -> BoolArray:
+        """The pairs of a chunk crowded by ties to gather: every pair above its row's or its column's threshold,
+        and of those tied at one, only those whose _tiebreak hash is under a limit (about twice what the row
+        still needs, or the column's limit): they rank first among the tied, so the lists chosen from them are
+        the lists all ties would give (top_pairs redoes a column left short). Pairs left out are at most their
+        thresholds, so the bounds hold."""
+        shape = scores.shape
+        work = self._work
+        hashes = np.multiply(
+            self._row_salt[rows][:, None], self._col_salt[cols][None, :], out=work.hashes("hash", *shape)
+        )
+        mask = work.bools("mask", *shape)
+        mask[:] = False
+        strict, tied, admitted = work.bools("strict", *shape), work.bools("tied", *shape), work.bools("admit", *shape)
+        if per_row > 0:
+            np.greater(scores, row_threshold[:, None], out=strict)
+            np.equal(scores, row_threshold[:, None], out=tied)
+            need = 2 * (per_row - np.count_nonzero(strict, axis=1)) + 8
+            row_limit = _hash_limit(need, np.count_nonzero(tied, axis=1))
+            mask |= strict
+            tied &= np.less_equal(hashes, row_limit[:, None], out=admitted)
+            mask |= tied
+        if per_col > 0:
+            np.greater(scores, col_threshold[None, :], out=strict)
+            np.equal(scores, col_threshold[None, :], out=tied)
+            mask |= strict
+            tied &= np.less_equal(hashes, col_limit[None, :], out=admitted)
+            mask |= tied
+        return mask
+
+    def _column_thresholds(self, per_col: int) -> tuple[Float32Array, HashArray, bool]:
+        """Per mentor, a score that about `oversample * per_col` mentees reach (from a sample of mentees), and
+        a hash limit for the pairs tied at it: where many tie (identical profiles), only about as many as the
+        list needs are gathered (_tie_mask). The flag says the sample was everyone, so the thresholds are exact."""
         options = self.options
         n = len(self.rows)
         sampled = min(n, max(512, min(options.sample_rows, int(options.sample_share * n))))
         exact = sampled == n
         rank = per_col if exact else min(sampled, math.ceil(options.oversample * per_col * sampled / n))
         threshold = np.full(len(self.encoded.mentors), ABOVE_FLOOR, dtype=np.float32)
+        limit = np.full(len(self.encoded.mentors), ALL_TIES, dtype=np.uint32)
         if rank >= sampled:
-            return threshold, exact
+            return threshold, limit, exact
         in_sample = np.zeros(len(self.encoded.mentees), dtype=np.bool_)
         in_sample[self.rows[np.linspace(0, n - 1, sampled).astype(np.int64)]] = True
         dense = np.full((len(self.cols), sampled), -np.inf, dtype=np.float32)
@@ -498,8 +570,14 @@ class Kernel:
                 dense[self._col_index[cols], filled : filled + len(rows)] = block.T
                 filled += len(rows)
         dense.partition(sampled - rank, axis=1)
-        threshold[self.cols] = np.maximum(dense[:, sampled - rank], ABOVE_FLOOR)
-        return threshold, exact
+        kth = dense[:, sampled - rank]
+        threshold[self.cols] = np.maximum(kth, ABOVE_FLOOR)
+        above = np.count_nonzero(dense > kth[:, None], axis=1)
+        tied = np.count_nonzero(dense == kth[:, None], axis=1)
+        # A sampled threshold already aims at oversample times per_col; an exact one gets the same room.
+        need = rank - above if not exact else 2 * (rank - above) + 8
+        limit[self.cols] = np.where(kth > ABOVE_FLOOR, _hash_limit(need, tied), ALL_TIES)
+        return threshold, limit, exact
 
     def _full_columns(self, mentors: IntArray) -> tuple[IntArray, IntArray, Float32Array]:
         """Every feasible (row, col, score) for a few columns."""
@@ -522,6 +600,12 @@ class Kernel:
         return _joined(found_rows), _joined(found_cols), _joined_f(found_values)
 
 
+def _hash_limit(need: IntArray, tied: IntArray) -> HashArray:
+    """The hash limit that admits about `need` of `tied` pairs (every one when need >= tied)."""
+    share = np.minimum(np.maximum(need, 0) / np.maximum(tied, 1), 1.0)
+    return np.minimum(share * 2.0**32, float(ALL_TIES)).astype(np.uint32)
+
+
 def _joined(parts: list[IntArray]) -> IntArray:
     return np.concatenate(parts).astype(np.int64, copy=False) if parts else np.zeros(0, dtype=np.int64)
 
@@ -535,17 +619,23 @@ def _unique_pairs(rows: IntArray, cols: IntArray, n_cols: int) -> tuple[IntArray
     return keys // n_cols, keys % n_cols
 
 
-def _tiebreak(rows: IntArray, cols: IntArray) -> npt.NDArray[np.uint64]:
-    """A hash of each pair (internal indices, so it follows the seed): equal scores are ranked by it, so that
-    people with identical profiles do not all list the same few partners."""
+def _salt(index: IntArray) -> npt.NDArray[np.uint32]:
+    """An odd 32-bit mix of each internal index (which follows the seed): the factors of _pair_hash."""
     with np.errstate(over="ignore"):
-        mixed = rows.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) ^ cols.astype(np.uint64) * np.uint64(
-            0xC2B2AE3D27D4EB4F
-        )
+        mixed = index.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
         mixed ^= mixed >> np.uint64(31)
         mixed *= np.uint64(0x94D049BB133111EB)
         mixed ^= mixed >> np.uint64(29)
-    return mixed
+    return ((mixed >> np.uint64(32)) | np.uint64(1)).astype(np.uint32)
+
+
+def _tiebreak(rows: IntArray, cols: IntArray) -> npt.NDArray[np.uint64]:
+    """A hash of each pair, in the top 32 bits: equal scores are ranked by it, smallest first, so that people
+    with identical profiles do not all list the same few partners. It is the product of the two salts (mod
+    2**32), so a chunk computes it for all its pairs with one multiplication (Kernel._tie_mask)."""
+    with np.errstate(over="ignore"):
+        product = _salt(rows) * _salt(cols)
+    return product.astype(np.uint64) << np.uint64(32)
 
 
 def _top_in_rows(
@@ -553,7 +643,7 @@ def _top_in_rows(
 ) -> tuple[IntArray, IntArray, Float32Array]:
     """The k best (r, c) per row r from sparse entries sorted by r (np.nonzero order), and per row the k-th
     best value (-inf for rows with fewer than k entries). r and c index `rows` and `cols` (internal indices);
-    ties go by _tiebreak."""
+    ties go by _tiebreak, smallest first."""
     kth = np.full(n_rows, -np.inf, dtype=np.float32)
     if not len(r):
         return r, c, kth
@@ -569,7 +659,7 @@ def _top_in_rows(
     slot = np.arange(len(r)) - starts[r]
     # Ranked in float64 with a hash below half a float32 step of any score that matters (>= 0.01).
     padded = np.full((n_rows, widest), -np.inf, dtype=np.float64)
-    padded[r, slot] = values + (_tiebreak(rows[r], cols[c]) >> np.uint64(11)) * (2.0**-53 * 1e-10)
+    padded[r, slot] = values - (_tiebreak(rows[r], cols[c]) >> np.uint64(11)) * (2.0**-53 * 1e-10)
     columns = np.full((n_rows, widest), -1, dtype=np.int64)
     columns[r, slot] = c
     best = np.argpartition(padded, widest - k, axis=1)[:, widest - k :]
