@@ -157,12 +157,14 @@ def test_a_pair_meets_sets_goals_and_grows_and_the_instructor_sees_it_on_program
     )
     expect(mentor.get_by_text("Everyone has accepted the agreement.")).to_be_visible()
 
-    # 3. Amara logs yesterday's session in the form at #log-session.
+    # 3. Amara logs the session they had three hours ago in the form at #log-session: after the pair's start less
+    # its day's margin (sessions.BEFORE_PAIR_MARGIN; "yesterday at 18:00" was before it from 18:00 Paris time on).
     reload(page, tool_url)
     log = mentee.locator("#log-session")
     expect(log.get_by_role("heading", name="Log a session")).to_be_visible()
-    log.get_by_label("Date", exact=True).fill((paris_today() - timedelta(days=1)).isoformat())
-    log.get_by_label("Start time").fill("18:00")
+    met = datetime.now(ZONE) - timedelta(hours=3)
+    log.get_by_label("Date", exact=True).fill(met.date().isoformat())
+    log.get_by_label("Start time").fill(f"{met.hour:02d}:{met.minute // 15 * 15:02d}")
     duration = log.get_by_label("Duration in minutes")
     duration.fill("")
     duration.press_sequentially("90")
