@@ -28,7 +28,14 @@ from lti_tool.matching.engine import (
     validate,
 )
 from lti_tool.matching.engine.errors import at_key, quoted
-from lti_tool.profiles.services import REFERENCE_MONDAY, is_valid_timezone, utc_offset_minutes, valid_timezones
+from lti_tool.profiles.services import (
+    REFERENCE_MONDAY,
+    UTC_HOUR_LABELS,
+    in_zone,
+    is_valid_timezone,
+    utc_offset_minutes,
+    valid_timezones,
+)
 
 MAX_PROBLEMS = 20  # a file with a systematic mistake would otherwise print one line per person
 # Integers written with more digits are read as floats: no bound of the format needs them, and int() of a
@@ -77,6 +84,7 @@ class CohortFile:
     program: Program
     cohort: Cohort
     seed: int | None  # the file's seed, if it gives one
+    timezones: Mapping[str, str]  # person id -> the IANA time zone the file gives them
 
 
 def _kind(value: object) -> str:
@@ -268,7 +276,7 @@ def _utc_offset(reader: _Reader, value: object, path: str, on: date) -> int | No
     return utc_offset_minutes(zone, on)
 
 
-def _person(reader: _Reader, value: object, path: str, on: date) -> Person | None:
+def _person(reader: _Reader, value: object, path: str, on: date, zones: dict[str, str]) -> Person | None:
     entry = reader.fields(value, path, PERSON_FIELDS)
     if entry is None:
         return None
@@ -287,6 +295,9 @@ def _person(reader: _Reader, value: object, path: str, on: date) -> Person | Non
     capacity = entry.get("capacity")
     name = entry.get("name")
     timezone = entry.get("timezone")
+    utc_offset = None if timezone is None else _utc_offset(reader, timezone, f"{path}.timezone", on)
+    if person_id and utc_offset is not None and isinstance(timezone, str):
+        zones[person_id] = timezone
     return Person(
         id=person_id or "",
         skills=skills,
@@ -297,18 +308,20 @@ def _person(reader: _Reader, value: object, path: str, on: date) -> Person | Non
         capacity=None if capacity is None else reader.integer(capacity, f"{path}.capacity"),
         preferences=frozenset(reader.strings(entry.get("preferences", []), f"{path}.preferences")),
         name=None if name is None else reader.string(name, f"{path}.name"),
-        utc_offset=None if timezone is None else _utc_offset(reader, timezone, f"{path}.timezone", on),
+        utc_offset=utc_offset,
     )
 
 
-def _people(reader: _Reader, document: Mapping[str, Any], key: str, on: date) -> tuple[Person, ...]:
+def _people(
+    reader: _Reader, document: Mapping[str, Any], key: str, on: date, zones: dict[str, str]
+) -> tuple[Person, ...]:
     value = document.get(key, [])
     if not isinstance(value, list):
         reader.fail(key, f"expected a list of people, got {_kind(value)}")
         return ()
     people: list[Person] = []
     for index, item in enumerate(value):
-        found = _person(reader, item, f"{key}[{index}]", on)
+        found = _person(reader, item, f"{key}[{index}]", on, zones)
         if found is not None:
             people.append(found)
         if len(reader.problems) > MAX_PROBLEMS:
@@ -340,6 +353,9 @@ def read_document(document: object, *, model: MentoringModel | None = None) -> C
         weights=_weights(reader, top["weights"]) if "weights" in top else Weights(),
         rules=_rules(reader, top["rules"]) if "rules" in top else Rules(),
         default_capacity=default_capacity,
+        # Slots written day-HH are hours in UTC: sentences name them "Monday 17:00 UTC", and result_document
+        # says them in each person's own zone.
+        labels=UTC_HOUR_LABELS,
     )
     if "skills" not in top:
         reader.fail("skills", "the file must list the skills of the framework")
@@ -351,10 +367,11 @@ def read_document(document: object, *, model: MentoringModel | None = None) -> C
         reader.fail("participants", f"the {model.value} model takes mentors and mentees, not participants")
     # Time zones are compared by their offsets on this date (summer time or not); the profiles' reference week.
     on = _reference_date(reader, top["reference_date"]) if "reference_date" in top else REFERENCE_MONDAY
+    zones: dict[str, str] = {}
     cohort = Cohort(
-        mentors=_people(reader, top, "mentors", on),
-        mentees=_people(reader, top, "mentees", on),
-        participants=_people(reader, top, "participants", on),
+        mentors=_people(reader, top, "mentors", on, zones),
+        mentees=_people(reader, top, "mentees", on, zones),
+        participants=_people(reader, top, "participants", on, zones),
     )
     problems = list(reader.problems)
     try:
@@ -365,7 +382,7 @@ def read_document(document: object, *, model: MentoringModel | None = None) -> C
         problems += [problem for problem in error.problems if problem.path not in seen]
     if problems:
         raise MatchingInputError(problems[:MAX_PROBLEMS])
-    return CohortFile(program=program, cohort=cohort, seed=seed)
+    return CohortFile(program=program, cohort=cohort, seed=seed, timezones=zones)
 
 
 def read_cohort_file(path: Path, *, model: MentoringModel | None = None) -> CohortFile:
@@ -391,16 +408,23 @@ def _whole_number(digits: str) -> int | float:
     return int(digits) if len(digits) <= MAX_DIGITS else float(digits)
 
 
-def result_document(result: MatchResult) -> dict[str, Any]:
-    """The result as the output file format (config/matching-output.schema.json)."""
+def result_document(result: MatchResult, source: CohortFile) -> dict[str, Any]:
+    """The result of matching `source` as the output file format (config/matching-output.schema.json). Hours
+    are said in the time zone of the person a sentence speaks to (the mentee), followed by the mentor's where
+    their clock shows another time; without a time zone, in UTC."""
+    zones = source.timezones
+    mentors = {person.id: person for person in source.cohort.sides(result.model)[0]}
     matches: list[dict[str, Any]] = []
     for match in result.matches:
+        beside = (zones.get(match.mentor), mentors[match.mentor].label)
         entry: dict[str, Any] = {
             "mentor": match.mentor,
             "mentee": match.mentee,
             "score": match.score,
             "explanation": dict(match.explanation.contributions),
-            "factors": list(match.explanation.factors),
+            "factors": [
+                in_zone(factor, zones.get(match.mentee), beside=beside) for factor in match.explanation.factors
+            ],
             "teaches": dict(match.teaches),
         }
         if match.fixed:
@@ -421,7 +445,11 @@ def result_document(result: MatchResult) -> dict[str, Any]:
         "summary": dict(result.stats),
         "matches": matches,
         "unmatched": [
-            {"mentee": unmatched.mentee, "reason": unmatched.reason.value, "message": unmatched.message}
+            {
+                "mentee": unmatched.mentee,
+                "reason": unmatched.reason.value,
+                "message": in_zone(unmatched.message, zones.get(unmatched.mentee)),
+            }
             for unmatched in result.unmatched
         ],
     }

@@ -109,7 +109,7 @@ def match(
         options=MatchOptions(exhaustive=exact),
         progress=report,
     )
-    text = json.dumps(result_document(result), indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(result_document(result, loaded), indent=2, ensure_ascii=False) + "\n"
     if output_file is None:
         click.echo(text, nl=False)
     else:

@@ -169,20 +169,40 @@ def local_time(moment: datetime, timezone: str | None) -> str:
     return f"{there.day} {there:%B %Y, %H:%M} {name}"
 
 
-def in_zone(text: str, timezone: str | None) -> str:
+def in_zone(text: str, timezone: str | None, *, beside: tuple[str | None, str] | None = None) -> str:
     """`text` with every UTC hour it names ("Monday 17:00 UTC") as the same hour in `timezone`, in the reference
     week the profile's blocks were converted in ("Monday 18:00 Europe/Berlin time"): the hours a reader ticked
-    on their profile read back as they ticked them. Unknown zones and UTC leave the text as it is."""
-    if not timezone or timezone == "UTC" or not is_valid_timezone(timezone):
+    on their profile read back as they ticked them. Unknown zones and UTC keep the hour in UTC.
+
+    `beside` = (zone, whose) adds the hour as that other person reads it where their clock shows another time:
+    "Monday 18:00 Europe/Berlin time (Monday 12:00 America/New_York time for Ana)"."""
+    if " UTC" not in text or (_zone(timezone) is None and (beside is None or _zone(beside[0]) is None)):
         return text
-    zone = ZoneInfo(timezone)
 
     def local(found: re.Match[str]) -> str:
-        moment = _REFERENCE_MONDAY_UTC + timedelta(days=_DAY_NAMES.index(found[1]), hours=int(found[2]))
-        there = moment.astimezone(zone)
-        return f"{_DAY_NAMES[there.weekday()]} {there:%H:%M} {timezone} time"
+        clock, zone_name = _hour_in(found[1], int(found[2]), timezone)
+        if beside is not None:
+            other_clock, other_zone = _hour_in(found[1], int(found[2]), beside[0])
+            if other_clock != clock:
+                return f"{clock} {zone_name} ({other_clock} {other_zone} for {beside[1]})"
+        return f"{clock} {zone_name}"
 
     return _UTC_HOUR_LABEL.sub(local, text)
+
+
+def _zone(timezone: str | None) -> ZoneInfo | None:
+    """The zone hours are shown in: None for UTC, no zone or an unknown one (the hour stays in UTC)."""
+    return ZoneInfo(timezone) if timezone and timezone != "UTC" and is_valid_timezone(timezone) else None
+
+
+@lru_cache(maxsize=4096)  # a file's sentences name a few of the week's 168 hours, in a few zones
+def _hour_in(day_name: str, hour: int, timezone: str | None) -> tuple[str, str]:
+    """That UTC hour of the reference week on the zone's clock: ("Monday 18:00", "Europe/Berlin time"), or
+    ("Monday 17:00", "UTC") where _zone gives none."""
+    moment = _REFERENCE_MONDAY_UTC + timedelta(days=_DAY_NAMES.index(day_name), hours=hour)
+    zone = _zone(timezone)
+    there = moment if zone is None else moment.astimezone(zone)
+    return f"{_DAY_NAMES[there.weekday()]} {there:%H:%M}", "UTC" if zone is None else f"{timezone} time"
 
 
 def _parse_slot(slot: str) -> tuple[int, int]:

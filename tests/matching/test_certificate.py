@@ -115,6 +115,23 @@ def test_duplicated_profiles_and_ties_get_the_exact_optimum(
     assert_proven_optimum(result, exact(prog, cohort))
 
 
+@pytest.mark.parametrize("model", BIPARTITE)
+@pytest.mark.parametrize(("mentors", "mentees"), [(60, 600), (600, 60)], ids=["scarce places", "scarce mentees"])
+@pytest.mark.parametrize("lists", [(2, 2), (2, 3), (3, 2)], ids=lambda n: f"{n[0]}+{n[1]}")
+def test_many_tied_pairs_are_proven_optimal_within_the_rounds(
+    model: MentoringModel, mentors: int, mentees: int, lists: tuple[int, int]
+) -> None:
+    """Three profiles a side and lists of two or three: most mentors are missing from the lists and thousands
+    of tied pairs have a positive reduced cost. The pairs priced in each round must reach every mentor, not
+    the same few for every tied mentee, or the rounds end with a bound of the matched-first bonus's size."""
+    cohort = duplicated(mentors + mentees, 3, 3, mentors, mentees)
+    prog = program(model)
+    options = MatchOptions(mentors_per_mentee=lists[0], mentees_per_mentor=lists[1])
+    result = match(prog, cohort, seed=4, options=options)
+    assert_proven_optimum(result, exact(prog, cohort))
+    assert result.stats["pricing_rounds"] < options.certify_rounds
+
+
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("maximize_matched", [True, False])
 def test_scarce_mentors_and_rule_heavy_cohorts_get_the_exact_optimum(seed: int, maximize_matched: bool) -> None:

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lti_tool.matching import commands
+from lti_tool.matching.cohort_file import PERSON_FIELDS
 from lti_tool.matching.commands import match
 from lti_tool.matching.engine import (
     CRITERIA,
@@ -143,6 +144,47 @@ def test_time_zones_in_a_file_are_compared_on_its_reference_date(tmp_path: Path)
     [found] = summer["matches"]
     assert math.isclose(found["explanation"]["waking_hours"], 0.5 * 10.5 / 14)  # its share x its value
     assert "ana's time zone is 3.5 hours from yours: you are both awake for 10.5 hours a day." in found["factors"]
+
+
+def test_reasons_name_each_hour_in_the_time_zone_of_the_people_it_concerns(tmp_path: Path) -> None:
+    """Slots written day-HH are UTC hours; the file says them as each person's clock reads them: a pair's
+    sentence (to the mentee) in the mentee's zone, and the mentor's beside it where their clock differs."""
+    skilled = {"python": 5}
+    document = {
+        "skills": ["python"],
+        "mentors": [
+            {"id": "ana", "name": "Ana", "skills": skilled, "availability": ["mon-17"], "timezone": "America/New_York"},
+            {"id": "bo", "skills": skilled, "availability": ["tue-08"], "timezone": "Europe/Paris"},
+            {"id": "cem", "skills": skilled, "availability": ["wed-08"]},
+        ],
+        "mentees": [
+            {"id": "eva", "goals": ["python"], "availability": ["mon-17"], "timezone": "Europe/Berlin"},
+            {"id": "fay", "goals": ["python"], "availability": ["tue-08"], "timezone": "Europe/Berlin"},
+            {"id": "gus", "goals": ["python"], "availability": ["wed-08"]},
+            {"id": "hal", "goals": ["python"], "availability": ["fri-23"], "timezone": "Asia/Tokyo"},
+        ],
+    }
+    jsonschema.validate(document, INPUT_SCHEMA)
+    result, output = run(tmp_path, document)
+    assert result.exit_code == 0, result.output
+    assert output is not None
+    jsonschema.validate(output, OUTPUT_SCHEMA)
+    shared = {m["mentee"]: next(f for f in m["factors"] if f.startswith("You share")) for m in output["matches"]}
+    assert shared == {
+        "eva": "You share 1 free weekly slot, such as Monday 18:00 Europe/Berlin time "
+        "(Monday 12:00 America/New_York time for Ana).",
+        # Paris and Berlin keep the same clock: said once.
+        "fay": "You share 1 free weekly slot, such as Tuesday 09:00 Europe/Berlin time.",
+        "gus": "You share 1 free weekly slot, such as Wednesday 08:00 UTC.",  # neither gave a time zone
+    }
+    assert output["unmatched"] == [
+        {
+            "mentee": "hal",
+            "reason": "no_shared_slot",
+            "message": "The mentors who speak your language are never free when you are (Saturday 08:00 Asia/Tokyo "
+            "time).",
+        }
+    ]
 
 
 def test_a_minimum_score_in_a_file_leaves_weak_pairs_unmatched_with_the_reason(tmp_path: Path) -> None:
@@ -439,22 +481,10 @@ def _junk() -> st.SearchStrategy[object]:
     return st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3))
 
 
-PERSON_FIELDS = (
-    "id",
-    "name",
-    "skills",
-    "goals",
-    "languages",
-    "availability",
-    "department",
-    "capacity",
-    "timezone",
-    "sklls",
-)
 TOP_FIELDS = ("model", "seed", "skills", "weights", "rules", "default_capacity", "reference_date", "mentors")
 FIELDS = [
     *(("top", key) for key in TOP_FIELDS),
-    *((side, key) for side in ("mentor", "mentee") for key in (*PERSON_FIELDS, "preferences")),
+    *((side, key) for side in ("mentor", "mentee") for key in (*sorted(PERSON_FIELDS), "sklls")),
     *(("weights", key) for key in ("goal_gain", "diversity", "waking_hours")),
     *(("rules", key) for key in ("same_language", "min_score", "max_hours_apart", "declined_pairs", "fixed_pairs")),
     ("skill", "python"),

@@ -98,6 +98,26 @@ def test_explanations_name_shared_hours_in_the_readers_zone(text: str, zone: str
     assert in_zone(text, zone) == expected
 
 
+@pytest.mark.parametrize(
+    ("zone", "other", "expected"),
+    [
+        (
+            "Europe/Berlin",
+            "America/New_York",
+            "Monday 18:00 Europe/Berlin time (Monday 12:00 America/New_York time for Ana)",
+        ),
+        (None, "Asia/Tokyo", "Monday 17:00 UTC (Tuesday 02:00 Asia/Tokyo time for Ana)"),
+        ("Asia/Tokyo", None, "Tuesday 02:00 Asia/Tokyo time (Monday 17:00 UTC for Ana)"),
+        ("Europe/Berlin", "Europe/Paris", "Monday 18:00 Europe/Berlin time"),  # the same clock: said once
+        (None, "UTC", "Monday 17:00 UTC"),
+    ],
+)
+def test_an_hour_two_people_share_reads_on_both_clocks_where_they_differ(
+    zone: str | None, other: str | None, expected: str
+) -> None:
+    assert in_zone("Monday 17:00 UTC", zone, beside=(other, "Ana")) == expected
+
+
 def test_an_hour_a_profile_ticked_reads_back_as_ticked_in_its_own_zone() -> None:
     for zone in ("Europe/Paris", "Australia/Sydney", "America/Los_Angeles", "Asia/Kathmandu"):
         hours = sorted(utc_hour_slots(["wed-18"], zone))

@@ -8,7 +8,7 @@ the two prices (a positive reduced cost). Every pair of the cohort is priced out
   prices and bounds, without scoring a pair. Mentees whose bound is below one millionth are done;
 - the others' rows are streamed through the same chunked kernel (in float64) against the mentors priced low
   enough to pay (never a whole matrix), the pairs that might be positive rescored exactly, and the best
-  positive ones added.
+  positive ones of each mentee added (equal ones by pair hash, so that tied mentees reach different mentors).
 The flow is solved again with them, until no pair is left: the prices are then feasible for the whole cohort,
 their objective bounds every assignment and equals ours, so the result is the cohort's optimum (on scores in
 millionths, as the solver sees them). When the rounds or the pricing budget run out first, each mentee's price
@@ -22,8 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
-from lti_tool.matching.engine.candidates import Float64Array, Kernel
+from lti_tool.matching.engine.candidates import Float64Array, Kernel, _tiebreak
 from lti_tool.matching.engine.encode import (
     BoolArray,
     Encoded,
@@ -270,9 +271,25 @@ def _positive_pairs(
     e, m, value = e[positive], m[positive], value[positive]
     # A bound on each positive pair's reduced cost: rint adds at most half a millionth.
     np.maximum.at(excess, e, np.floor(value + 0.5 + slack).astype(np.int64))
-    order = np.lexsort((-value, e))
-    rank = np.arange(len(order)) - np.searchsorted(e[order], e[order], side="left")
-    best = order[rank < ADDED_PER_ROW]
+    best = _best_per_row(e, value, _tiebreak(e, m), len(dual.row))
     found = score_pairs(encoded, e[best], m[best], meeting_slots=meeting_words)
     ok = found.feasible(encoded)
     return e[best][ok], m[best][ok], found.score[ok], excess
+
+
+def _best_per_row(rows: IntArray, value: Float64Array, hashes: npt.NDArray[np.uint64], n_rows: int) -> IntArray:
+    """Indices of the ADDED_PER_ROW highest values of each row, equal ones by the lowest pair hash: mentees with
+    identical profiles tie with every mentor of a profile and price, and must not all take the same few, or a
+    round prices in only those few mentors (and the rounds run out with a bound of the matched-first bonus)."""
+    left = np.ones(len(rows), dtype=np.bool_)
+    for _ in range(ADDED_PER_ROW):
+        top = np.full(n_rows, -np.inf)
+        np.maximum.at(top, rows[left], value[left])
+        tied = np.flatnonzero(left & (value == top[rows]))
+        least = np.full(n_rows, np.iinfo(np.uint64).max, dtype=np.uint64)
+        np.minimum.at(least, rows[tied], hashes[tied])
+        tied = tied[hashes[tied] == least[rows[tied]]]
+        first = np.full(n_rows, len(rows))  # one per row, should two pairs share a hash
+        np.minimum.at(first, rows[tied], tied)
+        left[first[first < len(rows)]] = False
+    return np.flatnonzero(~left)
