@@ -1,0 +1,42 @@
+"""Counts, durations and lists of people read as sentences: plurals right, minutes under an hour."""
+
+from __future__ import annotations
+
+import pytest
+
+from lti_tool.wording import duration_text, names_text, sessions_text, time_in_sessions_text, waiting_for_text
+
+
+@pytest.mark.parametrize(
+    ("minutes", "text"),
+    [
+        (1, "1 minute"),
+        (45, "45 minutes"),
+        (59.6, "1 hour"),
+        (60, "1 hour"),
+        (75, "1.5 hours"),
+        (90, "1.5 hours"),
+        (100, "1.5 hours"),
+        (105, "2 hours"),
+        (120, "2 hours"),
+        (590, "10 hours"),
+        (750, "13 hours"),
+    ],
+)
+def test_a_duration_is_in_minutes_under_an_hour_and_in_rounded_hours_above(minutes: float, text: str) -> None:
+    assert duration_text(minutes) == text
+
+
+def test_counts_of_sessions_are_singular_for_one() -> None:
+    assert [sessions_text(n) for n in (0, 1, 2)] == ["0 sessions", "1 session", "2 sessions"]
+    assert time_in_sessions_text(45, 1) == "45 minutes in 1 session"
+    assert time_in_sessions_text(180, 4) == "3 hours in 4 sessions"
+
+
+def test_people_are_listed_with_and_and_the_viewer_first_as_you() -> None:
+    assert names_text(["Ana", "Ben", "Chen"]) == "Ana, Ben and Chen"
+    assert (
+        waiting_for_text(["Priya Natarajan"], me=True, to="accept") == "Waiting for you and Priya Natarajan to accept."
+    )
+    assert waiting_for_text([], me=True, to="accept") == "Waiting for you to accept."
+    assert waiting_for_text(["Ana", "Ben"], me=False, to="accept") == "Waiting for Ana and Ben to accept."
