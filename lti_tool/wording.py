@@ -32,6 +32,11 @@ def duration_text(minutes: float) -> str:
     return f"{halves:.1f} hours"
 
 
+def hours_text(hours: float) -> str:
+    """`duration_text` of an amount kept in hours (the health figures)."""
+    return duration_text(hours * 60)
+
+
 def time_in_sessions_text(minutes: float, sessions: int) -> str:
     """ "45 minutes in 1 session", "3 hours in 4 sessions"."""
     return ngettext(
@@ -53,9 +58,9 @@ def waiting_for_text(others: Sequence[str], *, me: bool, to: str) -> str:
     return f"Waiting for {names_text(people)} to {to}."
 
 
-# The helpers templates use as filters: {{ minutes | duration }}.
+# The helpers templates use as filters: {{ totals.hours | hours }}.
 FILTERS = {
-    "duration": duration_text,
+    "hours": hours_text,
     "sessions": sessions_text,
     "time_in_sessions": time_in_sessions_text,
     "names": names_text,

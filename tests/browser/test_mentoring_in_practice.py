@@ -263,7 +263,7 @@ def test_a_pair_meets_sets_goals_and_grows_and_the_instructor_sees_it_on_program
     staff.get_by_role("link", name="Program health").press("Enter")
     expect(staff.get_by_role("heading", level=1)).to_have_text("Program health")
     glance = staff.get_by_role("region", name="At a glance")
-    expect(glance.locator("div", has=staff.get_by_text("Sessions logged")).locator("dd")).to_have_text("1 1.5 h")
+    expect(glance.locator("div", has=staff.get_by_text("Sessions logged")).locator("dd")).to_have_text("1 1.5 hours")
     expect(glance.locator("div", has=staff.get_by_text("Goals completed")).locator("dd")).to_have_text("1 of 1")
     expect(glance.locator("div", has=staff.get_by_text("Agreements accepted by everyone")).locator("dd")).to_have_text(
         "1 of 1"
