@@ -44,11 +44,24 @@ def time_in_sessions_text(minutes: float, sessions: int) -> str:
     )
 
 
-def names_text(names: Sequence[str]) -> str:
-    """ "Ana", "Ana and Ben", "Ana, Ben and Chen"."""
+def names_text(names: Sequence[str], conjunction: str = "and") -> str:
+    """ "Ana", "Ana and Ben", "Ana, Ben and Chen" (or "3 or 4" with `conjunction` "or")."""
     if len(names) <= 1:
         return "".join(names)
-    return f"{', '.join(names[:-1])} and {names[-1]}"
+    return f"{', '.join(names[:-1])} {conjunction} {names[-1]}"
+
+
+def most_chosen_text(counts: Sequence[tuple[str, int]]) -> str:
+    """Which answer was chosen most, ties named together: "Most chose 4 (3 answers).", "Most chose 3 or 4
+    (2 each)."; nothing when no answer was chosen."""
+    top = max((n for _, n in counts), default=0)
+    if not top:
+        return ""
+    chosen = [label for label, n in counts if n == top]
+    if len(chosen) == 1:
+        return ngettext("Most chose %(choice)s (%(num)s answer).", "Most chose %(choice)s (%(num)s answers).", top,
+                        choice=chosen[0])  # fmt: skip
+    return f"Most chose {names_text(chosen, 'or')} ({top} each)."
 
 
 def waiting_for_text(others: Sequence[str], *, me: bool, to: str) -> str:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from lti_tool.wording import duration_text, names_text, sessions_text, time_in_sessions_text, waiting_for_text
+from lti_tool.wording import (
+    duration_text,
+    most_chosen_text,
+    names_text,
+    sessions_text,
+    time_in_sessions_text,
+    waiting_for_text,
+)
 
 
 @pytest.mark.parametrize(
@@ -40,3 +47,11 @@ def test_people_are_listed_with_and_and_the_viewer_first_as_you() -> None:
     )
     assert waiting_for_text([], me=True, to="accept") == "Waiting for you to accept."
     assert waiting_for_text(["Ana", "Ben"], me=False, to="accept") == "Waiting for Ana and Ben to accept."
+
+
+def test_the_most_chosen_answer_names_every_answer_tied_for_most() -> None:
+    assert most_chosen_text([("3", 0), ("4", 3), ("5", 1)]) == "Most chose 4 (3 answers)."
+    assert most_chosen_text([("3", 0), ("4", 1)]) == "Most chose 4 (1 answer)."
+    assert most_chosen_text([("3", 2), ("4", 2), ("5", 1)]) == "Most chose 3 or 4 (2 each)."
+    assert most_chosen_text([("Yes", 1), ("No", 1), ("Maybe", 1)]) == "Most chose Yes, No or Maybe (1 each)."
+    assert most_chosen_text([("3", 0), ("4", 0)]) == ""

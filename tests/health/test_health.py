@@ -112,7 +112,7 @@ def test_the_health_page_shows_the_figures_with_charts_and_their_tables(known: K
     assert _rows(growth)[1:] == [["Python", "1", "2.0", "4.0", "+2.0"], ["SQL", "1", "1.0", "2.0", "+1.0"]]
     assert ["Completed", "1"] in _rows(_figure(page, "goals"))
     satisfaction = _figure(page, f"survey-{known.survey_id}-satisfaction")
-    assert ["4", "1"] in _rows(satisfaction) and "Mean 4.0 out of 5." in satisfaction
+    assert ["4", "1"] in _rows(satisfaction) and "1 answer. Most chose 4 (1 answer). Mean 4.0 out of 5." in satisfaction
     career = _rows(_figure(page, f"survey-{known.survey_id}-career-outcomes"))
     assert ["I was promoted", "1"] in career and ["I led a project", "0"] in career
     assert "1 of 5 participants answered" in page.text
