@@ -18,6 +18,10 @@ def sessions_text(num: int) -> str:
     return ngettext("%(num)s session", "%(num)s sessions", num)
 
 
+def done_action_items_text(num: int) -> str:
+    return ngettext("%(num)s action item done", "%(num)s action items done", num)
+
+
 def duration_text(minutes: float) -> str:
     """A length of time as people say it: "45 minutes" under an hour, then hours to the half hour under ten
     ("1 hour", "1.5 hours") and whole hours from ten on ("12 hours")."""
@@ -75,6 +79,7 @@ def waiting_for_text(others: Sequence[str], *, me: bool, to: str) -> str:
 FILTERS = {
     "hours": hours_text,
     "sessions": sessions_text,
+    "done_action_items": done_action_items_text,
     "time_in_sessions": time_in_sessions_text,
     "names": names_text,
 }

@@ -631,6 +631,25 @@ def test_only_its_owner_ticks_an_action_item(paired: Pair) -> None:
         assert db.session.get(ActionItem, item_id).done_at is None
 
 
+def test_the_pair_page_lists_only_open_action_items_and_counts_the_done_ones(paired: Pair) -> None:
+    mentor_id = str(participant_id(paired, paired.mentor))
+    rows = {"session-actions-0-text": "Share slides", "session-actions-0-owner": mentor_id,
+            "session-actions-1-text": "Book a room", "session-actions-1-owner": mentor_id}  # fmt: skip
+    session_id = log(paired, paired.mentee, **rows)
+    with paired.app.app_context():
+        slides = db.session.execute(select(ActionItem.id).where(ActionItem.text == "Share slides")).scalar_one()
+    ticked = paired.post(
+        paired.mentor, session_path(session_id, f"/actions/{slides}"), {"done": "1", "return_to": "pair"}
+    )
+    assert ticked.status_code == 200
+
+    card = text_of(paired.page(paired.mentee)).split("Open action items:")[1].split("Open the session")[0]
+    assert "Book a room" in card and "Share slides" not in card
+    assert "1 action item done" in card
+    detail = text_of(paired.page(paired.mentee, session_path(session_id)))
+    assert "Share slides" in detail and "Book a room" in detail  # the session page keeps both, each with its state
+
+
 # --- Who may reach a session --------------------------------------------------------------------------------------
 
 
