@@ -210,6 +210,8 @@ def test_a_pair_meets_sets_goals_and_grows_and_the_instructor_sees_it_on_program
     # 6. Baseline: Amara rates herself, Priya rates her.
     mentee.get_by_role("link", name="My mentorship").first.press("Enter")
     expect(mentee.get_by_role("heading", level=1)).to_have_text("My mentorship")
+    # They have met and set a goal: the next step is their next session, not a first meeting.
+    expect(mentee.locator("p.match-next-step")).to_contain_text(f"meet {PRIYA} again by")
     open_rating(mentee, f"Rate yourself in “{BASELINE}”")
     rate(mentee, {"Python": 1, "SQL": 2}, "I can read Python but not yet write it alone.")
     expect(flash(mentee)).to_contain_text(f"Your self-assessment for “{BASELINE}” is saved.")
