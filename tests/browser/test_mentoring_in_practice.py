@@ -213,11 +213,15 @@ def test_a_pair_meets_sets_goals_and_grows_and_the_instructor_sees_it_on_program
     # They have met and set a goal: the next step is their next session, not a first meeting.
     expect(mentee.locator("p.match-next-step")).to_contain_text(f"meet {PRIYA} again by")
     open_rating(mentee, f"Rate yourself in “{BASELINE}”")
+    # A learner reads of her own skills, not the rule as staff read it ("the mentee's focus skills").
+    expect(mentee.locator("form.profile-form")).to_contain_text("These are your focus skills")
+    expect(mentee.locator("main")).not_to_contain_text("the mentee")
     rate(mentee, {"Python": 1, "SQL": 2}, "I can read Python but not yet write it alone.")
     expect(flash(mentee)).to_contain_text(f"Your self-assessment for “{BASELINE}” is saved.")
 
     mentor.get_by_role("link", name="My mentorship").first.press("Enter")
     open_rating(mentor, f"Rate {AMARA} in “{BASELINE}”")
+    expect(mentor.locator("form.profile-form")).to_contain_text(f"These are {AMARA}'s focus skills")
     rate(mentor, {"Python": 2, "SQL": 1}, "Solid start in Python; SQL joins are new.")
     expect(flash(mentor)).to_contain_text(f"Your rating of {AMARA} for “{BASELINE}” is saved")
 
