@@ -209,6 +209,15 @@ def test_the_log_form_is_on_the_pair_page_where_check_ins_link_to(paired: Pair) 
     assert "in Europe/Paris" in text_of(page)
 
 
+def test_a_duration_that_is_no_number_gets_one_plain_message(paired: Pair) -> None:
+    response = paired.post(paired.mentee, "/sessions", session_data(**{"session-duration_minutes": "an hour"}))
+    assert response.status_code == 422
+    assert field_errors(response) == {
+        "session-duration_minutes": "Enter how long you met as a number of minutes, such as 45."
+    }
+    assert "Not a valid" not in response.text
+
+
 def test_a_form_with_errors_shows_each_next_to_its_field_with_422_and_writes_nothing(paired: Pair) -> None:
     before = everything(paired.app)
     response = paired.post(
