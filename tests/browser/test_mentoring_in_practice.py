@@ -169,6 +169,7 @@ def test_a_pair_meets_sets_goals_and_grows_and_the_instructor_sees_it_on_program
     duration.press_sequentially("90")
     log.get_by_role("radio", name="Video call").press("Space")
     log.get_by_label("Topics").press_sequentially(TOPICS)
+    log.locator("summary", has_text="Skills practised (optional)").press("Enter")  # the list opens
     log.get_by_role("group", name="Skills practised (optional)").get_by_role("checkbox", name="Python").press("Space")
     log.get_by_role("button", name="Log this session").press("Enter")
     expect(flash(mentee)).to_have_text(f"Your session is logged. Waiting for {PRIYA} to confirm it.")
