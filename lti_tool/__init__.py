@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from lti_tool import cookieless, hosts, security_headers
+from lti_tool import cookieless, hosts, security_headers, wording
 from lti_tool.assessments.blueprint import bp as assessments_bp
 from lti_tool.courses.blueprint import bp as courses_bp
 from lti_tool.deep_linking.blueprint import bp as deep_linking_bp
@@ -82,6 +82,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     security_headers.init_app(app)
     register_input_checks(app)
+
+    app.jinja_env.filters.update(wording.FILTERS)
 
     @app.context_processor
     def tool_identity() -> dict[str, str]:

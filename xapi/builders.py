@@ -41,7 +41,7 @@ from xapi.models import (
     Statement,
     StatementRef,
     Verb,
-    is_language_tag,
+    language_tag_of,
 )
 from xapi.vocabulary import Vocabulary
 
@@ -139,15 +139,6 @@ def _course(ctx: StatementContext) -> Activity:
     return _shared_activity(activity_iri(ctx.tool_base, "course", ctx.course.ref), v.COURSE, ctx.course.title)
 
 
-def _language(locale: str | None) -> str | None:
-    # LMSs send POSIX-style locales (en_US) as often as language tags; one we cannot express as an
-    # RFC 5646 tag is better left out than allowed to make the statement invalid.
-    if not locale:
-        return None
-    tag = locale.replace("_", "-")
-    return tag if is_language_tag(tag) else None
-
-
 def _context(
     ctx: StatementContext,
     enrolment: Enrolment | None,
@@ -173,7 +164,7 @@ def _context(
         fields["instructor"] = agent_for(instructor, ctx.privacy)
     if launch.platform and object_is_activity:
         fields["platform"] = launch.platform
-    language = _language(launch.locale)
+    language = language_tag_of(launch.locale)
     if language:
         fields["language"] = language
     all_extensions: dict[str, JsonValue] = {

@@ -84,6 +84,37 @@ def is_language_tag(value: str) -> bool:
     return bool(_LANGUAGE_TAG.fullmatch(value))
 
 
+def language_tag_of(locale: str | None) -> str | None:
+    """The BCP 47 tag an LMS locale stands for, or None when none can be made of it.
+
+    LMSs send POSIX locales ("en_US", "de_DE.UTF-8@euro") as often as tags, and Moodle Workplace sends "en_us_wp",
+    which LRSs reject: underscores become hyphens, a POSIX encoding or modifier goes, and the longest run of
+    subtags from the start that is a well-formed tag stays ("en-US"), cased as BCP 47 recommends. A locale whose
+    language itself is not valid gives None: a statement is better without a language than with a guessed one."""
+    if not locale:
+        return None
+    subtags = re.split(r"[-_]", locale.strip().split(".", 1)[0].split("@", 1)[0])
+    if subtags[0].upper() in {"C", "POSIX"}:  # the POSIX "no locale", which says nothing of a language
+        return None
+    kept: list[str] = []
+    for subtag in subtags:
+        if not is_language_tag("-".join([*kept, subtag])):
+            break
+        kept.append(subtag)
+    if not kept:
+        return None
+    return "-".join([kept[0].lower(), *(_cased(subtag) for subtag in kept[1:])])
+
+
+def _cased(subtag: str) -> str:
+    # Regions in capitals ("US"), scripts in title case ("Latn"), everything else in lower case.
+    if len(subtag) == 2 and subtag.isalpha():
+        return subtag.upper()
+    if len(subtag) == 4 and subtag.isalpha():
+        return subtag.title()
+    return subtag.lower()
+
+
 def _iri(value: str) -> str:
     if not is_iri(value):
         raise ValueError("must be an absolute IRI with a scheme (e.g. https://...)")

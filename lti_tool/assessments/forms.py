@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, RadioField, SelectChoice, StringField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from lti_tool.assessments.models import AssessmentRound, GradeRule, RoundKind, SkillAssessment
@@ -18,6 +18,7 @@ from lti_tool.assessments.services import (
     POSITION_RANGE,
     RoundSettings,
 )
+from lti_tool.number_fields import WholeNumberField
 from lti_tool.profiles.forms import one_of
 from lti_tool.programs.models import Skill
 from lti_tool.programs.services import LEVELS
@@ -46,12 +47,13 @@ class RoundForm(FlaskForm):  # type: ignore[misc]
         default=RoundKind.BASELINE.value,
         validators=[InputRequired("Choose baseline or follow-up.")],
     )
-    position = IntegerField(
+    position = WholeNumberField(
         "Order",
         [
             InputRequired("Enter a whole number."),
             NumberRange(*POSITION_RANGE, message="Enter a whole number from %(min)s to %(max)s."),
         ],
+        invalid_message="Enter the round's place in the order as a whole number, such as 2.",
         description="Rounds are compared in this order: growth runs from the first round with ratings to the latest.",
     )
     graded = BooleanField("Graded: give each mentee a score by the rule below")

@@ -72,10 +72,27 @@ GRADE_RULE_WORDS = {
     ),
     GradeRule.COMPLETION.value: "100 % once the mentee has submitted their self-assessment.",
 }
-FOCUS_RULE_WORDS = (
-    "The skills rated are the mentee's focus skills: the goals on their profile and the skills of their goals on "
-    "the pair page; a mentee with none is rated on every skill of the program's framework."
-)
+
+
+def focus_rule_words(role: RaterRole, name: str) -> str:
+    """Which skills the rating form lists, in the words of the person rating: a mentee reads of their own goals,
+    a mentor of their mentee's, staff the rule."""
+    if role is RaterRole.SELF:
+        return (
+            "These are your focus skills: the goals on your profile and the skills of your goals on your pair page. "
+            "With none of those, you rate every skill of the program."
+        )
+    if role is RaterRole.MENTOR:
+        return (
+            f"These are {name}'s focus skills: the goals on their profile and the skills of their goals on your pair "
+            "page. With none of those, you rate every skill of the program."
+        )
+    return (
+        "The skills rated are the mentee's focus skills: the goals on their profile and the skills of their goals on "
+        "the pair page; a mentee with none is rated on every skill of the program's framework."
+    )
+
+
 LEVEL_RULE_WORDS = (
     "A skill's level in a round is the mentor's rating (their average, if several rated); where no mentor rated "
     "it, the instructor's; where neither did, the mentee's own. Growth compares the first round with ratings to "

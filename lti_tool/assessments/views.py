@@ -84,7 +84,7 @@ def _rate_page(
         form=form,
         submitted=submitted,
         level_names=LEVEL_NAMES,
-        focus_rule=services.FOCUS_RULE_WORDS,
+        focus_rule=services.focus_rule_words(role, subject.membership.user.display_name),
         open=services.round_state(round_) is services.RoundState.OPEN,
     )
 

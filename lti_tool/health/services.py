@@ -60,6 +60,7 @@ from lti_tool.programs.models import Participant, Program
 from lti_tool.surveys.models import Survey, SurveyResponse
 from lti_tool.surveys.questions import Distribution, QuestionType, distribution, parse_questions
 from lti_tool.surveys.services import SurveyStatus, status_of
+from lti_tool.wording import hours_text, most_chosen_text, ngettext, time_in_sessions_text
 
 Attached = TypeVar("Attached", SessionResponse, SessionRating, ActionItem)
 WEEKS_SHOWN = 16
@@ -798,10 +799,10 @@ def weekly_figure(weeks: list[WeekActivity]) -> Figure | None:
     total = sum(w.hours for w in weeks)
     summary = (
         f"Hours of mentoring logged each week from the week of {weeks[0].week_of:%d %b %Y} to the week of "
-        f"{weeks[-1].week_of:%d %b %Y}: {level_text(total)} hours in {sum(w.sessions for w in weeks)} sessions."
+        f"{weeks[-1].week_of:%d %b %Y}: {time_in_sessions_text(total * 60, sum(w.sessions for w in weeks))}."
     )
     if busiest.hours:
-        summary += f" The busiest week was the week of {busiest.week_of:%d %b} ({level_text(busiest.hours)} hours)."
+        summary += f" The busiest week was the week of {busiest.week_of:%d %b} ({hours_text(busiest.hours)})."
     return Figure(
         "weekly-hours",
         "Hours logged per week",
@@ -880,10 +881,11 @@ def growth_figure(growth: list[SkillGrowth]) -> Figure | None:
 def question_figure(survey: Survey, spread: Distribution) -> Figure:
     labels = [label for label, _ in spread.counts]
     counts = [float(n) for _, n in spread.counts]
-    summary = f"{spread.answered} answer{'s' if spread.answered != 1 else ''}."
-    if spread.answered:
-        top_label, top_count = max(spread.counts, key=lambda item: item[1])
-        summary += f" Most chose {top_label} ({top_count})."
+    summary = " ".join(
+        part
+        for part in (ngettext("%(num)s answer.", "%(num)s answers.", spread.answered), most_chosen_text(spread.counts))
+        if part
+    )
     if spread.mean is not None:
         summary += f" Mean {spread.mean:.1f} out of 5."
     return Figure(

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from lti_tool.extensions import db, utcnow
 from lti_tool.mentoring.goals import day_text, moment_text
-from lti_tool.mentoring.models import CheckinRequest, Relationship
+from lti_tool.mentoring.models import CheckinRequest, Goal, Relationship
 from lti_tool.mentoring.relationships import (
     CheckinStatus,
     MentoringError,
@@ -186,10 +186,21 @@ class PairSummary:
     agreement_waits_on_me: bool
     checkin: CheckinView
     requests: list[RequestView]
+    has_goals: bool
 
     @property
     def may_request(self) -> bool:
         return not _asked_recently(self.requests)
+
+    @property
+    def next_step(self) -> str:
+        """What the pair does next, from where it stands: "agreement" (accept it), "first-meeting" (agree on
+        one and meet), "goals" (met but set none) or "next-session" (meet again and log it)."""
+        if self.agreement_waits_on_me:
+            return "agreement"
+        if self.checkin.last_met_on is None:
+            return "first-meeting"
+        return "next-session" if self.has_goals else "goals"
 
 
 def home_pairs(participant: Participant) -> list[PairSummary]:
@@ -197,6 +208,7 @@ def home_pairs(participant: Participant) -> list[PairSummary]:
     relationships = [r for r in relationships_of(participant) if r.ended_at is None]
     ids = [r.id for r in relationships]
     met, requests = last_meetings(ids), open_requests(ids)
+    with_goals = set(db.session.execute(select(Goal.relationship_id).where(Goal.relationship_id.in_(ids))).scalars())
     summaries = []
     for relationship in relationships:
         active = [m for m in relationship.members if m.left_at is None]
@@ -209,6 +221,7 @@ def home_pairs(participant: Participant) -> list[PairSummary]:
                 agreement_waits_on_me=any(m.participant_id == participant.id for m in waiting_on(relationship)),
                 checkin=checkin_view(relationship, met.get(relationship.id), participant.timezone),
                 requests=_request_views(requests[relationship.id], participant),
+                has_goals=relationship.id in with_goals,
             )
         )
     return summaries

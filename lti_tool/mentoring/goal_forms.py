@@ -10,7 +10,6 @@ from wtforms import (
     BooleanField,
     DateField,
     Field,
-    IntegerField,
     SelectChoice,
     SelectField,
     StringField,
@@ -20,6 +19,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from lti_tool.mentoring.goals import MAX_COMMENT, MAX_MEASURE, MAX_TITLE, DateWindow
 from lti_tool.mentoring.models import Goal, GoalStatus
+from lti_tool.number_fields import WholeNumberField
 from lti_tool.programs.models import Skill
 
 NEW_GOAL = "new-goal"
@@ -104,7 +104,11 @@ class ProgressForm(FlaskForm):  # type: ignore[misc]
         validate_choice=False,
         validators=[InputRequired("Choose a status.")],
     )
-    progress = IntegerField("Progress (%)", [InputRequired(_PROGRESS_MESSAGE), NumberRange(0, 100, _PROGRESS_MESSAGE)])
+    progress = WholeNumberField(
+        "Progress (%)",
+        [InputRequired(_PROGRESS_MESSAGE), NumberRange(0, 100, _PROGRESS_MESSAGE)],
+        invalid_message="Enter the progress as a whole number from 0 to 100, such as 50.",
+    )
 
     @classmethod
     def of(cls, goal: Goal) -> ProgressForm:

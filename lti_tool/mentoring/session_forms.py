@@ -11,7 +11,6 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
-    IntegerField,
     RadioField,
     SelectField,
     StringField,
@@ -25,6 +24,7 @@ from lti_tool.extensions import utcnow
 from lti_tool.mentoring import sessions
 from lti_tool.mentoring.models import ActionItem, MentoringSession
 from lti_tool.mentoring.relationships import PairAccess
+from lti_tool.number_fields import WholeNumberField
 from lti_tool.profiles.forms import MultiCheckboxField
 
 LOG_PREFIX = "session"
@@ -63,12 +63,13 @@ class SessionForm(FlaskForm):  # type: ignore[misc]
         format=["%H:%M", "%H:%M:%S"],
         invalid_value_message=_TIME,
     )
-    duration_minutes = IntegerField(
+    duration_minutes = WholeNumberField(
         "Duration in minutes",
         [
             InputRequired("Enter how long you met, in minutes."),
             NumberRange(*sessions.DURATION_RANGE, message="Enter a whole number of minutes from %(min)s to %(max)s."),
         ],
+        invalid_message="Enter how long you met as a number of minutes, such as 45.",
     )
     format = RadioField(
         "How you met",

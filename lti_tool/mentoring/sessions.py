@@ -381,6 +381,10 @@ class SessionCard:
     def open_action_items(self) -> list[ActionItem]:
         return [item for item in self.action_items if item.done_at is None]
 
+    @property
+    def done_action_items(self) -> list[ActionItem]:
+        return [item for item in self.action_items if item.done_at is not None]
+
 
 def session_cards(access: PairAccess, sessions: list[MentoringSession]) -> list[SessionCard]:
     """Cards for `sessions`, with their answers, ratings and action items read in one query each."""

@@ -11,8 +11,10 @@ from lti_tool.courses.access import course_member, current_membership
 from lti_tool.extensions import db
 from lti_tool.hosts import public_base_url
 from lti_tool.mentoring import checkins, goals, relationships, sessions
+from lti_tool.mentoring.models import RelationshipMember
 from lti_tool.mentoring.relationships import MentoringError, PairAccess
 from lti_tool.runtime import runtime
+from lti_tool.wording import waiting_for_text
 
 
 def pair_url(access_or_id: PairAccess | int, course_id: int, anchor: str | None = None) -> str:
@@ -23,6 +25,14 @@ def pair_url(access_or_id: PairAccess | int, course_id: int, anchor: str | None 
 def open_pair(course_id: int, relationship_id: int) -> PairAccess:
     """The pair page's relationship for the signed-in member, or 404 (see `relationships.pair_for`)."""
     return relationships.pair_for(course_id, relationship_id, current_membership())
+
+
+def agreement_waiting_text(
+    waiting: list[RelationshipMember], access: PairAccess, to: str = "accept the agreement"
+) -> str:
+    """ "Waiting for you and Priya Natarajan to accept the agreement.": the viewer first, as "you"."""
+    others = [m.participant.membership.user.display_name for m in waiting if m.id != access.me.id]
+    return waiting_for_text(others, me=any(m.id == access.me.id for m in waiting), to=to)
 
 
 def render_pair(access: PairAccess, status: int = 200, **forms: Any) -> tuple[str, int]:
@@ -37,6 +47,7 @@ def render_pair(access: PairAccess, status: int = 200, **forms: Any) -> tuple[st
         access=access,
         relationship=relationship,
         waiting_on=access.waiting_on,
+        agreement_waiting_text=agreement_waiting_text(access.waiting_on, access),
         **checkins.section(access),
         **sessions.section(access, forms),
         **goals.section(access, forms),
@@ -68,7 +79,7 @@ def accept_agreement(course_id: int, relationship_id: int) -> Response | tuple[s
         + (
             "Everyone has accepted: log your first session when you have met."
             if not others
-            else "Waiting for " + ", ".join(m.participant.membership.user.display_name for m in others) + "."
+            else agreement_waiting_text(others, access, to="accept it")
         ),
         "success",
     )

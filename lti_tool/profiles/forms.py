@@ -9,7 +9,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     Field,
-    IntegerField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -21,6 +20,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from lti_tool.courses.models import Membership
+from lti_tool.number_fields import WholeNumberField
 from lti_tool.profiles import services
 from lti_tool.programs.models import Participant, Program, Skill
 from lti_tool.programs.services import allowed_roles
@@ -117,7 +117,7 @@ class ProfileForm(FlaskForm):  # type: ignore[misc]
             )
         ],
     )
-    capacity = IntegerField(
+    capacity = WholeNumberField(
         "How many mentees can you take?",
         validators=[
             Optional(),
@@ -127,6 +127,7 @@ class ProfileForm(FlaskForm):  # type: ignore[misc]
                 message=f"Choose a number from {services.MIN_CAPACITY} to {services.MAX_CAPACITY}.",
             ),
         ],
+        invalid_message="Enter a whole number of mentees, such as 2.",
     )
 
     # Set by build_profile_form.

@@ -9,8 +9,6 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
-    FloatField,
-    IntegerField,
     RadioField,
     SelectChoice,
     StringField,
@@ -19,6 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from lti_tool.matching.engine import MAX_WEIGHT
+from lti_tool.number_fields import DecimalNumberField, WholeNumberField
 from lti_tool.programs.models import DEFAULT_RULES, DEFAULT_WEIGHTS, Eligibility, MentoringModel
 from lti_tool.programs.services import (
     CAPACITY_RANGE,
@@ -78,26 +77,14 @@ _ELIGIBILITY_CHOICES = [SelectChoice(value, label) for value, label in ELIGIBILI
 _CATEGORY_CHOICES = [SelectChoice("technical", "Technical"), SelectChoice("soft", "Soft")]
 
 
-class WholeNumberField(IntegerField):  # type: ignore[misc]
-    """An IntegerField that refuses numbers longer than any setting takes: NumberRange's NaN check cannot
-    convert an integer of hundreds of digits to a float, which would otherwise end the request in an error."""
-
-    MAX_DIGITS = 9
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        if valuelist and isinstance(valuelist[0], str) and len(valuelist[0].strip().lstrip("+-")) > self.MAX_DIGITS:
-            self.data = None
-            raise ValueError("The number is too large.")
-        super().process_formdata(valuelist)
-
-
-def _weight_field(key: str) -> FloatField:
-    return FloatField(
+def _weight_field(key: str) -> DecimalNumberField:
+    return DecimalNumberField(
         WEIGHT_LABELS[key][0],
         [
-            InputRequired(f"Enter a number from 0 to {MAX_WEIGHT:g}."),
-            NumberRange(0, MAX_WEIGHT, f"Enter a number from 0 to {MAX_WEIGHT:g}."),
+            InputRequired(f"Enter a number from 0 to {MAX_WEIGHT:g}, such as {MAX_WEIGHT / 2:g}."),
+            NumberRange(0, MAX_WEIGHT, f"Enter a number from 0 to {MAX_WEIGHT:g}, such as {MAX_WEIGHT / 2:g}."),
         ],
+        invalid_message=f"Enter a number from 0 to {MAX_WEIGHT:g}, such as {MAX_WEIGHT / 2:g}.",
     )
 
 
@@ -134,6 +121,7 @@ class SettingsForm(FlaskForm):  # type: ignore[misc]
             InputRequired("Enter a whole number."),
             NumberRange(*CAPACITY_RANGE, message="Enter a whole number from %(min)s to %(max)s."),
         ],
+        invalid_message="Enter a whole number of mentees, such as 3.",
     )
     starts_on = DateField("Cohort start date", [Optional()])
     ends_on = DateField("Cohort end date", [Optional()])
@@ -143,6 +131,7 @@ class SettingsForm(FlaskForm):  # type: ignore[misc]
             InputRequired("Enter a whole number of days."),
             NumberRange(*CHECKIN_RANGE, message="Enter a whole number of days from %(min)s to %(max)s."),
         ],
+        invalid_message="Enter a whole number of days, such as 14.",
     )
     agreement_text = TextAreaField(
         "Agreement text",
@@ -161,6 +150,7 @@ class SettingsForm(FlaskForm):  # type: ignore[misc]
     min_score = WholeNumberField(
         "Minimum match score (points of 100)",
         [Optional(), NumberRange(0, 100, "Enter a whole number from %(min)s to %(max)s, or leave it empty.")],
+        invalid_message="Enter a whole number of points, such as 60, or leave it empty.",
     )
     max_hours_apart = WholeNumberField(
         "At most this many hours apart",
@@ -170,6 +160,7 @@ class SettingsForm(FlaskForm):  # type: ignore[misc]
                 *HOURS_APART_RANGE, message="Enter a whole number of hours from %(min)s to %(max)s, or leave it empty."
             ),
         ],
+        invalid_message="Enter a whole number of hours, such as 6, or leave it empty.",
     )
     self_match = BooleanField("Self-match: mentees choose among their top suggestions")
     require_reciprocity = BooleanField("Require reciprocity (peer-to-peer): each pair mentors in both directions")
@@ -181,6 +172,7 @@ class SettingsForm(FlaskForm):  # type: ignore[misc]
             NumberRange(*REQUEST_DAYS_RANGE, message="Enter a whole number of days from %(min)s to %(max)s."),
         ],
         default=7,
+        invalid_message="Enter a whole number of days, such as 7.",
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

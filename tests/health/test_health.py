@@ -90,7 +90,7 @@ def test_the_health_page_shows_the_figures_with_charts_and_their_tables(known: K
     stats = _stats(page)
     assert stats["Pairs matched"] == "2"
     assert stats["Agreements accepted by everyone"] == "1 of 2"
-    assert stats["Sessions logged"] == "2 2.5 h"
+    assert stats["Sessions logged"] == "2 2.5 hours"
     assert stats["Overdue for a check-in"] == "1 of 2"
     assert stats["Goals completed"] == "1 of 3"
     assert f"/program/pairs/{known.other_id}" in page.text  # the overdue pair is linked in the next step
@@ -101,7 +101,8 @@ def test_the_health_page_shows_the_figures_with_charts_and_their_tables(known: K
     for chart in charts:
         assert 'role="img"' in chart and "<title id=" in chart and "<desc id=" in chart and "<rect" in chart
     weekly = _figure(page, "weekly-hours")
-    assert sum(float(row[2]) for row in _rows(weekly)[1:]) == 2.5
+    assert [row[1:3] for row in _rows(weekly)[1:] if row[1] != "0"] == [["1", "1.5 hours"], ["1", "1 hour"]]
+    assert "2.5 hours in 2 sessions." in html.unescape(weekly)
     assert _rows(_figure(page, "assessment-completion"))[1:] == [
         ["Baseline", "2", "3", "67%"],
         ["Follow-up", "1", "3", "33%"],
@@ -111,13 +112,13 @@ def test_the_health_page_shows_the_figures_with_charts_and_their_tables(known: K
     assert _rows(growth)[1:] == [["Python", "1", "2.0", "4.0", "+2.0"], ["SQL", "1", "1.0", "2.0", "+1.0"]]
     assert ["Completed", "1"] in _rows(_figure(page, "goals"))
     satisfaction = _figure(page, f"survey-{known.survey_id}-satisfaction")
-    assert ["4", "1"] in _rows(satisfaction) and "Mean 4.0 out of 5." in satisfaction
+    assert ["4", "1"] in _rows(satisfaction) and "1 answer. Most chose 4 (1 answer). Mean 4.0 out of 5." in satisfaction
     career = _rows(_figure(page, f"survey-{known.survey_id}-career-outcomes"))
     assert ["I was promoted", "1"] in career and ["I led a project", "0"] in career
     assert "1 of 5 participants answered" in page.text
     pairs_table = _rows(page.text.split('class="pair-table"')[1].split("</table>")[0])
     # The overdue pair comes first, then the other.
-    assert [row[1:4] for row in pairs_table[1:]] == [["Waiting", "0", "0.0"], ["Accepted", "2", "2.5"]]
+    assert [row[1:4] for row in pairs_table[1:]] == [["Waiting", "0", "0 minutes"], ["Accepted", "2", "2.5 hours"]]
     assert "Overdue by 16 days" in _text(page.text)
     assert PRIVATE not in page.text
     assert FORMULA_ANSWER not in html.unescape(page.text)  # written answers are in the export, not on the page
@@ -137,6 +138,7 @@ def test_the_staff_pair_view_shows_everything_shared_but_never_a_private_note(kn
     for shared in ("Very useful", "Read the style guide", "We did not meet that day.", FORMULA_GOAL, "First report",
                    "Good start on the joins.", "confirmed", "disputed", "Times are in UTC"):  # fmt: skip
         assert shared in text, shared
+    assert "2 sessions counted, 2.5 hours" in text
     other = instructor.get(f"{known.base}/pairs/{known.other_id}")
     assert "Can we meet?" in other.text and "Overdue" in other.text
 

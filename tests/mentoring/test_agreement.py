@@ -9,6 +9,7 @@ from flask import Flask
 from lti_tool.extensions import db
 from lti_tool.programs.models import Program
 from tests.mentoring.conftest import Pair
+from tests.mentoring.test_sessions import name_of
 from tests.profiles.helpers import outbox_events
 
 
@@ -25,14 +26,18 @@ def test_pair_page_says_who_the_agreement_waits_on_until_both_accept(pair: Pair)
     assert page.status_code == 200
     text = html.unescape(page.text)
     assert "Meet every two weeks." in text
-    assert "Waiting on:" in text and "you" in text
+    mentor_name = name_of(pair.app, pair.mentor)
+    # The viewer comes first, as "you", in a sentence that reads as one.
+    assert f"Waiting for you and {mentor_name} to accept the agreement." in text
 
     accepted = pair.post(pair.mentee, "/agreement", {"expectations": "Code review first, <script>x()</script>"})
     assert accepted.status_code == 200
-    assert "Waiting for" in html.unescape(accepted.text)
+    assert f"You accepted the agreement. Waiting for {mentor_name} to accept it." in html.unescape(accepted.text)
+    assert f"Waiting for {mentor_name} to accept the agreement." in html.unescape(pair.page(pair.mentee).text)
     assert pair.member(pair.mentee).accepted_at is not None
 
     mentor_view = pair.page(pair.mentor)
+    assert "Waiting for you to accept the agreement." in mentor_view.text
     assert "&lt;script&gt;x()&lt;/script&gt;" in mentor_view.text  # shown as text, never run
     assert "<script>x()" not in mentor_view.text
     assert pair.post(pair.mentor, "/agreement").status_code == 200

@@ -19,6 +19,7 @@ from lti_tool.mentoring.models import CheckinRequest, MentoringSession, Relation
 from lti_tool.statements.models import StatementOutbox
 from tests.lti_browser import LtiBrowser
 from tests.mentoring.conftest import Pair
+from tests.mentoring.test_goals import set_goal
 from tests.profiles.helpers import course_id, create_program, outbox_events
 
 PARIS = ZoneInfo("Europe/Paris")  # the cohort's learners' time zone
@@ -162,6 +163,19 @@ def test_the_learners_home_links_each_pair_with_what_waits_on_them(pair: Pair) -
     assert pair.post(pair.mentee, "/agreement").status_code == 200
     assert "The agreement waits on you" not in text_of(home(pair, pair.mentee))
     assert "The agreement waits on you" in text_of(home(pair, pair.mentor))
+
+
+def test_the_next_step_on_the_learners_home_follows_where_the_pair_stands(pair: Pair) -> None:
+    def next_step() -> str:
+        return text_of(home(pair, pair.mentee)).split("Next step:")[-1].split("Ask your instructor")[0].strip()
+
+    assert next_step().startswith("read and accept your mentoring agreement")
+    assert pair.post(pair.mentee, "/agreement").status_code == 200
+    assert next_step().startswith("get in touch with")  # accepted, not met yet
+    met(pair, 1)
+    assert next_step() == "you have met: set your goals together on your pair page."
+    set_goal(pair)
+    assert re.fullmatch(r"meet .+ again by \d\d \w\w\w \d{4} and log the session\.", next_step()), next_step()
 
 
 def test_the_learners_home_shows_an_overdue_pair_with_both_one_click_actions(pair: Pair) -> None:

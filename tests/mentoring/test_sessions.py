@@ -209,6 +209,15 @@ def test_the_log_form_is_on_the_pair_page_where_check_ins_link_to(paired: Pair) 
     assert "in Europe/Paris" in text_of(page)
 
 
+def test_a_duration_that_is_no_number_gets_one_plain_message(paired: Pair) -> None:
+    response = paired.post(paired.mentee, "/sessions", session_data(**{"session-duration_minutes": "an hour"}))
+    assert response.status_code == 422
+    assert field_errors(response) == {
+        "session-duration_minutes": "Enter how long you met as a number of minutes, such as 45."
+    }
+    assert "Not a valid" not in response.text
+
+
 def test_a_form_with_errors_shows_each_next_to_its_field_with_422_and_writes_nothing(paired: Pair) -> None:
     before = everything(paired.app)
     response = paired.post(
@@ -629,6 +638,25 @@ def test_only_its_owner_ticks_an_action_item(paired: Pair) -> None:
     assert paired.post(paired.mentor, session_path(session_id, f"/actions/{item_id}"), {"done": "0"}).status_code == 200
     with paired.app.app_context():
         assert db.session.get(ActionItem, item_id).done_at is None
+
+
+def test_the_pair_page_lists_only_open_action_items_and_counts_the_done_ones(paired: Pair) -> None:
+    mentor_id = str(participant_id(paired, paired.mentor))
+    rows = {"session-actions-0-text": "Share slides", "session-actions-0-owner": mentor_id,
+            "session-actions-1-text": "Book a room", "session-actions-1-owner": mentor_id}  # fmt: skip
+    session_id = log(paired, paired.mentee, **rows)
+    with paired.app.app_context():
+        slides = db.session.execute(select(ActionItem.id).where(ActionItem.text == "Share slides")).scalar_one()
+    ticked = paired.post(
+        paired.mentor, session_path(session_id, f"/actions/{slides}"), {"done": "1", "return_to": "pair"}
+    )
+    assert ticked.status_code == 200
+
+    card = text_of(paired.page(paired.mentee)).split("Open action items:")[1].split("Open the session")[0]
+    assert "Book a room" in card and "Share slides" not in card
+    assert "1 action item done" in card
+    detail = text_of(paired.page(paired.mentee, session_path(session_id)))
+    assert "Share slides" in detail and "Book a room" in detail  # the session page keeps both, each with its state
 
 
 # --- Who may reach a session --------------------------------------------------------------------------------------

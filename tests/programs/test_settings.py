@@ -97,7 +97,7 @@ def test_instructor_saves_valid_settings(app: Flask, instructor: LtiBrowser, cou
     [
         ({"default_capacity": "0"}, "default_capacity", "from 1 to 50"),
         ({"default_capacity": "51"}, "default_capacity", "from 1 to 50"),
-        ({"default_capacity": "lots"}, "default_capacity", "Not a valid integer"),
+        ({"default_capacity": "lots"}, "default_capacity", "Enter a whole number of mentees, such as 3."),
         ({"model": "group", "default_capacity": "1"}, "default_capacity", "at least 2"),
         ({"starts_on": "2026-05-01", "ends_on": "2026-05-01"}, "ends_on", "after the start date"),
         ({"ends_on": "2026-13-45"}, "ends_on", "Not a valid date"),
@@ -112,13 +112,18 @@ def test_instructor_saves_valid_settings(app: Flask, instructor: LtiBrowser, cou
         ({"mentor_eligibility": "everyone"}, "mentor_eligibility", "Not a valid choice"),
         ({"min_score": "101"}, "min_score", "from 0 to 100"),
         ({"min_score": "-5"}, "min_score", "from 0 to 100"),
-        ({"min_score": "sixty"}, "min_score", "Not a valid integer"),
-        ({"min_score": "1e400"}, "min_score", "Not a valid integer"),
+        ({"min_score": "sixty"}, "min_score", "Enter a whole number of points, such as 60, or leave it empty."),
+        ({"min_score": "1e400"}, "min_score", "Enter a whole number of points, such as 60, or leave it empty."),
         ({"max_hours_apart": "13"}, "max_hours_apart", "from 0 to 12"),
         ({"max_hours_apart": "-1"}, "max_hours_apart", "from 0 to 12"),
-        ({"max_hours_apart": "5.5"}, "max_hours_apart", "Not a valid integer"),
-        ({"max_hours_apart": "9" * 400}, "max_hours_apart", "The number is too large"),
-        ({"default_capacity": "9" * 400}, "default_capacity", "The number is too large"),
+        ({"max_hours_apart": "5.5"}, "max_hours_apart", "Enter a whole number of hours, such as 6, or leave it empty."),
+        (
+            {"max_hours_apart": "9" * 400},
+            "max_hours_apart",
+            "Enter a whole number of hours, such as 6, or leave it empty.",
+        ),
+        ({"default_capacity": "9" * 400}, "default_capacity", "Enter a whole number of mentees, such as 3."),
+        ({"weight_preferences": "lots"}, "weight_preferences", "Enter a number from 0 to 1, such as 0.5."),
         ({"weight_waking_hours": "2"}, "weight_waking_hours", "from 0 to 1"),
     ],
 )
@@ -129,6 +134,7 @@ def test_invalid_settings_are_explained_next_to_the_field_and_change_nothing(
     response = _save(instructor, course, {**GOOD, **changes})
     assert response.status_code == 400
     assert message in field_error(response, field)
+    assert "Not a valid integer" not in response.text and "Not a valid float" not in response.text
     assert "Please correct" in response.text
     assert program_state(app, course) == before
     # What was typed stays in the form, so nothing has to be entered again.

@@ -68,3 +68,17 @@ def test_a_teaching_assistants_launch_names_the_course_it_happened_in(
     assert launched["context"]["contextActivities"]["parent"][0]["definition"]["name"] == {
         "en-US": "Mentoring Practice 101"
     }
+
+
+def test_a_moodle_workplace_locale_reaches_the_lrs_as_a_valid_language_tag(
+    app: Flask, browser: LtiBrowser, sandbox: Sandbox, lrs: RalphLrs
+) -> None:
+    platform = sandbox.platform
+    actor = account_agent(platform.issuer, platform.sub(platform.course("ment-101").person("learner-01")))
+
+    # Moodle Workplace sends "en_us_wp", which is no language tag: LRSs refuse statements that carry it.
+    response = browser.signed_launch("ment-101", "learner-01", claims={"locale": "en_us_wp"})
+    assert response.status_code == 303, response.text[:2000]
+
+    (launched,) = delivered_statements_about(app, lrs, agent=actor, verb=LAUNCHED)
+    assert launched["context"]["language"] == "en-US"

@@ -223,7 +223,27 @@ def test_refs_unfit_for_an_iri_are_refused(ref: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("locale", "language"), [("en_US", "en-US"), ("fr", "fr"), ("de-CH", "de-CH"), ("", None), ("??", None)]
+    ("locale", "language"),
+    [
+        ("en_US", "en-US"),
+        ("fr", "fr"),
+        ("de-CH", "de-CH"),
+        ("", None),
+        ("??", None),
+        ("en_us_wp", "en-US"),  # Moodle Workplace: the "wp" is no subtag
+        ("EN_us", "en-US"),
+        ("pt_br", "pt-BR"),
+        ("zh_hant_tw", "zh-Hant-TW"),
+        ("de_DE.UTF-8@euro", "de-DE"),
+        ("es-419", "es-419"),
+        ("sr_Latn_RS_x", "sr-Latn-RS"),
+        ("en--US", "en"),
+        (" fr_CA ", "fr-CA"),
+        ("C", None),
+        ("POSIX", None),
+        ("1234", None),
+        ("_en", None),
+    ],
 )
 def test_launch_locale_becomes_the_context_language(locale: str, language: str | None) -> None:
     ctx = make_context(launch=make_launch(locale=locale))
