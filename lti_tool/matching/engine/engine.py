@@ -393,8 +393,9 @@ def _prove_group(
     the one-on-one problem, certified the same way. Pair scores do not depend on the slot (availability
     compares whole calendars), so it drops only the one-slot-per-group rule: when its optimum lets every group
     meet in one slot, that optimum is the result, proven. Small cohorts (GROUP_EXACT_PAIRS) get the slots decided
-    exactly (CP-SAT), whose own bound then holds. Otherwise the planned result stands with the relaxation's
-    bound, which can be above the best group matching: the gap may overstate the loss, never understate it.
+    exactly (CP-SAT), whose own bound then holds; up to GROUP_BOUND_PAIRS the Lagrangian bound and its slot
+    plans are added. Otherwise the planned result stands with the relaxation's bound. Bounds can be above the
+    best group matching: the gap may overstate the loss, never understate it.
     """
     new = {e: m for e, m in assignment.items() if e not in fixed}
     ours = _total_score(encoded, new)
@@ -453,7 +454,8 @@ def _exact_groups(
 ) -> tuple[dict[int, int], float, float, bool]:
     """Groups and slots decided exactly (CP-SAT) when the feasible pairs are at most GROUP_EXACT_PAIRS (or the
     match is exhaustive, whatever their number): the better of that and `new`, and the bound then proven (the
-    solver's own, which covers every slot choice)."""
+    solver's own, which covers every slot choice). Up to GROUP_BOUND_PAIRS also the Lagrangian bound
+    (bounds.group_lagrangian), whose slot plans, filled by the flow, replace the result where they do better."""
     mentors, mentees = encoded.mentors, encoded.mentees
     places = np.maximum(
         mentors.capacity - np.bincount(np.array(list(fixed.values()), dtype=np.int64), minlength=len(mentors)), 0
