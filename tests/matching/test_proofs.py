@@ -3,17 +3,21 @@ brute force or by the exact solver), and it claims optimality only when it has t
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lti_tool.matching.engine import Cohort, MatchOptions, MatchResult, MentoringModel, Person, Program, match
 from lti_tool.matching.engine import engine as engine_module
+from lti_tool.matching.engine.bounds import group_lagrangian
+from lti_tool.matching.engine.solver import SCALE, assign
 from tests.matching.helpers import (
     SLOTS,
     brute_force,
@@ -77,6 +81,56 @@ def test_group_results_prove_a_bound_over_every_choice_of_meeting_slots(
     assert_proof_holds(prog, result, matched, optimum)
     if path == "exact slots":  # small enough for the exact slot choice: the optimum, proven
         assert result.proof.optimal
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 10**6), big=st.sampled_from([0, 7 * SCALE]), rounds=st.integers(1, 30))
+def test_group_lagrangian_bounds_every_choice_of_meeting_slots(seed: int, big: int, rounds: int) -> None:
+    """Brute force over every slot per mentor (the flow is exact given them): no group matching gains more than
+    the bound, from any starting prices and after any number of steps, and every plan it keeps is a slot
+    choice (-1 or a slot the mentor can meet in)."""
+    rng = np.random.default_rng(seed)
+    n_mentors, n_mentees, n_slots = 3, 6, 3
+    mentor_free = rng.random((n_mentors, n_slots)) < 0.6
+    mentee_free = rng.random((n_mentees, n_slots)) < 0.5
+    pairs = np.argwhere(rng.random((n_mentees, n_mentors)) < 0.7)
+    mentees, mentors = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
+    gain = rng.integers(0, SCALE, len(pairs)).astype(np.int64)
+    common = mentee_free[mentees] & mentor_free[mentors]
+    places = rng.integers(1, 3, n_mentors).astype(np.int64)
+    best = 0
+    for choice in itertools.product(*([-1, *np.flatnonzero(free).tolist()] for free in mentor_free)):
+        meets = np.array(choice, dtype=np.int64)[mentors]
+        ok = (meets >= 0) & common[np.arange(len(pairs)), np.maximum(meets, 0)]
+        scores = (gain[ok] + big) / SCALE
+        chosen = assign(n_mentees, n_mentors, mentees[ok], mentors[ok], scores, places, maximize_matched=False)
+        best = max(best, int((gain[ok][chosen] + big).sum()))
+    start = rng.integers(0, SCALE + big, n_mentees).astype(np.int64)
+    found = group_lagrangian(mentees, mentors, gain, common, places, start, big, best, rounds, 2)
+    assert found.bound >= best, "the bound is below a group matching that exists"
+    for plan in found.plans:
+        assert all(slot == -1 or mentor_free[mentor, slot] for mentor, slot in enumerate(plan.tolist()))
+
+
+@pytest.mark.parametrize(
+    ("seed", "maximize_matched"), [(0, True), (0, False), (3, True), (5, True), (5, False), (9, True), (30, False)]
+)
+def test_group_slots_taken_from_the_bound_keep_every_rule_and_their_proof(seed: int, maximize_matched: bool) -> None:
+    """Cohorts where the Lagrangian's slot plans beat the slots planned from demand (measured): the groups they
+    give keep every rule, meet in one slot their members can make, and prove no more than the exact optimum."""
+    prog = program(MentoringModel.GROUP, maximize_matched=maximize_matched)
+    cohort = random_cohort(seed, 6, 30, model=MentoringModel.GROUP, max_capacity=4)
+    exact = match(prog, cohort, seed=seed, options=MatchOptions(exhaustive=True))
+    assert exact.proof.optimal
+    with as_if_large(priced=False, planned_slots=True):
+        result = match(prog, cohort, seed=seed)
+    assert result.stats["slot_plans_adopted"]
+    check_result(prog, cohort, result)
+    by_id = {p.id: p for p in cohort.mentees}
+    for found in result.matches:
+        assert found.slot in by_id[found.mentee].availability
+    assert len({(m.mentor, m.slot) for m in result.matches}) == len({m.mentor for m in result.matches})
+    assert_proof_holds(prog, result, len(exact.matches), exact.objective)
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)

@@ -216,6 +216,14 @@ def certify_reciprocal(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+@dataclass(frozen=True)
+class GroupBound:
+    """What the Lagrangian of group matching found: a bound, and the slot plans its steps chose."""
+
+    bound: int  # no group matching gains more (big per pair included)
+    plans: list[IntArray]  # per mentor, the slot its best group met in at some steps (-1: none), distinct
+
+
 def group_lagrangian(
     mentees: IntArray,
     mentors: IntArray,
@@ -226,7 +234,8 @@ def group_lagrangian(
     big: int,
     target: int,
     rounds: int,
-) -> int:
+    plan_every: int,
+) -> GroupBound:
     """An upper bound on the total gain (+ big per pair) of groups that meet in one slot each: pair i (mentees[i]
     joins mentors[i]) needs its mentor's slot among common[i] (pairs x slots), each mentor takes places[m].
 
@@ -234,23 +243,35 @@ def group_lagrangian(
         L(lam) = sum(lam) + sum over mentors of max over slots s of the places[m] best (gain + big - lam_e)^+
                  among the mentor's pairs that can meet at s.
     Any prices give a bound (each mentor's group is then chosen alone, slot included, which no group matching
-    beats). Starting from `start`, subgradient steps (Polyak's, towards `target`, a value some matching reaches)
-    lower it; the lowest is returned.
+    beats), evaluated exactly in integers. Its best over the prices is the bound of the linear relaxation with
+    one variable per mentor and slot (each mentor's own choice is a whole slot and whole members), so the
+    ascent converges to that LP. Starting from `start`, subgradient steps (Polyak's, towards `target`, a value
+    some matching reaches) lower it; the lowest is returned. Every `plan_every` steps the slots the mentors
+    chose are kept as a plan: near the best prices they are where groups fill with members nobody else needs,
+    a slot plan for the flow to fill.
     """
+    plans: dict[bytes, IntArray] = {}
     if not len(mentees):
-        return 0
+        return GroupBound(0, [])
     slots = common.shape[1]
     pair_of, slot_of = np.nonzero(common)
     group = mentors[pair_of] * slots + slot_of
+    # Sorted by group, then best reduced gain first: one int64 key (reduced gains lie in 0..span) sorts in half
+    # the time of lexsort's two, which only cohorts far past GROUP_BOUND_PAIRS (exhaustive ones) need.
+    span = int(gain.max(initial=0)) + big + 1
+    one_key = (int(group.max(initial=0)) + 1) * span < 2**62
     lam = start.astype(np.float64)
     best = -1  # gains are never negative
     step = 1.0
     stalled = 0
-    for _ in range(rounds):
+    for round_number in range(rounds):
         prices = np.rint(lam).astype(np.int64)
         reduced = gain[pair_of] + big - prices[mentees[pair_of]]
         positive = np.flatnonzero(reduced > 0)
-        order = positive[np.lexsort((-reduced[positive], group[positive]))]
+        if one_key:
+            order = positive[np.argsort(group[positive] * span - reduced[positive], kind="stable")]
+        else:
+            order = positive[np.lexsort((-reduced[positive], group[positive]))]
         keys = group[order]
         firsts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.zeros(0, dtype=np.int64)
         rank = np.arange(len(order)) - np.repeat(firsts, np.diff(np.r_[firsts, len(order)]))
@@ -270,6 +291,10 @@ def group_lagrangian(
             stalled += 1
             if stalled >= 3:
                 step, stalled = step / 2, 0
+        if plan_every and round_number % plan_every == plan_every - 1:
+            plan = np.full(len(places), -1, dtype=np.int64)
+            plan[owner[last]] = keys[firsts[last]] % slots
+            plans.setdefault(plan.tobytes(), plan)
         chosen_group = np.zeros(len(firsts), dtype=np.bool_)
         chosen_group[last] = True
         joined = mentees[pair_of[taken[chosen_group[taken_group]]]]
@@ -279,4 +304,4 @@ def group_lagrangian(
         if norm == 0 or value <= target:
             break
         lam = np.maximum(lam - step * (value - target) / norm * subgradient, 0.0)
-    return best
+    return GroupBound(best, list(plans.values()))

@@ -61,7 +61,8 @@ GROUP_EXACT_PAIRS = 1_000  # group matching with up to this many feasible pairs 
 # CP-SAT's deterministic budget for those groups; exhaustive runs get solver.CP_SAT_DETERMINISTIC_SECONDS.
 GROUP_EXACT_SECONDS = 5.0
 GROUP_BOUND_PAIRS = 50_000  # up to this many feasible pairs, groups also get the Lagrangian bound (bounds.py)
-GROUP_BOUND_ROUNDS = 40  # its subgradient steps
+GROUP_BOUND_ROUNDS = 120  # its subgradient steps (about 0.1 % above the LP it converges to, measured)
+GROUP_PLAN_EVERY = 10  # every this many steps, the slots its mentors chose are filled by the flow
 
 
 @dataclass(frozen=True)
@@ -392,8 +393,9 @@ def _prove_group(
     the one-on-one problem, certified the same way. Pair scores do not depend on the slot (availability
     compares whole calendars), so it drops only the one-slot-per-group rule: when its optimum lets every group
     meet in one slot, that optimum is the result, proven. Small cohorts (GROUP_EXACT_PAIRS) get the slots decided
-    exactly (CP-SAT), whose own bound then holds. Otherwise the planned result stands with the relaxation's
-    bound, which can be above the best group matching: the gap may overstate the loss, never understate it.
+    exactly (CP-SAT), whose own bound then holds; up to GROUP_BOUND_PAIRS the Lagrangian bound and its slot
+    plans are added. Otherwise the planned result stands with the relaxation's bound. Bounds can be above the
+    best group matching: the gap may overstate the loss, never understate it.
     """
     new = {e: m for e, m in assignment.items() if e not in fixed}
     ours = _total_score(encoded, new)
@@ -452,7 +454,8 @@ def _exact_groups(
 ) -> tuple[dict[int, int], float, float, bool]:
     """Groups and slots decided exactly (CP-SAT) when the feasible pairs are at most GROUP_EXACT_PAIRS (or the
     match is exhaustive, whatever their number): the better of that and `new`, and the bound then proven (the
-    solver's own, which covers every slot choice)."""
+    solver's own, which covers every slot choice). Up to GROUP_BOUND_PAIRS also the Lagrangian bound
+    (bounds.group_lagrangian), whose slot plans, filled by the flow, replace the result where they do better."""
     mentors, mentees = encoded.mentors, encoded.mentees
     places = np.maximum(
         mentors.capacity - np.bincount(np.array(list(fixed.values()), dtype=np.int64), minlength=len(mentors)), 0
@@ -485,34 +488,46 @@ def _exact_groups(
             deterministic_seconds=CP_SAT_DETERMINISTIC_SECONDS if options.exhaustive else GROUP_EXACT_SECONDS,
         )
         stats["exact_groups"] = groups.proven_optimal
-        found = float(values[groups.chosen].sum())
-        if (int(groups.chosen.sum()) if maximize else 0, found) > (len(new) if maximize else 0, ours + 1e-9):
-            new = dict(zip(cand_e[groups.chosen].tolist(), cand_m[groups.chosen].tolist(), strict=True))
-            ours = found
-            members = set(new.values()) | set(fixed.values())
-            for mentor in range(len(mentors)):
-                if mentor in new.values():
-                    meeting.slot[mentor] = groups.slot[mentor]
-                elif mentor not in members:
-                    meeting.slot[mentor] = -1
+        new, ours = _better_groups(
+            encoded, fixed, new, ours, cand_e, cand_m, values, groups.chosen, groups.slot, meeting
+        )
         if groups.score_bound is not None:
             candidates.append(groups.score_bound)
-    ours_gain = int(gains(score_pairs(encoded, *_arrays(new)).score).sum())
     big = matched_bonus(len(rows), places) if maximize else 0
     best_gain = np.zeros(len(mentees), dtype=np.int64)
     np.maximum.at(best_gain, cand_e, gains(values))
 
     def lagrangian(big_: int) -> int:
         # Started at half of each mentee's best gain: measured closer than from zero or from our pairs' gains.
+        nonlocal new, ours
         start = np.where(best_gain > 0, (best_gain + big_) // 2, 0)
-        target = ours_gain + big_ * len(new)
-        return group_lagrangian(cand_e, cand_m, gains(values), common, places, start, big_, target, GROUP_BOUND_ROUNDS)
+        target = int(gains(score_pairs(encoded, *_arrays(new)).score).sum()) + big_ * len(new)
+        relaxed = group_lagrangian(
+            cand_e, cand_m, gains(values), common, places, start, big_, target, GROUP_BOUND_ROUNDS, GROUP_PLAN_EVERY
+        )
+        # Its slot plans, each filled by the flow (exact given the slots): the best replaces ours if better.
+        with_fixed = np.zeros(len(mentors), dtype=np.bool_)
+        with_fixed[list(fixed.values())] = True
+        for plan in relaxed.plans:
+            plan[with_fixed] = meeting.slot[with_fixed]  # their slot suits the fixed members
+            meets = plan[cand_m]
+            ok = (meets >= 0) & common[np.arange(len(cand_e)), np.maximum(meets, 0)]
+            chosen = np.zeros(len(cand_e), dtype=np.bool_)
+            chosen[ok] = assign(
+                len(mentees), len(mentors), cand_e[ok], cand_m[ok], values[ok], places, maximize_matched=maximize
+            )
+            before = new
+            new, ours = _better_groups(encoded, fixed, new, ours, cand_e, cand_m, values, chosen, plan, meeting)
+            stats["slot_plans_adopted"] = int(stats.get("slot_plans_adopted", 0)) + (new is not before)
+        return relaxed.bound
 
-    lagrange = lagrangian(big) - big * len(new)
+    lagrange = lagrangian(big)
+    lagrange -= big * len(new)
     if not big or lagrange < big:
         candidates.append(lagrange)
     elif not pairs_proven:
         bound = min(bound, (lagrangian(0) + 0.5 * len(rows)) / SCALE)
+    ours_gain = int(gains(score_pairs(encoded, *_arrays(new)).score).sum())
     if not candidates:
         return new, ours, bound, pairs_proven
     # Proven on scores in millionths, as the solver sees them (as the one-on-one certificate is).
@@ -520,6 +535,36 @@ def _exact_groups(
     if proven <= ours_gain:
         return new, ours, ours, True
     return new, ours, min(bound, (proven + 0.5 * len(rows)) / SCALE), True
+
+
+def _better_groups(
+    encoded: Encoded,
+    fixed: dict[int, int],
+    new: dict[int, int],
+    ours: float,
+    cand_e: IntArray,
+    cand_m: IntArray,
+    values: FloatArray,
+    chosen: BoolArray,
+    slot: IntArray,
+    meeting: _Meeting,
+) -> tuple[dict[int, int], float]:
+    """The better of `new` (scoring `ours`) and the `chosen` pairs with mentors meeting at `slot`: more pairs
+    first when the program matches as many as possible, then the higher score. Adopting the chosen ones sets
+    `meeting` to their slots (mentors left with no member at all meet whenever suits later joiners)."""
+    found = float(values[chosen].sum())
+    maximize = encoded.program.rules.maximize_matched
+    if (int(chosen.sum()) if maximize else 0, found) <= (len(new) if maximize else 0, ours + 1e-9):
+        return new, ours
+    new = dict(zip(cand_e[chosen].tolist(), cand_m[chosen].tolist(), strict=True))
+    leading = set(new.values())
+    members = leading | set(fixed.values())
+    for mentor in range(len(encoded.mentors)):
+        if mentor in leading:
+            meeting.slot[mentor] = slot[mentor]
+        elif mentor not in members:
+            meeting.slot[mentor] = -1
+    return new, found
 
 
 def _arrays(pairs: dict[int, int]) -> tuple[IntArray, IntArray]:
