@@ -258,20 +258,14 @@ class ProfileClasses:
 
 
 def _classes(side: Side, members: IntArray, alone: BoolArray, extra: BoolArray | None) -> tuple[IntArray, IntArray]:
-    bits = [side.goals[members], side.language_matrix[members], side.slot_matrix[members]]
-    if extra is not None:
-        bits.append(extra[members])
-    profile = np.hstack(
-        [
-            side.levels[members].astype(np.uint8),
-            np.packbits(np.hstack(bits), axis=1),
-            (side.department[members, None] + 1).astype("<u4").view(np.uint8),
-            (side.offset_code[members, None] + 1).astype("<u4").view(np.uint8),
-        ]
+    # The profile as words: the level thresholds (which give the levels), goals, languages, calendar, and the
+    # department and time zone codes.
+    parts = [side.at_least, side.goal_planes, side.languages, side.slots]
+    words = np.hstack(
+        [part[members] for part in parts]
+        + [side.department[members, None].astype(np.uint64), side.offset_code[members, None].astype(np.uint64)]
+        + ([] if extra is None else [pack_bits(extra[members])])
     )
-    padded = np.zeros((len(members), -(-profile.shape[1] // 8) * 8), dtype=np.uint8)
-    padded[:, : profile.shape[1]] = profile
-    words = padded.view(np.uint64)
     # A hash of each profile sorts fast; members whose profile differs from their hash class's first one (a
     # collision) are put in classes of their own, so a class always holds identical profiles.
     with np.errstate(over="ignore"):
