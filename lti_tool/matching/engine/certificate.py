@@ -440,8 +440,9 @@ def _positive_pairs(
         found_value.append(class_value.astype(np.float64))
     e, m, value = np.concatenate(found_e), np.concatenate(found_m), np.concatenate(found_value)
     # The best per mentee; equal ones (identical mentors) go by the pair's hash, so that identical mentees do
-    # not all add the same mentors.
-    order = np.lexsort((tiebreak(e, m), -value, e))
+    # not all add the same mentors: reduced costs are whole millionths, and the hash moves a value by under 0.25.
+    spread = (tiebreak(e, m) >> np.uint64(32)).astype(np.float64) * (0.25 / 2.0**32)
+    order = np.lexsort((spread - value, e))
     rank = np.arange(len(order)) - np.searchsorted(e[order], e[order], side="left")
     best = order[rank < ADDED_PER_ROW]
     found = score_pairs(encoded, e[best], m[best], meeting_slots=meeting_words)
