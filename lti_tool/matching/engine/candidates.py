@@ -624,7 +624,7 @@ def _unique_pairs(rows: IntArray, cols: IntArray, n_cols: int) -> tuple[IntArray
 
 
 def salt(index: IntArray) -> npt.NDArray[np.uint32]:
-    """An odd 32-bit mix of each internal index (which follows the seed): the factors of _pair_hash."""
+    """An odd 32-bit mix of each internal index (which follows the seed): the factors of tiebreak."""
     with np.errstate(over="ignore"):
         mixed = index.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
         mixed ^= mixed >> np.uint64(31)
@@ -647,7 +647,7 @@ def _top_in_rows(
 ) -> tuple[IntArray, IntArray, Float32Array]:
     """The k best (r, c) per row r from sparse entries sorted by r (np.nonzero order), and per row the k-th
     best value (-inf for rows with fewer than k entries). r and c index `rows` and `cols` (internal indices);
-    ties go by _tiebreak, smallest first."""
+    ties go by tiebreak, smallest first."""
     kth = np.full(n_rows, -np.inf, dtype=np.float32)
     if not len(r):
         return r, c, kth

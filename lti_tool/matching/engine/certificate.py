@@ -9,11 +9,12 @@ the two prices (a positive reduced cost). Every pair of the cohort is priced out
 - the others' rows are streamed through the same chunked kernel (in float64) against the mentors priced low
   enough to pay (never a whole matrix), the pairs that might be positive rescored exactly, and the best
   positive ones added.
-The flow is solved again with them, until no pair is left: the prices are then feasible for the whole cohort,
-their objective bounds every assignment and equals ours, so the result is the cohort's optimum (on scores in
-millionths, as the solver sees them). When the rounds or the pricing budget run out first, each mentee's price
-is raised by the best reduced cost found (or bounded) for it, which makes the prices feasible: their objective
-is the proven upper bound.
+Identical profiles (encode.ProfileClasses) are priced a class at a time, and identical mentors share one
+price (_positive_pairs, _Merged). The flow is solved again with them, until no pair is left: the prices are
+then feasible for the whole cohort, their objective bounds every assignment and equals ours, so the result is
+the cohort's optimum (on scores in millionths, as the solver sees them). When the rounds or the pricing
+budget run out first, each mentee's price is raised by the best reduced cost found (or bounded) for it, which
+makes the prices feasible: their objective is the proven upper bound.
 """
 
 from __future__ import annotations
