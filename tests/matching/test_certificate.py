@@ -26,8 +26,8 @@ from lti_tool.matching.engine import (
     match,
 )
 from lti_tool.matching.engine.candidates import Kernel, KernelOptions
-from lti_tool.matching.engine.certificate import certified_assignment
-from lti_tool.matching.engine.encode import encode
+from lti_tool.matching.engine.certificate import Certified, certified_assignment
+from lti_tool.matching.engine.encode import Encoded, encode, profile_classes
 from lti_tool.matching.engine.scoring import score_pairs
 from lti_tool.matching.engine.solver import assign, gains, matched_bonus, prices
 from tests.matching.helpers import DEPARTMENTS, SLOTS, brute_force, person, program, random_cohort, random_person
@@ -314,3 +314,93 @@ def test_crowded_ties_limited_by_hash_still_get_the_exact_optimum(seed: int) -> 
     assert kernel.gathered_pairs < 100 * 1000 // 2
     options = MatchOptions(mentors_per_mentee=10, mentees_per_mentor=20)
     assert_proven_optimum(match(program(), cohort, seed=seed, options=options), exact(program(), cohort, seed))
+
+
+def _certify(encoded: Encoded, per_row: int, per_col: int, maximize_matched: bool = True) -> Certified:
+    rows, cols = np.arange(len(encoded.mentees)), np.flatnonzero(encoded.mentors.capacity > 0)
+    kernel = Kernel(encoded, rows, cols)
+    cand_e, cand_m = kernel.top_pairs(per_row, per_col)
+    found = score_pairs(encoded, cand_e, cand_m)
+    ok = found.feasible(encoded)
+    return certified_assignment(
+        encoded,
+        kernel,
+        encoded.mentors.capacity,
+        cand_e[ok],
+        cand_m[ok],
+        found.score[ok],
+        maximize_matched=maximize_matched,
+        max_rounds=10,
+        max_priced_pairs=10**9,
+    )
+
+
+def test_people_with_one_profile_form_one_class_and_pair_rules_set_people_apart() -> None:
+    cohort = duplicated(2, 2, 3, 20, 60)
+    mentees = list(cohort.mentees)
+    mentees[0] = replace(mentees[0], preferences=frozenset({"m1"}))  # asks for someone: a class of their own
+    mentees[3] = replace(mentees[3], department="sales")  # one field differs
+    encoded = encode(program(), replace(cohort, mentees=tuple(mentees)), 3)
+    rows, cols = np.arange(len(encoded.mentees)), np.arange(len(encoded.mentors))
+    classes = profile_classes(encoded, rows, cols)
+    assert sorted(classes.row_size.tolist()) == [1, 1, 18, 20, 20]  # e0 and e3 shared a profile
+    assert sorted(classes.col_size.tolist()) == [1, 9, 10]  # m1 was asked for
+    alone = classes.row[[encoded.mentees.index_of["e0"], encoded.mentees.index_of["e3"]]]
+    assert (classes.row_size[alone] == 1).all()
+    same = [encoded.mentees.index_of[f"e{i}"] for i in (1, 4, 7)]
+    assert len(set(classes.row[same].tolist())) == 1
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("maximize_matched", [True, False])
+def test_identical_profiles_are_priced_a_class_at_a_time_and_no_pair_beats_the_prices(
+    seed: int, maximize_matched: bool
+) -> None:
+    """Three profiles a side, mixed with people of their own: the certificate streams one row per mentee class
+    against one column per mentor class, still proves the dense solver's optimum, and its prices hold for every
+    allowed pair of the cohort (the class bound is exact, not just sampled)."""
+    dup = duplicated(seed, 3, 3, 30, 150)
+    extra = random_cohort(seed, 6, 30, max_capacity=3)
+    cohort = Cohort(
+        mentors=dup.mentors + tuple(replace(p, id=f"x{p.id}", preferences=frozenset()) for p in extra.mentors),
+        mentees=dup.mentees + tuple(replace(p, id=f"x{p.id}", preferences=frozenset()) for p in extra.mentees),
+    )
+    prog = program(maximize_matched=maximize_matched)
+    encoded = encode(prog, cohort, seed)
+    classes = profile_classes(encoded, np.arange(len(encoded.mentees)), np.arange(len(encoded.mentors)))
+    assert classes.row_size.max() >= 50 and classes.col_size.max() >= 10
+    certified = _certify(encoded, 2, 2, maximize_matched)
+    assert certified.proven
+    # Far fewer pairs streamed than the rows priced times the mentors.
+    assert certified.streamed_pairs < certified.priced_rows * len(encoded.mentors) // 10 or not certified.priced_rows
+    dual, used = certified.dual, certified.chosen
+    open_cols = np.flatnonzero(encoded.mentors.capacity > 0)
+    every_e, every_m = (grid.ravel() for grid in np.meshgrid(np.arange(180), open_cols, indexing="ij"))
+    every = score_pairs(encoded, every_e, every_m)
+    reduced = gains(every.score) + dual.bonus - dual.row[every_e] - dual.col[every_m]
+    assert (reduced[every.feasible(encoded)] <= 0).all()
+    primal = int(gains(certified.scores[used]).sum()) + dual.bonus * int(used.sum())
+    assert dual.bound(encoded.mentors.capacity) == primal
+    dense = exact(prog, cohort, seed)
+    assert math.isclose(float(certified.scores[used].sum()), dense.objective, abs_tol=1e-5)
+    assert int(used.sum()) == len(dense.matches)
+
+
+def test_a_cohort_of_identical_profiles_is_proven_and_identical_mentees_spread_over_mentors() -> None:
+    """Classes are priced whole; the pairs the certificate adds for identical mentees, and the assignment,
+    go to many different mentors, not the same few."""
+    cohort = duplicated(5, 3, 3, 60, 180)
+    prog = program()
+    result = match(prog, cohort, seed=2, options=MatchOptions(mentors_per_mentee=2, mentees_per_mentor=2))
+    assert_proven_optimum(result, exact(prog, cohort, seed=2))
+    # One row and one column per class: at most 3 x 3 pairs streamed a round.
+    assert result.stats["streamed_pairs"] <= 9 * result.stats["pricing_rounds"]
+    encoded = encode(prog, cohort, 2)
+    certified = _certify(encoded, 1, 1)
+    assert certified.proven
+    kernel = Kernel(encoded, np.arange(len(encoded.mentees)), np.arange(len(encoded.mentors)))
+    listed = len(kernel.top_pairs(1, 1)[0])
+    added_mentors = certified.mentors[listed:]
+    assert len(set(added_mentors.tolist())) >= 50  # of 60
+    used_mentors = certified.mentors[certified.chosen]
+    assert len(set(used_mentors.tolist())) >= 50

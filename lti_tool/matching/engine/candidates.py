@@ -245,8 +245,8 @@ class Kernel:
         self._row_position = np.full(len(encoded.mentees), -1, dtype=np.int64)
         self._col_position = np.full(len(encoded.mentors), -1, dtype=np.int64)
         self._work = _Workspace(dtype)
-        self._row_salt = _salt(np.arange(len(encoded.mentees), dtype=np.int64))
-        self._col_salt = _salt(np.arange(len(encoded.mentors), dtype=np.int64))
+        self._row_salt = salt(np.arange(len(encoded.mentees), dtype=np.int64))
+        self._col_salt = salt(np.arange(len(encoded.mentors), dtype=np.int64))
         self.groups = list(self._language_groups())
         self.total_pairs = sum(len(r) * len(c) for r, c in self.groups)
         self._done = 0
@@ -360,10 +360,11 @@ class Kernel:
         scale: float,
         price_cap: Float64Array,
         min_score: float,
-    ) -> tuple[IntArray, IntArray, Float64Array]:
+    ) -> tuple[IntArray, IntArray, Float64Array, int]:
         """Every pair of a row and a column priced at most the row's price_cap (both indexed by internal index;
-        rows capped at -inf are skipped) that keeps the hard rules, scores at least min_score and has
-        value = scale * score - col_price[col] >= row_threshold[row]: (rows, cols, values).
+        rows capped at -inf and columns priced +inf are skipped) that keeps the hard rules, scores at least
+        min_score and has value = scale * score - col_price[col] >= row_threshold[row]: (rows, cols, values),
+        and the number of pairs scored.
 
         Rows go in order of their cap against a prefix of the columns in order of price, so a row is only
         scored against the columns under its cap (and those of the rows chunked with it). Only on a precise
@@ -374,11 +375,13 @@ class Kernel:
         found_rows: list[IntArray] = []
         found_cols: list[IntArray] = []
         found_values: list[Float64Array] = []
+        scored = 0
         for members, group_cols in self.groups:
             wanted = members[price_cap[members] > -np.inf]
             if not len(wanted):
                 continue
             by_price = group_cols[np.argsort(col_price[group_cols], kind="stable")]
+            by_price = by_price[col_price[by_price] < np.inf]
             wanted = wanted[np.argsort(price_cap[wanted], kind="stable")]
             reach = np.searchsorted(col_price[by_price], price_cap[wanted], side="right")
             start = 0
@@ -394,6 +397,7 @@ class Kernel:
                 start = stop
                 col_features, col_slots = self._gather(cols)
                 scores = self._block(rows, cols, col_features, col_slots)
+                scored += len(rows) * len(cols)
                 mask = np.greater(scores, floor, out=self._work.bools("mask", *scores.shape))
                 scores *= scale
                 scores -= col_price[cols][None, :]
@@ -405,7 +409,7 @@ class Kernel:
                 found_cols.append(cols[c])
                 found_values.append(scores[r, c].astype(np.float64))
         values = np.concatenate(found_values) if found_values else np.zeros(0)
-        return _joined(found_rows), _joined(found_cols), values
+        return _joined(found_rows), _joined(found_cols), values, scored
 
     def top_pairs(self, per_row: int, per_col: int) -> tuple[IntArray, IntArray]:
         """The union of each row's best `per_row` and each column's best `per_col` feasible pairs.
@@ -492,7 +496,7 @@ class Kernel:
                 pair_rows = np.concatenate([pair_rows[keep], extra_rows])
                 pair_cols = np.concatenate([pair_cols[keep], extra_cols])
                 values = np.concatenate([values[keep], extra_values])
-            chosen = _top_in_groups(pair_cols, values, per_col, _tiebreak(pair_rows, pair_cols))
+            chosen = _top_in_groups(pair_cols, values, per_col, tiebreak(pair_rows, pair_cols))
             out_rows.append(pair_rows[chosen])
             out_cols.append(pair_cols[chosen])
             # A column with fewer than per_col pairs gathered had every feasible pair gathered (it was redone,
@@ -515,7 +519,7 @@ class Kernel:
         per_col: int,
     ) -> BoolArray:
         """The pairs of a chunk crowded by ties to gather: every pair above its row's or its column's threshold,
-        and of those tied at one, only those whose _tiebreak hash is under a limit (about twice what the row
+        and of those tied at one, only those whose tiebreak hash is under a limit (about twice what the row
         still needs, or the column's limit): they rank first among the tied, so the lists chosen from them are
         the lists all ties would give (top_pairs redoes a column left short). Pairs left out are at most their
         thresholds, so the bounds hold."""
@@ -619,8 +623,8 @@ def _unique_pairs(rows: IntArray, cols: IntArray, n_cols: int) -> tuple[IntArray
     return keys // n_cols, keys % n_cols
 
 
-def _salt(index: IntArray) -> npt.NDArray[np.uint32]:
-    """An odd 32-bit mix of each internal index (which follows the seed): the factors of _pair_hash."""
+def salt(index: IntArray) -> npt.NDArray[np.uint32]:
+    """An odd 32-bit mix of each internal index (which follows the seed): the factors of tiebreak."""
     with np.errstate(over="ignore"):
         mixed = index.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
         mixed ^= mixed >> np.uint64(31)
@@ -629,12 +633,12 @@ def _salt(index: IntArray) -> npt.NDArray[np.uint32]:
     return ((mixed >> np.uint64(32)) | np.uint64(1)).astype(np.uint32)
 
 
-def _tiebreak(rows: IntArray, cols: IntArray) -> npt.NDArray[np.uint64]:
+def tiebreak(rows: IntArray, cols: IntArray) -> npt.NDArray[np.uint64]:
     """A hash of each pair, in the top 32 bits: equal scores are ranked by it, smallest first, so that people
     with identical profiles do not all list the same few partners. It is the product of the two salts (mod
     2**32), so a chunk computes it for all its pairs with one multiplication (Kernel._tie_mask)."""
     with np.errstate(over="ignore"):
-        product = _salt(rows) * _salt(cols)
+        product = salt(rows) * salt(cols)
     return product.astype(np.uint64) << np.uint64(32)
 
 
@@ -643,7 +647,7 @@ def _top_in_rows(
 ) -> tuple[IntArray, IntArray, Float32Array]:
     """The k best (r, c) per row r from sparse entries sorted by r (np.nonzero order), and per row the k-th
     best value (-inf for rows with fewer than k entries). r and c index `rows` and `cols` (internal indices);
-    ties go by _tiebreak, smallest first."""
+    ties go by tiebreak, smallest first."""
     kth = np.full(n_rows, -np.inf, dtype=np.float32)
     if not len(r):
         return r, c, kth
@@ -659,7 +663,7 @@ def _top_in_rows(
     slot = np.arange(len(r)) - starts[r]
     # Ranked in float64 with a hash below half a float32 step of any score that matters (>= 0.01).
     padded = np.full((n_rows, widest), -np.inf, dtype=np.float64)
-    padded[r, slot] = values - (_tiebreak(rows[r], cols[c]) >> np.uint64(11)) * (2.0**-53 * 1e-10)
+    padded[r, slot] = values - (tiebreak(rows[r], cols[c]) >> np.uint64(11)) * (2.0**-53 * 1e-10)
     columns = np.full((n_rows, widest), -1, dtype=np.int64)
     columns[r, slot] = c
     best = np.argpartition(padded, widest - k, axis=1)[:, widest - k :]

@@ -9,34 +9,37 @@ the two prices (a positive reduced cost). Every pair of the cohort is priced out
 - the others' rows are streamed through the same chunked kernel (in float64) against the mentors priced low
   enough to pay (never a whole matrix), the pairs that might be positive rescored exactly, and the best
   positive ones of each mentee added (equal ones by pair hash, so that tied mentees reach different mentors).
-The flow is solved again with them, until no pair is left: the prices are then feasible for the whole cohort,
-their objective bounds every assignment and equals ours, so the result is the cohort's optimum (on scores in
-millionths, as the solver sees them). When the rounds or the pricing budget run out first, each mentee's price
-is raised by the best reduced cost found (or bounded) for it, which makes the prices feasible: their objective
-is the proven upper bound.
+Identical profiles (encode.ProfileClasses) are priced a class at a time, and identical mentors share one
+price (_positive_pairs, _Merged). The flow is solved again with them, until no pair is left: the prices are
+then feasible for the whole cohort, their objective bounds every assignment and equals ours, so the result is
+the cohort's optimum (on scores in millionths, as the solver sees them). When the rounds or the pricing
+budget run out first, each mentee's price is raised by the best reduced cost found (or bounded) for it, which
+makes the prices feasible: their objective is the proven upper bound.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
-from lti_tool.matching.engine.candidates import Float64Array, Kernel, _tiebreak
+from lti_tool.matching.engine.candidates import Float64Array, Kernel, salt, tiebreak
 from lti_tool.matching.engine.encode import (
     BoolArray,
     Encoded,
     FloatArray,
     IntArray,
+    ProfileClasses,
     WordArray,
     contains,
     pack_bits,
+    profile_classes,
     unique_keys,
 )
 from lti_tool.matching.engine.scoring import score_pairs
-from lti_tool.matching.engine.solver import SCALE, Prices, assign, gains, matched_bonus, prices
+from lti_tool.matching.engine.solver import SCALE, Prices, SolverError, assign, gains, matched_bonus, prices
 
 Progress = Callable[[str, int, int], None]
 
@@ -44,6 +47,10 @@ Progress = Callable[[str, int, int], None]
 ACTIVE_MARGIN = SCALE // 20
 PRICING_SLACK = 0.01  # millionths
 ADDED_PER_ROW = 2  # positive pairs added per mentee and round: the best; more only swell the flow
+MERGED_PRICE_ROUNDS = 256  # Bellman-Ford rounds allowed for prices with identical mentors merged
+CLASS_SPREAD = 2  # mentors of each mentor class added up front per member of a mentee class (_Merged)
+MAX_SPREAD = 64  # ... at most this many per member: with more mentor classes, none are merged
+CLASS_CHOICES = 64  # mentors a mentee class chooses its members' added pairs from (see _classed_pairs)
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,14 @@ def certified_assignment(
         encoded, kernel.rows, kernel.cols, meeting_slots=meeting_slots, options=kernel.options, precise=True
     )
     meeting_words = None if meeting_slots is None else pack_bits(meeting_slots)
+    classes = profile_classes(encoded, kernel.rows, kernel.cols, meeting_slots)
+    merged = _merged_classes(encoded, kernel, classes, meeting_words)
+    if merged is not None:
+        spread_e, spread_m, spread_at = merged.spread_pairs(classes, kernel.cols)
+        fresh = ~contains(unique_keys(encoded.key(mentees, mentors)), encoded.key(spread_e, spread_m))
+        mentees = np.concatenate([mentees, spread_e[fresh]])
+        mentors = np.concatenate([mentors, spread_m[fresh]])
+        scores = np.concatenate([scores, merged.pair_score[spread_at[fresh]]])
     gain = gains(scores)
     active = np.ones(len(mentees), dtype=np.bool_)
     budget = max_priced_pairs
@@ -102,7 +117,9 @@ def certified_assignment(
         round_number += 1
         if progress is not None:
             progress("certifying", round_number, max_rounds)
-        chosen, dual = _solve(n_rows, n_cols, mentees, mentors, scores, gain, active, capacity, maximize_matched, bonus)
+        chosen, dual = _solve(
+            n_rows, n_cols, mentees, mentors, scores, gain, active, capacity, maximize_matched, bonus, merged
+        )
         reduced = gain + bonus - dual.row[mentees] - dual.col[mentors]
         revived = ~active & (reduced > 0)
         excess = np.zeros(n_rows, dtype=np.int64)
@@ -110,13 +127,14 @@ def certified_assignment(
         bulk, price_cap, width = _bulk_excess(kernel, dual)
         suspect = bulk >= 0.5  # reduced costs are whole millionths: below 1 means none is positive
         wanted = _within_budget(bulk, suspect, width, budget)
-        this_round = int(width[wanted].sum())
-        budget -= this_round
-        streamed_pairs += this_round
         priced_rows += int(wanted.sum())
         price_cap[~wanted] = -np.inf
-        new_e, new_m, new_scores, streamed = _positive_pairs(encoded, pricer, dual, price_cap, meeting_words)
-        excess = np.maximum(excess, streamed)
+        new_e, new_m, new_scores, found, this_round = _positive_pairs(
+            encoded, pricer, classes, dual, price_cap, meeting_words
+        )
+        budget -= this_round
+        streamed_pairs += this_round
+        excess = np.maximum(excess, found)
         unpriced = suspect & ~wanted
         # Feasible prices: each mentee's raised by its best reduced cost (found, or bounded in bulk).
         excess[unpriced] = np.maximum(excess[unpriced], np.ceil(bulk[unpriced]).astype(np.int64))
@@ -137,7 +155,18 @@ def certified_assignment(
         if round_number >= max_rounds or unpriced.any() or budget < this_round:
             # Solve once more with what was found; the bound stays the best one proven.
             chosen, _ = _solve(
-                n_rows, n_cols, mentees, mentors, scores, gain, active, capacity, maximize_matched, bonus, priced=False
+                n_rows,
+                n_cols,
+                mentees,
+                mentors,
+                scores,
+                gain,
+                active,
+                capacity,
+                maximize_matched,
+                bonus,
+                None,
+                priced=False,
             )
             break
     total = float(scores[chosen].sum())
@@ -177,22 +206,126 @@ def _solve(
     capacity: IntArray,
     maximize_matched: bool,
     bonus: int,
+    merged: _Merged | None,
     *,
     priced: bool = True,
 ) -> tuple[BoolArray, Prices]:
     """The optimum over the active candidates (as a mask over all of them) and its prices (all zero when not
-    `priced`: the last solve after the budget needs none)."""
+    `priced`: the last solve after the budget needs none), with identical mentors merged where that works."""
     arcs = np.flatnonzero(active)
     used = assign(
         n_rows, n_cols, mentees[arcs], mentors[arcs], scores[arcs], capacity, maximize_matched=maximize_matched
     )
     if priced:
-        dual = prices(n_rows, n_cols, mentees[arcs], mentors[arcs], gain[arcs], used, capacity, bonus=bonus)
+        dual = None
+        if merged is not None:
+            # Identical mentors priced alike first, with every class pair's moves: when no exchange pays,
+            # those prices hold for every pair of the classes at once (one round proves tied cohorts).
+            extra_e, extra_m, extra_gain = merged.moves(mentees[arcs][used], mentors[arcs][used])
+            with contextlib.suppress(SolverError):
+                dual = prices(
+                    n_rows,
+                    n_cols,
+                    np.concatenate([mentees[arcs], extra_e]),
+                    np.concatenate([mentors[arcs], extra_m]),
+                    np.concatenate([gain[arcs], extra_gain]),
+                    np.concatenate([used, np.zeros(len(extra_e), dtype=np.bool_)]),
+                    capacity,
+                    bonus=bonus,
+                    col_node=merged.col_node,
+                    max_rounds=MERGED_PRICE_ROUNDS,
+                )
+        if dual is None:
+            dual = prices(n_rows, n_cols, mentees[arcs], mentors[arcs], gain[arcs], used, capacity, bonus=bonus)
     else:
         dual = Prices(np.zeros(n_rows, dtype=np.int64), np.zeros(n_cols, dtype=np.int64), bonus)
     chosen = np.zeros(len(mentees), dtype=np.bool_)
     chosen[arcs[used]] = True
     return chosen, dual
+
+
+@dataclass(frozen=True)
+class _Merged:
+    """Identical mentors as one node for solver.prices, and the exact gains of every (mentee class with more
+    than one member, mentor class) pair the rules allow, to give that graph every move of such a class."""
+
+    col_node: IntArray  # per mentor: its node (its class; mentors outside the kernel's cols one each)
+    rows: IntArray  # the kernel's rows in a mentee class of several
+    pair_class: IntArray  # per class pair: the mentee class
+    pair_mentor: IntArray  # per class pair: a mentor of the mentor class
+    pair_score: FloatArray
+    row_class: IntArray  # per mentee: its class
+
+    @property
+    def pair_gain(self) -> IntArray:
+        return gains(self.pair_score)
+
+    def spread_pairs(self, classes: ProfileClasses, cols: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+        """Pairs (mentees, mentors, index into the class pairs) that give each member of a mentee class of
+        several CLASS_SPREAD mentors of every mentor class it may meet, chosen by the mentee's hash: the
+        candidate lists rank identical mentors' pairs alike, so a class's members may otherwise list one
+        mentor class only, and then no candidate assignment moves places between classes as the optimum may."""
+        cols = cols[np.argsort(classes.col[cols], kind="stable")]
+        col_start = np.searchsorted(classes.col[cols], np.arange(len(classes.col_size) + 1))
+        order = np.argsort(self.pair_class, kind="stable")
+        start = np.searchsorted(self.pair_class[order], np.arange(int(self.row_class.max()) + 2))
+        owner = self.row_class[self.rows]
+        counts = start[owner + 1] - start[owner]
+        mentee = np.repeat(self.rows, counts)
+        at = order[np.repeat(start[owner] - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))]
+        mentor_class = classes.col[self.pair_mentor[at]]
+        size = classes.col_size[mentor_class]
+        hashed = salt(mentee).astype(np.int64)
+        found_e, found_m, found_at = [], [], []
+        for j in range(CLASS_SPREAD):
+            offset = (hashed + j * (size // CLASS_SPREAD + 1)) % size
+            found_e.append(mentee)
+            found_m.append(cols[col_start[mentor_class] + offset])
+            found_at.append(at)
+        keys = unique_keys(np.concatenate(found_e) * len(self.col_node) + np.concatenate(found_m))
+        first = np.searchsorted(keys, np.concatenate(found_e) * len(self.col_node) + np.concatenate(found_m))
+        _, keep = np.unique(first, return_index=True)
+        return np.concatenate(found_e)[keep], np.concatenate(found_m)[keep], np.concatenate(found_at)[keep]
+
+    def moves(self, used_e: IntArray, used_m: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+        """Unused pairs (mentees, mentors, gains) that give each mentee class's members, from each place they
+        are in (a mentor class, or unmatched), a move to every mentor class they may meet."""
+        if not len(self.rows):
+            return (np.zeros(0, dtype=np.int64),) * 3
+        place = np.full(len(self.row_class), -1, dtype=np.int64)
+        place[used_e] = self.col_node[used_m]
+        state = self.row_class[self.rows] * (len(self.col_node) + 1) + place[self.rows] + 1
+        _, first = np.unique(state, return_index=True)
+        stand_in = self.rows[first]  # one mentee per (class, place)
+        owner = self.row_class[stand_in]
+        order = np.argsort(self.pair_class, kind="stable")
+        start = np.searchsorted(self.pair_class[order], np.arange(int(self.row_class.max()) + 2))
+        counts = start[owner + 1] - start[owner]
+        mentee = np.repeat(stand_in, counts)
+        at = order[np.repeat(start[owner] - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))]
+        return mentee, self.pair_mentor[at], self.pair_gain[at]
+
+
+def _merged_classes(
+    encoded: Encoded, kernel: Kernel, classes: ProfileClasses, meeting_words: WordArray | None
+) -> _Merged | None:
+    """The merged graph's inputs, or None where no two mentors are alike (merging changes nothing) or there
+    are too many mentor classes to spread each mentee over them all (_Merged.spread_pairs)."""
+    if not (classes.col_size > 1).any():
+        return None
+    col_node = classes.col.copy()
+    outside = col_node < 0
+    col_node[outside] = len(classes.col_size) + np.arange(int(outside.sum()))
+    rows = kernel.rows[classes.row_size[classes.row[kernel.rows]] > 1]
+    row_classes = np.unique(classes.row[rows])
+    if len(classes.col_size) * CLASS_SPREAD > MAX_SPREAD:
+        return None
+    class_e = kernel.rows[np.unique(classes.row[kernel.rows], return_index=True)[1]][row_classes]
+    class_m = kernel.cols[np.unique(classes.col[kernel.cols], return_index=True)[1]]
+    pair_e, pair_m = np.repeat(class_e, len(class_m)), np.tile(class_m, len(class_e))
+    scored = score_pairs(encoded, pair_e, pair_m, meeting_slots=meeting_words)
+    ok = scored.feasible(encoded)
+    return _Merged(col_node, rows, classes.row[pair_e[ok]], pair_m[ok], scored.score[ok], classes.row)
 
 
 def _bulk_excess(kernel: Kernel, dual: Prices) -> tuple[Float64Array, Float64Array, IntArray]:
@@ -239,57 +372,128 @@ def _within_budget(bulk: Float64Array, suspect: BoolArray, width: IntArray, max_
 def _positive_pairs(
     encoded: Encoded,
     pricer: Kernel,
+    classes: ProfileClasses,
     dual: Prices,
     price_cap: Float64Array,
     meeting_words: WordArray | None,
-) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
+) -> tuple[IntArray, IntArray, FloatArray, IntArray, int]:
     """Pairs of the rows with a finite price cap (against the mentors under it) the rules allow with a positive
-    reduced cost under `dual`, at most
-    ADDED_PER_ROW per mentee (the best): (mentees, mentors, exact scores); and per mentee an upper bound on its
-    best reduced cost, exact where it was rescored (0 if no pair of the row is positive)."""
+    reduced cost under `dual`, at most ADDED_PER_ROW per mentee (the best): (mentees, mentors, exact scores);
+    per mentee an upper bound on its best reduced cost, exact where it was rescored (0 if no pair of the row
+    is positive); and the pairs the kernel scored.
+
+    Identical profiles are priced a class at a time. Every pair of a mentee class C and a mentor class D has
+    the same score s(C, D), hence the same gain g, so for e in C and m in D the reduced cost is
+        g + bonus - row[e] - col[m]  <=  g + bonus - min(row[e'] for e' in C) - min(col[m'] for m' in D),
+    with equality for the cheapest pair: the class pair priced at its members' lowest prices is positive if and
+    only if one of its pairs is. One row per class is streamed (with the lowest row price of its members to
+    price, the highest cap) against one column per class (at the lowest col price); the class pairs found are
+    rescored exactly and expanded to the member pairs that are positive."""
     excess = np.zeros(len(dual.row), dtype=np.int64)
     none = np.zeros(0, dtype=np.int64)
     if not (price_cap > -np.inf).any():
-        return none, none, np.zeros(0), excess
+        return none, none, np.zeros(0), excess, 0
     row_part = (dual.row - dual.bonus).astype(np.float64)
+    col_price = dual.col.astype(np.float64)
+    # Per class: its lowest-priced member stands for it, at that price (mentees: only those to price).
+    wanted = np.flatnonzero(price_cap > -np.inf)
+    wanted = wanted[np.lexsort((row_part[wanted], classes.row[wanted]))]
+    first = np.r_[True, classes.row[wanted][1:] != classes.row[wanted][:-1]]
+    rep_rows = wanted[first]
+    members_left = np.bincount(classes.row[wanted], minlength=len(classes.row_size))
+    class_cap = np.full(len(classes.row_size), -np.inf)
+    np.maximum.at(class_cap, classes.row[wanted], price_cap[wanted])
+    cols = pricer.cols[np.lexsort((col_price[pricer.cols], classes.col[pricer.cols]))]
+    rep_cols = cols[np.r_[True, classes.col[cols][1:] != classes.col[cols][:-1]]]
+    rep_cap = np.full(len(dual.row), -np.inf)
+    rep_cap[rep_rows] = class_cap[classes.row[rep_rows]]
+    rep_price = np.full(len(dual.col), np.inf)  # columns priced +inf are not streamed
+    rep_price[rep_cols] = col_price[rep_cols]
     # Reduced cost = rint(score * SCALE) - col - row. The kernel is within its error of the score, and prices
     # (up to the bonus, ~1e11) lose ~1e-5 millionths to float64 rounding: PRICING_SLACK covers both. So a pair
     # whose value (SCALE * score - col) - row is below 0.5 - slack is not positive, and one at or above
     # 1.5 + slack is; only those in between are rescored to know.
     slack = PRICING_SLACK + 2 * pricer.error * SCALE
     rules = encoded.program.rules
-    e, m, value = pricer.priced_pairs(
-        row_part + 0.5 - slack, dual.col.astype(np.float64), float(SCALE), price_cap, rules.min_score
+    e, m, value, streamed = pricer.priced_pairs(
+        row_part + 0.5 - slack, rep_price, float(SCALE), rep_cap, rules.min_score
     )
     value -= row_part[e]
-    unsure = np.flatnonzero(value < 1.5 + slack)
-    positive = value >= 1.5 + slack
+    single = (members_left[classes.row[e]] == 1) & (classes.col_size[classes.col[m]] == 1)
+    # Pairs of one mentee and one mentor: rescored where unsure, bounded by the kernel's value.
+    unsure = np.flatnonzero(single & (value < 1.5 + slack))
+    positive = single & (value >= 1.5 + slack)
     if len(unsure):
         rescored = score_pairs(encoded, e[unsure], m[unsure], meeting_slots=meeting_words)
         exact = gains(rescored.score) + dual.bonus - dual.row[e[unsure]] - dual.col[m[unsure]]
         positive[unsure] = rescored.feasible(encoded) & (exact > 0)
-    e, m, value = e[positive], m[positive], value[positive]
+    found_e, found_m, found_value = [e[positive]], [m[positive]], [value[positive]]
     # A bound on each positive pair's reduced cost: rint adds at most half a millionth.
-    np.maximum.at(excess, e, np.floor(value + 0.5 + slack).astype(np.int64))
-    best = _best_per_row(e, value, _tiebreak(e, m), len(dual.row))
+    np.maximum.at(excess, e[positive], np.floor(value[positive] + 0.5 + slack).astype(np.int64))
+    classed = np.flatnonzero(~single)
+    if len(classed):
+        class_e, class_m, class_value = _classed_pairs(
+            encoded, classes, dual, e[classed], m[classed], wanted, pricer.cols, meeting_words
+        )
+        np.maximum.at(excess, class_e, class_value)
+        found_e.append(class_e)
+        found_m.append(class_m)
+        found_value.append(class_value.astype(np.float64))
+    e, m, value = np.concatenate(found_e), np.concatenate(found_m), np.concatenate(found_value)
+    # The best per mentee; equal ones (identical mentors) go by the pair's hash, so that identical mentees do
+    # not all add the same mentors: reduced costs are whole millionths, and the hash moves a value by under 0.25.
+    spread = (tiebreak(e, m) >> np.uint64(32)).astype(np.float64) * (0.25 / 2.0**32)
+    order = np.lexsort((spread - value, e))
+    rank = np.arange(len(order)) - np.searchsorted(e[order], e[order], side="left")
+    best = order[rank < ADDED_PER_ROW]
     found = score_pairs(encoded, e[best], m[best], meeting_slots=meeting_words)
     ok = found.feasible(encoded)
-    return e[best][ok], m[best][ok], found.score[ok], excess
+    return e[best][ok], m[best][ok], found.score[ok], excess, streamed
 
 
-def _best_per_row(rows: IntArray, value: Float64Array, hashes: npt.NDArray[np.uint64], n_rows: int) -> IntArray:
-    """Indices of the ADDED_PER_ROW highest values of each row, equal ones by the lowest pair hash: mentees with
-    identical profiles tie with every mentor of a profile and price, and must not all take the same few, or a
-    round prices in only those few mentors (and the rounds run out with a bound of the matched-first bonus)."""
-    left = np.ones(len(rows), dtype=np.bool_)
-    for _ in range(ADDED_PER_ROW):
-        top = np.full(n_rows, -np.inf)
-        np.maximum.at(top, rows[left], value[left])
-        tied = np.flatnonzero(left & (value == top[rows]))
-        least = np.full(n_rows, np.iinfo(np.uint64).max, dtype=np.uint64)
-        np.minimum.at(least, rows[tied], hashes[tied])
-        tied = tied[hashes[tied] == least[rows[tied]]]
-        first = np.full(n_rows, len(rows))  # one per row, should two pairs share a hash
-        np.minimum.at(first, rows[tied], tied)
-        left[first[first < len(rows)]] = False
-    return np.flatnonzero(~left)
+def _classed_pairs(
+    encoded: Encoded,
+    classes: ProfileClasses,
+    dual: Prices,
+    rep_e: IntArray,
+    rep_m: IntArray,
+    rows: IntArray,
+    cols: IntArray,
+    meeting_words: WordArray | None,
+) -> tuple[IntArray, IntArray, IntArray]:
+    """The member pairs of the class pairs (rep_e, rep_m) with a positive reduced cost, exact: per mentee
+    class, the CLASS_CHOICES most valuable mentors it may add (equal ones in the order of their hash), against
+    each of its members in `rows` (sorted by class). Returns (mentees, mentors, reduced costs); the mentee's
+    best reduced cost is the first of its pairs, which every mentor of the class pair beats or equals."""
+    rescored = score_pairs(encoded, rep_e, rep_m, meeting_slots=meeting_words)
+    gain = gains(rescored.score) + dual.bonus
+    ok = rescored.feasible(encoded)
+    row_class, col_class = classes.row[rep_e[ok]], classes.col[rep_m[ok]]
+    gain = gain[ok]
+    # Every mentor of each class pair's mentor class, valued gain - col (the same for every mentee of the class).
+    cols = cols[np.argsort(classes.col[cols], kind="stable")]
+    col_start = np.searchsorted(classes.col[cols], np.arange(len(classes.col_size) + 1))
+    sizes = col_start[col_class + 1] - col_start[col_class]
+    pair = np.repeat(np.arange(len(gain)), sizes)
+    offsets = np.arange(len(pair)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    mentor = cols[col_start[col_class[pair]] + offsets]
+    worth = gain[pair] - dual.col[mentor]
+    owner = row_class[pair]
+    lowest_row = np.full(len(classes.row_size), np.iinfo(np.int64).max)
+    np.minimum.at(lowest_row, classes.row[rows], dual.row[rows])
+    keep = worth > lowest_row[owner]
+    owner, mentor, worth = owner[keep], mentor[keep], worth[keep]
+    order = np.lexsort((salt(mentor), -worth, owner))
+    owner, mentor, worth = owner[order], mentor[order], worth[order]
+    rank = np.arange(len(owner)) - np.searchsorted(owner, owner, side="left")
+    top = rank < CLASS_CHOICES
+    owner, mentor, worth = owner[top], mentor[top], worth[top]
+    # Each mentee of a class against its class's choices.
+    class_start = np.searchsorted(owner, np.arange(len(classes.row_size) + 1))
+    rows = rows[np.isin(classes.row[rows], owner)]
+    counts = class_start[classes.row[rows] + 1] - class_start[classes.row[rows]]
+    mentee = np.repeat(rows, counts)
+    at = np.repeat(class_start[classes.row[rows]] - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+    reduced = worth[at] - dual.row[mentee]
+    positive = reduced > 0
+    return mentee[positive], mentor[at][positive], reduced[positive]

@@ -242,3 +242,59 @@ def encode(program: Program, cohort: Cohort, seed: int) -> Encoded:
         declined_keys=declined,
         preferred_keys=keys(asked),
     )
+
+
+@dataclass(frozen=True)
+class ProfileClasses:
+    """People who score alike: a mentee class holds mentees with the same encoded profile (levels, goals,
+    languages, calendar, department, time zone), so every mentor scores them the same and keeps or breaks the
+    same rules with them; a mentor class the same for mentors (with their meeting slots, in the group model).
+    Anyone named in a pair rule (declined, preferred, forbidden) is a class of their own."""
+
+    row: IntArray  # per mentee (internal index): its class, -1 outside the rows classed
+    col: IntArray  # per mentor (internal index): its class, -1 outside the cols classed
+    row_size: IntArray  # per mentee class: members
+    col_size: IntArray  # per mentor class: members
+
+
+def _classes(side: Side, members: IntArray, alone: BoolArray, extra: BoolArray | None) -> tuple[IntArray, IntArray]:
+    # The profile as words: the level thresholds (which give the levels), goals, languages, calendar, and the
+    # department and time zone codes.
+    parts = [side.at_least, side.goal_planes, side.languages, side.slots]
+    words = np.hstack(
+        [part[members] for part in parts]
+        + [side.department[members, None].astype(np.uint64), side.offset_code[members, None].astype(np.uint64)]
+        + ([] if extra is None else [pack_bits(extra[members])])
+    )
+    # A hash of each profile sorts fast; members whose profile differs from their hash class's first one (a
+    # collision) are put in classes of their own, so a class always holds identical profiles.
+    with np.errstate(over="ignore"):
+        hashed = np.zeros(len(members), dtype=np.uint64)
+        for word in words.T:
+            hashed = (hashed ^ word) * np.uint64(0x9E3779B97F4A7C15)
+            hashed ^= hashed >> np.uint64(29)
+    _, first, inverse = np.unique(hashed, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1).astype(np.int64)
+    if len(first) < len(members):
+        single = alone[members] | (words != words[first[inverse]]).any(axis=1)
+        inverse[single] = len(first) + np.arange(int(single.sum()))
+        _, inverse = np.unique(inverse, return_inverse=True)  # number the classes left 0, 1, ...
+        inverse = inverse.reshape(-1).astype(np.int64)
+    classes = np.full(len(side), -1, dtype=np.int64)
+    classes[members] = inverse
+    return classes, np.bincount(inverse, minlength=int(inverse.max(initial=-1)) + 1)
+
+
+def profile_classes(
+    encoded: Encoded, rows: IntArray, cols: IntArray, meeting_slots: BoolArray | None = None
+) -> ProfileClasses:
+    """The classes of the mentees `rows` and the mentors `cols` (internal indices)."""
+    width = len(encoded.mentors)
+    named = np.concatenate([encoded.forbidden_keys, encoded.declined_keys, encoded.preferred_keys])
+    alone_rows = np.zeros(len(encoded.mentees), dtype=np.bool_)
+    alone_rows[named // width] = True
+    alone_cols = np.zeros(width, dtype=np.bool_)
+    alone_cols[named % width] = True
+    row, row_size = _classes(encoded.mentees, rows, alone_rows, None)
+    col, col_size = _classes(encoded.mentors, cols, alone_cols, meeting_slots)
+    return ProfileClasses(row, col, row_size, col_size)

@@ -106,6 +106,8 @@ def prices(
     capacity: IntArray,
     *,
     bonus: int,
+    col_node: IntArray | None = None,
+    max_rounds: int | None = None,
 ) -> Prices:
     """Dual prices proving that `chosen` (from assign) is optimal on its candidate arcs.
 
@@ -116,8 +118,13 @@ def prices(
     mentee at m costs -(gain + bonus) (t -> m); unplacing a matched one gains its gain + bonus back (m* -> t);
     a mentor with a place left reaches t for free, one with a mentee is reached from t for free.
     A mentor's price is then max(0, d(t) - d(m)), and each mentee pays what its match leaves: gain + bonus - price.
+
+    `col_node` merges mentors into one node each (identical mentors: ProfileClasses), which gives them one
+    price; it raises SolverError where the merged graph has a negative cycle (or more than `max_rounds` rounds
+    of Bellman-Ford do not settle it): some exchange between identical mentors would improve the assignment.
     """
-    sink = n_cols
+    node = np.arange(n_cols, dtype=np.int64) if col_node is None else col_node
+    sink = int(node.max(initial=-1)) + 1
     used = np.flatnonzero(chosen)
     unused = np.flatnonzero(~chosen)
     matched_col = np.full(n_rows, -1, dtype=np.int64)
@@ -133,18 +140,18 @@ def prices(
     tails = np.concatenate(
         [
             moving[is_moving],
-            np.full(int((~is_moving).sum()), sink),
+            np.full(int((~is_moving).sum()), n_cols),
             cols[used],
             free_cols,
-            np.full(len(loaded_cols), sink),
+            np.full(len(loaded_cols), n_cols),
         ]
     )
     heads = np.concatenate(
         [
             cols[unused][is_moving],
             cols[unused][~is_moving],
-            np.full(len(used), sink),
-            np.full(len(free_cols), sink),
+            np.full(len(used), n_cols),
+            np.full(len(free_cols), n_cols),
             loaded_cols,
         ]
     )
@@ -156,14 +163,25 @@ def prices(
             np.zeros(len(free_cols) + len(loaded_cols), dtype=np.int64),
         ]
     )
-    distance = shortest_distances(n_cols + 1, tails.astype(np.int64), heads.astype(np.int64), weights)
-    col_price = np.maximum(distance[sink] - distance[:n_cols], 0)
+    tails, heads = tails.astype(np.int64), heads.astype(np.int64)
+    if col_node is not None:
+        tails = np.where(tails == n_cols, sink, node[np.minimum(tails, n_cols - 1)])
+        heads = np.where(heads == n_cols, sink, node[np.minimum(heads, n_cols - 1)])
+        # Parallel arcs between merged nodes: only the cheapest counts.
+        order = np.lexsort((weights, heads, tails))
+        tails, heads, weights = tails[order], heads[order], weights[order]
+        first = np.r_[True, (tails[1:] != tails[:-1]) | (heads[1:] != heads[:-1])]
+        tails, heads, weights = tails[first], heads[first], weights[first]
+    distance = shortest_distances(sink + 1, tails, heads, weights, max_rounds=max_rounds)
+    col_price = np.maximum(distance[sink] - distance[node], 0)
     row_price = np.zeros(n_rows, dtype=np.int64)
     row_price[rows[used]] = gain[used] + bonus - col_price[cols[used]]
     return Prices(row=row_price, col=col_price, bonus=bonus)
 
 
-def shortest_distances(n: int, tails: IntArray, heads: IntArray, weights: IntArray) -> IntArray:
+def shortest_distances(
+    n: int, tails: IntArray, heads: IntArray, weights: IntArray, *, max_rounds: int | None = None
+) -> IntArray:
     """Bellman-Ford from a virtual root joined to every node at no cost (so every distance is <= 0).
 
     Each round relaxes only the arcs out of the nodes whose distance changed in the round before.
@@ -173,7 +191,7 @@ def shortest_distances(n: int, tails: IntArray, heads: IntArray, weights: IntArr
     starts = np.searchsorted(tails, np.arange(n + 1))
     distance = np.zeros(n, dtype=np.int64)
     changed = np.unique(tails)
-    for _ in range(n + 1):
+    for _ in range(n + 1 if max_rounds is None else min(n + 1, max_rounds)):
         if not len(changed):
             return distance
         counts = starts[changed + 1] - starts[changed]
@@ -186,7 +204,7 @@ def shortest_distances(n: int, tails: IntArray, heads: IntArray, weights: IntArr
         target, reach = target[better], reach[better]
         np.minimum.at(distance, target, reach)
         changed = np.unique(target)
-    raise SolverError("the residual graph has a negative cycle: the assignment was not optimal")
+    raise SolverError("the residual graph has a negative cycle (or did not settle within the rounds allowed)")
 
 
 @dataclass(frozen=True)
