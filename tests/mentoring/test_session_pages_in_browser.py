@@ -41,7 +41,9 @@ def test_a_mentor_logs_a_session_and_each_session_page_fits_the_iframe(
     form.get_by_label("Duration in minutes").fill("50")
     form.get_by_label("Video call").check()
     form.get_by_label("Topics").fill("Reading a stack trace together")
+    form.locator("summary", has_text="Skills practised (optional)").click()  # the lists open on demand
     form.get_by_label("Python").check()
+    form.locator("summary", has_text="Action items (optional)").click()
     form.get_by_label("Action 1", exact=True).fill("Write a failing test first")
     form.get_by_label("Who does action 1").select_option(label="Priya Natarajan (you)")
     form.get_by_role("button", name="Log this session").press("Enter")
