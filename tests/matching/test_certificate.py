@@ -156,21 +156,7 @@ def test_no_allowed_pair_beats_the_final_prices(seed: int, model: MentoringModel
     )
     encoded = encode(prog, cohort, seed)
     rows, cols = np.arange(len(encoded.mentees)), np.flatnonzero(encoded.mentors.capacity > 0)
-    kernel = Kernel(encoded, rows, cols)
-    cand_e, cand_m = kernel.top_pairs(1, 1)
-    found = score_pairs(encoded, cand_e, cand_m)
-    ok = found.feasible(encoded)
-    certified = certified_assignment(
-        encoded,
-        kernel,
-        encoded.mentors.capacity,
-        cand_e[ok],
-        cand_m[ok],
-        found.score[ok],
-        maximize_matched=maximize_matched,
-        max_rounds=10,
-        max_priced_pairs=10**9,
-    )
+    certified = _certify(encoded, 1, 1, maximize_matched)
     assert certified.proven
     dual = certified.dual
     every_e, every_m = (grid.ravel() for grid in np.meshgrid(rows, cols, indexing="ij"))

@@ -176,7 +176,9 @@ class _Workspace:
     def floats(self, name: str, rows: int, cols: int) -> ScoreArray:
         buffer = self._float.get(name)
         if buffer is None or buffer.size < rows * cols:
-            buffer = np.empty(rows * cols, dtype=self.dtype)
+            # Zeroed, not np.empty: with uninitialised output buffers, the same inputs now and then raised
+            # 'invalid value encountered in matmul' (garbage read as NaN by the BLAS kernel), never with zeros.
+            buffer = np.zeros(rows * cols, dtype=self.dtype)
             self._float[name] = buffer
         return buffer[: rows * cols].reshape(rows, cols)
 
