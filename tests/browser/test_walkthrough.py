@@ -1,0 +1,40 @@
+"""What the walkthrough of issue 15 found, in Chromium through the sandbox LMS: a reload after a form's error, a
+program renamed (and a long title at 320 px), and an answered survey found again on the learner's home."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import assert_no_serious_axe_violations
+from tests.browser.test_sandbox_launch import INSTRUCTOR, launch, tool_frame
+from tests.conftest import Sandbox
+
+
+def _create_program(page: Page, sandbox: Sandbox, title: str = "Spring mentoring") -> None:
+    frame = launch(page, sandbox, INSTRUCTOR)
+    frame.get_by_label("Program title").fill(title)
+    frame.get_by_role("button", name="Create program").click()
+    expect(frame.get_by_role("status")).to_contain_text("Created")
+
+
+def test_reloading_a_page_that_showed_a_forms_error_opens_the_form_again(
+    page: Page, sandbox: Sandbox, tool_url: str
+) -> None:
+    _create_program(page, sandbox)
+    frame = page.frame_locator("#tool-frame")
+    frame.get_by_role("link", name="Skill framework").click()
+    expect(frame.get_by_role("heading", level=1)).to_have_text("Skill framework")
+    frame.get_by_role("button", name="Import and replace").click()  # no file chosen
+    expect(frame.locator(".field-error").first).to_be_visible()
+    document = tool_frame(page, tool_url)
+    assert re.search(r"/program/skills/import(\?|#|$)", document.url), document.url
+    # A reload: a GET of the URL that answered the POST (its #fragment never reaches the server).
+    answer = document.goto(document.url.split("#")[0])
+    assert answer is not None and answer.request.redirected_from is not None
+    assert answer.request.redirected_from.method == "GET"
+    expect(frame.get_by_role("heading", level=1)).to_have_text("Skill framework")
+    expect(frame.get_by_role("button", name="Import and replace")).to_be_visible()
+    assert re.search(r"/program/skills(\?|#|$)", tool_frame(page, tool_url).url)
+    assert_no_serious_axe_violations(tool_frame(page, tool_url))
