@@ -38,3 +38,40 @@ def test_reloading_a_page_that_showed_a_forms_error_opens_the_form_again(
     expect(frame.get_by_role("button", name="Import and replace")).to_be_visible()
     assert re.search(r"/program/skills(\?|#|$)", tool_frame(page, tool_url).url)
     assert_no_serious_axe_violations(tool_frame(page, tool_url))
+
+
+def _fits(page: Page, tool_url: str) -> None:
+    document = tool_frame(page, tool_url)
+    widths = document.evaluate("() => ({inner: window.innerWidth, scroll: document.documentElement.scrollWidth})")
+    assert widths["inner"] == 320 and widths["scroll"] <= widths["inner"], widths
+
+
+def test_instructor_renames_the_program_and_a_long_unbroken_title_wraps_at_320_px(
+    page: Page, sandbox: Sandbox, tool_url: str
+) -> None:
+    _create_program(page, sandbox)
+    frame = page.frame_locator("#tool-frame")
+    frame.get_by_role("link", name="Edit settings").click()
+    expect(frame.get_by_role("heading", level=1)).to_have_text("Program settings")
+    title = frame.get_by_label("Program title")
+    expect(title).to_have_value("Spring mentoring")
+    title.fill("   ")
+    frame.get_by_role("button", name="Save settings").click()
+    expect(frame.locator("#title-error")).to_have_text("Error: Give the program a title.")
+    frame.get_by_label("Program title").fill("Autumn circles")
+    frame.get_by_role("button", name="Save settings").click()
+    expect(frame.get_by_role("heading", level=1)).to_have_text("Program setup")
+    expect(frame.locator("p.flash").first).to_have_text("Settings saved.")
+    expect(frame.locator(".program-title")).to_have_text("Autumn circles")
+
+    long_title = "Mentoring" * 22 + "xy"  # 200 characters, no space
+    frame.get_by_role("link", name="Edit settings").click()
+    frame.get_by_label("Program title").fill(long_title)
+    frame.get_by_role("button", name="Save settings").click()
+    expect(frame.locator(".program-title")).to_have_text(long_title)
+    page.locator("#tool-frame").evaluate("frame => { frame.style.width = '320px'; }")
+    _fits(page, tool_url)
+    frame.get_by_role("link", name="Edit settings").click()
+    expect(frame.get_by_role("heading", level=1)).to_have_text("Program settings")
+    _fits(page, tool_url)
+    assert_no_serious_axe_violations(tool_frame(page, tool_url))
