@@ -4,12 +4,17 @@ program renamed (and a long title at 320 px), and an answered survey found again
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
+from flask import Flask
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import assert_no_serious_axe_violations
-from tests.browser.test_sandbox_launch import INSTRUCTOR, launch, tool_frame
+from tests.browser.test_sandbox_launch import INSTRUCTOR, LEARNER, launch, tool_frame
 from tests.conftest import Sandbox
+from tests.lti_browser import LtiBrowser
+from tests.mentoring.conftest import publish_pairs
+from tests.surveys.conftest import END_ANSWERS, answer, close_survey, create_survey, open_survey
 
 
 def _create_program(page: Page, sandbox: Sandbox, title: str = "Spring mentoring") -> None:
@@ -75,3 +80,34 @@ def test_instructor_renames_the_program_and_a_long_unbroken_title_wraps_at_320_p
     expect(frame.get_by_role("heading", level=1)).to_have_text("Program settings")
     _fits(page, tool_url)
     assert_no_serious_axe_violations(tool_frame(page, tool_url))
+
+
+def test_an_answered_survey_stays_on_the_learners_home_to_change_its_answers_until_it_closes(
+    app: Flask, page: Page, sandbox: Sandbox, tool_url: str, new_browser: Callable[[], LtiBrowser]
+) -> None:
+    pair = publish_pairs(app, new_browser)
+    assert pair.mentor == "learner-01"  # Priya Natarajan, who answers in Chromium below
+    survey_id = create_survey(pair, "end")
+    open_survey(pair, survey_id)
+    frame = launch(page, sandbox, LEARNER)
+    to_answer = frame.get_by_role("region", name="Surveys to answer")
+    expect(to_answer.get_by_role("link", name="End-of-program survey")).to_be_visible()
+    expect(frame.get_by_role("region", name="Surveys you answered")).to_have_count(0)
+
+    assert answer(pair, pair.mentor, survey_id, END_ANSWERS).status_code == 200
+    document = tool_frame(page, tool_url)
+    document.goto(document.url)
+    expect(frame.get_by_role("region", name="Surveys to answer")).to_have_count(0)
+    answered = frame.get_by_role("region", name="Surveys you answered")
+    expect(answered).to_contain_text("you can change your answers until it closes")
+    assert_no_serious_axe_violations(tool_frame(page, tool_url))
+    answered.get_by_role("link", name="Change your answers to End-of-program survey").click()
+    expect(frame.get_by_text("You can change your answers")).to_be_visible()
+    expect(frame.locator('input[name="q-satisfaction"][value="4"]')).to_be_checked()
+
+    close_survey(pair, survey_id)
+    document = tool_frame(page, tool_url)
+    document.goto(f"{tool_url}/courses/{pair.course_id}/me")
+    expect(frame.get_by_role("heading", level=1)).to_have_text("My mentorship")
+    expect(frame.get_by_role("region", name="Surveys you answered")).to_have_count(0)
+    expect(frame.get_by_role("link", name=re.compile("Change your answers"))).to_have_count(0)
