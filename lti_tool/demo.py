@@ -111,7 +111,8 @@ def _lrs_password(folder: Path) -> str:
     return str(json.loads(path.read_text())["password"])
 
 
-def _wait_for(url: str, children: list[subprocess.Popen[bytes]], timeout: float = 60) -> None:
+def _wait_for(url: str, children: list[subprocess.Popen[bytes]], timeout: float = 120) -> None:
+    # A first start migrates a new database and boots the workers: over 60 s on a busy machine (a load of 12).
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if any(child.poll() is not None for child in children):

@@ -126,7 +126,7 @@ def test_a_stop_signal_to_the_demo_alone_stops_every_process_it_started_and_free
     log = tmp_path / "demo.log"
     demo = _start_demo(tmp_path, port, log)
     try:
-        _wait(lambda: "mentor-lti is running" in log.read_text(), "the demo did not start", log, timeout=180)
+        _wait(lambda: "mentor-lti is running" in log.read_text(), "the demo did not start", log, timeout=300)
         started = _descendants(demo.pid)
         # the tool's gunicorn master and its workers, three workers, the sandbox and the LRS
         assert len(started) >= 7, started
