@@ -18,6 +18,9 @@ import pytest
 
 from tests.processes import child_pids
 
+# The demo itself waits up to 90 s for its LRS and 120 s for the tool and for the sandbox (a busy machine).
+START_WAIT = 330
+
 
 def _free_port_block(size: int = 3) -> int:
     for _ in range(50):
@@ -83,7 +86,7 @@ def test_demo_launches_from_the_sandbox_and_statements_reach_the_local_lrs(tmp_p
     log = tmp_path / "demo.log"
     demo = _start_demo(tmp_path, port, log)
     try:
-        _wait(lambda: "mentor-lti is running" in log.read_text(), "the demo did not start", log)
+        _wait(lambda: "mentor-lti is running" in log.read_text(), "the demo did not start", log, timeout=START_WAIT)
         sandbox = f"http://127.0.0.1:{port + 1}"
         with httpx.Client(timeout=30) as browser:
             page = browser.get(f"{sandbox}/courses/ment-101/launch/learner-05")
@@ -126,7 +129,7 @@ def test_a_stop_signal_to_the_demo_alone_stops_every_process_it_started_and_free
     log = tmp_path / "demo.log"
     demo = _start_demo(tmp_path, port, log)
     try:
-        _wait(lambda: "mentor-lti is running" in log.read_text(), "the demo did not start", log, timeout=300)
+        _wait(lambda: "mentor-lti is running" in log.read_text(), "the demo did not start", log, timeout=START_WAIT)
         started = _descendants(demo.pid)
         # the tool's gunicorn master and its workers, three workers, the sandbox and the LRS
         assert len(started) >= 7, started
