@@ -27,6 +27,7 @@ DEMO_ENVIRONMENT = {
     "MENTOR_LTI_ALLOWED_PRIVATE_NETWORKS": '["127.0.0.0/8", "::1/128"]',
 }
 LRS_USERNAME = "demo"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def run_demo(port: int) -> None:
@@ -34,10 +35,13 @@ def run_demo(port: int) -> None:
 
     instance = load_settings().instance_path
     lrs = RalphLrs(
-        data_dir=instance / "lrs", username=LRS_USERNAME, password=_lrs_password(instance / "lrs"), port=port + 2
+        data_dir=instance / "lrs",
+        username=LRS_USERNAME,
+        password=_lrs_password(instance / "lrs"),
+        port=port + 2,
+        # Ralph's first start imports its dependencies, for over 30 s on a busy machine.
+        start_timeout=90,
     )
-    click.echo(f"Starting the local LRS (Ralph) on {lrs.base_url} …")
-    lrs.start()
     env = {
         **os.environ,
         **DEMO_ENVIRONMENT,
@@ -49,7 +53,13 @@ def run_demo(port: int) -> None:
     sandbox_url = f"http://127.0.0.1:{port + 1}"
     command = [sys.executable, "-m", "lti_tool"]
     children: list[subprocess.Popen[bytes]] = []
+    # A service manager or `kill` sends SIGTERM, a closed terminal SIGHUP: each stops the demo as Ctrl+C does,
+    # and only this process gets them, so it must stop every child itself.
+    for stop_signal in STOP_SIGNALS:
+        signal.signal(stop_signal, signal.default_int_handler)
     try:
+        click.echo(f"Starting the local LRS (Ralph) on {lrs.base_url} …")
+        lrs.start()
         children.append(subprocess.Popen([*command, "serve", "--port", str(port)], env=env))  # noqa: S603
         _wait_for(f"{tool_url}/lti/jwks", children)
         children.append(subprocess.Popen([*command, "xapi", "worker"], env=env))  # noqa: S603
@@ -72,11 +82,18 @@ def run_demo(port: int) -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        # A second stop signal while stopping must not leave the rest running.
+        for stop_signal in STOP_SIGNALS:
+            signal.signal(stop_signal, signal.SIG_IGN)
         for child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
         for child in children:
-            child.wait(timeout=15)
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
         lrs.stop()
     failed = [str(child.args) for child in children if child.returncode not in (0, -signal.SIGTERM)]
     if failed:
@@ -94,7 +111,8 @@ def _lrs_password(folder: Path) -> str:
     return str(json.loads(path.read_text())["password"])
 
 
-def _wait_for(url: str, children: list[subprocess.Popen[bytes]], timeout: float = 60) -> None:
+def _wait_for(url: str, children: list[subprocess.Popen[bytes]], timeout: float = 120) -> None:
+    # A first start migrates a new database and boots the workers: over 60 s on a busy machine (a load of 12).
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if any(child.poll() is not None for child in children):

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from flask import Flask, Request, jsonify, render_template, request
-from werkzeug.exceptions import BadRequest, HTTPException
+from flask import Flask, Request, jsonify, redirect, render_template, request
+from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed
 
 from lti_tool.extensions import db
+from lti_tool.form_pages import form_page_url
 from lti_tool.input_checks import NUL, nul_path
 
 
@@ -84,6 +85,11 @@ def register_error_handlers(app: Flask) -> None:
         if _wants_json(request):
             return jsonify(error=error.name, message=error.description), status
         return render_template("errors/http.html", error=error), status
+
+    @app.errorhandler(MethodNotAllowed)
+    def method_not_allowed(error: MethodNotAllowed) -> Any:
+        page = form_page_url(request)
+        return redirect(page, 303) if page is not None else http_error(error)
 
     @app.errorhandler(500)
     def internal_error(error: Exception) -> tuple[Any, int]:

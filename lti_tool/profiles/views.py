@@ -21,7 +21,7 @@ from lti_tool.profiles.forms import build_profile_form
 from lti_tool.programs.models import Program
 from lti_tool.programs.services import allowed_roles, participant_for, program_for_course
 from lti_tool.runtime import runtime
-from lti_tool.surveys.services import pending_surveys
+from lti_tool.surveys.services import open_surveys
 
 FIND_PEOPLE = "find_people"  # the name of the profile form's search button
 
@@ -51,7 +51,7 @@ def home(course_id: int) -> str:
         matches=services.published_matches(participant, program) if participant else [],
         assessments=member_assessments(program, membership),
         pairs=checkins.home_pairs(participant) if participant else [],
-        surveys=pending_surveys(participant) if participant else [],
+        surveys=open_surveys(participant) if participant else [],
     )
 
 

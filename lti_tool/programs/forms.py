@@ -18,15 +18,18 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from lti_tool.matching.engine import MAX_WEIGHT
 from lti_tool.number_fields import DecimalNumberField, WholeNumberField
-from lti_tool.programs.models import DEFAULT_RULES, DEFAULT_WEIGHTS, Eligibility, MentoringModel
-from lti_tool.programs.services import (
+from lti_tool.programs.limits import (
     CAPACITY_RANGE,
     CHECKIN_RANGE,
     HOURS_APART_RANGE,
+    MAX_AGREEMENT,
+    MAX_TITLE,
+    REQUEST_DAYS_RANGE,
+)
+from lti_tool.programs.models import DEFAULT_RULES, DEFAULT_WEIGHTS, Eligibility, MentoringModel
+from lti_tool.programs.services import (
     LEVEL_NAMES,
     LEVELS,
-    MAX_AGREEMENT,
-    REQUEST_DAYS_RANGE,
     ProgramSettings,
     SkillFieldError,
     SkillSpec,
@@ -92,11 +95,15 @@ def _rule_field(key: str) -> BooleanField:
     return BooleanField(RULE_LABELS[key][0])
 
 
-class CreateProgramForm(FlaskForm):  # type: ignore[misc]
-    title = StringField(
+def _title_field() -> StringField:
+    return StringField(
         "Program title",
-        [DataRequired("Give the program a title."), Length(max=200, message="At most 200 characters.")],
+        [DataRequired("Give the program a title."), Length(max=MAX_TITLE, message="At most %(max)d characters.")],
     )
+
+
+class CreateProgramForm(FlaskForm):  # type: ignore[misc]
+    title = _title_field()
     model = RadioField(
         "Mentoring model",
         choices=_MODEL_CHOICES,
@@ -106,6 +113,7 @@ class CreateProgramForm(FlaskForm):  # type: ignore[misc]
 
 
 class SettingsForm(FlaskForm):  # type: ignore[misc]
+    title = _title_field()
     model = RadioField("Mentoring model", choices=_MODEL_CHOICES, validators=[InputRequired("Choose a model.")])
     mentor_eligibility = RadioField(
         "Who may be a mentor", choices=_ELIGIBILITY_CHOICES, validators=[InputRequired("Choose who may mentor.")]
@@ -184,6 +192,7 @@ class SettingsForm(FlaskForm):  # type: ignore[misc]
     def data_of(cls, settings: ProgramSettings) -> dict[str, Any]:
         """Initial field values from a program's settings."""
         data: dict[str, Any] = {
+            "title": settings.title,
             "model": settings.model.value,
             "mentor_eligibility": settings.mentor_eligibility.value,
             "mentee_eligibility": settings.mentee_eligibility.value,
@@ -209,6 +218,7 @@ class SettingsForm(FlaskForm):  # type: ignore[misc]
         if self.model.errors or self.mentor_eligibility.errors or self.mentee_eligibility.errors:
             return None
         return ProgramSettings(
+            title=(self.title.data or "").strip(),
             model=MentoringModel(self.model.data),
             mentor_eligibility=Eligibility(self.mentor_eligibility.data),
             mentee_eligibility=Eligibility(self.mentee_eligibility.data),

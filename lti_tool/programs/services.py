@@ -17,7 +17,15 @@ from lti_tool.errors import MentorLtiError
 from lti_tool.extensions import db
 from lti_tool.input_checks import NUL
 from lti_tool.lti.roles import CourseRole
-from lti_tool.matching.engine import MAX_CAPACITY, MAX_HOURS_APART, MAX_SKILLS, MAX_WEIGHT, weight_ok
+from lti_tool.matching.engine import MAX_SKILLS, MAX_WEIGHT, weight_ok
+from lti_tool.programs.limits import (
+    CAPACITY_RANGE,
+    CHECKIN_RANGE,
+    HOURS_APART_RANGE,
+    MAX_AGREEMENT,
+    MAX_TITLE,
+    REQUEST_DAYS_RANGE,
+)
 from lti_tool.programs.models import (
     DEFAULT_RULES,
     DEFAULT_WEIGHTS,
@@ -35,11 +43,6 @@ LEVELS = 5
 LEVEL_NAMES = ("Beginner", "Developing", "Competent", "Proficient", "Expert")
 CATEGORIES = ("technical", "soft")
 CSV_COLUMNS = ("key", "name", "category", "description", *(f"level{n}" for n in range(1, LEVELS + 1)))
-MAX_AGREEMENT = 5000
-CAPACITY_RANGE = (1, MAX_CAPACITY)  # the engine's bound; a program's mentors take at least one mentee
-CHECKIN_RANGE = (1, 90)
-REQUEST_DAYS_RANGE = (1, 60)  # how long a mentor may have to answer a mentee's request
-HOURS_APART_RANGE = (0, MAX_HOURS_APART)  # around the clock, nobody is more than 12 hours from anyone
 
 
 class ProgramError(MentorLtiError):
@@ -200,6 +203,7 @@ def course_resource_link_id(course_id: int) -> int | None:
 class ProgramSettings:
     """Everything the settings page edits, as plain data (keys of weights/rules as in DEFAULT_WEIGHTS/RULES)."""
 
+    title: str
     model: MentoringModel
     mentor_eligibility: Eligibility
     mentee_eligibility: Eligibility
@@ -221,6 +225,7 @@ class ProgramSettings:
 def settings_of(program: Program) -> ProgramSettings:
     """A program's current settings; weights and rules missing from the row take their defaults."""
     return ProgramSettings(
+        title=program.title,
         model=MentoringModel(program.model),
         mentor_eligibility=Eligibility(program.mentor_eligibility),
         mentee_eligibility=Eligibility(program.mentee_eligibility),
@@ -243,6 +248,10 @@ def settings_of(program: Program) -> ProgramSettings:
 def settings_errors(settings: ProgramSettings) -> dict[str, str]:
     """The rules a program's settings must keep, by field name (empty when they are valid)."""
     errors: dict[str, str] = {}
+    if not settings.title.strip():
+        errors["title"] = "Give the program a title."
+    elif len(settings.title) > MAX_TITLE:
+        errors["title"] = f"At most {MAX_TITLE} characters."
     low, high = CAPACITY_RANGE
     if not low <= settings.default_capacity <= high:
         errors["default_capacity"] = f"Enter a whole number from {low} to {high}."
@@ -281,6 +290,7 @@ def update_settings(program: Program, settings: ProgramSettings) -> None:
     errors = settings_errors(settings)
     if errors:
         raise SettingsInvalid(errors)
+    program.title = settings.title.strip()
     program.model = settings.model.value
     program.mentor_eligibility = settings.mentor_eligibility.value
     program.mentee_eligibility = settings.mentee_eligibility.value

@@ -169,18 +169,28 @@ def answer_survey(
     return response
 
 
-def pending_surveys(participant: Participant) -> list[Survey]:
-    """The program's open surveys the participant has not answered yet, oldest first (for their home page)."""
-    answered = select(SurveyResponse.survey_id).where(SurveyResponse.participant_id == participant.id)
-    return list(
-        db.session.execute(
-            select(Survey)
-            .where(
-                Survey.program_id == participant.program_id,
-                Survey.opened_at.is_not(None),
-                Survey.closed_at.is_(None),
-                Survey.id.not_in(answered),
-            )
-            .order_by(Survey.id)
-        ).scalars()
-    )
+@dataclass(frozen=True)
+class OpenSurvey:
+    """An open survey as a participant's home lists it: answered or still to answer."""
+
+    survey: Survey
+    answered: bool
+
+
+def open_surveys(participant: Participant) -> list[OpenSurvey]:
+    """The program's open surveys, oldest first, each saying whether the participant has answered it: an answered
+    one stays on their home page, since its answers can be changed until it closes (for their home page)."""
+    rows = db.session.execute(
+        select(Survey, SurveyResponse.id)
+        .outerjoin(
+            SurveyResponse,
+            (SurveyResponse.survey_id == Survey.id) & (SurveyResponse.participant_id == participant.id),
+        )
+        .where(
+            Survey.program_id == participant.program_id,
+            Survey.opened_at.is_not(None),
+            Survey.closed_at.is_(None),
+        )
+        .order_by(Survey.id)
+    ).all()
+    return [OpenSurvey(survey, response_id is not None) for survey, response_id in rows]

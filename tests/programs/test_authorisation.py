@@ -24,7 +24,11 @@ def _routes(course: int, skill: int) -> list[tuple[str, str, dict[str, str]]]:
         ("GET", base, {}),
         ("POST", base, {"title": "Hijacked", "model": "group"}),
         ("GET", f"{base}/settings", {}),
-        ("POST", f"{base}/settings", {"model": "group", "default_capacity": "9", "checkin_every_days": "3"}),
+        (
+            "POST",
+            f"{base}/settings",
+            {"title": "Hijacked", "model": "group", "default_capacity": "9", "checkin_every_days": "3"},
+        ),
         ("GET", f"{base}/skills", {}),
         ("POST", f"{base}/skills", {"add-key": "hijack", "add-name": "Hijack", "add-category": "soft"}),
         ("GET", f"{base}/skills/{skill}", {}),

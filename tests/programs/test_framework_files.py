@@ -60,6 +60,7 @@ def test_an_upload_without_extension_is_recognised_by_its_content() -> None:
 
 def _settings(**changes: object) -> ProgramSettings:
     values: dict[str, object] = {
+        "title": "Spring mentoring",
         "model": MentoringModel.ONE_ON_ONE,
         "mentor_eligibility": Eligibility.OPT_IN,
         "mentee_eligibility": Eligibility.LEARNERS,
@@ -90,6 +91,8 @@ def test_settings_rules() -> None:
     nan_weights = {**dict.fromkeys(DEFAULT_WEIGHTS, 0.0), "goal_gain": float("nan")}
     assert "weights" in settings_errors(_settings(weights=nan_weights))
     assert settings_errors(_settings(min_score=0.6, max_hours_apart=0)) == {}
+    assert settings_errors(_settings(title=" ")) == {"title": "Give the program a title."}
+    assert settings_errors(_settings(title="x" * 201)) == {"title": "At most 200 characters."}
     for minimum in (-0.1, 1.01, float("nan")):
         assert settings_errors(_settings(min_score=minimum)) == {
             "min_score": "Enter a minimum score from 0 to 100 points."

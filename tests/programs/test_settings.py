@@ -13,6 +13,7 @@ from tests.lti_browser import LtiBrowser, heading
 from tests.programs.helpers import field_error, post_form, program_state, text_of
 
 GOOD: dict[str, Any] = {
+    "title": "  Autumn circles ",
     "model": "group",
     "mentor_eligibility": "staff",
     "mentee_eligibility": "opt-in",
@@ -61,6 +62,8 @@ def test_instructor_saves_valid_settings(app: Flask, instructor: LtiBrowser, cou
     assert "Group mentoring" in text_of(overview)
     state = program_state(app, course)
     assert state is not None
+    assert state["title"] == "Autumn circles"
+    assert "Autumn circles" in text_of(overview)
     assert (state["model"], state["mentor_eligibility"], state["mentee_eligibility"]) == ("group", "staff", "opt-in")
     assert (state["default_capacity"], state["checkin_every_days"]) == (4, 7)
     assert (state["starts_on"], state["ends_on"]) == (date(2026, 2, 2), date(2026, 5, 29))
@@ -95,6 +98,9 @@ def test_instructor_saves_valid_settings(app: Flask, instructor: LtiBrowser, cou
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
+        ({"title": ""}, "title", "Give the program a title."),
+        ({"title": " \t "}, "title", "Give the program a title."),
+        ({"title": "x" * 201}, "title", "At most 200 characters."),
         ({"default_capacity": "0"}, "default_capacity", "from 1 to 50"),
         ({"default_capacity": "51"}, "default_capacity", "from 1 to 50"),
         ({"default_capacity": "lots"}, "default_capacity", "Enter a whole number of mentees, such as 3."),
@@ -163,6 +169,13 @@ def test_instructor_chooses_quality_over_participation_and_a_time_zone_limit(
     state = program_state(app, course)
     assert state is not None and (state["min_score"], state["max_hours_apart"]) == (0.0, None)
     assert "As many mentees matched as possible" in text_of(instructor.get(f"/courses/{course}/program"))
+
+
+def test_a_title_of_200_characters_is_kept_whole(app: Flask, instructor: LtiBrowser, course: int) -> None:
+    title = "é" * 200
+    assert _save(instructor, course, {**GOOD, "title": title}).status_code == 303
+    state = program_state(app, course)
+    assert state is not None and state["title"] == title
 
 
 def test_every_error_of_a_submission_is_shown_at_once(instructor: LtiBrowser, course: int) -> None:

@@ -44,6 +44,9 @@ def test_a_survey_goes_from_draft_to_open_to_closed_and_participants_answer_it(p
     assert sent.status_code == 200
     assert "your answers are saved" in sent.text
     assert "Surveys to answer" not in sent.text  # answered: no longer waiting on the home page
+    home = pair.browser(pair.mentee).get(f"/courses/{pair.course_id}/me")
+    assert "Surveys to answer" not in home.text
+    assert "Change your answers" in home.text and answer_path(pair, survey_id) in home.text  # but found again there
     [saved] = responses(pair.app, survey_id)
     assert saved.answers["career-outcomes"] == ["promotion", "certification"]
     assert saved.answers["satisfaction"] == 4 and saved.revision == 1
@@ -81,6 +84,8 @@ def test_a_survey_goes_from_draft_to_open_to_closed_and_participants_answer_it(p
 
     closed = close_survey(pair, survey_id)
     assert "is closed: its answers are final" in html.unescape(closed.text)
+    home = pair.browser(pair.mentee).get(f"/courses/{pair.course_id}/me")
+    assert "Change your answers" not in home.text and answer_path(pair, survey_id) not in home.text
     statements = outbox_count(pair.app)
     late = answer(pair, pair.mentor, survey_id, END_ANSWERS)
     assert late.status_code == 409
