@@ -11,6 +11,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
+from werkzeug.datastructures import FileStorage
 from wtforms import RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
@@ -68,7 +69,7 @@ class ImportQuestionsForm(FlaskForm):  # type: ignore[misc]
             return False
         text = self.questions.data or ""
         upload = self.file.data
-        if upload is not None and getattr(upload, "filename", ""):
+        if isinstance(upload, FileStorage) and upload.filename:
             raw = upload.read(MAX_IMPORT_BYTES + 1)
             if len(raw) > MAX_IMPORT_BYTES:
                 self.file.errors = [f"The file is larger than {MAX_IMPORT_BYTES // 1024} KB: is it the right one?"]

@@ -22,6 +22,7 @@ MAX_TEXT_ANSWER = 2000
 # xAPI's delimiter between the choices of one response (cmi.interaction "choice" responses).
 CHOICE_DELIMITER = "[,]"
 _KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+KEY_RULE = '1-40 lowercase letters, digits, "-" or "_"'
 
 
 class QuestionType(StrEnum):
@@ -114,9 +115,8 @@ def questions_from_json(text: str) -> list[Question]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
-        raise QuestionsInvalid(
-            [QuestionProblem(None, "", f"Not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}.", "")]
-        ) from None
+        message = f"Not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}."
+        raise QuestionsInvalid([QuestionProblem(None, "", message, "")]) from None
     return parse_questions(data)
 
 
@@ -156,7 +156,7 @@ def _parse_question(entry: Any, index: int, problems: _Problems) -> Question | N
         problems.add(index, "fields", where, f"unknown field {', '.join(repr(u) for u in unknown)}.")
     key = entry.get("key")
     if not isinstance(key, str) or not _KEY.fullmatch(key):
-        problems.add(index, "key", where, '1-40 lowercase letters, digits, "-" or "_", starting with a letter or digit.')
+        problems.add(index, "key", where, f"{KEY_RULE}, starting with a letter or digit.")
     where = f"{where} “{key}”" if isinstance(key, str) and key else where
     text = entry.get("text")
     if not isinstance(text, str) or not text.strip() or len(text.strip()) > MAX_QUESTION_TEXT:
@@ -176,9 +176,7 @@ def _parse_question(entry: Any, index: int, problems: _Problems) -> Question | N
     return Question(str(key), str(text).strip(), kind, bool(required), options, labels)
 
 
-def _parse_options(
-    raw: Any, kind: QuestionType, index: int, where: str, problems: _Problems
-) -> tuple[Option, ...]:
+def _parse_options(raw: Any, kind: QuestionType, index: int, where: str, problems: _Problems) -> tuple[Option, ...]:
     if kind not in CHOICE_TYPES:
         if raw is not None:
             problems.add(index, "options", where, "only choice questions have options.")
@@ -192,7 +190,7 @@ def _parse_options(
         value = option.get("value") if isinstance(option, dict) else None
         label = option.get("label") if isinstance(option, dict) else None
         if not isinstance(value, str) or not _KEY.fullmatch(value):
-            problems.add(index, "options", where, f'option {number} value: 1-40 lowercase letters, digits, "-" or "_".')
+            problems.add(index, "options", where, f"option {number} value: {KEY_RULE}.")
         elif not isinstance(label, str) or not label.strip() or len(label.strip()) > MAX_OPTION_LABEL:
             problems.add(
                 index,
@@ -212,9 +210,7 @@ def _parse_options(
     return tuple(options)
 
 
-def _parse_labels(
-    raw: Any, kind: QuestionType, index: int, where: str, problems: _Problems
-) -> tuple[str, str] | None:
+def _parse_labels(raw: Any, kind: QuestionType, index: int, where: str, problems: _Problems) -> tuple[str, str] | None:
     if raw is None:
         return None
     if kind is not QuestionType.SCALE:
@@ -225,9 +221,8 @@ def _parse_labels(
         or len(raw) != 2
         or not all(isinstance(w, str) and w.strip() and len(w.strip()) <= MAX_SCALE_LABEL for w in raw)
     ):
-        problems.add(
-            index, "labels", where, f"two short texts (at most {MAX_SCALE_LABEL} characters), the words for 1 and for 5."
-        )
+        words = f"two short texts (at most {MAX_SCALE_LABEL} characters), the words for 1 and for 5."
+        problems.add(index, "labels", where, words)
         return None
     return raw[0].strip(), raw[1].strip()
 

@@ -45,7 +45,7 @@ from lti_tool.surveys.questions import (
     parse_questions,
     questions_json,
 )
-from lti_tool.surveys.services import SurveyError, SurveyStatus
+from lti_tool.surveys.services import SurveyError
 
 Page = str | tuple[str, int] | Response
 
