@@ -67,7 +67,7 @@ def test_an_instructor_builds_each_type_of_question_in_the_editor_and_saves_it(p
             "options": [
                 {"value": "career", "label": "Career"},
                 {"value": "skills-sql-python", "label": "Skills (SQL, Python)"},
-                {"value": "garcias-project", "label": "García's project"},
+                {"value": "garcia-s-project", "label": "García's project"},
             ],
         },
         {"key": "anything-else", "text": "Anything else?", "type": "text", "required": False},
