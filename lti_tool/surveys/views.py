@@ -187,7 +187,8 @@ def import_questions(course_id: int, program: Program, survey_id: int) -> Page:
             flash(error.message, "error")  # shown on any state's page: an opened survey has no editor
         else:
             db.session.commit()
-            flash(f"Imported {len(imported.parsed)} questions: they replace the previous ones.", "success")
+            count = len(imported.parsed)
+            flash(f"Imported {count} question{'s' if count != 1 else ''}: they replace the previous ones.", "success")
             return _see_other("surveys.survey", course_id=course_id, survey_id=found.id)
     db.session.rollback()
     return _survey_page(program, found, imported=imported, status=422)

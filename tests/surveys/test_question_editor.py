@@ -4,13 +4,16 @@ refusal next to its field with what was typed kept and nothing saved."""
 from __future__ import annotations
 
 import html
+import json
 import re
 from typing import Any
+
+import httpx
 
 from lti_tool.surveys.questions import MAX_QUESTIONS
 from tests.mentoring.conftest import Pair
 from tests.profiles.helpers import field_errors
-from tests.surveys.conftest import create_survey, staff_path, submit, survey
+from tests.surveys.conftest import create_survey, staff_path, submit, survey, token_of
 
 
 def _row(n: int, kind: str, text: str, **fields: Any) -> dict[str, Any]:
@@ -171,3 +174,32 @@ def test_too_many_or_no_questions_are_refused_with_the_json_limits(pair: Pair) -
     assert none.status_code == 422
     assert field_errors(none)["editor-questions-errors"] == f"A survey has 1 to {MAX_QUESTIONS} questions (found 0)."
     assert survey(pair.app, survey_id).questions == before
+
+
+def test_questions_import_from_a_json_file_and_a_file_that_is_not_text_is_refused(pair: Pair) -> None:
+    survey_id = create_survey(pair, "mid")
+    page = staff_path(pair, f"/{survey_id}")
+    instructor = pair.browser("instructor")
+    before = survey(pair.app, survey_id).questions
+
+    def upload(content: bytes) -> httpx.Response:
+        token = token_of(instructor.get(page))
+        return instructor.http.post(
+            f"{instructor.tool_url}{page}/import",
+            data={"csrf_token": token, "questions": ""},
+            files={"file": ("questions.json", content, "application/json")},
+            follow_redirects=True,
+        )
+
+    refused = upload(b"\xff\xfe not UTF-8")
+    assert refused.status_code == 422
+    assert "The file is not UTF-8 text" in html.unescape(refused.text)
+    empty = upload(b"[]")
+    assert empty.status_code == 422
+    assert f"A survey has 1 to {MAX_QUESTIONS} questions (found 0)." in field_errors(empty)["questions-errors"]
+    assert survey(pair.app, survey_id).questions == before
+
+    one = [{"key": "mood", "text": "How are you?", "type": "scale", "required": True}]
+    imported = upload(b"\xef\xbb\xbf" + json.dumps(one).encode())  # with the BOM some editors write
+    assert imported.status_code == 200 and "Imported 1 question: they replace" in imported.text
+    assert survey(pair.app, survey_id).questions == one
