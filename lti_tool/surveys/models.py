@@ -18,6 +18,10 @@ class SurveyKind(StrEnum):
     END = "end"
 
 
+MAX_TITLE = 120
+KIND_LABELS = {SurveyKind.MID.value: "Mid-program check-in", SurveyKind.END.value: "End of program"}
+
+
 class Survey(db.Model):  # type: ignore[name-defined,misc]
     """A survey of a program, with its own copy of the questions so later config changes never alter answers."""
 
@@ -26,7 +30,7 @@ class Survey(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[int] = mapped_column(primary_key=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("program.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
-    title: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(String(MAX_TITLE))
     questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

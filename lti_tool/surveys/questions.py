@@ -11,13 +11,18 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+# The limits of a survey, for the JSON schema and the question editor alike.
 SCALE = range(1, 6)
 MAX_QUESTIONS = 30
-MAX_OPTIONS = 12
+MIN_OPTIONS, MAX_OPTIONS = 2, 12
+MAX_QUESTION_TEXT = 300
+MAX_OPTION_LABEL = 120
+MAX_SCALE_LABEL = 60
 MAX_TEXT_ANSWER = 2000
 # xAPI's delimiter between the choices of one response (cmi.interaction "choice" responses).
 CHOICE_DELIMITER = "[,]"
 _KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+KEY_RULE = '1-40 lowercase letters, digits, "-" or "_"'
 
 
 class QuestionType(StrEnum):
@@ -27,14 +32,21 @@ class QuestionType(StrEnum):
     TEXT = "text"  # free text: stays in the tool, never in a statement
 
 
+TYPE_LABELS = {
+    QuestionType.SCALE: "Scale from 1 to 5",
+    QuestionType.SINGLE_CHOICE: "Choose one",
+    QuestionType.MULTI_CHOICE: "Choose any",
+    QuestionType.TEXT: "Written answer",
+}
 CHOICE_TYPES = (QuestionType.SINGLE_CHOICE, QuestionType.MULTI_CHOICE)
 QUESTION_FIELDS = {"key", "text", "type", "required", "options", "labels"}
 SCHEMA_HELP = (
-    "A JSON list of questions. Each question is an object with: "
-    '"key" (1-40 lowercase letters, digits, "-" or "_", unique), "text" (up to 300 characters), '
+    f"A JSON list of 1 to {MAX_QUESTIONS} questions. Each question is an object with: "
+    f'"key" (1-40 lowercase letters, digits, "-" or "_", unique), "text" (up to {MAX_QUESTION_TEXT} characters), '
     '"type" ("scale" for 1 to 5, "single-choice", "multi-choice" or "text"), "required" (true or false); '
-    'choice questions add "options": a list of 2-12 objects {"value": a key, "label": up to 120 characters}; '
-    'scale questions may add "labels": the words for 1 and for 5, e.g. ["Not at all", "Completely"].'
+    f'choice questions add "options": a list of {MIN_OPTIONS}-{MAX_OPTIONS} objects {{"value": a key, "label": up to '
+    f'{MAX_OPTION_LABEL} characters}}, each value and label different; scale questions may add "labels": the words '
+    f'for 1 and for 5 (up to {MAX_SCALE_LABEL} characters each), e.g. ["Not at all", "Completely"].'
 )
 
 
@@ -70,12 +82,32 @@ class Question:
         return data
 
 
-class QuestionsInvalid(ValueError):
-    """A question list breaks the schema; `errors` says where (e.g. "question 2 (options)") and what."""
+@dataclass(frozen=True)
+class QuestionProblem:
+    """One break of the schema: the question's position (None for the whole list), its field and what is wrong."""
 
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("; ".join(errors))
-        self.errors = errors
+    index: int | None
+    field: str  # "key", "text", "type", "required", "options", "labels", "fields", or "" for the whole list
+    message: str
+    where: str  # e.g. "Question 2 “mood” (options)", for a list of problems without a form beside them
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+
+class QuestionsInvalid(ValueError):
+    """A question list breaks the schema; `errors` says where (e.g. "question 2 (options)") and what, `problems`
+    the same by question and field (for a form showing each next to its field)."""
+
+    def __init__(self, problems: list[QuestionProblem]) -> None:
+        self.problems = problems
+        self.errors = [str(p) for p in problems]
+        super().__init__("; ".join(self.errors))
+
+
+class _Problems(list[QuestionProblem]):
+    def add(self, index: int | None, field: str, where: str, message: str) -> None:
+        self.append(QuestionProblem(index, field, message, f"{where} ({field})" if field and where else where))
 
 
 def questions_from_json(text: str) -> list[Question]:
@@ -83,96 +115,114 @@ def questions_from_json(text: str) -> list[Question]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
-        raise QuestionsInvalid([f"Not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}."]) from None
+        message = f"Not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}."
+        raise QuestionsInvalid([QuestionProblem(None, "", message, "")]) from None
     return parse_questions(data)
 
 
 def parse_questions(data: Any) -> list[Question]:
+    """Questions from plain data (the JSON's list of objects); every problem is reported, not only the first."""
     if not isinstance(data, list):
-        raise QuestionsInvalid(["The questions must be a JSON list: [ {question}, {question}, … ]."])
+        raise QuestionsInvalid(
+            [QuestionProblem(None, "", "The questions must be a JSON list: [ {question}, {question}, … ].", "")]
+        )
     if not 1 <= len(data) <= MAX_QUESTIONS:
-        raise QuestionsInvalid([f"A survey has 1 to {MAX_QUESTIONS} questions (found {len(data)})."])
-    errors: list[str] = []
+        raise QuestionsInvalid(
+            [QuestionProblem(None, "", f"A survey has 1 to {MAX_QUESTIONS} questions (found {len(data)}).", "")]
+        )
+    problems = _Problems()
     questions: list[Question] = []
-    for number, entry in enumerate(data, start=1):
-        question = _parse_question(entry, f"Question {number}", errors)
+    for index, entry in enumerate(data):
+        question = _parse_question(entry, index, problems)
         if question is not None:
             questions.append(question)
     keys = [q.key for q in questions]
     repeated = sorted({k for k in keys if keys.count(k) > 1})
     if repeated:
-        errors.append(f"Question keys must be unique; repeated: {', '.join(repeated)}.")
-    if errors:
-        raise QuestionsInvalid(errors)
+        problems.add(None, "", "", f"Question keys must be unique; repeated: {', '.join(repeated)}.")
+    if problems:
+        raise QuestionsInvalid(problems)
     return questions
 
 
-def _parse_question(entry: Any, where: str, errors: list[str]) -> Question | None:
+def _parse_question(entry: Any, index: int, problems: _Problems) -> Question | None:
+    where = f"Question {index + 1}"
     if not isinstance(entry, dict):
-        errors.append(f"{where}: must be an object with key, text, type and required.")
+        problems.add(index, "fields", where, "must be an object with key, text, type and required.")
         return None
-    found = len(errors)
+    found = len(problems)
     unknown = sorted(set(entry) - QUESTION_FIELDS)
     if unknown:
-        errors.append(f"{where}: unknown field {', '.join(repr(u) for u in unknown)}.")
+        problems.add(index, "fields", where, f"unknown field {', '.join(repr(u) for u in unknown)}.")
     key = entry.get("key")
     if not isinstance(key, str) or not _KEY.fullmatch(key):
-        errors.append(f'{where} (key): 1-40 lowercase letters, digits, "-" or "_", starting with a letter or digit.')
+        problems.add(index, "key", where, f"{KEY_RULE}, starting with a letter or digit.")
     where = f"{where} “{key}”" if isinstance(key, str) and key else where
     text = entry.get("text")
-    if not isinstance(text, str) or not text.strip() or len(text.strip()) > 300:
-        errors.append(f"{where} (text): write the question, at most 300 characters.")
+    if not isinstance(text, str) or not text.strip() or len(text.strip()) > MAX_QUESTION_TEXT:
+        problems.add(index, "text", where, f"write the question, at most {MAX_QUESTION_TEXT} characters.")
     required = entry.get("required", False)
     if not isinstance(required, bool):
-        errors.append(f"{where} (required): true or false.")
+        problems.add(index, "required", where, "true or false.")
     try:
         kind = QuestionType(str(entry.get("type")))
     except ValueError:
-        errors.append(f'{where} (type): one of "scale", "single-choice", "multi-choice" or "text".')
+        problems.add(index, "type", where, 'one of "scale", "single-choice", "multi-choice" or "text".')
         return None
-    options = _parse_options(entry.get("options"), kind, where, errors)
-    labels = _parse_labels(entry.get("labels"), kind, where, errors)
-    if len(errors) > found:
+    options = _parse_options(entry.get("options"), kind, index, where, problems)
+    labels = _parse_labels(entry.get("labels"), kind, index, where, problems)
+    if len(problems) > found:
         return None
     return Question(str(key), str(text).strip(), kind, bool(required), options, labels)
 
 
-def _parse_options(raw: Any, kind: QuestionType, where: str, errors: list[str]) -> tuple[Option, ...]:
+def _parse_options(raw: Any, kind: QuestionType, index: int, where: str, problems: _Problems) -> tuple[Option, ...]:
     if kind not in CHOICE_TYPES:
         if raw is not None:
-            errors.append(f"{where} (options): only choice questions have options.")
+            problems.add(index, "options", where, "only choice questions have options.")
         return ()
-    if not isinstance(raw, list) or not 2 <= len(raw) <= MAX_OPTIONS:
-        errors.append(f'{where} (options): a list of 2 to {MAX_OPTIONS} options {{"value": …, "label": …}}.')
+    if not isinstance(raw, list) or not MIN_OPTIONS <= len(raw) <= MAX_OPTIONS:
+        found = f" (found {len(raw)})" if isinstance(raw, list) else ""
+        problems.add(index, "options", where, f"{MIN_OPTIONS} to {MAX_OPTIONS} options{found}.")
         return ()
     options: list[Option] = []
     for number, option in enumerate(raw, start=1):
         value = option.get("value") if isinstance(option, dict) else None
         label = option.get("label") if isinstance(option, dict) else None
         if not isinstance(value, str) or not _KEY.fullmatch(value):
-            errors.append(f'{where} (option {number} value): 1-40 lowercase letters, digits, "-" or "_".')
-        elif not isinstance(label, str) or not label.strip() or len(label.strip()) > 120:
-            errors.append(f"{where} (option {number} label): the words participants see, at most 120 characters.")
+            problems.add(index, "options", where, f"option {number} value: {KEY_RULE}.")
+        elif not isinstance(label, str) or not label.strip() or len(label.strip()) > MAX_OPTION_LABEL:
+            problems.add(
+                index,
+                "options",
+                where,
+                f"option {number} label: the words participants see, at most {MAX_OPTION_LABEL} characters.",
+            )
         else:
             options.append(Option(value, label.strip()))
     values = [o.value for o in options]
     if len(set(values)) != len(values):
-        errors.append(f"{where} (options): each option needs its own value.")
+        problems.add(index, "options", where, "each option needs its own value.")
+    labels = [o.label.casefold() for o in options]
+    repeated = sorted({o.label for o in options if labels.count(o.label.casefold()) > 1})
+    if repeated:
+        problems.add(index, "options", where, f"participants could not tell these apart: {', '.join(repeated)}.")
     return tuple(options)
 
 
-def _parse_labels(raw: Any, kind: QuestionType, where: str, errors: list[str]) -> tuple[str, str] | None:
+def _parse_labels(raw: Any, kind: QuestionType, index: int, where: str, problems: _Problems) -> tuple[str, str] | None:
     if raw is None:
         return None
     if kind is not QuestionType.SCALE:
-        errors.append(f"{where} (labels): only scale questions have labels.")
+        problems.add(index, "labels", where, "only scale questions have labels.")
         return None
     if (
         not isinstance(raw, list)
         or len(raw) != 2
-        or not all(isinstance(w, str) and w.strip() and len(w.strip()) <= 60 for w in raw)
+        or not all(isinstance(w, str) and w.strip() and len(w.strip()) <= MAX_SCALE_LABEL for w in raw)
     ):
-        errors.append(f"{where} (labels): two short texts, the words for 1 and for 5.")
+        words = f"two short texts (at most {MAX_SCALE_LABEL} characters), the words for 1 and for 5."
+        problems.add(index, "labels", where, words)
         return None
     return raw[0].strip(), raw[1].strip()
 

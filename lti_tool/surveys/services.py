@@ -18,11 +18,8 @@ from lti_tool.programs.models import Participant, Program
 from lti_tool.resources import resource_path
 from lti_tool.settings import Settings
 from lti_tool.statements.events import record_survey_answered
-from lti_tool.surveys.models import Survey, SurveyKind, SurveyResponse
+from lti_tool.surveys.models import MAX_TITLE, Survey, SurveyKind, SurveyResponse
 from lti_tool.surveys.questions import Answer, Question, coded_answers, parse_questions
-
-MAX_TITLE = 120
-KIND_LABELS = {SurveyKind.MID.value: "Mid-program check-in", SurveyKind.END.value: "End of program"}
 
 
 class SurveyError(MentorLtiError):

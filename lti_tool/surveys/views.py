@@ -19,12 +19,25 @@ from lti_tool.programs.services import participant_for, program_for_course
 from lti_tool.programs.views import with_program
 from lti_tool.runtime import runtime
 from lti_tool.surveys import services
-from lti_tool.surveys.forms import KIND_EXPLANATIONS, CreateSurveyForm, SurveyForm
-from lti_tool.surveys.models import Survey, SurveyKind, SurveyResponse
+from lti_tool.surveys.forms import (
+    KIND_EXPLANATIONS,
+    CreateSurveyForm,
+    ImportQuestionsForm,
+    QuestionEditor,
+    SurveyTitleForm,
+)
+from lti_tool.surveys.models import KIND_LABELS, Survey, SurveyKind, SurveyResponse
 from lti_tool.surveys.questions import (
+    MAX_OPTIONS,
+    MAX_QUESTION_TEXT,
+    MAX_QUESTIONS,
+    MAX_SCALE_LABEL,
+    MIN_OPTIONS,
     SCHEMA_HELP,
+    TYPE_LABELS,
     AnswersInvalid,
     Question,
+    QuestionsInvalid,
     QuestionType,
     field_name,
     form_values,
@@ -32,7 +45,7 @@ from lti_tool.surveys.questions import (
     parse_questions,
     questions_json,
 )
-from lti_tool.surveys.services import SurveyError, SurveyStatus
+from lti_tool.surveys.services import SurveyError
 
 Page = str | tuple[str, int] | Response
 
@@ -47,7 +60,7 @@ def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
         template,
         membership=membership,
         course=membership.course,
-        kind_labels=services.KIND_LABELS,
+        kind_labels=KIND_LABELS,
         question_types=QuestionType,
         field_name=field_name,
         **context,
@@ -92,20 +105,36 @@ def create(course_id: int, program: Program) -> Page:
     return _see_other("surveys.survey", course_id=course_id, survey_id=survey.id)
 
 
-def _survey_page(program: Program, survey: Survey, form: SurveyForm | None = None, status: int = 200) -> Page:
+def _survey_page(
+    program: Program,
+    survey: Survey,
+    form: SurveyTitleForm | None = None,
+    editor: QuestionEditor | None = None,
+    imported: ImportQuestionsForm | None = None,
+    preview: list[Question] | None = None,
+    status: int = 200,
+) -> Page:
     questions = parse_questions(survey.questions)
-    state = services.status_of(survey)
-    if form is None and state is SurveyStatus.DRAFT:
-        form = SurveyForm(formdata=None, title=survey.title, questions=questions_json(questions))
     return _page(
         "surveys/survey.html",
         status,
         program=program,
         survey=survey,
-        state=state,
+        state=services.status_of(survey),
         questions=questions,
-        form=form,
+        form=form or SurveyTitleForm(formdata=None, title=survey.title),
+        editor=editor or QuestionEditor.of(questions),
+        imported=imported or ImportQuestionsForm(formdata=None),
+        preview=preview,
         schema_help=SCHEMA_HELP,
+        type_labels=TYPE_LABELS,
+        limits={
+            "questions": MAX_QUESTIONS,
+            "text": MAX_QUESTION_TEXT,
+            "min_options": MIN_OPTIONS,
+            "max_options": MAX_OPTIONS,
+            "scale_label": MAX_SCALE_LABEL,
+        },
         answered=services.response_counts(program).get(survey.id, 0),
         confirm=ConfirmForm(formdata=None),
     )
@@ -114,21 +143,67 @@ def _survey_page(program: Program, survey: Survey, form: SurveyForm | None = Non
 @course_member(staff=True)
 @with_program
 def survey(course_id: int, program: Program, survey_id: int) -> Page:
+    """The survey's page; its question editor posts here to save, preview, or move, add and remove a question."""
     found = services.staff_survey(program, survey_id)
     if request.method == "GET":
         return _survey_page(program, found)
-    form = SurveyForm()
-    if form.validate():
+    form = SurveyTitleForm()
+    editor = QuestionEditor.from_form(request.form)
+    action = request.form.get("action", "save")
+    if action not in {"save", "preview"}:
+        if not editor.apply(action):
+            abort(400)
+        return _survey_page(program, found, form, editor, status=422 if editor.has_errors else 200)
+    title_valid = form.validate()
+    try:
+        questions = editor.questions(parse_questions(found.questions))
+    except QuestionsInvalid:
+        return _survey_page(program, found, form, editor, status=422)
+    if action == "preview":
+        return _survey_page(program, found, form, editor, preview=questions, status=200 if title_valid else 422)
+    if title_valid:
         try:
-            services.update_survey(found, title=form.title.data or "", questions=form.parsed)
+            services.update_survey(found, title=form.title.data or "", questions=questions)
         except SurveyError as error:
-            form.form_errors.append(error.message)
+            flash(error.message, "error")  # shown on any state's page: an opened survey has no editor
         else:
             db.session.commit()
             flash("The survey is saved. Open it when the questions are ready.", "success")
             return _see_other("surveys.survey", course_id=course_id, survey_id=found.id)
     db.session.rollback()
-    return _survey_page(program, found, form, 422)
+    return _survey_page(program, found, form, editor, status=422)
+
+
+@course_member(staff=True)
+@with_program
+def import_questions(course_id: int, program: Program, survey_id: int) -> Page:
+    """Replace a draft's questions by JSON (pasted or a file), checked like the editor's."""
+    found = services.staff_survey(program, survey_id)
+    imported = ImportQuestionsForm()
+    if imported.validate():
+        try:
+            services.update_survey(found, title=found.title, questions=imported.parsed)
+        except SurveyError as error:
+            flash(error.message, "error")  # shown on any state's page: an opened survey has no editor
+        else:
+            db.session.commit()
+            count = len(imported.parsed)
+            flash(f"Imported {count} question{'s' if count != 1 else ''}: they replace the previous ones.", "success")
+            return _see_other("surveys.survey", course_id=course_id, survey_id=found.id)
+    db.session.rollback()
+    return _survey_page(program, found, imported=imported, status=422)
+
+
+@course_member(staff=True)
+@with_program
+def export_questions(course_id: int, program: Program, survey_id: int) -> Response:
+    """The saved questions as a JSON file, to keep, edit or import into another survey."""
+    found = services.staff_survey(program, survey_id)
+    return Response(
+        questions_json(parse_questions(found.questions)) + "\n",
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="survey-{found.id}-questions.json"'},
+    )
 
 
 def _change_state(

@@ -41,12 +41,22 @@ def test_every_schema_problem_is_reported_with_its_question() -> None:
                 {"key": "pick", "text": "Pick", "type": "single-choice", "options": [{"value": "a", "label": "A"}]},
                 {"key": "scale2", "text": "Rate", "type": "slider"},
                 {"key": "ok", "text": "Again", "type": "text", "colour": "red"},
+                {
+                    "key": "twice",
+                    "text": "Which?",
+                    "type": "multi-choice",
+                    "options": [{"value": "a", "label": "Yes"}, {"value": "b", "label": "yes "}],
+                },
             ]
         )
     errors = raised.value.errors
+    # The same problems by question and field, for the editor to show next to each field.
+    by_field = {(p.index, p.field) for p in raised.value.problems}
+    assert {(1, "key"), (1, "text"), (2, "options"), (3, "type"), (4, "fields"), (5, "options")} <= by_field
+    assert "Question 6 “twice” (options): participants could not tell these apart: Yes, yes." in errors
     assert any(e.startswith("Question 2 (key)") for e in errors)
     assert any("(text)" in e and "Question 2" in e for e in errors)
-    assert any("“pick” (options): a list of 2 to 12" in e for e in errors)
+    assert any("“pick” (options): 2 to 12 options (found 1)." in e for e in errors)
     assert any("“scale2” (type)" in e for e in errors)
     assert any("unknown field 'colour'" in e for e in errors)
     with pytest.raises(QuestionsInvalid, match="repeated: ok"):

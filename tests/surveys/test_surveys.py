@@ -128,15 +128,16 @@ def test_invalid_answers_are_shown_next_to_each_question_and_nothing_is_saved(pa
     assert outbox_count(pair.app) == statements
 
 
-def test_the_instructor_edits_questions_as_json_with_each_schema_error_next_to_the_field(pair: Pair) -> None:
+def test_the_instructor_imports_questions_as_json_with_each_schema_error_next_to_the_field(pair: Pair) -> None:
     survey_id = create_survey(pair, "mid")
     page = staff_path(pair, f"/{survey_id}")
+    imports = staff_path(pair, f"/{survey_id}/import")
     instructor = pair.browser("instructor")
     before = survey(pair.app, survey_id).questions
 
-    broken = submit(instructor, page, page, {"title": "Halfway", "questions": '[{"key": "x",'})
+    broken = submit(instructor, page, imports, {"questions": '[{"key": "x",'})
     assert broken.status_code == 422
-    assert "Not valid JSON" in broken.text and 'id="questions-error"' in broken.text
+    assert "Not valid JSON" in broken.text and 'id="questions-errors"' in broken.text
     assert 'aria-invalid="true"' in broken.text
 
     wrong = json.dumps(
@@ -146,27 +147,29 @@ def test_the_instructor_edits_questions_as_json_with_each_schema_error_next_to_t
             {"key": "how", "text": "", "type": "poll"},
         ]
     )
-    refused = submit(instructor, page, page, {"title": "", "questions": wrong})
+    refused = submit(instructor, page, imports, {"questions": wrong})
     assert refused.status_code == 422
     text = html.unescape(refused.text)
-    assert "Give the survey a title." in text
-    assert "Question 2 “mood” (options): a list of 2 to 12 options" in text
+    assert "Question 2 “mood” (options): 2 to 12 options (found 1)" in text
     assert "Question 3 “how” (text)" in text and "Question 3 “how” (type)" in text
     assert survey(pair.app, survey_id).questions == before
 
     questions = default_survey(SurveyKind.MID).questions[:2]
-    saved = submit(instructor, page, page, {"title": "Halfway <b>check</b>", "questions": questions_json(questions)})
-    assert saved.status_code == 200 and "The survey is saved" in saved.text
-    assert "Halfway &lt;b&gt;check&lt;/b&gt;" in saved.text
+    saved = submit(instructor, page, imports, {"questions": questions_json(questions)})
+    assert saved.status_code == 200 and "Imported 2 questions" in saved.text
     stored = survey(pair.app, survey_id)
-    assert stored.title == "Halfway <b>check</b>"
     assert [q["key"] for q in stored.questions] == ["satisfaction", "confidence"]
+    exported = instructor.get(staff_path(pair, f"/{survey_id}/questions.json"))
+    assert exported.headers["content-disposition"] == f'attachment; filename="survey-{survey_id}-questions.json"'
+    assert json.loads(exported.text) == stored.questions
 
-    # Once open, answers refer to the questions: they are fixed.
+    # Once open, answers refer to the questions: they are fixed, and the page says so.
     open_survey(pair, survey_id)
-    fixed = submit(instructor, page, page, {"title": "Changed", "questions": questions_json(questions[:1])})
+    fixed = submit(instructor, page, imports, {"questions": questions_json(questions[:1])})
     assert fixed.status_code == 422
-    assert survey(pair.app, survey_id).title == "Halfway <b>check</b>"
+    assert "The questions of an opened survey cannot change" in html.unescape(fixed.text)
+    assert "The questions are fixed since the survey opened" in html.unescape(fixed.text)
+    assert len(survey(pair.app, survey_id).questions) == 2
     assert open_survey(pair, survey_id).status_code == 422  # opening twice is refused too
 
 
