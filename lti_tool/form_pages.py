@@ -50,6 +50,7 @@ FORM_PAGES = {
     "programs.remove_skill": "programs.skills",
     "roster.sync_now": "programs.overview",
     "surveys.close_survey": "surveys.survey",
+    "surveys.import": "surveys.survey",
     "surveys.open_survey": "surveys.survey",
 }
 # POSTed by the LMS, never by a form of the tool: a GET there has no page to go back to, and its 405 page says to
