@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -98,6 +98,13 @@ class Pool:
     cohort: engine.Cohort
     participant_ids: dict[str, int]
     persons: dict[str, engine.Person]
+
+
+class KeptPair(NamedTuple):
+    """A pair a run of matching must keep as it is, by participant ids."""
+
+    mentor_id: int
+    mentee_id: int
 
 
 # What the engine needs of a participant, read as plain columns in one joined SELECT: at 11,000 participants,
@@ -323,7 +330,7 @@ def refuse_unfit_pool(program: Program) -> None:
         raise MatchingError(problems[0].message, hint=problems[0].hint)
 
 
-def build_pool(program: Program, *, fixed: Iterable[Match] = (), only: Collection[int] | None = None) -> Pool:
+def build_pool(program: Program, *, fixed: Iterable[KeptPair] = (), only: Collection[int] | None = None) -> Pool:
     """Participants with complete profiles and an active membership, on the sides the program allows them.
 
     `only` (participant ids) limits it to the people one action needs: scoring a pair needs two, not the course."""
@@ -430,23 +437,23 @@ def _other_model(program: Program) -> ColumnElement[bool]:
     return and_(Match.model.is_not(None), Match.model != program.model)
 
 
-def _kept(program: Program) -> list[Match]:
-    """Matches a run must keep as they are: published ones and locked drafts of the program's current model, and
-    (unsaved) the pairs of mentees' requests waiting for their mentor's answer, which hold the mentor's place and
-    the mentee until answered."""
+def _kept(program: Program) -> list[KeptPair]:
+    """Pairs a run must keep as they are: published matches and locked drafts of the program's current model, and
+    the pairs of mentees' requests waiting for their mentor's answer, which hold the mentor's place and the mentee
+    until answered. Read as two columns: the run needs no more of them."""
     matches = db.session.execute(
-        select(Match).where(
+        select(Match.mentor_id, Match.mentee_id).where(
             Match.program_id == program.id,
             (Match.status == MatchStatus.PUBLISHED.value)
             | ((Match.status == MatchStatus.DRAFT.value) & Match.locked.is_(True) & ~_other_model(program)),
         )
-    ).scalars()
+    )
     waiting = db.session.execute(
         select(MentorRequest.mentor_id, MentorRequest.mentee_id).where(
             MentorRequest.program_id == program.id, MentorRequest.state == RequestState.PENDING.value
         )
     )
-    return [*matches, *(Match(mentor_id=mentor, mentee_id=mentee) for mentor, mentee in waiting)]
+    return [KeptPair(mentor, mentee) for mentor, mentee in (*matches, *waiting)]
 
 
 Progress = Callable[[int, int], None]  # (done, total): how far a long action is, for its job's progress bar
