@@ -19,21 +19,27 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    JSON,
     ColumnElement,
+    Integer,
     Row,
     Select,
+    Subquery,
     and_,
     case,
+    cast,
     delete,
     false,
     func,
     insert,
     or_,
     select,
+    true,
+    type_coerce,
     union_all,
     update,
 )
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased, defer, joinedload
 from sqlalchemy.orm.util import AliasedClass
 
 from lti_tool.courses.models import Membership, User, person_name
@@ -527,8 +533,14 @@ def run_matching(program: Program, *, progress: Progress = _silent) -> MatchingR
 
 
 def latest_run(program: Program) -> MatchingRun | None:
+    """The program's last run, without its list of unmatched mentees (thousands at a large course): pages count
+    and name them in SQL (`not_matched`)."""
     return db.session.execute(
-        select(MatchingRun).where(MatchingRun.program_id == program.id).order_by(MatchingRun.id.desc()).limit(1)
+        select(MatchingRun)
+        .where(MatchingRun.program_id == program.id)
+        .order_by(MatchingRun.id.desc())
+        .limit(1)
+        .options(defer(MatchingRun.unmatched, raiseload=True))
     ).scalar_one_or_none()
 
 
@@ -673,22 +685,87 @@ class NotMatchedNow:
     by_reason: Counter[str]  # every one of them, by `NotMatched.reason`
 
 
+def _run_reasons(run: MatchingRun) -> Subquery:
+    """SQL: (participant_id, reason, message) of each mentee the run left unmatched, read from its stored list
+    by the database (SQLite's json_each, PostgreSQL's json_array_elements), never loaded here."""
+    each = func.json_each if db.engine.dialect.name == "sqlite" else func.json_array_elements
+    elements = each(MatchingRun.unmatched).table_valued("value")
+    entry = type_coerce(elements.c.value, JSON)
+    return (
+        select(
+            cast(entry["participant_id"].as_string(), Integer).label("participant_id"),
+            entry["reason"].as_string().label("reason"),
+            entry["message"].as_string().label("message"),
+        )
+        .select_from(MatchingRun)
+        .join(elements, true())
+        .where(MatchingRun.id == run.id)
+        .subquery()
+    )
+
+
 def not_matched(program: Program, run: MatchingRun | None, *, limit: int) -> NotMatchedNow:
     """The first `limit` possible mentees (by name) without a draft or a published match, how many there are and
     why, counted by reason.
 
     Worked out from the matches as they are now, so hand edits, publishing and ended matches show at once; the
-    last run's reason is kept for those it left unmatched. Two statements, whatever the program's size (the
-    second reads two small columns of everyone unmatched, to count them by reason)."""
-    # NOT IN an uncorrelated subquery: both databases read it once (SQLite into a temporary index); a correlated
-    # NOT EXISTS took SQLite 12 s at 10,000 mentees.
+    last run's reason is kept for those it left unmatched. Three statements that read a page of rows whatever the
+    program's size: the counts by reason (grouped in SQL, over the run's stored reasons), the first `limit` by
+    name, and the run's reasons of those."""
+    # NOT IN / IN uncorrelated subqueries: both databases read each once (SQLite into a temporary index); a
+    # correlated NOT EXISTS took SQLite 12 s at 10,000 mentees.
     matched = select(Match.mentee_id).where(Match.program_id == program.id, Match.status.in_(ACTIVE))
     unmatched = (
         select(Participant.id, Participant.completed_at)
         .join(Membership, Membership.id == Participant.membership_id)
         .where(in_pool(program), _on_side(program, 1), Participant.id.not_in(matched))
     )
-    from_run = {int(u["participant_id"]): (str(u["reason"]), str(u["message"])) for u in run.unmatched} if run else {}
+    unmatched_ids = unmatched.with_only_columns(Participant.id)
+    if run is None:
+        total = int(db.session.execute(select(func.count()).select_from(unmatched.subquery())).scalar_one())
+        by_reason = Counter({NOT_RUN: total} if total else {})
+    else:
+        reasons = _run_reasons(run)
+        since_run = case((Participant.completed_at > run.created_at, PROFILE_AFTER_RUN), else_=REMOVED_SINCE_RUN).label(
+            "reason"
+        )
+        given_by_run = (
+            select(reasons.c.reason, func.count().label("n"))
+            .where(reasons.c.participant_id.in_(unmatched_ids))
+            .group_by(reasons.c.reason)
+        )
+        not_in_run = (
+            unmatched.with_only_columns(since_run, func.count().label("n"))
+            .where(Participant.id.not_in(select(reasons.c.participant_id).where(reasons.c.participant_id.is_not(None))))
+            .group_by(since_run)
+        )
+        both = union_all(given_by_run, not_in_run).subquery()
+        by_reason = Counter(
+            {
+                str(reason): int(n)
+                for reason, n in db.session.execute(select(both.c.reason, func.sum(both.c.n)).group_by(both.c.reason))
+            }
+        )
+        total = by_reason.total()
+    if not total:
+        return NotMatchedNow([], 0, by_reason)
+    first = db.session.execute(
+        unmatched.add_columns(User)
+        .join(User, User.id == Membership.user_id)
+        .order_by(User.family_name, User.given_name, Participant.id)
+        .limit(limit)
+    ).all()
+    from_run: dict[int, tuple[str, str]] = {}
+    if run is not None:
+        reasons = _run_reasons(run)
+        from_run = {
+            int(pid): (str(reason), str(message))
+            for pid, reason, message in db.session.execute(
+                select(reasons.c.participant_id, reasons.c.reason, reasons.c.message).where(
+                    reasons.c.participant_id.in_([pid for pid, _, _ in first])
+                )
+            )
+        }
 
     def why(pid: int, completed_at: datetime | None) -> tuple[str, str]:
         if pid in from_run:
@@ -701,19 +778,11 @@ def not_matched(program: Program, run: MatchingRun | None, *, limit: int) -> Not
             reason = REMOVED_SINCE_RUN
         return reason, _NOT_MATCHED_MESSAGES[reason]
 
-    by_reason: Counter[str] = Counter(why(pid, completed_at)[0] for pid, completed_at in db.session.execute(unmatched))
-    total = by_reason.total()
-    if not total:
-        return NotMatchedNow([], 0, by_reason)
-    shown = []
-    for pid, completed_at, user in db.session.execute(
-        unmatched.add_columns(User)
-        .join(User, User.id == Membership.user_id)
-        .order_by(User.family_name, User.given_name, Participant.id)
-        .limit(limit)
-    ):
-        shown.append(NotMatched(pid, user.display_name, *why(pid, completed_at)))
-    return NotMatchedNow(shown, total, by_reason)
+    return NotMatchedNow(
+        [NotMatched(pid, user.display_name, *why(pid, completed_at)) for pid, completed_at, user in first],
+        total,
+        by_reason,
+    )
 
 
 class Side(StrEnum):
