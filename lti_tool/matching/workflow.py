@@ -19,12 +19,12 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    CTE,
     JSON,
     ColumnElement,
     Integer,
     Row,
     Select,
-    Subquery,
     and_,
     case,
     cast,
@@ -685,9 +685,10 @@ class NotMatchedNow:
     by_reason: Counter[str]  # every one of them, by `NotMatched.reason`
 
 
-def _run_reasons(run: MatchingRun) -> Subquery:
+def _run_reasons(run: MatchingRun) -> CTE:
     """SQL: (participant_id, reason, message) of each mentee the run left unmatched, read from its stored list
-    by the database (SQLite's json_each, PostgreSQL's json_array_elements), never loaded here."""
+    by the database (SQLite's json_each, PostgreSQL's json_array_elements), never loaded here; materialized, so
+    that a statement which uses it twice reads the list once."""
     each = func.json_each if db.engine.dialect.name == "sqlite" else func.json_array_elements
     elements = each(MatchingRun.unmatched).table_valued("value")
     entry = type_coerce(elements.c.value, JSON)
@@ -700,7 +701,8 @@ def _run_reasons(run: MatchingRun) -> Subquery:
         .select_from(MatchingRun)
         .join(elements, true())
         .where(MatchingRun.id == run.id)
-        .subquery()
+        .cte("run_reasons")
+        .prefix_with("MATERIALIZED")
     )
 
 
@@ -709,44 +711,38 @@ def not_matched(program: Program, run: MatchingRun | None, *, limit: int) -> Not
     why, counted by reason.
 
     Worked out from the matches as they are now, so hand edits, publishing and ended matches show at once; the
-    last run's reason is kept for those it left unmatched. Three statements that read a page of rows whatever the
-    program's size: the counts by reason (grouped in SQL, over the run's stored reasons), the first `limit` by
-    name, and the run's reasons of those."""
-    # NOT IN / IN uncorrelated subqueries: both databases read each once (SQLite into a temporary index); a
-    # correlated NOT EXISTS took SQLite 12 s at 10,000 mentees.
+    last run's reason is kept for those it left unmatched. At most three statements, each reading a page of rows
+    whatever the program's size: the counts by reason (grouped in SQL), the first `limit` by name, and the run's
+    reasons for those."""
+    # IN and NOT IN uncorrelated subqueries: both databases read each once (SQLite into a temporary index); a
+    # correlated NOT EXISTS took SQLite 12 s at 10,000 mentees, and so would a join to the run's list.
     matched = select(Match.mentee_id).where(Match.program_id == program.id, Match.status.in_(ACTIVE))
     unmatched = (
         select(Participant.id, Participant.completed_at)
         .join(Membership, Membership.id == Participant.membership_id)
         .where(in_pool(program), _on_side(program, 1), Participant.id.not_in(matched))
     )
-    unmatched_ids = unmatched.with_only_columns(Participant.id)
+    by_reason: Counter[str] = Counter()
     if run is None:
-        total = int(db.session.execute(select(func.count()).select_from(unmatched.subquery())).scalar_one())
-        by_reason = Counter({NOT_RUN: total} if total else {})
+        count = db.session.execute(select(func.count()).select_from(unmatched.subquery())).scalar_one()
+        by_reason.update({NOT_RUN: int(count)} if count else {})
     else:
         reasons = _run_reasons(run)
-        since_run = case((Participant.completed_at > run.created_at, PROFILE_AFTER_RUN), else_=REMOVED_SINCE_RUN).label(
-            "reason"
-        )
+        in_run = select(reasons.c.participant_id).where(reasons.c.participant_id.is_not(None))
+        since_run = case((Participant.completed_at > run.created_at, PROFILE_AFTER_RUN), else_=REMOVED_SINCE_RUN)
         given_by_run = (
-            select(reasons.c.reason, func.count().label("n"))
-            .where(reasons.c.participant_id.in_(unmatched_ids))
+            select(reasons.c.reason, func.count())
+            .where(reasons.c.participant_id.in_(unmatched.with_only_columns(Participant.id)))
             .group_by(reasons.c.reason)
         )
         not_in_run = (
-            unmatched.with_only_columns(since_run, func.count().label("n"))
-            .where(Participant.id.not_in(select(reasons.c.participant_id).where(reasons.c.participant_id.is_not(None))))
+            unmatched.with_only_columns(since_run, func.count())
+            .where(Participant.id.not_in(in_run))
             .group_by(since_run)
         )
-        both = union_all(given_by_run, not_in_run).subquery()
-        by_reason = Counter(
-            {
-                str(reason): int(n)
-                for reason, n in db.session.execute(select(both.c.reason, func.sum(both.c.n)).group_by(both.c.reason))
-            }
-        )
-        total = by_reason.total()
+        for why, count in db.session.execute(union_all(given_by_run, not_in_run)):
+            by_reason[str(why)] += int(count)
+    total = by_reason.total()
     if not total:
         return NotMatchedNow([], 0, by_reason)
     first = db.session.execute(
@@ -758,31 +754,24 @@ def not_matched(program: Program, run: MatchingRun | None, *, limit: int) -> Not
     from_run: dict[int, tuple[str, str]] = {}
     if run is not None:
         reasons = _run_reasons(run)
-        from_run = {
-            int(pid): (str(reason), str(message))
-            for pid, reason, message in db.session.execute(
-                select(reasons.c.participant_id, reasons.c.reason, reasons.c.message).where(
-                    reasons.c.participant_id.in_([pid for pid, _, _ in first])
-                )
-            )
-        }
+        named = select(reasons.c.participant_id, reasons.c.reason, reasons.c.message).where(
+            reasons.c.participant_id.in_([pid for pid, _, _ in first])
+        )
+        from_run = {int(pid): (str(why), str(said)) for pid, why, said in db.session.execute(named)}
 
-    def why(pid: int, completed_at: datetime | None) -> tuple[str, str]:
+    def why(pid: int, completed_at: datetime) -> tuple[str, str]:
         if pid in from_run:
             return from_run[pid]
         if run is None:
             reason = NOT_RUN
-        elif completed_at is not None and completed_at > run.created_at:
+        elif completed_at > run.created_at:
             reason = PROFILE_AFTER_RUN
         else:
             reason = REMOVED_SINCE_RUN
         return reason, _NOT_MATCHED_MESSAGES[reason]
 
-    return NotMatchedNow(
-        [NotMatched(pid, user.display_name, *why(pid, completed_at)) for pid, completed_at, user in first],
-        total,
-        by_reason,
-    )
+    shown = [NotMatched(pid, user.display_name, *why(pid, completed_at)) for pid, completed_at, user in first]
+    return NotMatchedNow(shown, total, by_reason)
 
 
 class Side(StrEnum):
