@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, BrowserContext, Frame, Page, sync_playwright
+from playwright.sync_api import Browser, Frame, Page, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -46,28 +46,37 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
+def new_page(chromium: Browser) -> Page:
+    """A fresh browser context (its own cookies: one person) and its page; close it with `page.context.close()`."""
+    context = chromium.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(TIMEOUT_MS)
+    return context.new_page()
+
+
+@pytest.fixture
+def page(chromium: Browser) -> Iterator[Page]:
+    """The test's first person's browser (a failed test's screenshot is of this page)."""
+    opened = new_page(chromium)
+    try:
+        yield opened
+    finally:
+        opened.context.close()
+
+
 @pytest.fixture
 def people(chromium: Browser) -> Iterator[Callable[[], Page]]:
-    """Browsers, one per person: each call a fresh context with its own cookies, all closed after the test."""
-    contexts: list[BrowserContext] = []
+    """Further browsers, one per person: each call a fresh context, all closed after the test."""
+    opened: list[Page] = []
 
     def make() -> Page:
-        context = chromium.new_context(viewport=VIEWPORT)
-        context.set_default_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        return context.new_page()
+        opened.append(new_page(chromium))
+        return opened[-1]
 
     try:
         yield make
     finally:
-        for context in contexts:
-            context.close()
-
-
-@pytest.fixture
-def page(people: Callable[[], Page]) -> Page:
-    """The test's first person's browser (a failed test's screenshot is of this page)."""
-    return people()
+        for each in opened:
+            each.context.close()
 
 
 @pytest.hookimpl(wrapper=True)
