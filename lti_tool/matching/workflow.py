@@ -740,8 +740,8 @@ def not_matched(program: Program, run: MatchingRun | None, *, limit: int) -> Not
             .where(Participant.id.not_in(in_run))
             .group_by(since_run)
         )
-        for why, count in db.session.execute(union_all(given_by_run, not_in_run)):
-            by_reason[str(why)] += int(count)
+        for given, count in db.session.execute(union_all(given_by_run, not_in_run)):
+            by_reason[str(given)] += int(count)
     total = by_reason.total()
     if not total:
         return NotMatchedNow([], 0, by_reason)
