@@ -16,24 +16,30 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    CTE,
+    JSON,
     ColumnElement,
+    Integer,
     Row,
     Select,
     and_,
     case,
+    cast,
     delete,
     false,
     func,
     insert,
     or_,
     select,
+    true,
+    type_coerce,
     union_all,
     update,
 )
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased, defer, joinedload
 from sqlalchemy.orm.util import AliasedClass
 
 from lti_tool.courses.models import Membership, User, person_name
@@ -98,6 +104,13 @@ class Pool:
     cohort: engine.Cohort
     participant_ids: dict[str, int]
     persons: dict[str, engine.Person]
+
+
+class KeptPair(NamedTuple):
+    """A pair a run of matching must keep as it is, by participant ids."""
+
+    mentor_id: int
+    mentee_id: int
 
 
 # What the engine needs of a participant, read as plain columns in one joined SELECT: at 11,000 participants,
@@ -323,7 +336,7 @@ def refuse_unfit_pool(program: Program) -> None:
         raise MatchingError(problems[0].message, hint=problems[0].hint)
 
 
-def build_pool(program: Program, *, fixed: Iterable[Match] = (), only: Collection[int] | None = None) -> Pool:
+def build_pool(program: Program, *, fixed: Iterable[KeptPair] = (), only: Collection[int] | None = None) -> Pool:
     """Participants with complete profiles and an active membership, on the sides the program allows them.
 
     `only` (participant ids) limits it to the people one action needs: scoring a pair needs two, not the course."""
@@ -430,23 +443,23 @@ def _other_model(program: Program) -> ColumnElement[bool]:
     return and_(Match.model.is_not(None), Match.model != program.model)
 
 
-def _kept(program: Program) -> list[Match]:
-    """Matches a run must keep as they are: published ones and locked drafts of the program's current model, and
-    (unsaved) the pairs of mentees' requests waiting for their mentor's answer, which hold the mentor's place and
-    the mentee until answered."""
+def _kept(program: Program) -> list[KeptPair]:
+    """Pairs a run must keep as they are: published matches and locked drafts of the program's current model, and
+    the pairs of mentees' requests waiting for their mentor's answer, which hold the mentor's place and the mentee
+    until answered. Read as two columns: the run needs no more of them."""
     matches = db.session.execute(
-        select(Match).where(
+        select(Match.mentor_id, Match.mentee_id).where(
             Match.program_id == program.id,
             (Match.status == MatchStatus.PUBLISHED.value)
             | ((Match.status == MatchStatus.DRAFT.value) & Match.locked.is_(True) & ~_other_model(program)),
         )
-    ).scalars()
+    )
     waiting = db.session.execute(
         select(MentorRequest.mentor_id, MentorRequest.mentee_id).where(
             MentorRequest.program_id == program.id, MentorRequest.state == RequestState.PENDING.value
         )
     )
-    return [*matches, *(Match(mentor_id=mentor, mentee_id=mentee) for mentor, mentee in waiting)]
+    return [KeptPair(mentor, mentee) for mentor, mentee in (*matches, *waiting)]
 
 
 Progress = Callable[[int, int], None]  # (done, total): how far a long action is, for its job's progress bar
@@ -520,8 +533,14 @@ def run_matching(program: Program, *, progress: Progress = _silent) -> MatchingR
 
 
 def latest_run(program: Program) -> MatchingRun | None:
+    """The program's last run, without its list of unmatched mentees (thousands at a large course): pages count
+    and name them in SQL (`not_matched`)."""
     return db.session.execute(
-        select(MatchingRun).where(MatchingRun.program_id == program.id).order_by(MatchingRun.id.desc()).limit(1)
+        select(MatchingRun)
+        .where(MatchingRun.program_id == program.id)
+        .order_by(MatchingRun.id.desc())
+        .limit(1)
+        .options(defer(MatchingRun.unmatched, raiseload=True))
     ).scalar_one_or_none()
 
 
@@ -666,46 +685,92 @@ class NotMatchedNow:
     by_reason: Counter[str]  # every one of them, by `NotMatched.reason`
 
 
+def _run_reasons(run: MatchingRun) -> CTE:
+    """SQL: (participant_id, reason, message) of each mentee the run left unmatched, read from its stored list
+    by the database (SQLite's json_each, PostgreSQL's json_array_elements), never loaded here; materialized, so
+    that a statement which uses it twice reads the list once."""
+    each = func.json_each if db.engine.dialect.name == "sqlite" else func.json_array_elements
+    elements = each(MatchingRun.unmatched).table_valued("value")
+    entry = type_coerce(elements.c.value, JSON)
+    return (
+        select(
+            cast(entry["participant_id"].as_string(), Integer).label("participant_id"),
+            entry["reason"].as_string().label("reason"),
+            entry["message"].as_string().label("message"),
+        )
+        .select_from(MatchingRun)
+        .join(elements, true())
+        .where(MatchingRun.id == run.id)
+        .cte("run_reasons")
+        .prefix_with("MATERIALIZED")
+    )
+
+
 def not_matched(program: Program, run: MatchingRun | None, *, limit: int) -> NotMatchedNow:
     """The first `limit` possible mentees (by name) without a draft or a published match, how many there are and
     why, counted by reason.
 
     Worked out from the matches as they are now, so hand edits, publishing and ended matches show at once; the
-    last run's reason is kept for those it left unmatched. Two statements, whatever the program's size (the
-    second reads two small columns of everyone unmatched, to count them by reason)."""
-    # NOT IN an uncorrelated subquery: both databases read it once (SQLite into a temporary index); a correlated
-    # NOT EXISTS took SQLite 12 s at 10,000 mentees.
+    last run's reason is kept for those it left unmatched. At most three statements, each reading a page of rows
+    whatever the program's size: the counts by reason (grouped in SQL), the first `limit` by name, and the run's
+    reasons for those."""
+    # IN and NOT IN uncorrelated subqueries: both databases read each once (SQLite into a temporary index); a
+    # correlated NOT EXISTS took SQLite 12 s at 10,000 mentees, and so would a join to the run's list.
     matched = select(Match.mentee_id).where(Match.program_id == program.id, Match.status.in_(ACTIVE))
     unmatched = (
         select(Participant.id, Participant.completed_at)
         .join(Membership, Membership.id == Participant.membership_id)
         .where(in_pool(program), _on_side(program, 1), Participant.id.not_in(matched))
     )
-    from_run = {int(u["participant_id"]): (str(u["reason"]), str(u["message"])) for u in run.unmatched} if run else {}
+    by_reason: Counter[str] = Counter()
+    if run is None:
+        count = db.session.execute(select(func.count()).select_from(unmatched.subquery())).scalar_one()
+        by_reason.update({NOT_RUN: int(count)} if count else {})
+    else:
+        reasons = _run_reasons(run)
+        in_run = select(reasons.c.participant_id).where(reasons.c.participant_id.is_not(None))
+        since_run = case((Participant.completed_at > run.created_at, PROFILE_AFTER_RUN), else_=REMOVED_SINCE_RUN)
+        given_by_run = (
+            select(reasons.c.reason, func.count())
+            .where(reasons.c.participant_id.in_(unmatched.with_only_columns(Participant.id)))
+            .group_by(reasons.c.reason)
+        )
+        not_in_run = (
+            unmatched.with_only_columns(since_run, func.count())
+            .where(Participant.id.not_in(in_run))
+            .group_by(since_run)
+        )
+        for given, count in db.session.execute(union_all(given_by_run, not_in_run)):
+            by_reason[str(given)] += int(count)
+    total = by_reason.total()
+    if not total:
+        return NotMatchedNow([], 0, by_reason)
+    first = db.session.execute(
+        unmatched.add_columns(User)
+        .join(User, User.id == Membership.user_id)
+        .order_by(User.family_name, User.given_name, Participant.id)
+        .limit(limit)
+    ).all()
+    from_run: dict[int, tuple[str, str]] = {}
+    if run is not None:
+        reasons = _run_reasons(run)
+        named = select(reasons.c.participant_id, reasons.c.reason, reasons.c.message).where(
+            reasons.c.participant_id.in_([pid for pid, _, _ in first])
+        )
+        from_run = {int(pid): (str(why), str(said)) for pid, why, said in db.session.execute(named)}
 
-    def why(pid: int, completed_at: datetime | None) -> tuple[str, str]:
+    def why(pid: int, completed_at: datetime) -> tuple[str, str]:
         if pid in from_run:
             return from_run[pid]
         if run is None:
             reason = NOT_RUN
-        elif completed_at is not None and completed_at > run.created_at:
+        elif completed_at > run.created_at:
             reason = PROFILE_AFTER_RUN
         else:
             reason = REMOVED_SINCE_RUN
         return reason, _NOT_MATCHED_MESSAGES[reason]
 
-    by_reason: Counter[str] = Counter(why(pid, completed_at)[0] for pid, completed_at in db.session.execute(unmatched))
-    total = by_reason.total()
-    if not total:
-        return NotMatchedNow([], 0, by_reason)
-    shown = []
-    for pid, completed_at, user in db.session.execute(
-        unmatched.add_columns(User)
-        .join(User, User.id == Membership.user_id)
-        .order_by(User.family_name, User.given_name, Participant.id)
-        .limit(limit)
-    ):
-        shown.append(NotMatched(pid, user.display_name, *why(pid, completed_at)))
+    shown = [NotMatched(pid, user.display_name, *why(pid, completed_at)) for pid, completed_at, user in first]
     return NotMatchedNow(shown, total, by_reason)
 
 

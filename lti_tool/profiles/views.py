@@ -14,7 +14,7 @@ from lti_tool.courses.models import Membership
 from lti_tool.errors import NotAuthorised, NotFound
 from lti_tool.extensions import db
 from lti_tool.hosts import public_base_url
-from lti_tool.matching import mentor_requests
+from lti_tool.matching import services as matching
 from lti_tool.mentoring import checkins
 from lti_tool.profiles import services
 from lti_tool.profiles.forms import build_profile_form
@@ -33,14 +33,14 @@ def home(course_id: int) -> str:
     if program is None:
         return render_template("profiles/home.html", membership=membership, course=membership.course, program=None)
     participant = participant_for(program, membership)
-    requests = mentor_requests.home_notice(program, participant, settings=runtime().settings) if participant else None
+    requests = matching.home_notice(program, participant, settings=runtime().settings) if participant else None
     if requests is not None:
         db.session.commit()  # what expired on this visit
     return render_template(
         "profiles/home.html",
         requests=requests,
         local_time=partial(services.local_time, timezone=participant.timezone if participant else None),
-        withdrawn=mentor_requests.withdrawn,
+        withdrawn=matching.withdrawn,
         membership=membership,
         course=membership.course,
         program=program,

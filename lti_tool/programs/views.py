@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from lti_tool.courses.access import course_member, current_membership
 from lti_tool.courses.services import course_roster_counts
 from lti_tool.extensions import db
-from lti_tool.matching import workflow
+from lti_tool.matching import services as matching
 from lti_tool.programs import forms, services
 from lti_tool.programs.models import MentoringModel, Program, Skill
 
@@ -118,7 +118,7 @@ def settings(course_id: int, program: Program) -> Page:
             flash("Settings saved.", "success")
             if program.model != model_before:
                 # A change of model is checked against the profiles and drafts there are, at once.
-                for note in workflow.model_change_notes(program):
+                for note in matching.model_change_notes(program):
                     flash(note, "error")
             return _see_other("programs.overview", course_id=course_id)
     return _settings_page(program, form), 400

@@ -6,7 +6,7 @@ in the failure report."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -46,14 +46,37 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
-@pytest.fixture
-def page(chromium: Browser) -> Iterator[Page]:
+def new_page(chromium: Browser) -> Page:
+    """A fresh browser context (its own cookies: one person) and its page; close it with `page.context.close()`."""
     context = chromium.new_context(viewport=VIEWPORT)
     context.set_default_timeout(TIMEOUT_MS)
+    return context.new_page()
+
+
+@pytest.fixture
+def page(chromium: Browser) -> Iterator[Page]:
+    """The test's first person's browser (a failed test's screenshot is of this page)."""
+    opened = new_page(chromium)
     try:
-        yield context.new_page()
+        yield opened
     finally:
-        context.close()
+        opened.context.close()
+
+
+@pytest.fixture
+def people(chromium: Browser) -> Iterator[Callable[[], Page]]:
+    """Further browsers, one per person: each call a fresh context, all closed after the test."""
+    opened: list[Page] = []
+
+    def make() -> Page:
+        opened.append(new_page(chromium))
+        return opened[-1]
+
+    try:
+        yield make
+    finally:
+        for each in opened:
+            each.context.close()
 
 
 @pytest.hookimpl(wrapper=True)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, FrameLocator, Locator, Page, expect
+from playwright.sync_api import FrameLocator, Locator, Page, expect
 
 from lti_tool.assessments import services as assessments
 from lti_tool.assessments.models import GradeRule, RoundKind
@@ -22,7 +22,6 @@ from lti_tool.extensions import db
 from lti_tool.matching import workflow
 from lti_tool.programs.models import Program
 from lti_tool.runtime import runtime
-from tests.browser.conftest import TIMEOUT_MS, VIEWPORT
 from tests.browser.test_mentorship_flow import launch, launched, no_horizontal_scroll, tool_document
 from tests.conftest import Sandbox
 from tests.lti_browser import LtiBrowser
@@ -78,24 +77,6 @@ def paris_today() -> date:
 
 
 # --- Fixtures ---------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def people(chromium: Browser) -> Iterator[Callable[[], Page]]:
-    """Further browsers, one per person: each a fresh context with its own cookies."""
-    contexts = []
-
-    def make() -> Page:
-        context = chromium.new_context(viewport=VIEWPORT)
-        context.set_default_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        return context.new_page()
-
-    try:
-        yield make
-    finally:
-        for context in contexts:
-            context.close()
 
 
 def published_pair(

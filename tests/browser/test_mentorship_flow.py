@@ -6,18 +6,18 @@ setup (the program, the other people's profiles) goes through the services, as i
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Frame, FrameLocator, Locator, Page, expect
+from playwright.sync_api import Frame, FrameLocator, Locator, Page, expect
 
 from lti_tool.extensions import db
 from lti_tool.matching import workflow
 from lti_tool.programs import services as programs
 from lti_tool.programs.models import MatchStatus, Program
 from lti_tool.runtime import runtime
-from tests.browser.conftest import ARTIFACTS, TIMEOUT_MS, VIEWPORT, assert_no_serious_axe_violations
+from tests.browser.conftest import ARTIFACTS, assert_no_serious_axe_violations
 from tests.conftest import Sandbox
 from tests.lti_browser import LtiBrowser
 from tests.matching_workflow.conftest import Cohort, mentee_profile, mentor_profile
@@ -101,14 +101,9 @@ def save_screenshot(page: Page, document: Frame, target: Locator | None, name: s
 
 
 @pytest.fixture
-def other_page(chromium: Browser) -> Iterator[Page]:
+def other_page(people: Callable[[], Page]) -> Page:
     """A second person's browser: a fresh context, its own cookies."""
-    context = chromium.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(TIMEOUT_MS)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
+    return people()
 
 
 def launched(new_browser: Callable[[], LtiBrowser], *people: str) -> dict[str, LtiBrowser]:

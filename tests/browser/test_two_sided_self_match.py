@@ -7,15 +7,15 @@ goes through the services."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Frame, Page, expect
+from playwright.sync_api import Frame, Page, expect
 
 from lti_tool.extensions import db
 from lti_tool.programs.models import Program
-from tests.browser.conftest import TIMEOUT_MS, VIEWPORT, assert_no_serious_axe_violations
+from tests.browser.conftest import assert_no_serious_axe_violations
 from tests.browser.test_mentorship_flow import (
     AMARA,
     INSTRUCTOR,
@@ -32,22 +32,6 @@ from tests.conftest import Sandbox
 from tests.lti_browser import LtiBrowser
 from tests.matching_workflow.conftest import Cohort, mentee_profile, mentor_profile
 from tests.profiles.helpers import course_id, create_program
-
-
-@pytest.fixture
-def pages(chromium: Browser) -> Iterator[Callable[[], Page]]:
-    """Each person's own browser: a fresh context, its own cookies."""
-    contexts = []
-
-    def make() -> Page:
-        context = chromium.new_context(viewport=VIEWPORT)
-        context.set_default_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 @pytest.fixture
@@ -74,10 +58,10 @@ def fits_320_px(page: Page, document: Frame) -> None:
 
 
 def test_a_mentee_asks_a_mentor_who_declines_asks_another_and_the_instructor_approves(
-    pages: Callable[[], Page], sandbox: Sandbox, tool_url: str, cohort: Cohort
+    people: Callable[[], Page], sandbox: Sandbox, tool_url: str, cohort: Cohort
 ) -> None:
     # The instructor turns two-sided self-match on, with three days to answer.
-    staff_page = pages()
+    staff_page = people()
     staff = launch(staff_page, sandbox, INSTRUCTOR, "Program setup")
     staff.get_by_role("link", name="Edit settings").press("Enter")
     expect(staff.get_by_role("heading", level=1)).to_have_text("Program settings")
@@ -94,7 +78,7 @@ def test_a_mentee_asks_a_mentor_who_declines_asks_another_and_the_instructor_app
     ).to_be_visible()
 
     # Amara asks Priya, her best suggestion.
-    mentee_page = pages()
+    mentee_page = people()
     mentee = launch(mentee_page, sandbox, AMARA, "My mentorship")
     mentee.get_by_role("link", name="Choose your mentor").press("Enter")
     expect(mentee.get_by_role("heading", level=1)).to_have_text("Choose your mentor")
@@ -105,7 +89,7 @@ def test_a_mentee_asks_a_mentor_who_declines_asks_another_and_the_instructor_app
     expect(mentee.get_by_role("status").filter(has_text=f"You asked {PRIYA}")).to_be_visible()
 
     # Priya sees the request on her home page and declines it.
-    mentor_page = pages()
+    mentor_page = people()
     mentor = launch(mentor_page, sandbox, PRIYA, "My mentorship")
     asking = mentor.get_by_role("region", name="Mentees asking for you")
     expect(asking).to_contain_text("1 mentee asked you to be their mentor")
@@ -152,14 +136,14 @@ def test_a_mentee_asks_a_mentor_who_declines_asks_another_and_the_instructor_app
 
 
 def test_a_mentee_withdraws_their_waiting_request_from_their_home_page(
-    pages: Callable[[], Page], sandbox: Sandbox, tool_url: str, cohort: Cohort, app: Flask
+    people: Callable[[], Page], sandbox: Sandbox, tool_url: str, cohort: Cohort, app: Flask
 ) -> None:
     with app.app_context():
         program = db.session.get(Program, cohort.program_id)
         assert program is not None
         program.self_match, program.mentor_accepts = True, True
         db.session.commit()
-    mentee_page = pages()
+    mentee_page = people()
     mentee = launch(mentee_page, sandbox, AMARA, "My mentorship")
     mentee.get_by_role("link", name="Choose your mentor").press("Enter")
     mentee.get_by_role("button", name=f"Ask {PRIYA}").press("Enter")

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
+from datetime import timedelta
 
 from flask import Flask
 from sqlalchemy import select
 
 from lti_tool.extensions import db
-from lti_tool.programs.models import Match, Participant, Program
+from lti_tool.matching import workflow
+from lti_tool.programs.models import Match, MatchingRun, Participant, Program
 from tests.matching_workflow.conftest import Cohort, mentee_profile, mentor_profile
 
 PRIYA, LUKAS, AMARA, CHEN, SOFIA = "Priya Natarajan", "Lukas Becker", "Amara Diallo", "Chen Wei", "Sofia Rossi"
@@ -174,6 +177,54 @@ def test_not_matched_follows_hand_edits_and_publishing(cohort: Cohort, app: Flas
     assert "Published 2 matches." in cohort.post("instructor", "/publish").text
     page = _review(cohort)
     assert _not_matched(page) == [dropped] and "Not matched (1)" in page
+
+
+def _not_matched_now(app: Flask, cohort: Cohort, *, limit: int) -> workflow.NotMatchedNow:
+    with app.app_context():
+        program = db.session.get(Program, cohort.program_id)
+        assert program is not None
+        # The run as the review page reads it: without its stored list, which the counts never load.
+        return workflow.not_matched(program, workflow.latest_run(program), limit=limit)
+
+
+def test_not_matched_counts_every_reason_in_sql_and_names_the_first_by_name(cohort: Cohort, app: Flask) -> None:
+    """Counted by reason over everyone, while only the first `limit` are named: the run's own reason, a draft
+    removed since the run, a profile completed after it, never run; a mentee matched since is not counted."""
+    mentees = ("learner-03", "learner-04", "learner-05")
+    before = _not_matched_now(app, cohort, limit=2)
+    by_name = sorted(mentees, key=lambda person: _name(cohort, person).split()[::-1])
+    assert (before.total, before.by_reason) == (3, Counter({workflow.NOT_RUN: 3}))
+    assert [n.name for n in before.shown] == [_name(cohort, person) for person in by_name[:2]]
+
+    cohort.post("instructor", "/run")  # two mentors of one place each: one mentee is left out, with the run's reason
+    removed, completed_late = _draft_ids(app, cohort)
+    with app.app_context():
+        run = db.session.execute(select(MatchingRun).where(MatchingRun.program_id == cohort.program_id)).scalar_one()
+        (left_out,) = run.unmatched
+        late = db.session.get(Match, completed_late)
+        assert late is not None
+        late.mentee.completed_at = run.created_at + timedelta(hours=1)
+        db.session.commit()
+    for draft in (removed, completed_late):
+        cohort.post("instructor", f"/{draft}/remove")
+    now = _not_matched_now(app, cohort, limit=2)
+    expected = {left_out["reason"]: 1, workflow.REMOVED_SINCE_RUN: 1, workflow.PROFILE_AFTER_RUN: 1}
+    assert (now.total, now.by_reason) == (3, Counter(expected))
+    assert len(now.shown) == 2
+    for shown in now.shown:
+        if shown.participant_id == int(left_out["participant_id"]):
+            assert (shown.reason, shown.message) == (left_out["reason"], left_out["message"])
+        else:
+            assert shown.reason in (workflow.REMOVED_SINCE_RUN, workflow.PROFILE_AFTER_RUN)
+
+    # The one the run left out is matched by hand (both drafts were removed: every mentor is free), and is no
+    # longer counted.
+    cohort.post(
+        "instructor", "/manual", {"mentor": cohort.participant("learner-01"), "mentee": left_out["participant_id"]}
+    )
+    after = _not_matched_now(app, cohort, limit=50)
+    assert after.by_reason == Counter({workflow.REMOVED_SINCE_RUN: 1, workflow.PROFILE_AFTER_RUN: 1})
+    assert int(left_out["participant_id"]) not in {n.participant_id for n in after.shown}
 
 
 def _name(cohort: Cohort, person: str) -> str:

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from lti_tool.extensions import db, utcnow
 from lti_tool.matching.jobs import run_jobs_worker
@@ -299,7 +299,17 @@ def test_running_matching_keeps_waiting_requests_and_never_proposes_a_declined_p
     does not propose that pair either."""
     cohort = two_sided
     ask(cohort, "learner-03", "learner-01")
-    cohort.post("instructor", "/run")
+    made: list[Match] = []  # the run holds the waiting pair as a plain pair: no Match made that is never saved
+
+    def made_one(match: Match, args: object, kwargs: object) -> None:
+        made.append(match)
+
+    event.listen(Match, "init", made_one)
+    try:
+        cohort.post("instructor", "/run")
+    finally:
+        event.remove(Match, "init", made_one)
+    assert made == []  # the run's drafts are inserted in bulk, as rows
     drafts = [(m[0], m[1]) for m in cohort.matches() if m[2] == "draft"]
     assert len(drafts) == 1 and drafts[0][0] == "learner-02"  # Priya's one place is held for Amara
     assert all("learner-03" not in pair for pair in drafts)
