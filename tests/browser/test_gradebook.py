@@ -22,12 +22,14 @@ from tests.browser.test_mentorship_flow import launch, no_horizontal_scroll, too
 from tests.conftest import Sandbox
 from tests.gradebook.conftest import deliver
 from tests.lti_browser import LtiBrowser
+from tests.matching_workflow.conftest import Cohort
 
 ROUND = "Graded baseline"
 AMARA = "Amara Diallo"  # learner-03, the mentee
 
 
-def _graded_round_with_a_self_rating(app: Flask, new_browser: Callable[[], LtiBrowser]) -> None:
+def graded_round_with_a_self_rating(app: Flask, new_browser: Callable[[], LtiBrowser]) -> Cohort:
+    """Priya mentors Amara; the graded round is open and Amara has rated herself in it."""
     settings = assessments.RoundSettings(ROUND, RoundKind.BASELINE, 1, True, GradeRule.AVERAGE_LEVEL)
     cohort = published_pair(app, new_browser, settings)
     with app.app_context():
@@ -44,12 +46,13 @@ def _graded_round_with_a_self_rating(app: Flask, new_browser: Callable[[], LtiBr
             tool_base="http://tool.test/",
         )
         db.session.commit()
+    return cohort
 
 
 def test_the_instructor_sees_scores_reach_the_gradebook_and_resyncs_by_keyboard(
     page: Page, app: Flask, sandbox: Sandbox, tool_url: str, new_browser: Callable[[], LtiBrowser]
 ) -> None:
-    _graded_round_with_a_self_rating(app, new_browser)
+    graded_round_with_a_self_rating(app, new_browser)
     staff = launch(page, sandbox, "Ada Okafor", "Program setup")
     staff.get_by_role("link", name="Skill assessments", exact=True).press("Enter")
     expect(staff.get_by_role("heading", level=1)).to_have_text("Skill assessments")
