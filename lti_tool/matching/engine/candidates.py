@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from lti_tool.matching.engine.cohort import FULL_AVAILABILITY_SLOTS, MAX_LEVEL, MentoringModel
-from lti_tool.matching.engine.encode import BoolArray, Encoded, IntArray, unique_keys
+from lti_tool.matching.engine.encode import BoolArray, Encoded, IntArray, profile_classes, unique_keys
 from lti_tool.matching.engine.scoring import minutes_apart, waking_share
 
 Float32Array = npt.NDArray[np.float32]
@@ -238,6 +238,11 @@ class Kernel:
         self.error = (self.features.rows.shape[1] + 8) * float(np.finfo(dtype).eps)
         self._row_index = np.full(len(encoded.mentees), -1, dtype=np.int64)
         self._row_index[self.rows] = np.arange(len(self.rows))
+        # Per row (position in rows): the position of the first row of its profile class. Identical mentees
+        # have identical feature rows, so _block scores one of them and copies its scores to the others.
+        row_class = profile_classes(encoded, self.rows, self.cols).row[self.rows]
+        _, first, inverse = np.unique(row_class, return_index=True, return_inverse=True)
+        self._stand_in = first[inverse.reshape(-1)].astype(np.int64)
         self._col_index = np.full(len(encoded.mentors), -1, dtype=np.int64)
         self._col_index[self.cols] = np.arange(len(self.cols))
         self.empty_slots_rule = encoded.program.rules.shared_slot and not encoded.vocabulary.slots
@@ -304,27 +309,15 @@ class Kernel:
 
         The result lives in a reused buffer: use it before the next call.
         """
-        features = self.features
-        positions = self._row_index[rows]
-        scores = np.matmul(
-            features.rows[positions], col_features, out=self._work.floats("scores", len(rows), len(cols))
-        )
-        if features.row_slots is not None and col_slots is not None:
-            shared = np.matmul(
-                features.row_slots[positions], col_slots, out=self._work.floats("shared", len(rows), len(cols))
+        stand_ins, copies = np.unique(self._stand_in[self._row_index[rows]], return_inverse=True)
+        if 2 * len(stand_ins) <= len(rows):
+            # Mostly identical profiles: score one row per class, copy (a gather is far cheaper than scoring).
+            distinct = self._scored(stand_ins, cols, col_features, col_slots, "distinct")
+            scores = np.take(
+                distinct, copies.reshape(-1), axis=0, out=self._work.floats("scores", len(rows), len(cols))
             )
-            # In place and branch-free: masked writes (putmask) cost several times this arithmetic.
-            if features.slot_rule:
-                unshared = np.minimum(shared, np.float32(1.0), out=self._work.floats("unshared", len(rows), len(cols)))
-                unshared -= np.float32(1.0)
-                unshared *= PENALTY  # -PENALTY where no slot is shared, else 0
-                scores += unshared
-            if features.slot_unit > 0:
-                np.minimum(shared, np.float32(FULL_AVAILABILITY_SLOTS), out=shared)
-                shared *= np.float32(features.slot_unit)
-                scores += shared
-        elif self.empty_slots_rule:
-            scores -= PENALTY
+        else:
+            scores = self._scored(self._row_index[rows], cols, col_features, col_slots, "scores")
         if len(self.forbidden_rows):
             self._row_position[rows] = np.arange(len(rows))
             hit_rows = self._row_position[self.forbidden_rows]
@@ -335,6 +328,39 @@ class Kernel:
         self._done += len(rows) * len(cols)
         if self.progress is not None:
             self.progress("scoring", self._done, self.total_pairs)
+        return scores
+
+    def _scored(
+        self,
+        positions: IntArray,
+        cols: IntArray,
+        col_features: ScoreArray,
+        col_slots: ScoreArray | None,
+        buffer: str,
+    ) -> ScoreArray:
+        """Kernel scores of the rows at `positions` (in rows) x cols, in the reused buffer named `buffer`."""
+        features = self.features
+        scores = np.matmul(
+            features.rows[positions], col_features, out=self._work.floats(buffer, len(positions), len(cols))
+        )
+        if features.row_slots is not None and col_slots is not None:
+            shared = np.matmul(
+                features.row_slots[positions], col_slots, out=self._work.floats("shared", len(positions), len(cols))
+            )
+            # In place and branch-free: masked writes (putmask) cost several times this arithmetic.
+            if features.slot_rule:
+                unshared = np.minimum(
+                    shared, np.float32(1.0), out=self._work.floats("unshared", len(positions), len(cols))
+                )
+                unshared -= np.float32(1.0)
+                unshared *= PENALTY  # -PENALTY where no slot is shared, else 0
+                scores += unshared
+            if features.slot_unit > 0:
+                np.minimum(shared, np.float32(FULL_AVAILABILITY_SLOTS), out=shared)
+                shared *= np.float32(features.slot_unit)
+                scores += shared
+        elif self.empty_slots_rule:
+            scores -= PENALTY
         return scores
 
     def blocks(self) -> Iterator[tuple[IntArray, IntArray, Float32Array]]:

@@ -275,7 +275,7 @@ class _Merged:
         at = order[np.repeat(start[owner] - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))]
         mentor_class = classes.col[self.pair_mentor[at]]
         size = classes.col_size[mentor_class]
-        hashed = salt(mentee).astype(np.int64)
+        hashed = (salt(mentee) >> np.uint32(1)).astype(np.int64)  # salts are odd: their low bit says nothing
         found_e, found_m, found_at = [], [], []
         for j in range(CLASS_SPREAD):
             offset = (hashed + j * (size // CLASS_SPREAD + 1)) % size
