@@ -16,7 +16,7 @@ from tests.browser.test_mentorship_flow import launch, tool_document
 from tests.conftest import Sandbox
 from tests.matching_workflow.conftest import Cohort
 
-pair, people = practice.pair, practice.people  # the published pair with an open round; more browsers
+pair = practice.pair  # the published pair with an open round (people, more browsers: conftest.py)
 
 MAX_TABS = 10  # from Topics to "Log this session"
 
